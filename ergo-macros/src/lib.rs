@@ -1,0 +1,1 @@
+//! Procedural macros of ergo: `#[actor]` and its handler attributes.

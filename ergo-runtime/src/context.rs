@@ -1,0 +1,203 @@
+//! [`Context`]: what a handler can do besides changing its state — learn its pid, spawn,
+//! link, monitor, register names, set timers, stop.
+
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::actor::{Actor, Handles};
+use crate::actor_ref::ActorRef;
+use crate::error::{LinkError, NameError, SendError, SpawnError};
+use crate::mailbox::Priority;
+use crate::node::Node;
+use crate::pid::{Alias, Atom, Pid, Ref, Target};
+use crate::process::core::{flag, Watcher};
+use crate::process::{links, Cell};
+use crate::reason::Reason;
+use crate::spawn::SpawnOptions;
+use crate::timer::TimerRef;
+
+/// The running process as its handlers see it. A `Context<A>` only exists inside a
+/// process of actor `A`, so a context of another actor cannot be used by mistake.
+pub struct Context<A: Actor> {
+    cell: Arc<Cell<A>>,
+    stop: Option<Reason>,
+}
+
+impl<A: Actor> Context<A> {
+    pub(crate) fn new(cell: Arc<Cell<A>>) -> Self {
+        Context { cell, stop: None }
+    }
+
+    pub(crate) fn take_stop(&mut self) -> Option<Reason> {
+        self.stop.take()
+    }
+
+    /// This process's pid.
+    pub fn pid(&self) -> Pid {
+        self.cell.core.pid()
+    }
+
+    /// The node this process runs on.
+    pub fn node(&self) -> &Node {
+        &self.cell.core.node
+    }
+
+    /// A typed handle to this process (for handing out, or sending to itself).
+    pub fn myself(&self) -> ActorRef<A> {
+        ActorRef::from_cell(self.cell.clone())
+    }
+
+    /// Stops this process with `reason` once the current handler returns (a call
+    /// handler's reply is still sent: reply-then-stop).
+    pub fn stop(&mut self, reason: Reason) {
+        self.stop = Some(reason);
+    }
+
+    /// Turns exit signals from linked processes into `Exit` messages (except `Kill`,
+    /// and exits from the parent, which always terminate).
+    pub fn trap_exit(&self, on: bool) {
+        self.cell.core.set_flag(flag::TRAP_EXIT, on);
+    }
+
+    /// True while exits are trapped.
+    pub fn is_trapping_exits(&self) -> bool {
+        self.cell.core.has_flag(flag::TRAP_EXIT)
+    }
+
+    /// Spawns a child process (its parent is this process; not linked).
+    pub async fn spawn<B: Actor<Args = ()>>(&self, actor: B) -> Result<ActorRef<B>, SpawnError> {
+        self.spawn_with(actor, (), SpawnOptions::default()).await
+    }
+
+    /// Spawns a child linked to this process.
+    pub async fn spawn_link<B: Actor<Args = ()>>(
+        &self,
+        actor: B,
+    ) -> Result<ActorRef<B>, SpawnError> {
+        self.spawn_with(actor, (), SpawnOptions::default().link())
+            .await
+    }
+
+    /// Spawns a child with init arguments and options.
+    pub async fn spawn_with<B: Actor>(
+        &self,
+        actor: B,
+        args: B::Args,
+        options: SpawnOptions,
+    ) -> Result<ActorRef<B>, SpawnError> {
+        crate::spawn::spawn(self.node(), Some(self.pid()), actor, args, options).await
+    }
+
+    /// Links this process with `pid` (both ways). If `pid` is not alive, this process
+    /// gets an exit signal with `NoProcess`.
+    pub fn link(&self, pid: Pid) -> Result<(), LinkError> {
+        links::link(self.node(), self.pid(), pid)
+    }
+
+    /// Removes a link.
+    pub fn unlink(&self, pid: Pid) {
+        links::unlink(self.node(), self.pid(), pid)
+    }
+
+    /// Monitors a process by pid, name or alias; exactly one `Down` arrives (at once,
+    /// with `NoProcess`, if it is not alive).
+    pub fn monitor(&self, target: impl Into<Target>) -> Result<Ref, LinkError> {
+        links::monitor(self.node(), Watcher::Process(self.pid()), target.into())
+    }
+
+    /// Removes a monitor; no `Down` for it arrives afterwards. False if unknown.
+    pub fn demonitor(&self, monitor: Ref) -> bool {
+        links::demonitor(self.node(), Some(self.pid()), monitor)
+    }
+
+    /// Sends an exit signal to `pid` from this process.
+    pub fn send_exit(&self, pid: Pid, reason: Reason) -> bool {
+        links::exit_signal(self.node(), self.pid(), pid, reason)
+    }
+
+    /// Registers this process under `name`.
+    pub fn register(&self, name: impl Into<Atom>) -> Result<(), NameError> {
+        self.node().register(name, self.pid())
+    }
+
+    /// Drops this process's registered name.
+    pub fn unregister(&self) -> Result<(), NameError> {
+        let name = self.cell.core.side().and_then(|s| s.lock().name);
+        match name {
+            Some(name) => self.node().unregister(name),
+            None => Err(NameError::Unknown),
+        }
+    }
+
+    /// Creates a new alias for this process.
+    pub fn create_alias(&self) -> Alias {
+        self.node()
+            .create_alias(self.pid())
+            .expect("a running process is alive")
+    }
+
+    /// Deletes one of this process's aliases.
+    pub fn delete_alias(&self, alias: Alias) -> Result<(), NameError> {
+        self.node().delete_alias(alias, self.pid())
+    }
+
+    /// Sends `msg` to `to` after `delay`. Cancelled if this process terminates first.
+    pub fn send_after<B, M>(&self, to: &ActorRef<B>, msg: M, delay: Duration) -> TimerRef
+    where
+        B: Handles<M>,
+        M: Send + 'static,
+    {
+        let timer = crate::timer::send_after(self.node(), to.clone(), msg, delay);
+        self.own_timer(&timer);
+        timer
+    }
+
+    /// Sends `msg` to `to` every `period` (missed ticks are skipped). Cancelled if this
+    /// process terminates, or when the target is gone.
+    pub fn send_every<B, M>(&self, to: &ActorRef<B>, msg: M, period: Duration) -> TimerRef
+    where
+        B: Handles<M>,
+        M: Clone + Send + 'static,
+    {
+        let timer = crate::timer::send_every(self.node(), to.clone(), msg, period);
+        self.own_timer(&timer);
+        timer
+    }
+
+    fn own_timer(&self, timer: &TimerRef) {
+        self.cell.core.with_live_side(|side| {
+            side.timers.retain(|t| !t.is_finished());
+            side.timers.push(timer.abort_handle());
+        });
+    }
+
+    /// Sends an untyped message by pid, name or alias (converted to the target's message
+    /// type; refused if it does not handle it).
+    pub fn send<M: Any + Send>(
+        &self,
+        to: impl Into<Target>,
+        msg: M,
+    ) -> Result<(), SendError<Box<dyn Any + Send>>> {
+        self.node().send_with_priority(to, msg, Priority::Normal)
+    }
+
+    /// Looks up an environment variable: this process's own (spawn options, inherited
+    /// from its parent), then the node's.
+    pub fn env(&self, key: &str) -> Option<String> {
+        let key = key.to_uppercase();
+        let own = self
+            .cell
+            .core
+            .side()
+            .and_then(|s| s.lock().env.get(&key).cloned());
+        own.or_else(|| self.node().env(&key))
+    }
+}
+
+impl<A: Actor> fmt::Debug for Context<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Context({})", self.pid())
+    }
+}

@@ -1,0 +1,163 @@
+//! Typed errors of the runtime: sends give the message back, calls say what went wrong.
+
+use std::convert::Infallible;
+use std::fmt;
+use std::time::Duration;
+
+use thiserror::Error;
+
+use crate::pid::{Atom, Pid, Target};
+use crate::reason::Reason;
+
+/// Why a send failed. Carries the message back to the sender.
+#[derive(Error)]
+pub enum SendError<M> {
+    /// No live process at that address.
+    #[error("no such process")]
+    NoProcess(M),
+    /// The target's queue for this priority is at its limit.
+    #[error("mailbox full")]
+    MailboxFull(M),
+    /// The target does not handle messages of this type (an untyped send).
+    #[error("the process does not handle messages of this type")]
+    Unhandled(M),
+}
+
+impl<M> SendError<M> {
+    /// The message that was not delivered.
+    pub fn into_inner(self) -> M {
+        match self {
+            SendError::NoProcess(m) | SendError::MailboxFull(m) | SendError::Unhandled(m) => m,
+        }
+    }
+
+    /// The same error around another message (used when converting messages).
+    pub fn map<N>(self, f: impl FnOnce(M) -> N) -> SendError<N> {
+        match self {
+            SendError::NoProcess(m) => SendError::NoProcess(f(m)),
+            SendError::MailboxFull(m) => SendError::MailboxFull(f(m)),
+            SendError::Unhandled(m) => SendError::Unhandled(f(m)),
+        }
+    }
+}
+
+impl<M> fmt::Debug for SendError<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendError::NoProcess(_) => f.write_str("SendError::NoProcess(..)"),
+            SendError::MailboxFull(_) => f.write_str("SendError::MailboxFull(..)"),
+            SendError::Unhandled(_) => f.write_str("SendError::Unhandled(..)"),
+        }
+    }
+}
+
+/// Why a call did not produce a reply. `E` is the handler's own error type for handlers
+/// that return `Result<T, E>` (`Infallible` otherwise).
+#[derive(Error, Debug, Clone, PartialEq, Eq)]
+pub enum CallError<E = Infallible> {
+    /// No reply within the timeout (the late reply, if any, is dropped).
+    #[error("call timed out after {0:?}")]
+    Timeout(Duration),
+    /// No live process at that address, or it terminated before replying.
+    #[error("no such process")]
+    NoProcess,
+    /// The target's queue for this priority is at its limit.
+    #[error("mailbox full")]
+    MailboxFull,
+    /// A process called itself: it would wait for a reply only it could send.
+    #[error("a process cannot call itself (it would deadlock); send a message instead")]
+    CallToSelf,
+    /// The handler dropped its reply token without answering.
+    #[error("the handler dropped the reply token without replying")]
+    NoReply,
+    /// The request or reply could not be carried (a wrong type behind a raw pid, a
+    /// message the target does not handle).
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// The handler answered with an error.
+    #[error("handler error: {0:?}")]
+    Handler(E),
+}
+
+impl CallError<Infallible> {
+    /// Widens a transport error to a call error of any handler error type.
+    pub fn widen<E>(self) -> CallError<E> {
+        match self {
+            CallError::Timeout(d) => CallError::Timeout(d),
+            CallError::NoProcess => CallError::NoProcess,
+            CallError::MailboxFull => CallError::MailboxFull,
+            CallError::CallToSelf => CallError::CallToSelf,
+            CallError::NoReply => CallError::NoReply,
+            CallError::BadRequest(s) => CallError::BadRequest(s),
+            CallError::Handler(never) => match never {},
+        }
+    }
+}
+
+/// Why a spawn failed. Nothing of the process is left behind.
+#[derive(Error, Debug, Clone, PartialEq, Eq)]
+pub enum SpawnError {
+    /// The actor's init returned an error (or panicked).
+    #[error("init failed: {0}")]
+    Init(Reason),
+    /// The actor's init did not finish within the init timeout.
+    #[error("init timed out after {0:?}")]
+    InitTimeout(Duration),
+    /// The name asked for is already registered.
+    #[error(transparent)]
+    Name(#[from] NameError),
+    /// The node is stopping or stopped.
+    #[error("the node is stopping")]
+    NodeStopping,
+}
+
+/// Errors of the name and alias registry.
+#[derive(Error, Debug, Clone, PartialEq, Eq)]
+pub enum NameError {
+    /// The name is already registered to another process.
+    #[error("name '{0}' is taken")]
+    Taken(Atom),
+    /// The process already has a registered name (one name per process).
+    #[error("process already registered as '{0}'")]
+    AlreadyNamed(Atom),
+    /// No such name or alias.
+    #[error("unknown name")]
+    Unknown,
+    /// The process is not alive.
+    #[error("no such process")]
+    NoProcess,
+    /// The alias belongs to another process.
+    #[error("the alias belongs to another process")]
+    NotOwner,
+}
+
+/// Errors of link and monitor operations.
+#[derive(Error, Debug, Clone, PartialEq, Eq)]
+pub enum LinkError {
+    /// The target could not be resolved (unknown name).
+    #[error("unknown target {0}")]
+    Unknown(Target),
+    /// Links and monitors to other nodes need the network layer.
+    #[error("{0} lives on another node; remote links and monitors need a network connection")]
+    Remote(Pid),
+}
+
+/// Errors of node start and stop.
+#[derive(Error, Debug, Clone, PartialEq, Eq)]
+pub enum NodeError {
+    /// The node name is not `name@host`.
+    #[error("invalid node name {0:?}: expected name@host with both parts non-empty, at most 255 bytes")]
+    BadName(String),
+    /// `start` needs a tokio runtime.
+    #[error("Node::start must run inside a tokio runtime")]
+    NoRuntime,
+    /// Graceful shutdown did not finish within the shutdown timeout; these processes
+    /// were still alive.
+    #[error("shutdown timed out after {timeout:?}; {} processes still alive: {stuck:?}", stuck.len())]
+    ShutdownTimeout {
+        /// The timeout that passed.
+        timeout: Duration,
+        /// The processes still alive.
+        stuck: Vec<Pid>,
+    },
+}

@@ -1,0 +1,35 @@
+//! The ergo runtime: nodes, processes with four-queue priority mailboxes, a scheduler
+//! that runs only processes with work, calls and casts, names and aliases, links,
+//! monitors and exit signals.
+//!
+//! Most users depend on the `ergo` crate, which re-exports this one with the `#[actor]`
+//! macros. See `Actor` for the trait the macros implement.
+
+pub mod actor;
+pub mod actor_ref;
+pub mod context;
+pub mod error;
+pub mod info;
+pub mod mailbox;
+pub mod node;
+pub mod pid;
+mod process;
+pub mod reason;
+pub mod reply;
+mod sched;
+pub mod spawn;
+mod sync;
+pub mod timer;
+
+pub use actor::{Actor, ActorFuture, Handles, HasHandle, Step};
+pub use actor_ref::{ActorRef, CallFuture, Request, DEFAULT_CALL_TIMEOUT};
+pub use context::Context;
+pub use error::{CallError, LinkError, NameError, NodeError, SendError, SpawnError};
+pub use info::{NodeInfo, ProcessInfo, ProcessState};
+pub use mailbox::Priority;
+pub use node::{Node, NodeBuilder, NodeMonitor};
+pub use pid::{Alias, Atom, Pid, Ref, Target};
+pub use reason::{Down, Exit, Reason};
+pub use reply::ReplyTo;
+pub use spawn::{SpawnOptions, DEFAULT_INIT_TIMEOUT};
+pub use timer::TimerRef;

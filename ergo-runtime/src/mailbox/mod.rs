@@ -1,0 +1,444 @@
+//! A process's mailbox: four queues drained in strict priority order (urgent > system >
+//! main > log) and the run state that decides who runs the process.
+//!
+//! The main queue lives inline; the three others are allocated together on first use,
+//! so an idle process that never got a signal pays for one empty queue only.
+//!
+//! Wake-up protocol (a Dekker pair, checked with loom in `tests/loom_mailbox.rs`): a
+//! sender pushes (a `SeqCst` swap), then reads the run state and only the sender whose
+//! CAS `Idle → Scheduled` wins schedules the process. The runner, out of work, swaps
+//! the state to `Idle` (`SeqCst`), re-checks the queues, and CASes itself back to
+//! `Running` if something arrived in between. One of the two always sees the other.
+
+pub(crate) mod queue;
+
+use std::ptr;
+
+use crate::sync::{AtomicBool, AtomicPtr, AtomicU32, AtomicU8, Ordering};
+pub(crate) use queue::Pop;
+use queue::Queue;
+
+/// Which queue a message goes to. Higher priorities are always drained first.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default, PartialOrd, Ord)]
+pub enum Priority {
+    /// The urgent queue: exit signals, kills, inspection.
+    Urgent,
+    /// The system queue: monitor `Down` messages, high-priority user messages.
+    High,
+    /// The main queue: ordinary messages and calls.
+    #[default]
+    Normal,
+    /// The log queue: log records for logger processes.
+    Low,
+}
+
+/// Run states of a process.
+pub(crate) mod state {
+    /// Spawned, init running: messages queue up, nobody runs the process yet.
+    pub const INIT: u8 = 0;
+    /// Nothing to do: the next sender schedules it.
+    pub const IDLE: u8 = 1;
+    /// In a run queue.
+    pub const SCHEDULED: u8 = 2;
+    /// A scheduler thread is running it.
+    pub const RUNNING: u8 = 3;
+    /// Terminated: sends fail, leftovers are drained.
+    pub const DEAD: u8 = 4;
+    /// Terminated, and a sender is draining what it pushed in the last instant.
+    pub const DRAINING: u8 = 5;
+}
+
+/// What a push asks of the sender.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Pushed {
+    /// The process was idle and this sender won it: schedule it.
+    Schedule,
+    /// Someone else runs it (or will).
+    Queued,
+    /// It died while we pushed: the caller must drain the leftovers.
+    Dead,
+}
+
+/// Why a message was not admitted.
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+pub(crate) enum Refused {
+    /// The process is dead.
+    Dead,
+    /// The queue is at its limit.
+    Full,
+}
+
+impl Refused {
+    /// The send error for this refusal, carrying the message back.
+    pub(crate) fn into_send_error<M>(self, msg: M) -> crate::error::SendError<M> {
+        match self {
+            Refused::Dead => crate::error::SendError::NoProcess(msg),
+            Refused::Full => crate::error::SendError::MailboxFull(msg),
+        }
+    }
+}
+
+struct Lane<T> {
+    queue: Queue<T>,
+    pushed: AtomicU32,
+    popped: AtomicU32,
+}
+
+impl<T> Lane<T> {
+    fn new() -> Self {
+        Lane {
+            queue: Queue::new(),
+            pushed: AtomicU32::new(0),
+            popped: AtomicU32::new(0),
+        }
+    }
+
+    fn len(&self) -> u32 {
+        self.pushed
+            .load(Ordering::Relaxed)
+            .wrapping_sub(self.popped.load(Ordering::Relaxed))
+    }
+
+    fn pop(&self) -> Pop<T> {
+        let pop = self.queue.pop();
+        if let Pop::Item(_) = pop {
+            let n = self.popped.load(Ordering::Relaxed);
+            self.popped.store(n.wrapping_add(1), Ordering::Relaxed);
+        }
+        pop
+    }
+}
+
+/// The urgent, system and log queues, allocated on first use.
+struct Rare<T> {
+    urgent: Lane<T>,
+    system: Lane<T>,
+    log: Lane<T>,
+}
+
+/// The mailbox and run state of one process.
+pub(crate) struct Mailbox<T> {
+    main: Lane<T>,
+    rare: AtomicPtr<Rare<T>>,
+    state: AtomicU8,
+    /// Set by the waker of a pending async handler.
+    woken: AtomicBool,
+    /// Per-queue limit; 0 = unlimited.
+    limit: u32,
+}
+
+unsafe impl<T: Send> Send for Mailbox<T> {}
+unsafe impl<T: Send> Sync for Mailbox<T> {}
+
+impl<T> Mailbox<T> {
+    pub(crate) fn new(limit: u32) -> Self {
+        Mailbox {
+            main: Lane::new(),
+            rare: AtomicPtr::new(ptr::null_mut()),
+            state: AtomicU8::new(state::INIT),
+            woken: AtomicBool::new(false),
+            limit,
+        }
+    }
+
+    fn rare(&self) -> Option<&Rare<T>> {
+        // SAFETY: once installed, `rare` lives as long as the mailbox.
+        unsafe { self.rare.load(Ordering::Acquire).as_ref() }
+    }
+
+    fn rare_or_install(&self) -> &Rare<T> {
+        if let Some(rare) = self.rare() {
+            return rare;
+        }
+        let fresh = Box::into_raw(Box::new(Rare {
+            urgent: Lane::new(),
+            system: Lane::new(),
+            log: Lane::new(),
+        }));
+        match self.rare.compare_exchange(
+            ptr::null_mut(),
+            fresh,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            // SAFETY: just installed; freed only in `drop`.
+            Ok(_) => unsafe { &*fresh },
+            Err(current) => {
+                // SAFETY: `fresh` never became visible to anyone else.
+                drop(unsafe { Box::from_raw(fresh) });
+                // SAFETY: installed by the winner; freed only in `drop`.
+                unsafe { &*current }
+            }
+        }
+    }
+
+    fn lane(&self, priority: Priority) -> &Lane<T> {
+        match priority {
+            Priority::Normal => &self.main,
+            Priority::Urgent => &self.rare_or_install().urgent,
+            Priority::High => &self.rare_or_install().system,
+            Priority::Low => &self.rare_or_install().log,
+        }
+    }
+
+    /// The run state.
+    pub(crate) fn state(&self) -> u8 {
+        self.state.load(Ordering::SeqCst)
+    }
+
+    /// Checks that a message may be pushed: the process is not dead and the queue is
+    /// below its limit. `bypass_limit` is for signals, which are never refused for space.
+    /// The limit is soft by at most the number of concurrent senders.
+    pub(crate) fn admit(&self, priority: Priority, bypass_limit: bool) -> Result<(), Refused> {
+        if self.state.load(Ordering::Relaxed) >= state::DEAD {
+            return Err(Refused::Dead);
+        }
+        if self.limit != 0 && !bypass_limit && self.lane(priority).len() >= self.limit {
+            return Err(Refused::Full);
+        }
+        Ok(())
+    }
+
+    /// Pushes an admitted value. If the process died meanwhile, `Pushed::Dead` tells the
+    /// caller to drain.
+    pub(crate) fn push(&self, priority: Priority, value: T) -> Pushed {
+        let lane = self.lane(priority);
+        lane.pushed.fetch_add(1, Ordering::Relaxed);
+        lane.queue.push(value);
+        self.after_push()
+    }
+
+    /// The sender's half of the handshake, after its `SeqCst` push.
+    fn after_push(&self) -> Pushed {
+        match self.state.load(Ordering::SeqCst) {
+            state::IDLE => match self.state.compare_exchange(
+                state::IDLE,
+                state::SCHEDULED,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
+                Ok(_) => Pushed::Schedule,
+                Err(s) if s >= state::DEAD => Pushed::Dead,
+                Err(_) => Pushed::Queued,
+            },
+            s if s >= state::DEAD => Pushed::Dead,
+            _ => Pushed::Queued,
+        }
+    }
+
+    /// Wakes a pending async handler: like a push, with no message.
+    pub(crate) fn wake(&self) -> Pushed {
+        self.woken.store(true, Ordering::SeqCst);
+        self.after_push()
+    }
+
+    /// The runner itself asks for a poll of the async handler it just started.
+    pub(crate) fn wake_in_turn(&self) {
+        self.woken.store(true, Ordering::SeqCst);
+    }
+
+    /// The runner gives up its turn but stays queued (budget spent).
+    pub(crate) fn yield_state(&self) {
+        self.state.store(state::SCHEDULED, Ordering::SeqCst);
+    }
+
+    /// Clears the waker flag before polling; true if it was set.
+    pub(crate) fn take_woken(&self) -> bool {
+        self.woken.swap(false, Ordering::SeqCst)
+    }
+
+    /// Pops the next message in strict priority order. Runner only.
+    pub(crate) fn pop(&self) -> Pop<T> {
+        let rare = self.rare();
+        let mut busy = false;
+        if let Some(rare) = rare {
+            for lane in [&rare.urgent, &rare.system] {
+                match lane.pop() {
+                    Pop::Item(v) => return Pop::Item(v),
+                    Pop::Busy => busy = true,
+                    Pop::Empty => {}
+                }
+            }
+        }
+        match self.main.pop() {
+            Pop::Item(v) => return Pop::Item(v),
+            Pop::Busy => busy = true,
+            Pop::Empty => {}
+        }
+        if let Some(rare) = rare {
+            match rare.log.pop() {
+                Pop::Item(v) => return Pop::Item(v),
+                Pop::Busy => busy = true,
+                Pop::Empty => {}
+            }
+        }
+        if busy {
+            Pop::Busy
+        } else {
+            Pop::Empty
+        }
+    }
+
+    /// True when every queue is empty (and no push is half done).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.main.queue.is_empty()
+            && self.rare().is_none_or(|r| {
+                r.urgent.queue.is_empty() && r.system.queue.is_empty() && r.log.queue.is_empty()
+            })
+    }
+
+    /// Init finished: the process becomes runnable. True if messages are already waiting
+    /// and the caller must schedule it.
+    pub(crate) fn activate(&self) -> bool {
+        self.state.store(state::IDLE, Ordering::SeqCst);
+        !self.is_empty()
+            && self
+                .state
+                .compare_exchange(
+                    state::IDLE,
+                    state::SCHEDULED,
+                    Ordering::SeqCst,
+                    Ordering::SeqCst,
+                )
+                .is_ok()
+    }
+
+    /// A scheduler picked the process up.
+    pub(crate) fn begin_run(&self) {
+        self.state.store(state::RUNNING, Ordering::Relaxed);
+    }
+
+    /// The runner's half of the handshake: go idle unless there is work. `awaiting`
+    /// means an async handler is pending, so only its waker counts as work. Returns true
+    /// if the runner must keep running.
+    pub(crate) fn try_idle(&self, awaiting: bool) -> bool {
+        self.state.store(state::IDLE, Ordering::SeqCst);
+        let work = if awaiting {
+            self.woken.load(Ordering::SeqCst)
+        } else {
+            !self.is_empty()
+        };
+        work && self
+            .state
+            .compare_exchange(
+                state::IDLE,
+                state::RUNNING,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            )
+            .is_ok()
+    }
+
+    /// Marks the process dead; from now on pushes are refused. Runner only (or the
+    /// spawner of a process whose init failed).
+    pub(crate) fn kill_state(&self) {
+        self.state.store(state::DEAD, Ordering::SeqCst);
+    }
+
+    /// Takes everything left in a dead mailbox, unless another thread already is.
+    /// Loops until no racing push is left behind.
+    pub(crate) fn drain_dead(&self, mut discard: impl FnMut(T)) {
+        loop {
+            if self
+                .state
+                .compare_exchange(
+                    state::DEAD,
+                    state::DRAINING,
+                    Ordering::SeqCst,
+                    Ordering::SeqCst,
+                )
+                .is_err()
+            {
+                return; // someone else drains; they re-check after us
+            }
+            loop {
+                match self.pop() {
+                    Pop::Item(v) => discard(v),
+                    Pop::Empty => break,
+                    Pop::Busy => crate::sync::spin(),
+                }
+            }
+            self.state.store(state::DEAD, Ordering::SeqCst);
+            if self.is_empty() {
+                return;
+            }
+        }
+    }
+
+    /// Queue lengths: urgent, system, main, log.
+    pub(crate) fn lengths(&self) -> [u32; 4] {
+        let main = self.main.len();
+        match self.rare() {
+            Some(r) => [r.urgent.len(), r.system.len(), main, r.log.len()],
+            None => [0, 0, main, 0],
+        }
+    }
+
+    /// Messages taken out of the queues so far.
+    pub(crate) fn popped(&self) -> u64 {
+        let main = u64::from(self.main.popped.load(Ordering::Relaxed));
+        main + self.rare().map_or(0, |r| {
+            [&r.urgent, &r.system, &r.log]
+                .iter()
+                .map(|l| u64::from(l.popped.load(Ordering::Relaxed)))
+                .sum()
+        })
+    }
+}
+
+impl<T> Drop for Mailbox<T> {
+    fn drop(&mut self) {
+        let rare = *self.rare.get_mut();
+        if !rare.is_null() {
+            // SAFETY: installed by `rare_or_install`, never freed elsewhere.
+            drop(unsafe { Box::from_raw(rare) });
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strict_priority_order() {
+        let mb = Mailbox::new(0);
+        mb.push(Priority::Low, "log");
+        mb.push(Priority::Normal, "main");
+        mb.push(Priority::High, "system");
+        mb.push(Priority::Urgent, "urgent");
+        let order: Vec<_> = std::iter::from_fn(|| match mb.pop() {
+            Pop::Item(v) => Some(v),
+            _ => None,
+        })
+        .collect();
+        assert_eq!(order, ["urgent", "system", "main", "log"]);
+    }
+
+    #[test]
+    fn limit_is_per_queue_and_signals_bypass_it() {
+        let mb = Mailbox::new(2);
+        mb.push(Priority::Normal, 1);
+        mb.push(Priority::Normal, 2);
+        assert_eq!(mb.admit(Priority::Normal, false), Err(Refused::Full));
+        assert_eq!(mb.admit(Priority::Normal, true), Ok(()));
+        // the limit is per queue
+        assert_eq!(mb.admit(Priority::High, false), Ok(()));
+        mb.push(Priority::High, 4);
+        assert_eq!(mb.lengths(), [0, 1, 2, 0]);
+    }
+
+    #[test]
+    fn only_one_sender_schedules_an_idle_process() {
+        let mb = Mailbox::new(0);
+        assert!(!mb.activate());
+        assert_eq!(mb.push(Priority::Normal, 1), Pushed::Schedule);
+        assert_eq!(mb.push(Priority::Normal, 2), Pushed::Queued);
+        mb.begin_run();
+        assert!(matches!(mb.pop(), Pop::Item(1)));
+        assert!(matches!(mb.pop(), Pop::Item(2)));
+        assert!(!mb.try_idle(false));
+        mb.kill_state();
+        assert_eq!(mb.admit(Priority::Normal, false), Err(Refused::Dead));
+    }
+}

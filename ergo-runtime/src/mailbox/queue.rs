@@ -1,0 +1,223 @@
+//! An unbounded multi-producer single-consumer queue: Vyukov's intrusive list with the
+//! stub node embedded in the queue, so an empty queue owns no allocation (24 bytes).
+//!
+//! Producers do one atomic swap and one store. The consumer never sees a torn queue as
+//! empty: while a producer has swapped the head but not yet linked its node, `pop`
+//! reports [`Pop::Busy`].
+
+use std::ptr;
+
+use crate::sync::{AtomicPtr, Ordering};
+
+#[repr(C)]
+struct Link {
+    next: AtomicPtr<Link>,
+}
+
+#[repr(C)]
+struct Node<T> {
+    link: Link,
+    value: T,
+}
+
+/// What `pop` found.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Pop<T> {
+    /// The oldest message.
+    Item(T),
+    /// Nothing queued.
+    Empty,
+    /// A producer is between its two steps: something is coming, look again shortly.
+    Busy,
+}
+
+/// The queue. `push` from any thread; `pop` only from the one consumer at a time (the
+/// process runner, which holds the run state).
+pub(crate) struct Queue<T> {
+    /// Last pushed link, or null for the stub. Written by producers.
+    head: AtomicPtr<Link>,
+    /// Oldest link, or null for the stub. Consumer-owned (an atomic only for loom).
+    tail: AtomicPtr<Link>,
+    stub: Link,
+    _owns: std::marker::PhantomData<Box<Node<T>>>,
+}
+
+unsafe impl<T: Send> Send for Queue<T> {}
+unsafe impl<T: Send> Sync for Queue<T> {}
+
+impl<T> Queue<T> {
+    pub(crate) fn new() -> Self {
+        Queue {
+            head: AtomicPtr::new(ptr::null_mut()),
+            tail: AtomicPtr::new(ptr::null_mut()),
+            stub: Link {
+                next: AtomicPtr::new(ptr::null_mut()),
+            },
+            _owns: std::marker::PhantomData,
+        }
+    }
+
+    fn stub(&self) -> *mut Link {
+        &self.stub as *const Link as *mut Link
+    }
+
+    fn or_stub(&self, link: *mut Link) -> *mut Link {
+        if link.is_null() {
+            self.stub()
+        } else {
+            link
+        }
+    }
+
+    /// Appends a value. The swap is `SeqCst`: it is the first half of the wake-up
+    /// handshake (push, then read the run state).
+    pub(crate) fn push(&self, value: T) {
+        let node = Box::into_raw(Box::new(Node {
+            link: Link {
+                next: AtomicPtr::new(ptr::null_mut()),
+            },
+            value,
+        }));
+        self.push_link(node.cast());
+    }
+
+    fn push_link(&self, link: *mut Link) {
+        // SAFETY: `link` is either a fresh node or the stub, not reachable from the queue.
+        unsafe { (*link).next.store(ptr::null_mut(), Ordering::Relaxed) };
+        let prev = self.or_stub(self.head.swap(link, Ordering::SeqCst));
+        // SAFETY: `prev` stays allocated until the consumer has moved past it, which it
+        // cannot do before this store makes `link` reachable.
+        unsafe { (*prev).next.store(link, Ordering::Release) };
+    }
+
+    /// Takes the oldest value. Only the consumer may call this.
+    pub(crate) fn pop(&self) -> Pop<T> {
+        let stub = self.stub();
+        let mut tail = self.or_stub(self.tail.load(Ordering::Relaxed));
+        // SAFETY: `tail` is the stub or a node only the consumer frees.
+        let mut next = unsafe { (*tail).next.load(Ordering::Acquire) };
+        if tail == stub {
+            if next.is_null() {
+                return if self.or_stub(self.head.load(Ordering::SeqCst)) == stub {
+                    Pop::Empty
+                } else {
+                    Pop::Busy
+                };
+            }
+            self.tail.store(next, Ordering::Relaxed);
+            tail = next;
+            // SAFETY: as above.
+            next = unsafe { (*tail).next.load(Ordering::Acquire) };
+        }
+        if !next.is_null() {
+            self.tail.store(next, Ordering::Relaxed);
+            return Pop::Item(self.take(tail));
+        }
+        if tail != self.or_stub(self.head.load(Ordering::SeqCst)) {
+            return Pop::Busy;
+        }
+        self.push_link(stub);
+        // SAFETY: as above.
+        next = unsafe { (*tail).next.load(Ordering::Acquire) };
+        if next.is_null() {
+            return Pop::Busy;
+        }
+        self.tail.store(next, Ordering::Relaxed);
+        Pop::Item(self.take(tail))
+    }
+
+    fn take(&self, link: *mut Link) -> T {
+        debug_assert_ne!(link, self.stub());
+        // SAFETY: every non-stub link is the first field of a boxed `Node<T>` that is
+        // now unreachable from the queue.
+        unsafe { Box::from_raw(link.cast::<Node<T>>()).value }
+    }
+
+    /// True when nothing is queued and no producer is mid-push. `SeqCst`: the second
+    /// half of the runner's side of the wake-up handshake.
+    pub(crate) fn is_empty(&self) -> bool {
+        let stub = self.stub();
+        self.or_stub(self.head.load(Ordering::SeqCst)) == stub
+            && self.or_stub(self.tail.load(Ordering::Relaxed)) == stub
+    }
+}
+
+impl<T> Drop for Queue<T> {
+    fn drop(&mut self) {
+        loop {
+            match self.pop() {
+                Pop::Item(value) => drop(value),
+                Pop::Empty => break,
+                // No producer can be mid-push once the queue is being dropped.
+                Pop::Busy => unreachable!("queue dropped during a push"),
+            }
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn fifo_and_empty() {
+        let q = Queue::new();
+        assert_eq!(q.pop(), Pop::<u32>::Empty);
+        assert!(q.is_empty());
+        for i in 0..10 {
+            q.push(i);
+        }
+        assert!(!q.is_empty());
+        for i in 0..10 {
+            assert_eq!(q.pop(), Pop::Item(i));
+        }
+        assert_eq!(q.pop(), Pop::Empty);
+        assert!(q.is_empty());
+        q.push(99);
+        assert_eq!(q.pop(), Pop::Item(99));
+        assert!(q.is_empty());
+    }
+
+    #[test]
+    fn drop_frees_queued_values() {
+        let marker = Arc::new(());
+        let q = Queue::new();
+        for _ in 0..5 {
+            q.push(marker.clone());
+        }
+        drop(q);
+        assert_eq!(Arc::strong_count(&marker), 1);
+    }
+
+    #[test]
+    fn concurrent_producers_keep_per_producer_order() {
+        let q = Arc::new(Queue::new());
+        let producers: Vec<_> = (0..4u64)
+            .map(|p| {
+                let q = q.clone();
+                std::thread::spawn(move || {
+                    for i in 0..50_000u64 {
+                        q.push((p, i));
+                    }
+                })
+            })
+            .collect();
+        let mut next = [0u64; 4];
+        let mut seen = 0;
+        while seen < 200_000 {
+            match q.pop() {
+                Pop::Item((p, i)) => {
+                    assert_eq!(next[p as usize], i);
+                    next[p as usize] += 1;
+                    seen += 1;
+                }
+                Pop::Empty | Pop::Busy => std::thread::yield_now(),
+            }
+        }
+        for p in producers {
+            p.join().unwrap();
+        }
+        assert_eq!(q.pop(), Pop::Empty);
+    }
+}

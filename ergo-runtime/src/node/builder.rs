@@ -1,0 +1,130 @@
+//! [`NodeBuilder`]: a node's name and options, with documented defaults.
+
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use parking_lot::RwLock;
+use rustc_hash::FxHashMap;
+use tokio::sync::watch;
+
+use crate::error::NodeError;
+use crate::pid::Atom;
+
+use super::{Node, NodeInner, ProcessTable, Registry};
+
+/// Default graceful-shutdown timeout: 3 minutes.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// Options of a node about to start.
+#[derive(Debug, Clone)]
+pub struct NodeBuilder {
+    name: String,
+    cookie: Option<String>,
+    env: Vec<(String, String)>,
+    log_level: Option<tracing::Level>,
+    shutdown_timeout: Duration,
+}
+
+impl NodeBuilder {
+    pub(crate) fn new(name: &str) -> Self {
+        NodeBuilder {
+            name: name.to_owned(),
+            cookie: None,
+            env: Vec::new(),
+            log_level: None,
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+        }
+    }
+
+    /// The cookie peers must know (default: a random one).
+    pub fn cookie(mut self, cookie: impl Into<String>) -> Self {
+        self.cookie = Some(cookie.into());
+        self
+    }
+
+    /// A node environment variable (the lowest-precedence env level).
+    pub fn env(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.env.push((key.to_uppercase(), value.into()));
+        self
+    }
+
+    /// Installs a `tracing` subscriber printing at `level`, unless the program already
+    /// installed one (default: log nothing of our own; `tracing` events still reach a
+    /// subscriber the program sets up).
+    pub fn log_level(mut self, level: tracing::Level) -> Self {
+        self.log_level = Some(level);
+        self
+    }
+
+    /// How long `stop` waits for processes to finish (default 3 minutes).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Starts the node. Must run inside a tokio runtime (timers and I/O of processes
+    /// use it; processes themselves run on ergo's scheduler threads).
+    pub async fn start(self) -> Result<Node, NodeError> {
+        validate_name(&self.name)?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| NodeError::NoRuntime)?;
+        if let Some(level) = self.log_level {
+            let _ = tracing_subscriber::fmt()
+                .with_max_level(level)
+                .with_target(false)
+                .try_init();
+        }
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let cookie = self.cookie.unwrap_or_else(|| random_cookie(now));
+        let (stopped, _) = watch::channel(false);
+        let node = Node(Arc::new(NodeInner {
+            name: Atom::new(&self.name),
+            creation: now.as_secs() as u32,
+            cookie,
+            runtime,
+            started: Instant::now(),
+            shutdown_timeout: self.shutdown_timeout,
+            table: ProcessTable::new(),
+            registry: Registry::default(),
+            env: RwLock::new(self.env.into_iter().collect::<FxHashMap<_, _>>()),
+            // id 0 is the node itself (the sender of node-level signals)
+            next_id: AtomicU64::new(1),
+            next_ref: AtomicU64::new(1),
+            stopping: AtomicBool::new(false),
+            stopped,
+        }));
+        tracing::info!(node = %node.name(), "node started");
+        Ok(node)
+    }
+}
+
+fn validate_name(name: &str) -> Result<(), NodeError> {
+    match name.split_once('@') {
+        Some((n, h)) if !n.is_empty() && !h.is_empty() && !h.contains('@') && name.len() <= 255 => {
+            Ok(())
+        }
+        _ => Err(NodeError::BadName(name.to_owned())),
+    }
+}
+
+fn random_cookie(now: Duration) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(now.as_nanos());
+    format!("{:016x}", h.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_names_need_name_at_host() {
+        assert!(validate_name("demo@127.0.0.1").is_ok());
+        for bad in ["demo", "@host", "demo@", "a@b@c", ""] {
+            assert!(matches!(validate_name(bad), Err(NodeError::BadName(_))), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,350 @@
+//! The [`Node`]: process table, names, aliases, env, and the node-level API for code
+//! outside any process (`main`, tests).
+
+mod builder;
+mod registry;
+mod shutdown;
+mod table;
+
+use std::any::Any;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::RwLock;
+use rustc_hash::FxHashMap;
+use tokio::sync::{oneshot, watch};
+
+pub use builder::NodeBuilder;
+pub(crate) use registry::Registry;
+
+use crate::actor::Actor;
+use crate::actor_ref::ActorRef;
+use crate::error::{LinkError, NameError, SendError, SpawnError};
+use crate::info::{NodeInfo, ProcessInfo};
+use crate::mailbox::Priority;
+use crate::pid::{Alias, Atom, Pid, Ref, Target};
+use crate::process::core::{AnyProcess, Watcher};
+use crate::process::links;
+use crate::reason::{Down, Reason};
+use crate::spawn::SpawnOptions;
+use table::ProcessTable;
+
+pub(crate) struct NodeInner {
+    pub(crate) name: Atom,
+    pub(crate) creation: u32,
+    pub(crate) cookie: String,
+    pub(crate) runtime: tokio::runtime::Handle,
+    pub(crate) started: Instant,
+    pub(crate) shutdown_timeout: Duration,
+    table: ProcessTable,
+    pub(crate) registry: Registry,
+    env: RwLock<FxHashMap<String, String>>,
+    next_id: AtomicU64,
+    next_ref: AtomicU64,
+    stopping: AtomicBool,
+    stopped: watch::Sender<bool>,
+}
+
+/// A running node: the runtime that owns processes. Cheap to clone; every method may be
+/// called from any thread or task.
+#[derive(Clone)]
+pub struct Node(Arc<NodeInner>);
+
+impl Node {
+    /// Starts configuring a node called `name@host`.
+    pub fn builder(name: &str) -> NodeBuilder {
+        NodeBuilder::new(name)
+    }
+
+    pub(crate) fn inner(&self) -> &NodeInner {
+        &self.0
+    }
+
+    /// The node's name, `name@host`.
+    pub fn name(&self) -> Atom {
+        self.0.name
+    }
+
+    /// The node's cookie (shared secret with peer nodes).
+    pub fn cookie(&self) -> &str {
+        &self.0.cookie
+    }
+
+    /// The incarnation of this node (its start time in seconds).
+    pub fn creation(&self) -> u32 {
+        self.0.creation
+    }
+
+    pub(crate) fn pid_of(&self, id: u64) -> Pid {
+        Pid::new(self.0.name, id, self.0.creation)
+    }
+
+    pub(crate) fn is_local(&self, pid: Pid) -> bool {
+        pid.node() == self.0.name && pid.creation() == self.0.creation
+    }
+
+    pub(crate) fn next_id(&self) -> u64 {
+        self.0.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// A new reference, unique on this node.
+    pub fn make_ref(&self) -> Ref {
+        let id = self.0.next_ref.fetch_add(1, Ordering::Relaxed);
+        Ref::new(self.0.name, self.0.creation, id)
+    }
+
+    pub(crate) fn is_stopping(&self) -> bool {
+        self.0.stopping.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn insert_process(&self, id: u64, process: Arc<dyn AnyProcess>) {
+        self.0.table.insert(id, process);
+    }
+
+    pub(crate) fn remove_process(&self, id: u64) {
+        drop(self.0.table.remove(id));
+    }
+
+    pub(crate) fn process(&self, pid: Pid) -> Option<Arc<dyn AnyProcess>> {
+        if !self.is_local(pid) {
+            return None;
+        }
+        self.0.table.get(pid.id())
+    }
+
+    pub(crate) fn resolve(&self, target: Target) -> Option<Pid> {
+        match target {
+            Target::Pid(pid) => Some(pid),
+            Target::Name(name) => self.whereis(name),
+            Target::Alias(alias) => self.alias_owner(alias),
+        }
+    }
+
+    // ---- spawning ----
+
+    /// Spawns a process running `actor` (init without arguments).
+    pub async fn spawn<A: Actor<Args = ()>>(&self, actor: A) -> Result<ActorRef<A>, SpawnError> {
+        self.spawn_with(actor, (), SpawnOptions::default()).await
+    }
+
+    /// Spawns a process and registers it under `name`.
+    pub async fn spawn_register<A: Actor<Args = ()>>(
+        &self,
+        name: impl Into<Atom>,
+        actor: A,
+    ) -> Result<ActorRef<A>, SpawnError> {
+        self.spawn_with(actor, (), SpawnOptions::default().name(name))
+            .await
+    }
+
+    /// Spawns a process with init arguments and options.
+    pub async fn spawn_with<A: Actor>(
+        &self,
+        actor: A,
+        args: A::Args,
+        options: SpawnOptions,
+    ) -> Result<ActorRef<A>, SpawnError> {
+        crate::spawn::spawn(self, None, actor, args, options).await
+    }
+
+    // ---- lookups ----
+
+    /// A typed handle to the process `pid`, if it is alive and runs actor `A`.
+    pub fn actor_ref<A: Actor>(&self, pid: Pid) -> Option<ActorRef<A>> {
+        self.process(pid).and_then(ActorRef::from_process)
+    }
+
+    /// A typed handle to the process registered as `name`, if it runs actor `A`.
+    pub fn lookup<A: Actor>(&self, name: impl Into<Atom>) -> Option<ActorRef<A>> {
+        self.whereis(name).and_then(|pid| self.actor_ref(pid))
+    }
+
+    // ---- messaging ----
+
+    /// Sends an untyped message by pid, name or alias; the target converts it to its
+    /// own message type or refuses it (`SendError::Unhandled`).
+    pub fn send<M: Any + Send>(
+        &self,
+        to: impl Into<Target>,
+        msg: M,
+    ) -> Result<(), SendError<Box<dyn Any + Send>>> {
+        self.send_with_priority(to, msg, Priority::Normal)
+    }
+
+    /// As [`Node::send`], to the queue of `priority`.
+    pub fn send_with_priority<M: Any + Send>(
+        &self,
+        to: impl Into<Target>,
+        msg: M,
+        priority: Priority,
+    ) -> Result<(), SendError<Box<dyn Any + Send>>> {
+        let msg: Box<dyn Any + Send> = Box::new(msg);
+        match self.resolve(to.into()).and_then(|pid| self.process(pid)) {
+            Some(process) => process.send_any(msg, priority),
+            None => Err(SendError::NoProcess(msg)),
+        }
+    }
+
+    /// Sends an exit signal to `pid` from the node. `Reason::Kill` cannot be trapped.
+    pub fn send_exit(&self, pid: Pid, reason: Reason) -> bool {
+        links::exit_signal(self, self.pid_of(0), pid, reason)
+    }
+
+    /// Kills `pid`: it terminates with `Kill` as soon as its current handler returns.
+    pub fn kill(&self, pid: Pid) -> bool {
+        self.send_exit(pid, Reason::Kill)
+    }
+
+    /// Links two processes.
+    pub fn link(&self, a: Pid, b: Pid) -> Result<(), LinkError> {
+        links::link(self, a, b)
+    }
+
+    /// Monitors a process from outside any process: the returned handle resolves to
+    /// its `Down`, exactly once.
+    pub fn monitor(&self, target: impl Into<Target>) -> Result<NodeMonitor, LinkError> {
+        let target = target.into();
+        let (tx, rx) = oneshot::channel();
+        let reference = links::monitor(self, Watcher::Node(tx), target)?;
+        Ok(NodeMonitor {
+            reference,
+            target: self.resolve(target),
+            node: self.clone(),
+            rx,
+        })
+    }
+
+    // ---- names and aliases ----
+
+    /// Registers `pid` under `name`. One name per process; a taken name is an error.
+    pub fn register(&self, name: impl Into<Atom>, pid: Pid) -> Result<(), NameError> {
+        self.0.registry.register(self, name.into(), pid)
+    }
+
+    /// Removes a registered name.
+    pub fn unregister(&self, name: impl Into<Atom>) -> Result<(), NameError> {
+        self.0.registry.unregister(self, name.into())
+    }
+
+    /// The pid registered under `name`.
+    pub fn whereis(&self, name: impl Into<Atom>) -> Option<Pid> {
+        self.0.registry.whereis(name.into())
+    }
+
+    /// Creates an alias for `pid`.
+    pub fn create_alias(&self, pid: Pid) -> Result<Alias, NameError> {
+        self.0.registry.create_alias(self, pid)
+    }
+
+    /// Deletes `alias`, which must belong to `owner`.
+    pub fn delete_alias(&self, alias: Alias, owner: Pid) -> Result<(), NameError> {
+        self.0.registry.delete_alias(self, alias, owner)
+    }
+
+    pub(crate) fn alias_owner(&self, alias: Alias) -> Option<Pid> {
+        self.0.registry.alias_owner(alias)
+    }
+
+    pub(crate) fn forget_name(&self, name: Atom, pid: Pid) {
+        self.0.registry.forget_name(name, pid)
+    }
+
+    pub(crate) fn forget_alias(&self, alias: Alias) {
+        self.0.registry.forget_alias(alias)
+    }
+
+    // ---- env ----
+
+    /// A node environment variable (names are case-insensitive).
+    pub fn env(&self, key: &str) -> Option<String> {
+        self.0.env.read().get(&key.to_uppercase()).cloned()
+    }
+
+    /// A node environment variable, or `default`.
+    pub fn env_or(&self, key: &str, default: &str) -> String {
+        self.env(key).unwrap_or_else(|| default.to_owned())
+    }
+
+    /// Sets (or with `None`, removes) a node environment variable.
+    pub fn set_env(&self, key: &str, value: Option<&str>) {
+        let key = key.to_uppercase();
+        let mut env = self.0.env.write();
+        match value {
+            Some(v) => env.insert(key, v.to_owned()),
+            None => env.remove(&key),
+        };
+    }
+
+    // ---- inspection ----
+
+    /// Information about a live process.
+    pub fn process_info(&self, pid: Pid) -> Option<ProcessInfo> {
+        self.process(pid).map(|p| ProcessInfo::of(self, &*p))
+    }
+
+    /// Information about the node.
+    pub fn info(&self) -> NodeInfo {
+        NodeInfo {
+            name: self.0.name,
+            processes: self.0.table.len(),
+            registered_names: self.0.registry.name_count(),
+            aliases: self.0.registry.alias_count(),
+            uptime: self.0.started.elapsed(),
+        }
+    }
+
+    /// Every live process's pid.
+    pub fn processes(&self) -> Vec<Pid> {
+        self.0.table.all().iter().map(|p| p.core().pid()).collect()
+    }
+
+    pub(crate) fn all_processes(&self) -> Vec<Arc<dyn AnyProcess>> {
+        self.0.table.all()
+    }
+}
+
+impl fmt::Debug for Node {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Node({})", self.0.name)
+    }
+}
+
+/// A monitor held by code outside any process. Await it for the `Down`; dropping it
+/// demonitors.
+pub struct NodeMonitor {
+    reference: Ref,
+    target: Option<Pid>,
+    node: Node,
+    rx: oneshot::Receiver<Down>,
+}
+
+impl NodeMonitor {
+    /// The monitor reference.
+    pub fn reference(&self) -> Ref {
+        self.reference
+    }
+
+    /// Waits for the `Down`.
+    pub async fn down(mut self) -> Down {
+        (&mut self.rx)
+            .await
+            .expect("a monitor always delivers its Down before dropping the watcher")
+    }
+
+    /// The `Down`, if it already arrived.
+    pub fn try_down(&mut self) -> Option<Down> {
+        self.rx.try_recv().ok()
+    }
+}
+
+impl Drop for NodeMonitor {
+    fn drop(&mut self) {
+        if let Some(p) = self.target.and_then(|t| self.node.process(t)) {
+            let reference = self.reference;
+            p.core()
+                .with_live_side(|side| side.monitors.retain(|m| m.reference != reference));
+        }
+    }
+}

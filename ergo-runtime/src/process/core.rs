@@ -1,0 +1,201 @@
+//! The untyped part of a process: identity, flags, counters, and the side structure
+//! (links, monitors, names, aliases, timers, env) allocated on first use.
+
+use std::any::Any;
+use std::ptr;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use rustc_hash::FxHashMap;
+use tokio::sync::oneshot;
+use tokio::task::AbortHandle;
+
+use crate::error::SendError;
+use crate::mailbox::Priority;
+use crate::node::Node;
+use crate::pid::{Alias, Atom, Pid, Ref};
+use crate::reason::{Down, Exit, Reason};
+use crate::sync::{AtomicPtr, AtomicU8, Ordering};
+
+/// Flag bits of [`Core::flags`].
+pub(crate) mod flag {
+    /// Exit signals become messages.
+    pub const TRAP_EXIT: u8 = 1;
+    /// An async handler is pending.
+    pub const AWAITING: u8 = 2;
+}
+
+/// A system signal, queued like a message but handled by the runtime.
+pub(crate) enum Signal {
+    /// An exit signal from a link or `send_exit`; trappable.
+    Exit(Exit),
+    /// `kill`: untrappable.
+    Kill,
+    /// Terminate with this reason, trapping or not (node shutdown, parent stop).
+    Stop(Reason),
+    /// A monitor fired.
+    Down(Down),
+}
+
+impl Signal {
+    /// The queue the signal goes to.
+    pub(crate) fn priority(&self) -> Priority {
+        match self {
+            Signal::Down(_) => Priority::High,
+            _ => Priority::Urgent,
+        }
+    }
+}
+
+/// Who is told when a monitored process terminates.
+pub(crate) enum Watcher {
+    /// A process: gets a `Down` in its system queue.
+    Process(Pid),
+    /// Code outside any process (`Node::monitor`).
+    Node(oneshot::Sender<Down>),
+}
+
+pub(crate) struct Monitor {
+    pub(crate) reference: Ref,
+    pub(crate) watcher: Watcher,
+    pub(crate) name: Option<Atom>,
+}
+
+/// What a process rarely has. Allocated on first use, behind a lock: links and monitors
+/// are changed by other processes too.
+#[derive(Default)]
+pub(crate) struct Side {
+    /// Set once, under the lock, when the process terminates: later links and monitors
+    /// get `NoProcess` at once, so every watcher is told exactly once.
+    pub(crate) dead: bool,
+    pub(crate) name: Option<Atom>,
+    pub(crate) aliases: Vec<Alias>,
+    pub(crate) links: Vec<Pid>,
+    /// Monitors on this process.
+    pub(crate) monitors: Vec<Monitor>,
+    /// Monitors this process holds on others: (ref, target).
+    pub(crate) watching: Vec<(Ref, Pid)>,
+    pub(crate) timers: Vec<AbortHandle>,
+    pub(crate) env: FxHashMap<String, String>,
+    pub(crate) parent: Option<Pid>,
+}
+
+/// Identity and bookkeeping shared by every process, whatever its actor type.
+pub(crate) struct Core {
+    pub(crate) node: Node,
+    pub(crate) id: u64,
+    flags: AtomicU8,
+    /// Nanoseconds after node start when the process was spawned.
+    pub(crate) born: u64,
+    sent: AtomicU64,
+    side: AtomicPtr<Mutex<Side>>,
+}
+
+impl Core {
+    pub(crate) fn new(node: Node, id: u64) -> Core {
+        let born = node.inner().started.elapsed().as_nanos() as u64;
+        Core {
+            node,
+            id,
+            flags: AtomicU8::new(0),
+            born,
+            sent: AtomicU64::new(0),
+            side: AtomicPtr::new(ptr::null_mut()),
+        }
+    }
+
+    pub(crate) fn pid(&self) -> Pid {
+        self.node.pid_of(self.id)
+    }
+
+    pub(crate) fn has_flag(&self, bit: u8) -> bool {
+        self.flags.load(Ordering::Relaxed) & bit != 0
+    }
+
+    pub(crate) fn set_flag(&self, bit: u8, on: bool) {
+        if on {
+            self.flags.fetch_or(bit, Ordering::Relaxed);
+        } else {
+            self.flags.fetch_and(!bit, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts a message this process sent (only the running process calls this).
+    pub(crate) fn count_sent(&self) {
+        let n = self.sent.load(Ordering::Relaxed);
+        self.sent.store(n + 1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
+    }
+
+    /// The side structure, if it was ever allocated.
+    pub(crate) fn side(&self) -> Option<&Mutex<Side>> {
+        // SAFETY: once installed, the side lives as long as the core.
+        unsafe { self.side.load(Ordering::Acquire).as_ref() }
+    }
+
+    /// The side structure, allocated on first use.
+    pub(crate) fn side_or_init(&self) -> &Mutex<Side> {
+        if let Some(side) = self.side() {
+            return side;
+        }
+        let fresh = Box::into_raw(Box::default());
+        match self.side.compare_exchange(
+            ptr::null_mut(),
+            fresh,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            // SAFETY: installed now; freed only in `drop`.
+            Ok(_) => unsafe { &*fresh },
+            Err(current) => {
+                // SAFETY: `fresh` was never shared.
+                drop(unsafe { Box::from_raw(fresh) });
+                // SAFETY: installed by the winner; freed only in `drop`.
+                unsafe { &*current }
+            }
+        }
+    }
+
+    /// Runs `f` on the side structure unless the process has terminated.
+    pub(crate) fn with_live_side<R>(&self, f: impl FnOnce(&mut Side) -> R) -> Option<R> {
+        let mut side = self.side_or_init().lock();
+        if side.dead {
+            None
+        } else {
+            Some(f(&mut side))
+        }
+    }
+}
+
+impl Drop for Core {
+    fn drop(&mut self) {
+        let side = *self.side.get_mut();
+        if !side.is_null() {
+            // SAFETY: installed by `side_or_init`, freed only here.
+            drop(unsafe { Box::from_raw(side) });
+        }
+    }
+}
+
+/// A process seen without its actor type: what the process table holds.
+pub(crate) trait AnyProcess: Send + Sync + 'static {
+    fn core(&self) -> &Core;
+    /// Queues a system signal; false if the process is dead.
+    fn signal(self: Arc<Self>, signal: Signal) -> bool;
+    /// Sends an untyped message, converted to the actor's message type.
+    fn send_any(
+        self: Arc<Self>,
+        msg: Box<dyn Any + Send>,
+        priority: Priority,
+    ) -> Result<(), SendError<Box<dyn Any + Send>>>;
+    /// For typed lookups (`Arc<Cell<A>>`).
+    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
+    /// Run state, queue lengths (urgent, system, main, log), messages received.
+    fn mailbox_stats(&self) -> (u8, [u32; 4], u64);
+    /// The actor type's name.
+    fn kind(&self) -> &'static str;
+}

@@ -1,0 +1,332 @@
+//! A process: one heap cell holding its mailbox, run state and actor, and the loop a
+//! scheduler thread runs when the process has work.
+
+pub(crate) mod core;
+pub(crate) mod current;
+pub(crate) mod links;
+mod terminate;
+
+pub(crate) use terminate::release as terminate_release;
+
+use std::any::Any;
+use std::cell::UnsafeCell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll, Wake, Waker};
+
+use crate::actor::{Actor, ActorFuture, Step};
+use crate::context::Context;
+use crate::error::{CallError, SendError};
+use crate::mailbox::{Mailbox, Pop, Priority, Pushed, Refused};
+
+use crate::reason::Reason;
+use crate::reply::ReplyTo;
+use crate::sched;
+use self::core::{flag, AnyProcess, Core, Signal};
+
+/// What travels through a mailbox.
+pub(crate) enum Envelope<A: Actor> {
+    Message(A::Message),
+    Call(A::Call, ReplyTo<A::Reply>),
+    Signal(Box<Signal>),
+}
+
+impl<A: Actor> Envelope<A> {
+    /// Discards a message a dead process will never handle: callers learn at once.
+    pub(crate) fn discard(self) {
+        if let Envelope::Call(_, reply) = self {
+            reply.fail(CallError::NoProcess);
+        }
+    }
+}
+
+enum Slot<A: Actor> {
+    Ready(A),
+    Busy(ActorFuture<A>),
+    Empty,
+}
+
+/// The process cell.
+pub(crate) struct Cell<A: Actor> {
+    pub(crate) core: Core,
+    pub(crate) mailbox: Mailbox<Envelope<A>>,
+    /// The actor, or its pending async handler. Touched only by whoever holds the run
+    /// state (`Running`, or `Init` for the spawner).
+    slot: UnsafeCell<Slot<A>>,
+}
+
+// SAFETY: the slot is only accessed by the one thread holding the run state.
+unsafe impl<A: Actor> Sync for Cell<A> {}
+
+impl<A: Actor> Cell<A> {
+    pub(crate) fn new(core: Core, actor: A, limit: u32) -> Self {
+        Cell {
+            core,
+            mailbox: Mailbox::new(limit),
+            slot: UnsafeCell::new(Slot::Ready(actor)),
+        }
+    }
+
+    /// The actor, for the spawner during init.
+    ///
+    /// # Safety
+    /// Only while the run state is `Init` and by the spawner.
+    pub(crate) unsafe fn actor_during_init(&self) -> &mut A {
+        // SAFETY: the caller holds the `Init` state: nobody else touches the slot.
+        match unsafe { &mut *self.slot.get() } {
+            Slot::Ready(actor) => actor,
+            _ => unreachable!("init runs before any handler"),
+        }
+    }
+
+    /// Drops the actor without running `terminate` (init failed).
+    ///
+    /// # Safety
+    /// As [`Cell::actor_during_init`].
+    pub(crate) unsafe fn drop_actor(&self) {
+        // SAFETY: as above.
+        let slot = unsafe { &mut *self.slot.get() };
+        *slot = Slot::Empty;
+    }
+
+    /// Pushes an admitted envelope (see [`Mailbox::admit`]) and schedules the process
+    /// if it was idle.
+    pub(crate) fn push(self: &Arc<Self>, priority: Priority, envelope: Envelope<A>) {
+        current::count_send();
+        match self.mailbox.push(priority, envelope) {
+            Pushed::Schedule => sched::schedule(self.clone()),
+            Pushed::Queued => {}
+            Pushed::Dead => self.mailbox.drain_dead(Envelope::discard),
+        }
+    }
+
+    /// Admits and pushes; on refusal hands the envelope back.
+    pub(crate) fn deliver(
+        self: &Arc<Self>,
+        priority: Priority,
+        envelope: Envelope<A>,
+        is_signal: bool,
+    ) -> Result<(), (Refused, Envelope<A>)> {
+        match self.mailbox.admit(priority, is_signal) {
+            Ok(()) => {
+                self.push(priority, envelope);
+                Ok(())
+            }
+            Err(refused) => Err((refused, envelope)),
+        }
+    }
+
+    /// Init succeeded: messages may run it now.
+    pub(crate) fn activate(self: &Arc<Self>) {
+        if self.mailbox.activate() {
+            sched::schedule(self.clone());
+        }
+    }
+
+    /// One turn on a scheduler thread.
+    fn turn(self: Arc<Self>) {
+        let _runtime = self.core.node.inner().runtime.enter();
+        let _current = current::enter(&self.core);
+        sched::reset_budget();
+        self.mailbox.begin_run();
+        let mut ctx = Context::new(self.clone());
+        loop {
+            // SAFETY: we hold the `Running` state: the slot is ours alone.
+            let slot = unsafe { &mut *self.slot.get() };
+            if let Slot::Busy(_) = slot {
+                if self.mailbox.take_woken() {
+                    match self.poll_pending(slot) {
+                        Some(stop) => {
+                            if let Some(reason) = stop {
+                                return self.terminate(&mut ctx, reason);
+                            }
+                            continue;
+                        }
+                        None => {}
+                    }
+                }
+                if self.mailbox.try_idle(true) {
+                    continue;
+                }
+                return;
+            }
+            if sched::budget_spent() {
+                return self.yield_turn();
+            }
+            let envelope = match self.mailbox.pop() {
+                Pop::Item(envelope) => envelope,
+                Pop::Busy => return self.yield_turn(),
+                Pop::Empty => {
+                    if self.mailbox.try_idle(false) {
+                        continue;
+                    }
+                    return;
+                }
+            };
+            sched::reduce();
+            let Slot::Ready(actor) = slot else {
+                unreachable!("the actor is present between handlers")
+            };
+            let step = catch_unwind(AssertUnwindSafe(|| self.dispatch(actor, &mut ctx, envelope)));
+            let step = match step {
+                Ok(step) => step,
+                Err(panic) => Step::Stop(panic_reason(panic)),
+            };
+            match step {
+                Step::Continue => {
+                    if let Some(reason) = ctx.take_stop() {
+                        return self.terminate(&mut ctx, reason);
+                    }
+                }
+                Step::Stop(reason) => return self.terminate(&mut ctx, reason),
+                Step::Await(start) => {
+                    let Slot::Ready(actor) = std::mem::replace(slot, Slot::Empty) else {
+                        unreachable!()
+                    };
+                    let future = start(actor, Context::new(self.clone()));
+                    *slot = Slot::Busy(future);
+                    self.core.set_flag(flag::AWAITING, true);
+                    self.mailbox.wake_in_turn();
+                }
+            }
+        }
+    }
+
+    /// Polls a pending async handler. `None`: still pending. `Some(None)`: done, go on.
+    /// `Some(Some(reason))`: done, and the process must stop.
+    fn poll_pending(self: &Arc<Self>, slot: &mut Slot<A>) -> Option<Option<Reason>> {
+        let Slot::Busy(future) = slot else {
+            return Some(None);
+        };
+        let waker = Waker::from(self.clone());
+        let mut cx = TaskContext::from_waker(&waker);
+        let polled = catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)));
+        match polled {
+            Ok(Poll::Pending) => None,
+            Ok(Poll::Ready((actor, mut ctx))) => {
+                *slot = Slot::Ready(actor);
+                self.core.set_flag(flag::AWAITING, false);
+                Some(ctx.take_stop())
+            }
+            Err(panic) => {
+                // The actor was inside the future and is gone with it.
+                *slot = Slot::Empty;
+                self.core.set_flag(flag::AWAITING, false);
+                Some(Some(panic_reason(panic)))
+            }
+        }
+    }
+
+    fn dispatch(&self, actor: &mut A, ctx: &mut Context<A>, envelope: Envelope<A>) -> Step<A> {
+        match envelope {
+            Envelope::Message(msg) => actor.handle_message(ctx, msg),
+            Envelope::Call(req, reply) => actor.handle_call(ctx, req, reply),
+            Envelope::Signal(signal) => match *signal {
+                Signal::Kill => Step::Stop(Reason::Kill),
+                Signal::Stop(reason) => Step::Stop(reason),
+                Signal::Exit(exit) => {
+                    let from_parent = self
+                        .core
+                        .side()
+                        .is_some_and(|s| s.lock().parent == Some(exit.from));
+                    if self.core.has_flag(flag::TRAP_EXIT) && !from_parent {
+                        actor.handle_exit(ctx, exit)
+                    } else if exit.reason == Reason::Normal {
+                        Step::Continue
+                    } else {
+                        Step::Stop(exit.reason)
+                    }
+                }
+                Signal::Down(down) => {
+                    let mine = self.core.side().is_some_and(|s| {
+                        let mut side = s.lock();
+                        let before = side.watching.len();
+                        side.watching.retain(|(r, _)| *r != down.monitor);
+                        side.watching.len() != before
+                    });
+                    if mine {
+                        actor.handle_down(ctx, down)
+                    } else {
+                        Step::Continue // demonitored meanwhile
+                    }
+                }
+            },
+        }
+    }
+
+    fn yield_turn(self: Arc<Self>) {
+        self.mailbox.yield_state();
+        sched::schedule(self);
+    }
+}
+
+impl<A: Actor> Wake for Cell<A> {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        match self.mailbox.wake() {
+            Pushed::Schedule => sched::schedule(self.clone()),
+            Pushed::Queued | Pushed::Dead => {}
+        }
+    }
+}
+
+impl<A: Actor> sched::Runnable for Cell<A> {
+    fn run(self: Arc<Self>) {
+        self.turn();
+    }
+}
+
+impl<A: Actor> AnyProcess for Cell<A> {
+    fn core(&self) -> &Core {
+        &self.core
+    }
+
+    fn signal(self: Arc<Self>, signal: Signal) -> bool {
+        let priority = signal.priority();
+        self.deliver(priority, Envelope::Signal(Box::new(signal)), true)
+            .is_ok()
+    }
+
+    fn send_any(
+        self: Arc<Self>,
+        msg: Box<dyn Any + Send>,
+        priority: Priority,
+    ) -> Result<(), SendError<Box<dyn Any + Send>>> {
+        if let Err(refused) = self.mailbox.admit(priority, false) {
+            return Err(refused.into_send_error(msg));
+        }
+        let msg = A::message_from_any(msg).map_err(SendError::Unhandled)?;
+        self.push(priority, Envelope::Message(msg));
+        Ok(())
+    }
+
+    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
+        self
+    }
+
+    fn mailbox_stats(&self) -> (u8, [u32; 4], u64) {
+        (
+            self.mailbox.state(),
+            self.mailbox.lengths(),
+            self.mailbox.popped(),
+        )
+    }
+
+    fn kind(&self) -> &'static str {
+        std::any::type_name::<A>()
+    }
+}
+
+pub(crate) fn panic_reason(panic: Box<dyn Any + Send>) -> Reason {
+    let msg = if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic".to_owned()
+    };
+    Reason::Panic(msg)
+}

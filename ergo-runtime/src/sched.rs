@@ -1,0 +1,180 @@
+//! The scheduler: one thread per core, each with a local run queue, a shared injector
+//! for wake-ups from outside, and work stealing between them.
+//!
+//! A process is not a task: when a sender wins it from `Idle`, the process itself is
+//! pushed here, and a scheduler thread runs it for a bounded number of reductions. An
+//! idle process owns no thread and no task. Idle scheduler threads spin briefly, then
+//! park; they are unparked when work arrives (never busy-polled).
+
+use std::cell::Cell;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, OnceLock};
+
+use crossbeam_deque::{Injector, Steal, Stealer, Worker};
+use crossbeam_utils::sync::{Parker, Unparker};
+
+use crate::sync::{fence, Ordering};
+
+/// Something a scheduler thread can run: a process with work to do.
+pub(crate) trait Runnable: Send + Sync + 'static {
+    /// Runs until idle, out of budget, or awaiting. Re-schedules itself if needed.
+    fn run(self: Arc<Self>);
+}
+
+pub(crate) type Task = Arc<dyn Runnable>;
+
+/// Reductions (messages handled plus messages sent) a process may use per turn.
+pub(crate) const BUDGET: u32 = 256;
+const SPINS: u32 = 128;
+
+struct Shared {
+    injector: Injector<Task>,
+    stealers: Vec<Stealer<Task>>,
+    unparkers: Vec<Unparker>,
+    /// Bit i set: scheduler i is parked (or about to park).
+    sleeping: AtomicU64,
+}
+
+thread_local! {
+    static LOCAL: Cell<Option<&'static Worker<Task>>> = const { Cell::new(None) };
+    static REDUCTIONS: Cell<u32> = const { Cell::new(0) };
+}
+
+fn shared() -> &'static Shared {
+    static SHARED: OnceLock<&'static Shared> = OnceLock::new();
+    SHARED.get_or_init(start)
+}
+
+fn start() -> &'static Shared {
+    let n = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 64);
+    let workers: Vec<Worker<Task>> = (0..n).map(|_| Worker::new_fifo()).collect();
+    let parkers: Vec<Parker> = (0..n).map(|_| Parker::new()).collect();
+    let shared: &'static Shared = Box::leak(Box::new(Shared {
+        injector: Injector::new(),
+        stealers: workers.iter().map(Worker::stealer).collect(),
+        unparkers: parkers.iter().map(|p| p.unparker().clone()).collect(),
+        sleeping: AtomicU64::new(0),
+    }));
+    for (index, (worker, parker)) in workers.into_iter().zip(parkers).enumerate() {
+        std::thread::Builder::new()
+            .name(format!("ergo-sched-{index}"))
+            .spawn(move || worker_loop(shared, index, worker, parker))
+            .expect("cannot start scheduler thread");
+    }
+    shared
+}
+
+/// Queues a process to run.
+pub(crate) fn schedule(task: Task) {
+    let shared = shared();
+    match LOCAL.get() {
+        Some(local) => {
+            local.push(task);
+            // More than one waiting here: let a parked sibling steal.
+            if local.len() > 1 {
+                wake_one(shared);
+            }
+        }
+        None => {
+            shared.injector.push(task);
+            wake_one(shared);
+        }
+    }
+}
+
+/// Counts one reduction for the running process (a send). True when its budget is spent.
+pub(crate) fn reduce() -> bool {
+    let r = REDUCTIONS.get() + 1;
+    REDUCTIONS.set(r);
+    r >= BUDGET
+}
+
+/// Starts a new turn's budget.
+pub(crate) fn reset_budget() {
+    REDUCTIONS.set(0);
+}
+
+/// True when the current turn's budget is spent.
+pub(crate) fn budget_spent() -> bool {
+    REDUCTIONS.get() >= BUDGET
+}
+
+fn wake_one(shared: &Shared) {
+    fence(Ordering::SeqCst);
+    let mut mask = shared.sleeping.load(Ordering::SeqCst);
+    while mask != 0 {
+        let i = mask.trailing_zeros() as usize;
+        let bit = 1u64 << i;
+        let prev = shared.sleeping.fetch_and(!bit, Ordering::SeqCst);
+        if prev & bit != 0 {
+            shared.unparkers[i].unpark();
+            return;
+        }
+        mask = prev & !bit;
+    }
+}
+
+fn find_work(shared: &Shared, index: usize, local: &Worker<Task>) -> Option<Task> {
+    if let Some(task) = local.pop() {
+        return Some(task);
+    }
+    loop {
+        let mut retry = false;
+        match shared.injector.steal_batch_and_pop(local) {
+            Steal::Success(task) => return Some(task),
+            Steal::Retry => retry = true,
+            Steal::Empty => {}
+        }
+        let n = shared.stealers.len();
+        for k in 1..n {
+            match shared.stealers[(index + k) % n].steal() {
+                Steal::Success(task) => return Some(task),
+                Steal::Retry => retry = true,
+                Steal::Empty => {}
+            }
+        }
+        if !retry {
+            return None;
+        }
+    }
+}
+
+fn has_work(shared: &Shared) -> bool {
+    !shared.injector.is_empty() || shared.stealers.iter().any(|s| !s.is_empty())
+}
+
+fn worker_loop(shared: &'static Shared, index: usize, worker: Worker<Task>, parker: Parker) {
+    let local: &'static Worker<Task> = Box::leak(Box::new(worker));
+    LOCAL.set(Some(local));
+    let bit = 1u64 << index;
+    loop {
+        if let Some(task) = find_work(shared, index, local) {
+            if !local.is_empty() {
+                wake_one(shared);
+            }
+            task.run();
+            continue;
+        }
+        let mut found = false;
+        for _ in 0..SPINS {
+            std::hint::spin_loop();
+            if has_work(shared) {
+                found = true;
+                break;
+            }
+        }
+        if found {
+            continue;
+        }
+        shared.sleeping.fetch_or(bit, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        if has_work(shared) || !local.is_empty() {
+            shared.sleeping.fetch_and(!bit, Ordering::SeqCst);
+            continue;
+        }
+        parker.park();
+        shared.sleeping.fetch_and(!bit, Ordering::SeqCst);
+    }
+}
