@@ -7,7 +7,8 @@
 //! park; they are unparked when work arrives (never busy-polled).
 
 use std::cell::Cell;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU32, AtomicU64};
+use std::time::{Duration, Instant};
 use std::sync::{Arc, OnceLock};
 
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
@@ -25,7 +26,9 @@ pub(crate) type Task = Arc<dyn Runnable>;
 
 /// Reductions (messages handled plus messages sent) a process may use per turn.
 pub(crate) const BUDGET: u32 = 256;
-const SPINS: u32 = 128;
+/// How long one idle scheduler looks for work before parking: long enough to catch the
+/// next request of a caller outside the scheduler, short enough not to burn a core.
+const SPIN: Duration = Duration::from_micros(50);
 
 struct Shared {
     injector: Injector<Task>,
@@ -33,6 +36,8 @@ struct Shared {
     unparkers: Vec<Unparker>,
     /// Bit i set: scheduler i is parked (or about to park).
     sleeping: AtomicU64,
+    /// Schedulers spinning for work; at most one at a time.
+    spinning: AtomicU32,
 }
 
 thread_local! {
@@ -56,6 +61,7 @@ fn start() -> &'static Shared {
         stealers: workers.iter().map(Worker::stealer).collect(),
         unparkers: parkers.iter().map(|p| p.unparker().clone()).collect(),
         sleeping: AtomicU64::new(0),
+        spinning: AtomicU32::new(0),
     }));
     for (index, (worker, parker)) in workers.into_iter().zip(parkers).enumerate() {
         std::thread::Builder::new()
@@ -145,6 +151,28 @@ fn has_work(shared: &Shared) -> bool {
     !shared.injector.is_empty() || shared.stealers.iter().any(|s| !s.is_empty())
 }
 
+/// Spins (yielding the core) for up to `SPIN` while no other scheduler spins. True if
+/// work showed up.
+fn spin_for_work(shared: &Shared) -> bool {
+    if shared.spinning.swap(1, Ordering::AcqRel) == 1 {
+        return false;
+    }
+    let start = Instant::now();
+    let mut found = false;
+    'spin: while start.elapsed() < SPIN {
+        for _ in 0..32 {
+            if has_work(shared) {
+                found = true;
+                break 'spin;
+            }
+            std::hint::spin_loop();
+        }
+        std::thread::yield_now();
+    }
+    shared.spinning.store(0, Ordering::Release);
+    found
+}
+
 fn worker_loop(shared: &'static Shared, index: usize, worker: Worker<Task>, parker: Parker) {
     let local: &'static Worker<Task> = Box::leak(Box::new(worker));
     LOCAL.set(Some(local));
@@ -157,15 +185,7 @@ fn worker_loop(shared: &'static Shared, index: usize, worker: Worker<Task>, park
             task.run();
             continue;
         }
-        let mut found = false;
-        for _ in 0..SPINS {
-            std::hint::spin_loop();
-            if has_work(shared) {
-                found = true;
-                break;
-            }
-        }
-        if found {
+        if spin_for_work(shared) {
             continue;
         }
         shared.sleeping.fetch_or(bit, Ordering::SeqCst);

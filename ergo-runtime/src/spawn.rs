@@ -93,12 +93,8 @@ pub(crate) async fn spawn<A: Actor>(
     if node.is_stopping() {
         return Err(SpawnError::NodeStopping);
     }
-    let id = node.next_id();
-    let cell = Arc::new(Cell::new(
-        Core::new(node.clone(), id),
-        actor,
-        options.mailbox_limit,
-    ));
+    let limit = options.mailbox_limit;
+    let cell = node.insert_process(|id| Arc::new(Cell::new(Core::new(node.clone(), id), actor, limit)));
     let pid = cell.core.pid();
     if parent.is_some() || !options.env.is_empty() {
         let inherited = parent
@@ -110,7 +106,6 @@ pub(crate) async fn spawn<A: Actor>(
         side.env = inherited;
         side.env.extend(options.env);
     }
-    node.insert_process(id, cell.clone());
     if let Some(name) = options.name {
         if let Err(err) = node.register(name, pid) {
             abandon(&cell, Reason::Error(err.to_string()));

@@ -85,8 +85,10 @@ impl Node {
         pid.node() == self.0.name && pid.creation() == self.0.creation
     }
 
-    pub(crate) fn next_id(&self) -> u64 {
-        self.0.next_id.fetch_add(1, Ordering::Relaxed)
+    /// Puts a new process in the table under a fresh id.
+    pub(crate) fn insert_process<P: AnyProcess>(&self, make: impl FnOnce(u64) -> Arc<P>) -> Arc<P> {
+        let hint = self.0.next_id.fetch_add(1, Ordering::Relaxed);
+        self.0.table.insert_with(hint, make)
     }
 
     /// A new reference, unique on this node.
@@ -97,10 +99,6 @@ impl Node {
 
     pub(crate) fn is_stopping(&self) -> bool {
         self.0.stopping.load(Ordering::SeqCst)
-    }
-
-    pub(crate) fn insert_process(&self, id: u64, process: Arc<dyn AnyProcess>) {
-        self.0.table.insert(id, process);
     }
 
     pub(crate) fn remove_process(&self, id: u64) {
