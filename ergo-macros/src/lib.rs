@@ -1,1 +1,436 @@
 //! Procedural macros of ergo: `#[actor]` and its handler attributes.
+//!
+//! Use them through the `ergo` crate (`use ergo::prelude::*;`), which re-exports them.
+//! The crate is built as `serde_derive` is: `parse` reads the tokens, `model`
+//! lowers each handler, `check` enforces the rules (every error collected in a
+//! `ctxt::Ctxt` and reported at the user's span), and `codegen` emits the code.
+
+mod check;
+mod codegen;
+mod ctxt;
+mod model;
+mod parse;
+
+use proc_macro::TokenStream;
+use proc_macro2::TokenStream as TokenStream2;
+use quote::quote;
+use syn::ItemImpl;
+
+use crate::ctxt::Ctxt;
+use crate::parse::Kind;
+
+/// Turns an inherent `impl` block into an actor (a GenServer).
+///
+/// Mark its methods with [`macro@handle_call`] (requests answered with a reply),
+/// [`macro@handle_cast`] (fire-and-forget requests), [`macro@handle_info`] (plain
+/// messages: any type sent with `send`, monitor `Down`s, trapped `Exit`s),
+/// [`macro@init`] (optional, runs at spawn) and [`macro@terminate`] (optional, runs at
+/// the end). Methods without an attribute stay ordinary methods.
+///
+/// Every handler takes `&mut self`, may take `ctx: &mut Context<Self>` anywhere among
+/// its parameters, and may be `async`. A call handler returns its reply `T`, or
+/// `Result<T, E>` (the caller gets `Err(CallError::Handler(e))`), or takes a
+/// `reply: ReplyTo<T>` token instead of returning, to answer later (possibly from
+/// another process; dropping it unanswered tells the caller at once). Cast and info
+/// handlers return nothing, or `Result<(), E>` with `E: Display`: an `Err` stops the
+/// process with `Reason::Error`. Any handler stops the process with `ctx.stop(reason)`
+/// (a call handler's reply is still sent: reply-then-stop).
+///
+/// Call, cast and info arguments, and replies, travel as messages: they must be owned,
+/// `Send`, and serializable (`serde::Serialize + Deserialize`) so they can cross the
+/// network. `#[handle_call(local)]` (and `cast`, `info`) lifts the serde requirement
+/// for a handler whose messages never leave the node, e.g. one carrying a `ReplyTo`.
+///
+/// # Example
+///
+/// ```
+/// use ergo::prelude::*;
+///
+/// #[derive(Default)]
+/// pub struct Counter {
+///     count: u64,
+/// }
+///
+/// #[actor]
+/// impl Counter {
+///     /// Adds `n`; returns the new count.
+///     #[handle_call]
+///     fn add(&mut self, n: u64) -> u64 {
+///         self.count += n;
+///         self.count
+///     }
+///
+///     #[handle_call]
+///     fn checked_sub(&mut self, n: u64) -> Result<u64, String> {
+///         self.count = self.count.checked_sub(n).ok_or("below zero")?;
+///         Ok(self.count)
+///     }
+///
+///     #[handle_cast]
+///     fn reset(&mut self) {
+///         self.count = 0;
+///     }
+/// }
+///
+/// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let node = Node::builder("doc@127.0.0.1").start().await?;
+/// let counter = node.spawn(Counter::default()).await?;
+/// assert_eq!(counter.add(5).await?, 5);
+/// assert_eq!(counter.checked_sub(9).await, Err(CallError::Handler("below zero".to_string())));
+/// counter.reset()?;
+/// assert_eq!(counter.add(1).timeout(std::time::Duration::from_secs(1)).await?, 1);
+/// node.stop().await?;
+/// # Ok(()) }
+/// ```
+///
+/// # What it expands to
+///
+/// Beside the impl block (emitted unchanged, minus the handler attributes):
+///
+/// ```text
+/// pub enum CounterCall { Add(u64), CheckedSub(u64) }                 // serde derives
+/// pub enum CounterReply { Add(u64), CheckedSub(Result<u64, String>) } // serde derives
+/// pub enum CounterMessage { Reset }                                  // casts and infos
+///
+/// impl ergo::Actor for Counter {
+///     type Message = CounterMessage; type Call = CounterCall;
+///     type Reply = CounterReply;     type Args = ();   // the #[init] arguments
+///     fn handle_call(&mut self, ctx, req, reply) -> Step<Self> {
+///         match req {
+///             CounterCall::Add(n) => { reply.send(CounterReply::Add(Counter::add(self, n))); Step::Continue }
+///             ..
+///         }
+///     }
+///     fn handle_message(..) { match msg { CounterMessage::Reset => .. } }
+///     fn message_from_any(..) { /* tries CounterMessage, then every #[handle_info] type */ }
+/// }
+/// impl ergo::Handles<CounterMessage> for Counter { .. } // and one per #[handle_info] type
+///
+/// #[repr(transparent)]
+/// pub struct CounterHandle(ActorRef<Counter>);  // ActorRef<Counter> derefs to it
+/// impl CounterHandle {
+///     pub fn add(&self, n: u64) -> Request<Counter, u64>;              // .await → Result<u64, CallError>
+///     pub fn checked_sub(&self, n: u64) -> Request<Counter, u64, String>; // Err → CallError::Handler
+///     pub fn reset(&self) -> Result<(), SendError<CounterMessage>>;
+/// }
+/// ```
+///
+/// The generated names are the actor's name plus `Call`, `Reply`, `Message` and
+/// `Handle`; the variants are the handler names in UpperCamelCase.
+///
+/// # Arguments
+///
+/// `#[actor(crate = path)]`: where the `ergo` crate is, if it is not `::ergo`.
+///
+/// # Generic actors
+///
+/// Not supported: the generated enums need concrete types, so `impl<T> Worker<T>` is
+/// rejected with an error. Wrap the generic type in a concrete struct, or implement
+/// `ergo::Actor` by hand.
+#[proc_macro_attribute]
+pub fn actor(args: TokenStream, input: TokenStream) -> TokenStream {
+    expand_actor(args.into(), input.into()).into()
+}
+
+fn expand_actor(args: TokenStream2, input: TokenStream2) -> TokenStream2 {
+    let mut item: ItemImpl = match syn::parse2(input.clone()) {
+        Ok(item) => item,
+        Err(err) => {
+            // Not an impl block, or one that does not parse: give the tokens back so
+            // rustc reports the real syntax error where it is.
+            let err = syn::Error::new(
+                err.span(),
+                format!(
+                    "{err} (`#[actor]` goes on an inherent impl block: `impl Counter {{ .. }}`)"
+                ),
+            )
+            .into_compile_error();
+            return quote!(#err #input);
+        }
+    };
+    let cx = Ctxt::new();
+    let args = parse::actor_args(&cx, args);
+    let raw = parse::handlers(&cx, &mut item);
+    let stub = check::impl_block(&cx, &item);
+    let krate = args
+        .krate
+        .clone()
+        .unwrap_or_else(|| syn::parse_quote!(::ergo));
+    let actor = if stub {
+        model::lower(&args, &item.self_ty, raw)
+    } else {
+        None
+    };
+    if let Some(actor) = &actor {
+        check::actor(&cx, actor);
+    }
+    match (cx.check(), actor) {
+        (Ok(()), Some(actor)) => codegen::expand(&item, &actor),
+        (Err(err), _) => codegen::fallback(&item, &krate, stub, err),
+        (Ok(()), None) => codegen::fallback(
+            &item,
+            &krate,
+            false,
+            syn::Error::new_spanned(&item.self_ty, "`#[actor]` could not read this type"),
+        ),
+    }
+}
+
+/// Emits the item with an error saying that `kind` only works inside `#[actor]`.
+fn outside_actor(kind: Kind, item: TokenStream) -> TokenStream {
+    let msg = format!(
+        "`#[{0}]` only works on a method inside an `#[actor]` impl block: put `#[actor]` \
+         on the `impl` block that holds this method (`#[actor] impl MyActor {{ #[{0}] fn .. }}`)",
+        kind.name()
+    );
+    let err = syn::Error::new(proc_macro2::Span::call_site(), msg).into_compile_error();
+    let item = TokenStream2::from(item);
+    quote!(#err #item).into()
+}
+
+/// Marks a call handler: a request the caller awaits a reply to.
+///
+/// Only valid on a method of an [`macro@actor`] impl block; the actor macro reads and
+/// removes it. The handle gets a method of the same name returning a `Request`
+/// (`.timeout(d)` / `.priority(p)`, then `.await` → `Result<T, CallError<E>>`).
+///
+/// Forms: `fn f(&mut self, args..) -> T`, `-> Result<T, E>`, or
+/// `fn f(&mut self, args.., reply: ReplyTo<T>)` to answer later; any of them `async`,
+/// any of them with `ctx: &mut Context<Self>`. `#[handle_call(local)]`: arguments and
+/// reply need not be serializable (the call never leaves the node).
+///
+/// ```
+/// use ergo::prelude::*;
+///
+/// struct Greeter;
+///
+/// #[actor]
+/// impl Greeter {
+///     #[handle_call]
+///     fn greet(&mut self, name: String) -> String {
+///         format!("hello, {name}")
+///     }
+///
+///     // Answers later: the token may be moved anywhere, even to another process.
+///     #[handle_call]
+///     fn greet_later(&mut self, name: String, reply: ReplyTo<String>) {
+///         reply.send(format!("hello later, {name}"));
+///     }
+/// }
+///
+/// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let node = Node::builder("doc@127.0.0.1").start().await?;
+/// let greeter = node.spawn(Greeter).await?;
+/// assert_eq!(greeter.greet("ann".into()).await?, "hello, ann");
+/// assert_eq!(greeter.greet_later("bob".into()).await?, "hello later, bob");
+/// node.stop().await?;
+/// # Ok(()) }
+/// ```
+///
+/// Expands (inside `#[actor]`) to a `GreeterCall::Greet(String)` request variant, a
+/// `GreeterReply::Greet(String)` reply variant, a dispatch arm, and
+/// `GreeterHandle::greet(&self, name: String) -> Request<Greeter, String>`. Alone, it
+/// is a compile error.
+#[proc_macro_attribute]
+pub fn handle_call(_args: TokenStream, item: TokenStream) -> TokenStream {
+    outside_actor(Kind::Call, item)
+}
+
+/// Marks a cast handler: a request without a reply.
+///
+/// Only valid on a method of an [`macro@actor`] impl block. The handle gets a method of
+/// the same name that queues the message and returns `Result<(), SendError<..>>` at
+/// once. Forms: `fn f(&mut self, args..)` or `-> Result<(), E>` (an `Err` stops the
+/// process with `Reason::Error`); may be `async`, may take `ctx: &mut Context<Self>`.
+/// `#[handle_cast(local)]`: arguments need not be serializable.
+///
+/// ```
+/// use ergo::prelude::*;
+///
+/// #[derive(Default)]
+/// struct Log(Vec<String>);
+///
+/// #[actor]
+/// impl Log {
+///     #[handle_cast]
+///     fn push(&mut self, line: String) {
+///         self.0.push(line);
+///     }
+///
+///     #[handle_cast]
+///     fn quit(&mut self, ctx: &mut Context<Self>) {
+///         ctx.stop(Reason::Normal);
+///     }
+///
+///     #[handle_call]
+///     fn len(&mut self) -> usize {
+///         self.0.len()
+///     }
+/// }
+///
+/// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let node = Node::builder("doc@127.0.0.1").start().await?;
+/// let log = node.spawn(Log::default()).await?;
+/// log.push("one".into())?;
+/// assert_eq!(log.len().await?, 1);
+/// let monitor = node.monitor(log.pid())?;
+/// log.quit()?;
+/// assert_eq!(monitor.down().await.reason, Reason::Normal);
+/// node.stop().await?;
+/// # Ok(()) }
+/// ```
+///
+/// Expands (inside `#[actor]`) to a `LogMessage::Push(String)` variant, a dispatch
+/// arm, and `LogHandle::push(&self, line: String) -> Result<(), SendError<LogMessage>>`.
+/// Alone, it is a compile error.
+#[proc_macro_attribute]
+pub fn handle_cast(_args: TokenStream, item: TokenStream) -> TokenStream {
+    outside_actor(Kind::Cast, item)
+}
+
+/// Marks an info handler: a plain message of one type, sent with `send` (by other
+/// processes, timers, ...), or the runtime's `Down` (a monitor fired) or `Exit` (an exit
+/// signal, while trapping exits).
+///
+/// Only valid on a method of an [`macro@actor`] impl block. Form:
+/// `fn f(&mut self, msg: T)`, optionally with `ctx: &mut Context<Self>`, optionally
+/// `async`, returning nothing or `Result<(), E>`. The actor implements `Handles<T>`, so
+/// `actor_ref.send(value)` compiles only for types it handles. `T` must be serializable
+/// unless the handler is `#[handle_info(local)]`.
+///
+/// ```
+/// use ergo::prelude::*;
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Serialize, Deserialize)]
+/// struct Tick(u32);
+///
+/// #[derive(Default)]
+/// struct Watcher {
+///     ticks: u32,
+///     downs: u32,
+/// }
+///
+/// #[actor]
+/// impl Watcher {
+///     #[handle_info]
+///     fn tick(&mut self, msg: Tick) {
+///         self.ticks += msg.0;
+///     }
+///
+///     #[handle_info]
+///     fn down(&mut self, _down: Down) {
+///         self.downs += 1;
+///     }
+///
+///     #[handle_call]
+///     fn ticks(&mut self) -> u32 {
+///         self.ticks
+///     }
+/// }
+///
+/// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let node = Node::builder("doc@127.0.0.1").start().await?;
+/// let watcher = node.spawn(Watcher::default()).await?;
+/// watcher.send(Tick(2))?;
+/// assert_eq!(watcher.ticks().await?, 2);
+/// node.stop().await?;
+/// # Ok(()) }
+/// ```
+///
+/// Expands (inside `#[actor]`) to a `WatcherMessage::Tick(Tick)` variant,
+/// `impl Handles<Tick> for Watcher`, a downcast in `message_from_any`, and for `Down`
+/// an override of `Actor::handle_down`. Alone, it is a compile error.
+#[proc_macro_attribute]
+pub fn handle_info(_args: TokenStream, item: TokenStream) -> TokenStream {
+    outside_actor(Kind::Info, item)
+}
+
+/// Marks the actor's init: it runs once inside spawn, before any message.
+///
+/// Only valid on a method of an [`macro@actor`] impl block; at most one per actor.
+/// Form: `fn f(&mut self, args..)`, optionally with `ctx: &mut Context<Self>`,
+/// optionally `async`, returning nothing or `Result<(), E>` with `E: Display` (an
+/// `Err` fails the spawn with `SpawnError::Init(Reason::Error(..))`). Its arguments are
+/// the actor's `Args`, given to `spawn_with`: none → `()`, one → that type, several →
+/// a tuple.
+///
+/// ```
+/// use ergo::prelude::*;
+///
+/// struct Account {
+///     balance: u64,
+/// }
+///
+/// #[actor]
+/// impl Account {
+///     #[init]
+///     async fn open(&mut self, deposit: u64) -> Result<(), String> {
+///         if deposit == 0 {
+///             return Err("an account opens with a deposit".into());
+///         }
+///         self.balance = deposit;
+///         Ok(())
+///     }
+///
+///     #[handle_call]
+///     fn balance(&mut self) -> u64 {
+///         self.balance
+///     }
+/// }
+///
+/// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let node = Node::builder("doc@127.0.0.1").start().await?;
+/// let account = node.spawn_with(Account { balance: 0 }, 10, SpawnOptions::new()).await?;
+/// assert_eq!(account.balance().await?, 10);
+/// let failed = node.spawn_with(Account { balance: 0 }, 0, SpawnOptions::new()).await;
+/// assert!(failed.is_err());
+/// node.stop().await?;
+/// # Ok(()) }
+/// ```
+///
+/// Expands (inside `#[actor]`) to `type Args = u64;` and an `Actor::init` that calls
+/// `open`, mapping `Err(e)` to `Reason::error(e)`. Alone, it is a compile error.
+#[proc_macro_attribute]
+pub fn init(_args: TokenStream, item: TokenStream) -> TokenStream {
+    outside_actor(Kind::Init, item)
+}
+
+/// Marks the actor's terminate: it runs when the process ends, whatever the reason.
+///
+/// Only valid on a method of an [`macro@actor`] impl block; at most one per actor.
+/// Form: `fn f(&mut self)`, optionally with `ctx: &mut Context<Self>` and
+/// `reason: &Reason`; not async.
+///
+/// ```
+/// use ergo::prelude::*;
+///
+/// struct Noisy;
+///
+/// #[actor]
+/// impl Noisy {
+///     #[handle_cast]
+///     fn quit(&mut self, ctx: &mut Context<Self>) {
+///         ctx.stop(Reason::Shutdown);
+///     }
+///
+///     #[terminate]
+///     fn bye(&mut self, reason: &Reason) {
+///         println!("terminating: {reason}");
+///     }
+/// }
+///
+/// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let node = Node::builder("doc@127.0.0.1").start().await?;
+/// let noisy = node.spawn(Noisy).await?;
+/// noisy.quit()?;
+/// node.stop().await?;
+/// # Ok(()) }
+/// ```
+///
+/// Expands (inside `#[actor]`) to an `Actor::terminate` that calls `bye(reason)`.
+/// Alone, it is a compile error.
+#[proc_macro_attribute]
+pub fn terminate(_args: TokenStream, item: TokenStream) -> TokenStream {
+    outside_actor(Kind::Terminate, item)
+}
