@@ -333,6 +333,8 @@ async fn sends_and_calls_from_outside_any_process() {
         .await
         .unwrap();
 
+    // Held while everything below is queued, so the handling order is the queue order.
+    let mut key = block(&probe).await;
     // From a plain OS thread, with no tokio runtime: typed, by pid, by name.
     let thread = {
         let (probe, node) = (probe.clone(), node.clone());
@@ -361,6 +363,7 @@ async fn sends_and_calls_from_outside_any_process() {
         other => panic!("expected NoProcess, got {other:?}"),
     }
 
+    key.open();
     // A call from outside, in the log queue so it runs after the Low message.
     let got = ergo_tests::ask_with(&probe, Priority::Low, |p, _| p.seen.clone())
         .await
