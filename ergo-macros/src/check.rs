@@ -61,7 +61,7 @@ pub fn impl_block(cx: &Ctxt, item: &ItemImpl) -> bool {
         ok = false;
     }
     match model::last_segment(&item.self_ty) {
-        Some(seg) if seg.arguments.is_none() => {}
+        Some(seg) if seg.arguments.is_none() || !ok => {}
         Some(seg) => {
             cx.error_spanned_by(
                 &seg.arguments,
@@ -203,7 +203,7 @@ fn handler(cx: &Ctxt, actor: &Actor, h: &Handler) {
 fn receiver(cx: &Ctxt, h: &Handler) {
     let name = h.name();
     let attr = h.kind.name();
-    match h.receiver {
+    match &h.receiver {
         Receiver::MutRef => {}
         Receiver::Missing => cx.error_spanned_by(
             &h.sig.ident,
@@ -212,23 +212,23 @@ fn receiver(cx: &Ctxt, h: &Handler) {
                  (they run inside the actor and may change its state)"
             ),
         ),
-        Receiver::SharedRef(span) => cx.error_at(
-            span,
+        Receiver::SharedRef(tokens) => cx.error_spanned_by(
+            tokens,
             format!(
                 "`#[{attr}]` handlers take `&mut self`, not `&self`: \
                  `fn {name}(&mut self, ..)`"
             ),
         ),
-        Receiver::Value(span) => cx.error_at(
-            span,
+        Receiver::Value(tokens) => cx.error_spanned_by(
+            tokens,
             format!(
                 "`#[{attr}]` handlers take `&mut self`, not `self` by value: the actor lives \
                  on after the handler. To stop the process, take `ctx: &mut Context<Self>` \
                  and call `ctx.stop(reason)`"
             ),
         ),
-        Receiver::Typed(span) => cx.error_at(
-            span,
+        Receiver::Typed(tokens) => cx.error_spanned_by(
+            tokens,
             format!("`#[{attr}]` handlers take `&mut self` (typed receivers such as `self: Box<Self>` are not supported)"),
         ),
     }
@@ -379,8 +379,8 @@ fn duplicates(cx: &Ctxt, actor: &Actor) {
                 cx.error_spanned_by(
                     h.name(),
                     format!(
-                        "a handler cannot be named `{name}`: `counter.{name}(..)` would call \
-                         {why}, not the handler. Choose another name"
+                        "a call or cast handler cannot be named `{name}`: `actor_ref.{name}(..)` \
+                         would call {why}, not the handler. Choose another name"
                     ),
                 );
             }
@@ -430,8 +430,8 @@ fn duplicates(cx: &Ctxt, actor: &Actor) {
                     &mut terminate
                 };
                 if let Some(first) = slot.replace(h) {
-                    cx.error_at(
-                        h.attr_span,
+                    cx.error_spanned_by(
+                        &h.attr,
                         format!(
                             "an actor has at most one `#[{}]` (already `{}`)",
                             h.kind.name(),
@@ -453,13 +453,18 @@ fn is_self(ty: &Type, actor: &Actor) -> bool {
     }
 }
 
-/// True if the type borrows: a reference, or a lifetime other than `'static`.
+/// True if the type borrows: a reference or a lifetime, other than `'static`.
 pub fn borrows(ty: &Type) -> bool {
     fn walk(tokens: TokenStream) -> bool {
         let mut iter = tokens.into_iter().peekable();
         while let Some(tt) = iter.next() {
             match tt {
-                TokenTree::Punct(p) if p.as_char() == '&' => return true,
+                // `&` alone borrows; `&'static` does not (the lifetime is checked next).
+                TokenTree::Punct(p) if p.as_char() == '&' => {
+                    if !matches!(iter.peek(), Some(TokenTree::Punct(q)) if q.as_char() == '\'') {
+                        return true;
+                    }
+                }
                 TokenTree::Punct(p) if p.as_char() == '\'' => {
                     if !matches!(iter.peek(), Some(TokenTree::Ident(i)) if i == "static") {
                         return true;

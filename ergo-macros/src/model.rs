@@ -3,8 +3,8 @@
 //! what it sees without judging it; `check` holds the rules.
 
 use heck::ToUpperCamelCase;
-use proc_macro2::Span;
-use quote::format_ident;
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, ToTokens};
 use syn::spanned::Spanned;
 use syn::{FnArg, GenericArgument, Ident, PathArguments, ReturnType, Type};
 
@@ -38,8 +38,8 @@ impl Actor {
 pub struct Handler {
     /// Which attribute marked it.
     pub kind: Kind,
-    /// Where the attribute was written.
-    pub attr_span: Span,
+    /// The attribute, as written (for error spans).
+    pub attr: TokenStream,
     /// `#[handle_*(local)]`.
     pub local: bool,
     /// The method's signature, as written.
@@ -141,12 +141,12 @@ pub enum Signal {
 pub enum Receiver {
     /// `&mut self`: the only accepted form.
     MutRef,
-    /// `&self`
-    SharedRef(Span),
+    /// `&self` (its tokens, for the error's span)
+    SharedRef(TokenStream),
     /// `self` or `mut self`
-    Value(Span),
+    Value(TokenStream),
     /// `self: Type`
-    Typed(Span),
+    Typed(TokenStream),
     /// No receiver at all.
     Missing,
 }
@@ -239,13 +239,14 @@ fn lower_handler(raw: RawHandler) -> Handler {
     for (i, input) in sig.inputs.iter().enumerate() {
         match input {
             FnArg::Receiver(r) => {
+                let tokens = r.to_token_stream();
                 receiver = if r.colon_token.is_some() {
-                    Receiver::Typed(r.span())
+                    Receiver::Typed(tokens)
                 } else {
                     match &r.reference {
                         Some(_) if r.mutability.is_some() => Receiver::MutRef,
-                        Some(_) => Receiver::SharedRef(r.span()),
-                        None => Receiver::Value(r.span()),
+                        Some(_) => Receiver::SharedRef(tokens),
+                        None => Receiver::Value(tokens),
                     }
                 }
             }
@@ -293,7 +294,7 @@ fn lower_handler(raw: RawHandler) -> Handler {
     Handler {
         docs,
         kind: raw.kind,
-        attr_span: raw.attr_span,
+        attr: raw.attr,
         local: raw.local,
         sig,
         receiver,

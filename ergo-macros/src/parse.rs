@@ -1,8 +1,8 @@
 //! Parsing: the `#[actor(..)]` arguments, and the handler attributes found (and
 //! stripped) on the methods of the impl block. No semantic rule lives here.
 
-use proc_macro2::{Span, TokenStream};
-use syn::spanned::Spanned;
+use proc_macro2::TokenStream;
+use quote::ToTokens;
 use syn::{Attribute, ImplItem, ImplItemFn, ItemImpl};
 
 use crate::ctxt::Ctxt;
@@ -65,8 +65,8 @@ impl Kind {
 pub struct RawHandler {
     /// The attribute.
     pub kind: Kind,
-    /// Where the attribute was written.
-    pub attr_span: Span,
+    /// The attribute, as written (for error spans).
+    pub attr: TokenStream,
     /// `local`: the handler's messages never leave the node (no serde needed).
     pub local: bool,
     /// The method, attributes other than the handler attribute kept.
@@ -125,7 +125,7 @@ pub fn handlers(cx: &Ctxt, item: &mut ItemImpl) -> Vec<RawHandler> {
             });
             continue;
         };
-        let mut found: Option<(Kind, Span, bool)> = None;
+        let mut found: Option<(Kind, TokenStream, bool)> = None;
         let mut kept = Vec::with_capacity(func.attrs.len());
         for attr in std::mem::take(&mut func.attrs) {
             let Some(kind) = Kind::from_attr(&attr) else {
@@ -142,14 +142,14 @@ pub fn handlers(cx: &Ctxt, item: &mut ItemImpl) -> Vec<RawHandler> {
                         first.name()
                     ),
                 ),
-                None => found = Some((kind, attr.span(), local)),
+                None => found = Some((kind, attr.to_token_stream(), local)),
             }
         }
         func.attrs = kept;
-        if let Some((kind, attr_span, local)) = found {
+        if let Some((kind, attr, local)) = found {
             out.push(RawHandler {
                 kind,
-                attr_span,
+                attr,
                 local,
                 func: func.clone(),
             });

@@ -54,28 +54,78 @@ pub mod __private {
 
     use crate::CallError;
 
-    /// A message argument: it may cross the network, so it is serializable and owned.
-    pub fn assert_message<T>()
-    where
-        T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
-    {
+    /// A message argument, reply or init argument: it moves to another process.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be moved into another process",
+        label = "not `Send + 'static`",
+        note = "message arguments, replies and init arguments move to another process (and thread): they must be `Send + 'static` (use `Arc` for `Rc`, owned data for references)"
+    )]
+    pub trait Sendable: Send + 'static {}
+    impl<T: Send + 'static> Sendable for T {}
+
+    /// Asserts [`Sendable`] at the user's type.
+    pub fn assert_sendable<T: Sendable>() {}
+
+    /// A handler error that stops the process.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be the error of a handler that stops the process",
+        label = "does not implement `Display`",
+        note = "an `Err(e)` from an init, cast or info handler stops the process with `Reason::Error(e.to_string())`: implement `std::fmt::Display` for `{Self}` (a call handler's `Err` goes to the caller instead)"
+    )]
+    pub trait StopError: core::fmt::Display {}
+    impl<T: core::fmt::Display> StopError for T {}
+
+    /// The reason a handler's (or init's) `Err(e)` stops the process with.
+    pub fn stop_reason<E: StopError>(err: E) -> crate::Reason {
+        crate::Reason::error(err)
     }
 
-    /// A call's reply: it goes back to the caller, maybe on another node.
-    pub fn assert_reply<T>()
-    where
-        T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
-    {
+    /// Answers a call (a function, so a reply that is not `Send` is reported at the
+    /// handler's return type).
+    pub fn send_reply<R: Sendable>(to: crate::ReplyTo<R>, reply: R) {
+        to.send(reply)
     }
 
-    /// A `local` handler's argument or reply: it only moves between threads.
-    pub fn assert_local<T: Send + 'static>() {}
+    /// How the generated enums (de)serialize each field: the field attributes name
+    /// these functions at the user's type, so a type that is not serializable is
+    /// reported there.
+    pub mod wire {
+        use serde::de::DeserializeOwned;
+        use serde::{Deserializer, Serialize, Serializer};
 
-    /// An init argument: it moves into the new process.
-    pub fn assert_init_arg<T: Send + 'static>() {}
+        /// A message argument or reply that can be serialized.
+        #[diagnostic::on_unimplemented(
+            message = "`{Self}` cannot travel in a message: it does not implement `serde::Serialize`",
+            label = "not serializable",
+            note = "message arguments and replies may cross the network: derive `serde::Serialize` and `serde::Deserialize` for `{Self}`, or mark the handler `local` (`#[handle_call(local)]`, `#[handle_cast(local)]`, `#[handle_info(local)]`) if its messages never leave this node"
+        )]
+        pub trait WireSerialize: Serialize {}
+        impl<T: Serialize + ?Sized> WireSerialize for T {}
 
-    /// An error that stops the process becomes `Reason::Error(e.to_string())`.
-    pub fn assert_display<T: core::fmt::Display>() {}
+        /// A message argument or reply that can be deserialized.
+        #[diagnostic::on_unimplemented(
+            message = "`{Self}` cannot travel in a message: it does not implement `serde::Deserialize`",
+            label = "not deserializable",
+            note = "message arguments and replies may cross the network: derive `serde::Serialize` and `serde::Deserialize` for `{Self}`, or mark the handler `local` (`#[handle_call(local)]`, `#[handle_cast(local)]`, `#[handle_info(local)]`) if its messages never leave this node"
+        )]
+        pub trait WireDeserialize: DeserializeOwned {}
+        impl<T: DeserializeOwned> WireDeserialize for T {}
+
+        /// Serializes a message argument or reply.
+        pub fn serialize<T: WireSerialize, S: Serializer>(
+            value: &T,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            value.serialize(s)
+        }
+
+        /// Deserializes a message argument or reply.
+        pub fn deserialize<'de, T: WireDeserialize, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<T, D::Error> {
+            T::deserialize(d)
+        }
+    }
 
     /// The reply enum held another handler's variant (a bug, or a raw request).
     pub fn wrong_reply<E>(handler: &'static str) -> CallError<E> {

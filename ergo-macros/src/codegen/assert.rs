@@ -1,12 +1,15 @@
-//! Spanned trait-bound assertions: a type that cannot travel in a message, a reply that
-//! is not `Send`, an error that is not `Display` — each reported at the user's type.
+//! Spanned trait-bound assertions: an argument that is not `Send + 'static` is reported
+//! at the user's type. Other bounds are checked at the user's type where they are used:
+//! serializability by the enums' serde field attributes, a reply that is not `Send` by
+//! the spanned `send_reply` call, an error type that is not `Display` by the spanned
+//! `Reason::error` path.
 
 use proc_macro2::TokenStream;
 use quote::quote_spanned;
 use syn::spanned::Spanned;
 use syn::Type;
 
-use crate::model::{Actor, Ret};
+use crate::model::Actor;
 use crate::parse::Kind;
 
 /// One `const _` holding every assertion.
@@ -20,55 +23,15 @@ pub fn assertions(actor: &Actor) -> TokenStream {
         });
     };
     for h in &actor.handlers {
-        let travel = if h.local {
-            "assert_local"
-        } else {
-            "assert_message"
+        let checked = match h.kind {
+            Kind::Call | Kind::Init => true,
+            Kind::Cast | Kind::Info => h.signal().is_none(),
+            Kind::Terminate => false,
         };
-        match h.kind {
-            Kind::Call => {
-                for p in h.values() {
-                    check(travel, &p.ty);
-                }
-                match (h.reply_token(), &h.ret) {
-                    (Some(t), _) => check(
-                        if h.local {
-                            "assert_local"
-                        } else {
-                            "assert_reply"
-                        },
-                        t,
-                    ),
-                    (None, Ret::Value(t) | Ret::Result { whole: t, .. }) => check(
-                        if h.local {
-                            "assert_local"
-                        } else {
-                            "assert_reply"
-                        },
-                        t,
-                    ),
-                    _ => {}
-                }
+        if checked {
+            for p in h.values() {
+                check("assert_sendable", &p.ty);
             }
-            Kind::Cast | Kind::Info => {
-                if h.signal().is_none() {
-                    for p in h.values() {
-                        check(travel, &p.ty);
-                    }
-                }
-                if let Ret::Result { err, .. } = &h.ret {
-                    check("assert_display", err);
-                }
-            }
-            Kind::Init => {
-                for p in h.values() {
-                    check("assert_init_arg", &p.ty);
-                }
-                if let Ret::Result { err, .. } = &h.ret {
-                    check("assert_display", err);
-                }
-            }
-            Kind::Terminate => {}
         }
     }
     if out.is_empty() {

@@ -5,6 +5,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
+use super::respan;
 use crate::model::{Actor, Handler, ParamKind, Ret, Signal};
 use crate::parse::Kind;
 
@@ -191,20 +192,35 @@ fn invoke(actor: &Actor, h: &Handler) -> TokenStream {
     let v = &h.variant;
     let answers = h.kind == Kind::Call && h.reply_token().is_none();
     let stops_on_err = !answers && matches!(h.ret, Ret::Result { .. });
+    // Spanned at the user's types: a reply that is not `Send`, or an error that is not
+    // `Display`, is reported there.
+    let reply_span = match h.reply_token() {
+        Some(t) => t.span(),
+        None => h.ret.span(),
+    };
+    let send_reply = respan(quote!(#krate::__private::send_reply), reply_span);
+    // `reason_error` turns the handler's `Err(e)` (bound to `e`) into a `Reason`.
+    let reason_error = match &h.ret {
+        Ret::Result { err, .. } => respan(
+            quote!(#krate::__private::stop_reason::<#err>(e)),
+            err.span(),
+        ),
+        _ => quote!(#krate::Reason::error(e)),
+    };
     if !h.is_async() {
         let args = call_args(actor, h, &quote!(&mut *ctx));
         let call = quote!(<#self_ty>::#name(self, #(#args),*));
         if answers {
             quote! {
                 let __value = #call;
-                __reply.send(#reply::#v(__value));
+                #send_reply(__reply, #reply::#v(__value));
                 #krate::Step::Continue
             }
         } else if stops_on_err {
             quote! {
                 match #call {
                     ::core::result::Result::Ok(_) => #krate::Step::Continue,
-                    ::core::result::Result::Err(e) => #krate::Step::Stop(#krate::Reason::error(e)),
+                    ::core::result::Result::Err(e) => #krate::Step::Stop(#reason_error),
                 }
             }
         } else {
@@ -217,11 +233,11 @@ fn invoke(actor: &Actor, h: &Handler) -> TokenStream {
         let args = call_args(actor, h, &quote!(&mut __ctx));
         let call = quote!(<#self_ty>::#name(&mut __actor, #(#args),*).await);
         let finish = if answers {
-            quote! { __reply.send(#reply::#v(__value)); }
+            quote! { #send_reply(__reply, #reply::#v(__value)); }
         } else if stops_on_err {
             quote! {
                 if let ::core::result::Result::Err(e) = __value {
-                    __ctx.stop(#krate::Reason::error(e));
+                    __ctx.stop(#reason_error);
                 }
             }
         } else {
@@ -230,7 +246,7 @@ fn invoke(actor: &Actor, h: &Handler) -> TokenStream {
         // Spanned at the `async` keyword: a handler future that is not `Send` is
         // reported at the user's method.
         let span = h.sig.asyncness.map_or(Span::call_site(), |a| a.span());
-        let run = quote_spanned!(span=> #krate::Step::run_async);
+        let run = respan(quote!(#krate::Step::run_async), span);
         quote! {
             #run(move |mut __actor: Self, mut __ctx: #krate::Context<Self>| async move {
                 let __value = #call;
@@ -256,8 +272,17 @@ fn init(actor: &Actor, h: &Handler) -> TokenStream {
     };
     let args = call_args(actor, h, &quote!(ctx));
     let call = quote!(<#self_ty>::#name(self, #(#args),*));
-    let result = match h.ret {
-        Ret::Result { .. } => quote!(__value.map_err(#krate::Reason::error)),
+    let result = match &h.ret {
+        Ret::Result { err, .. } => {
+            let reason_error = respan(
+                quote!(#krate::__private::stop_reason::<#err>(e)),
+                err.span(),
+            );
+            quote!(match __value {
+                ::core::result::Result::Ok(()) => ::core::result::Result::Ok(()),
+                ::core::result::Result::Err(e) => ::core::result::Result::Err(#reason_error),
+            })
+        }
         _ => quote!({
             let () = __value;
             ::core::result::Result::Ok(())

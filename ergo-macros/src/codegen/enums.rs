@@ -3,6 +3,7 @@
 
 use proc_macro2::TokenStream;
 use quote::{quote, ToTokens};
+use syn::spanned::Spanned;
 
 use crate::model::{Actor, Handler};
 use crate::parse::Kind;
@@ -25,7 +26,7 @@ pub fn enums(actor: &Actor) -> TokenStream {
     );
     let call_variants = actor.of(Kind::Call).map(|h| {
         let doc = format!("The arguments of the call `{}`.", h.name());
-        variant(h, &doc, h.values().map(|p| &p.ty).collect())
+        variant(actor, h, &doc, h.values().map(|p| &p.ty).collect())
     });
 
     let reply = actor.item("Reply");
@@ -36,7 +37,7 @@ pub fn enums(actor: &Actor) -> TokenStream {
     let reply_variants = actor.of(Kind::Call).map(|h| {
         let doc = format!("The reply of the call `{}`.", h.name());
         let ty = h.reply_variant_type();
-        variant(h, &doc, vec![&ty])
+        variant(actor, h, &doc, vec![&ty])
     });
 
     let message = actor.item("Message");
@@ -54,7 +55,7 @@ pub fn enums(actor: &Actor) -> TokenStream {
                 Kind::Cast => format!("The arguments of the cast `{}`.", h.name()),
                 _ => format!("A message for `{}`.", h.name()),
             };
-            variant(h, &doc, h.values().map(|p| &p.ty).collect())
+            variant(actor, h, &doc, h.values().map(|p| &p.ty).collect())
         });
 
     quote! {
@@ -72,12 +73,29 @@ pub fn enums(actor: &Actor) -> TokenStream {
     }
 }
 
-fn variant(h: &Handler, doc: &str, fields: Vec<&syn::Type>) -> TokenStream {
+fn variant(actor: &Actor, h: &Handler, doc: &str, fields: Vec<&syn::Type>) -> TokenStream {
     let v = &h.variant;
     let skip = h.local.then(|| quote!(#[serde(skip)]));
+    let fields: Vec<TokenStream> = if h.local {
+        fields.iter().map(|ty| quote!(#ty)).collect()
+    } else {
+        fields.iter().map(|ty| wire_field(actor, ty)).collect()
+    };
     if fields.is_empty() {
         quote! { #[doc = #doc] #skip #v, }
     } else {
         quote! { #[doc = #doc] #skip #v(#(#fields),*), }
     }
+}
+
+/// A field (de)serialized through `ergo::__private::wire`, named in string literals
+/// spanned at the user's type: serde respans those paths, so a type that is not
+/// serializable is reported at the handler's parameter or return type, not at the
+/// macro.
+fn wire_field(actor: &Actor, ty: &syn::Type) -> TokenStream {
+    let base = format!("{}::__private::wire", actor.krate.to_token_stream()).replace(' ', "");
+    let t = ty.to_token_stream().to_string();
+    let ser = syn::LitStr::new(&format!("{base}::serialize::<{t}, _>"), ty.span());
+    let de = syn::LitStr::new(&format!("{base}::deserialize::<{t}, _>"), ty.span());
+    quote!(#[serde(serialize_with = #ser, deserialize_with = #de)] #ty)
 }

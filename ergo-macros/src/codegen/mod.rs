@@ -5,7 +5,7 @@ mod dispatch;
 mod enums;
 mod handle;
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::quote;
 use syn::ItemImpl;
 
@@ -61,4 +61,22 @@ pub fn fallback(item: &ItemImpl, krate: &syn::Path, stub: bool, err: syn::Error)
         #item
         #stub
     }
+}
+
+/// Gives every token of `tokens` the span `span`, so that an error rustc reports on
+/// the expression (a trait bound on a path) lands on the user's code.
+pub fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tt| {
+            if let TokenTree::Group(g) = &tt {
+                let mut group = proc_macro2::Group::new(g.delimiter(), respan(g.stream(), span));
+                group.set_span(span);
+                tt = TokenTree::Group(group);
+            } else {
+                tt.set_span(span);
+            }
+            tt
+        })
+        .collect()
 }
