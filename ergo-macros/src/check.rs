@@ -458,24 +458,19 @@ pub fn borrows(ty: &Type) -> bool {
     fn walk(tokens: TokenStream) -> bool {
         let mut iter = tokens.into_iter().peekable();
         while let Some(tt) = iter.next() {
-            match tt {
+            let borrows = match tt {
                 // `&` alone borrows; `&'static` does not (the lifetime is checked next).
                 TokenTree::Punct(p) if p.as_char() == '&' => {
-                    if !matches!(iter.peek(), Some(TokenTree::Punct(q)) if q.as_char() == '\'') {
-                        return true;
-                    }
+                    !matches!(iter.peek(), Some(TokenTree::Punct(q)) if q.as_char() == '\'')
                 }
                 TokenTree::Punct(p) if p.as_char() == '\'' => {
-                    if !matches!(iter.peek(), Some(TokenTree::Ident(i)) if i == "static") {
-                        return true;
-                    }
+                    !matches!(iter.peek(), Some(TokenTree::Ident(i)) if i == "static")
                 }
-                TokenTree::Group(g) => {
-                    if walk(g.stream()) {
-                        return true;
-                    }
-                }
-                _ => {}
+                TokenTree::Group(g) => walk(g.stream()),
+                _ => false,
+            };
+            if borrows {
+                return true;
             }
         }
         false

@@ -179,6 +179,7 @@ pub enum ParamKind {
 }
 
 /// A handler's return type.
+#[allow(clippy::large_enum_variant)] // a few per handler, at compile time
 pub enum Ret {
     /// Nothing, or `()`.
     Unit(Span),

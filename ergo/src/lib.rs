@@ -4,36 +4,9 @@
 //! as an `impl` block with [`macro@actor`] and its handler attributes; spawn it on a
 //! [`Node`]; talk to it through the typed handle every [`ActorRef`] derefs to.
 //!
-//! ```
-//! use ergo::prelude::*;
+//! The crate's README, compiled as a doctest:
 //!
-//! #[derive(Default)]
-//! pub struct Counter {
-//!     count: u64,
-//! }
-//!
-//! #[actor]
-//! impl Counter {
-//!     #[handle_call]
-//!     fn add(&mut self, n: u64) -> u64 {
-//!         self.count += n;
-//!         self.count
-//!     }
-//!
-//!     #[handle_cast]
-//!     fn reset(&mut self) {
-//!         self.count = 0;
-//!     }
-//! }
-//!
-//! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let node = Node::builder("demo@127.0.0.1").start().await?;
-//! let counter = node.spawn(Counter::default()).await?;
-//! assert_eq!(counter.add(5).await?, 5);
-//! counter.reset()?;
-//! node.stop().await?;
-//! # Ok(()) }
-//! ```
+#![doc = include_str!("../README.md")]
 
 pub use ergo_macros::{actor, handle_call, handle_cast, handle_info, init, terminate};
 pub use ergo_runtime::*;
