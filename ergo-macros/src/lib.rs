@@ -136,16 +136,20 @@ fn expand_actor(args: TokenStream2, input: TokenStream2) -> TokenStream2 {
     let mut item: ItemImpl = match syn::parse2(input.clone()) {
         Ok(item) => item,
         Err(err) => {
-            // Not an impl block, or one that does not parse: give the tokens back so
-            // rustc reports the real syntax error where it is.
-            let err = syn::Error::new(
-                err.span(),
-                format!(
-                    "{err} (`#[actor]` goes on an inherent impl block: `impl Counter {{ .. }}`)"
-                ),
-            )
-            .into_compile_error();
-            return quote!(#err #input);
+            if syn::parse2::<syn::Item>(input.clone()).is_ok() {
+                // Another kind of item: say where `#[actor]` goes.
+                let err = syn::Error::new(
+                    err.span(),
+                    "`#[actor]` goes on an inherent impl block holding the handlers: \
+                     `#[actor] impl Counter { #[handle_call] fn add(&mut self, n: u64) -> u64 { .. } }`",
+                )
+                .into_compile_error();
+                return quote!(#err #input);
+            }
+            // A syntax error inside the block: give the tokens back (without the handler
+            // attributes, which would each fail on their own) so rustc reports the real
+            // error where it is, and the IDE still sees the methods.
+            return strip_handler_attrs(input);
         }
     };
     let cx = Ctxt::new();
@@ -174,6 +178,43 @@ fn expand_actor(args: TokenStream2, input: TokenStream2) -> TokenStream2 {
             syn::Error::new_spanned(&item.self_ty, "`#[actor]` could not read this type"),
         ),
     }
+}
+
+/// Removes `#[handle_call]`-like attributes from tokens that do not parse.
+fn strip_handler_attrs(tokens: TokenStream2) -> TokenStream2 {
+    use proc_macro2::{Delimiter, Group, TokenTree};
+    let is_handler_attr = |tt: Option<&TokenTree>| match tt {
+        Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Bracket => {
+            let mut inner = g.stream().into_iter();
+            let mut last = None;
+            // The path's last identifier before any arguments: `ergo::handle_call(..)`.
+            for tt in inner.by_ref() {
+                match tt {
+                    TokenTree::Ident(i) => last = Some(i.to_string()),
+                    TokenTree::Punct(p) if p.as_char() == ':' => {}
+                    _ => break,
+                }
+            }
+            last.is_some_and(|name| Kind::ALL.iter().any(|k| k.name() == name))
+        }
+        _ => false,
+    };
+    let mut out = Vec::new();
+    let mut iter = tokens.into_iter().peekable();
+    while let Some(tt) = iter.next() {
+        match tt {
+            TokenTree::Punct(p) if p.as_char() == '#' && is_handler_attr(iter.peek()) => {
+                iter.next();
+            }
+            TokenTree::Group(g) => {
+                let mut group = Group::new(g.delimiter(), strip_handler_attrs(g.stream()));
+                group.set_span(g.span());
+                out.push(TokenTree::Group(group));
+            }
+            other => out.push(other),
+        }
+    }
+    out.into_iter().collect()
 }
 
 /// Emits the item with an error saying that `kind` only works inside `#[actor]`.

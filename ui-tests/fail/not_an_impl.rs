@@ -1,0 +1,8 @@
+use ergo::prelude::*;
+
+#[actor]
+struct Counter {
+    count: u64,
+}
+
+fn main() {}
