@@ -2,6 +2,7 @@
 //! processes spawned and stopped, kills in the middle of a handler, env lookups through
 //! node < parent < spawn options, and what process info reports.
 
+use std::future::IntoFuture;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -423,5 +424,179 @@ async fn process_info_reports_what_the_process_is_and_does() {
     assert!(node.process_info(p.pid()).is_none());
     let other_info = node.process_info(other.pid()).unwrap();
     assert!(other_info.links.is_empty() && other_info.monitored_by.is_empty());
+    node.stop().await.unwrap();
+}
+
+// ---- messages during init ----
+
+/// Waits in init until released; records messages like a probe.
+struct SlowInit {
+    gate: Option<ergo_tests::Gate>,
+    fail: bool,
+    seen: Vec<u64>,
+}
+
+impl Actor for SlowInit {
+    type Message = u64;
+    type Call = ();
+    type Reply = Vec<u64>;
+    type Args = ();
+
+    async fn init(&mut self, _: &mut Context<Self>, _: ()) -> Result<(), Reason> {
+        if let Some(gate) = self.gate.take() {
+            gate.pass().await;
+        }
+        if self.fail {
+            Err(Reason::error("late failure"))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn handle_message(&mut self, _: &mut Context<Self>, n: u64) -> Step<Self> {
+        self.seen.push(n);
+        Step::Continue
+    }
+
+    fn handle_call(
+        &mut self,
+        _: &mut Context<Self>,
+        _: (),
+        reply: ReplyTo<Vec<u64>>,
+    ) -> Step<Self> {
+        reply.send(self.seen.clone());
+        Step::Continue
+    }
+}
+
+impl ergo::Handles<u64> for SlowInit {
+    fn into_message(n: u64) -> u64 {
+        n
+    }
+}
+
+/// Starts spawning a `SlowInit` named `name` and returns once its init is waiting.
+async fn spawn_in_init(
+    node: &Node,
+    name: &'static str,
+    fail: bool,
+) -> (
+    ergo_tests::GateKey,
+    tokio::task::JoinHandle<Result<ergo::ActorRef<SlowInit>, SpawnError>>,
+) {
+    let (mut key, gate) = ergo_tests::gate();
+    let actor = SlowInit {
+        gate: Some(gate),
+        fail,
+        seen: Vec::new(),
+    };
+    let spawning = {
+        let node = node.clone();
+        tokio::spawn(async move {
+            node.spawn_with(actor, (), SpawnOptions::new().name(name))
+                .await
+        })
+    };
+    key.entered().await;
+    (key, spawning)
+}
+
+#[tokio::test]
+async fn messages_sent_during_init_are_handled_after_it_in_order() {
+    let node = node("during_init").await;
+    let (mut key, spawning) = spawn_in_init(&node, "slow", false).await;
+    // The name is registered before init runs.
+    let pid = node.whereis("slow").expect("registered before init");
+    assert_eq!(node.process_info(pid).unwrap().state, ProcessState::Init);
+    for i in 0..5u64 {
+        node.send("slow", i).unwrap();
+    }
+    key.open();
+    let slow = guard("the spawn", spawning).await.unwrap().unwrap();
+    assert_eq!(slow.pid(), pid);
+    // Nothing else is sent: the messages queued during init must be picked up by
+    // themselves once init is done (a call would wake it anyway, so look first).
+    eventually("the queued messages handled", || {
+        node.process_info(pid).unwrap().messages_in == 5
+    })
+    .await;
+    assert_eq!(slow.request(()).await.unwrap(), vec![0, 1, 2, 3, 4]);
+    node.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn calls_made_during_a_failing_init_get_no_process() {
+    let node = node("during_failed_init").await;
+    let (mut key, spawning) = spawn_in_init(&node, "doomed_slow", true).await;
+    let pid = node.whereis("doomed_slow").unwrap();
+    let slow = node
+        .actor_ref::<SlowInit>(pid)
+        .expect("typed handle during init");
+    let call = tokio::spawn(slow.request(()).into_future());
+    eventually("the call queued", || {
+        node.process_info(pid).unwrap().queue_lengths[2] == 1
+    })
+    .await;
+    key.open();
+    let err = guard("the spawn", spawning).await.unwrap().unwrap_err();
+    assert_eq!(err, SpawnError::Init(Reason::error("late failure")));
+    assert_eq!(
+        guard("the call", call).await.unwrap(),
+        Err(ergo::CallError::NoProcess)
+    );
+    assert_eq!(node.whereis("doomed_slow"), None);
+    assert!(node.process_info(pid).is_none());
+    node.stop().await.unwrap();
+}
+
+// ---- a terminate that panics ----
+
+struct BadTerminate;
+
+impl Actor for BadTerminate {
+    type Message = ();
+    type Call = ();
+    type Reply = ();
+    type Args = ();
+
+    fn handle_message(&mut self, _: &mut Context<Self>, _: ()) -> Step<Self> {
+        Step::Stop(Reason::error("stopping"))
+    }
+
+    fn handle_call(&mut self, _: &mut Context<Self>, _: (), reply: ReplyTo<()>) -> Step<Self> {
+        reply.send(());
+        Step::Continue
+    }
+
+    fn terminate(&mut self, _: &mut Context<Self>, _: &Reason) {
+        panic!("terminate panicked");
+    }
+}
+
+impl ergo::Handles<()> for BadTerminate {
+    fn into_message(msg: ()) {
+        msg
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_terminate_still_cleans_up() {
+    let node = node("bad_terminate").await;
+    let base = node.info().processes;
+    let t = node
+        .spawn_with(BadTerminate, (), SpawnOptions::new().name("bad_terminate"))
+        .await
+        .unwrap();
+    let linked = node.spawn(Probe::new("linked").trapping()).await.unwrap();
+    node.link(t.pid(), linked.pid()).unwrap();
+    let monitor = node.monitor(t.pid()).unwrap();
+    t.send(()).unwrap();
+    let down = guard("the Down", monitor.down()).await;
+    assert_eq!(down.reason, Reason::error("stopping"));
+    assert_eq!(node.whereis("bad_terminate"), None);
+    assert_eq!(node.info().processes, base + 1);
+    let exits = ergo_tests::exits(&linked).await;
+    assert_eq!(exits.len(), 1);
+    assert_eq!(exits[0].reason, Reason::error("stopping"));
     node.stop().await.unwrap();
 }
