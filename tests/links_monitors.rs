@@ -485,3 +485,149 @@ async fn remote_pids_and_unknown_names_are_rejected() {
     assert!(matches!(node.monitor(remote), Err(LinkError::Remote(_))));
     node.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn monitors_and_links_racing_a_death_fire_exactly_once() {
+    const ROUNDS: usize = 500;
+    let node = node("races").await;
+    let w = node.spawn(Probe::new("w").trapping()).await.unwrap();
+    let mut refs = Vec::with_capacity(ROUNDS);
+    let mut targets = Vec::with_capacity(ROUNDS);
+    for i in 0..ROUNDS {
+        let t = spawn_probe(&node, "t").await;
+        let target = t.pid();
+        let node_monitor = node.monitor(target).unwrap();
+        // The target stops on one scheduler thread while the watcher monitors and links
+        // to it on another: either before or after its death, never both, never neither.
+        t.send(Cmd::Stop(Reason::error("raced"))).unwrap();
+        if i % 2 == 1 {
+            tokio::task::yield_now().await;
+        }
+        let r = ask(&w, move |_, ctx| {
+            let r = ctx.monitor(target);
+            ctx.link(target).map(|()| r)
+        })
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+        guard("the target's Down", node_monitor.down()).await;
+        refs.push(r);
+        targets.push(target);
+    }
+    // Every Down and exit signal was queued by now or is about to be: wait for the last.
+    ergo_tests::eventually("every Down and exit arriving", || {
+        node.process_info(w.pid())
+            .map(|i| i.messages_in as usize)
+            .unwrap_or(0)
+            >= 2 * ROUNDS
+    })
+    .await;
+    let got = downs(&w).await;
+    let got_exits = exits(&w).await;
+    for (r, t) in refs.iter().zip(&targets) {
+        let n = got.iter().filter(|d| d.monitor == *r).count();
+        assert_eq!(n, 1, "Downs for {t}");
+        let down = got.iter().find(|d| d.monitor == *r).unwrap();
+        assert!(
+            down.reason == Reason::error("raced") || down.reason == Reason::NoProcess,
+            "{down:?}"
+        );
+        let e: Vec<_> = got_exits.iter().filter(|e| e.from == *t).collect();
+        assert_eq!(e.len(), 1, "exit signals from {t}: {e:?}");
+        assert!(
+            e[0].reason == Reason::error("raced") || e[0].reason == Reason::NoProcess,
+            "{e:?}"
+        );
+    }
+    assert_eq!(got.len(), ROUNDS);
+    assert_eq!(got_exits.len(), ROUNDS);
+    let info = node.process_info(w.pid()).unwrap();
+    assert!(info.links.is_empty() && info.monitors.is_empty());
+    node.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn signals_are_never_refused_by_a_full_mailbox() {
+    let node = node("signals_bypass").await;
+    let w = node
+        .spawn_with(
+            Probe::new("w"),
+            (),
+            ergo::SpawnOptions::new().mailbox_limit(1),
+        )
+        .await
+        .unwrap();
+    let t = spawn_probe(&node, "t").await;
+    let target = t.pid();
+    let r = ask(&w, move |_, ctx| ctx.monitor(target))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut key = ergo_tests::block(&w).await;
+    // Fill every queue to its limit.
+    for p in [
+        ergo::Priority::Urgent,
+        ergo::Priority::High,
+        ergo::Priority::Normal,
+        ergo::Priority::Low,
+    ] {
+        w.send_with_priority(1u64, p).unwrap();
+        assert!(w.send_with_priority(2u64, p).is_err());
+    }
+    // A Down still gets in.
+    let m = node.monitor(target).unwrap();
+    t.send(Cmd::Stop(Reason::Normal)).unwrap();
+    guard("t's Down", m.down()).await;
+    assert_eq!(
+        node.process_info(w.pid()).unwrap().queue_lengths,
+        [1, 2, 1, 1]
+    );
+    key.open();
+    ergo_tests::eventually("every queue drained", || {
+        node.process_info(w.pid()).unwrap().queue_lengths == [0; 4]
+    })
+    .await;
+    let got = downs(&w).await;
+    assert_eq!(got, one_down(r, target, Reason::Normal));
+    // And a kill gets in too.
+    let mut key = ergo_tests::block(&w).await;
+    w.send_with_priority(3u64, ergo::Priority::Urgent).unwrap();
+    let m = node.monitor(w.pid()).unwrap();
+    assert!(node.kill(w.pid()));
+    key.open();
+    assert_eq!(guard("w's Down", m.down()).await.reason, Reason::Kill);
+    node.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_monitor_by_alias_fires() {
+    let node = node("mon_alias").await;
+    let t = spawn_probe(&node, "t").await;
+    let alias = node.create_alias(t.pid()).unwrap();
+    let m = node.monitor(alias).unwrap();
+    t.send(Cmd::Stop(Reason::error("by alias"))).unwrap();
+    let down = guard("the Down", m.down()).await;
+    assert_eq!(down.pid, t.pid());
+    assert_eq!(down.reason, Reason::error("by alias"));
+    node.stop().await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "runtime bug: exit_signal turns Kill into a trappable Exit when from == to"]
+async fn kill_sent_to_oneself_cannot_be_trapped() {
+    // Erlang: exit(self(), kill) ends the caller unconditionally, trapping or not.
+    let node = node("self_kill").await;
+    let t = node.spawn(Probe::new("t").trapping()).await.unwrap();
+    let m = node.monitor(t.pid()).unwrap();
+    t.send(task(|_, ctx| {
+        ctx.send_exit(ctx.pid(), Reason::Kill);
+        Step::Continue
+    }))
+    .unwrap();
+    // If the kill was trapped, it shows up as an exit message instead.
+    let trapped = exits(&t).await;
+    assert_eq!(trapped, vec![], "the kill was trapped");
+    assert_eq!(guard("the Down", m.down()).await.reason, Reason::Kill);
+    node.stop().await.unwrap();
+}
