@@ -133,7 +133,12 @@ impl<A: Actor> Hash for ActorRef<A> {
 
 impl<A: Actor> fmt::Debug for ActorRef<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ActorRef<{}>({})", std::any::type_name::<A>(), self.pid())
+        write!(
+            f,
+            "ActorRef<{}>({})",
+            std::any::type_name::<A>(),
+            self.pid()
+        )
     }
 }
 

@@ -146,7 +146,9 @@ pub enum LinkError {
 #[derive(Error, Debug, Clone, PartialEq, Eq)]
 pub enum NodeError {
     /// The node name is not `name@host`.
-    #[error("invalid node name {0:?}: expected name@host with both parts non-empty, at most 255 bytes")]
+    #[error(
+        "invalid node name {0:?}: expected name@host with both parts non-empty, at most 255 bytes"
+    )]
     BadName(String),
     /// `start` needs a tokio runtime.
     #[error("Node::start must run inside a tokio runtime")]

@@ -58,10 +58,12 @@ impl<R: Send + 'static> ReplyTo<R> {
         let mut this = self;
         let inner = this.inner.take();
         ReplyTo {
-            inner: Some(Inner::Mapped(Box::new(move |result: Result<T, CallError>| {
-                let mut back = ReplyTo { inner };
-                back.finish(result.map(wrap));
-            }))),
+            inner: Some(Inner::Mapped(Box::new(
+                move |result: Result<T, CallError>| {
+                    let mut back = ReplyTo { inner };
+                    back.finish(result.map(wrap));
+                },
+            ))),
         }
     }
 

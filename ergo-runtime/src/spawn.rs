@@ -1,8 +1,8 @@
 //! Spawning: options, init under a timeout, and a clean failure that leaves nothing
 //! behind.
 
-use std::panic::AssertUnwindSafe;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::pin;
 use std::sync::Arc;
 use std::task::Poll;
@@ -94,7 +94,8 @@ pub(crate) async fn spawn<A: Actor>(
         return Err(SpawnError::NodeStopping);
     }
     let limit = options.mailbox_limit;
-    let cell = node.insert_process(|id| Arc::new(Cell::new(Core::new(node.clone(), id), actor, limit)));
+    let cell =
+        node.insert_process(|id| Arc::new(Cell::new(Core::new(node.clone(), id), actor, limit)));
     let pid = cell.core.pid();
     if parent.is_some() || !options.env.is_empty() {
         let inherited = parent

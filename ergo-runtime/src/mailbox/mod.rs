@@ -4,17 +4,21 @@
 //! The main queue lives inline; the three others are allocated together on first use,
 //! so an idle process that never got a signal pays for one empty queue only.
 //!
-//! Wake-up protocol (a Dekker pair, checked with loom in `tests/loom_mailbox.rs`): a
-//! sender pushes (a `SeqCst` swap), then reads the run state and only the sender whose
-//! CAS `Idle → Scheduled` wins schedules the process. The runner, out of work, swaps
-//! the state to `Idle` (`SeqCst`), re-checks the queues, and CASes itself back to
-//! `Running` if something arrived in between. One of the two always sees the other.
+//! Wake-up protocol (a Dekker pair, model-checked with loom in `loom_tests.rs`): a
+//! sender pushes, issues a `SeqCst` fence, then reads the run state, and only the
+//! sender whose CAS `Idle → Scheduled` wins schedules the process. The runner, out of
+//! work, stores `Idle`, issues a `SeqCst` fence, re-checks the queues, and CASes itself
+//! back to `Running` if something arrived in between. The fences order each side's
+//! write before its read, so one of the two always sees the other. (Explicit fences,
+//! rather than `SeqCst` accesses alone, are what loom can verify.)
 
+#[cfg(all(test, loom))]
+mod loom_tests;
 pub(crate) mod queue;
 
 use std::ptr;
 
-use crate::sync::{AtomicBool, AtomicPtr, AtomicU32, AtomicU8, Ordering};
+use crate::sync::{fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU8, Ordering};
 pub(crate) use queue::Pop;
 use queue::Queue;
 
@@ -210,6 +214,7 @@ impl<T> Mailbox<T> {
 
     /// The sender's half of the handshake, after its `SeqCst` push.
     fn after_push(&self) -> Pushed {
+        fence(Ordering::SeqCst);
         match self.state.load(Ordering::SeqCst) {
             state::IDLE => match self.state.compare_exchange(
                 state::IDLE,
@@ -291,6 +296,7 @@ impl<T> Mailbox<T> {
     /// and the caller must schedule it.
     pub(crate) fn activate(&self) -> bool {
         self.state.store(state::IDLE, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
         !self.is_empty()
             && self
                 .state
@@ -313,6 +319,7 @@ impl<T> Mailbox<T> {
     /// if the runner must keep running.
     pub(crate) fn try_idle(&self, awaiting: bool) -> bool {
         self.state.store(state::IDLE, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
         let work = if awaiting {
             self.woken.load(Ordering::SeqCst)
         } else {
@@ -359,6 +366,7 @@ impl<T> Mailbox<T> {
                 }
             }
             self.state.store(state::DEAD, Ordering::SeqCst);
+            fence(Ordering::SeqCst);
             if self.is_empty() {
                 return;
             }
@@ -388,7 +396,7 @@ impl<T> Mailbox<T> {
 
 impl<T> Drop for Mailbox<T> {
     fn drop(&mut self) {
-        let rare = *self.rare.get_mut();
+        let rare = self.rare.load(Ordering::Acquire);
         if !rare.is_null() {
             // SAFETY: installed by `rare_or_install`, never freed elsewhere.
             drop(unsafe { Box::from_raw(rare) });

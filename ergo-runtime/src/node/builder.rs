@@ -124,7 +124,10 @@ mod tests {
     fn node_names_need_name_at_host() {
         assert!(validate_name("demo@127.0.0.1").is_ok());
         for bad in ["demo", "@host", "demo@", "a@b@c", ""] {
-            assert!(matches!(validate_name(bad), Err(NodeError::BadName(_))), "{bad}");
+            assert!(
+                matches!(validate_name(bad), Err(NodeError::BadName(_))),
+                "{bad}"
+            );
         }
     }
 }

@@ -72,7 +72,12 @@ impl Registry {
         Ok(alias)
     }
 
-    pub(crate) fn delete_alias(&self, node: &Node, alias: Alias, owner: Pid) -> Result<(), NameError> {
+    pub(crate) fn delete_alias(
+        &self,
+        node: &Node,
+        alias: Alias,
+        owner: Pid,
+    ) -> Result<(), NameError> {
         let mut aliases = self.aliases.write();
         match aliases.get(&alias) {
             None => return Err(NameError::Unknown),

@@ -173,7 +173,7 @@ impl Core {
 
 impl Drop for Core {
     fn drop(&mut self) {
-        let side = *self.side.get_mut();
+        let side = self.side.load(Ordering::Acquire);
         if !side.is_null() {
             // SAFETY: installed by `side_or_init`, freed only here.
             drop(unsafe { Box::from_raw(side) });

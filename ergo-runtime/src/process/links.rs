@@ -69,7 +69,8 @@ pub(crate) fn link(node: &Node, a: Pid, b: Pid) -> Result<(), LinkError> {
 
 fn unlink_one(node: &Node, owner: Pid, other: Pid) {
     if let Some(p) = node.process(owner) {
-        p.core().with_live_side(|side| side.links.retain(|l| *l != other));
+        p.core()
+            .with_live_side(|side| side.links.retain(|l| *l != other));
     }
 }
 

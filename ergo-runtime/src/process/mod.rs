@@ -19,10 +19,10 @@ use crate::context::Context;
 use crate::error::{CallError, SendError};
 use crate::mailbox::{Mailbox, Pop, Priority, Pushed, Refused};
 
+use self::core::{flag, AnyProcess, Core, Signal};
 use crate::reason::Reason;
 use crate::reply::ReplyTo;
 use crate::sched;
-use self::core::{flag, AnyProcess, Core, Signal};
 
 /// What travels through a mailbox.
 pub(crate) enum Envelope<A: Actor> {
@@ -167,7 +167,9 @@ impl<A: Actor> Cell<A> {
             let Slot::Ready(actor) = slot else {
                 unreachable!("the actor is present between handlers")
             };
-            let step = catch_unwind(AssertUnwindSafe(|| self.dispatch(actor, &mut ctx, envelope)));
+            let step = catch_unwind(AssertUnwindSafe(|| {
+                self.dispatch(actor, &mut ctx, envelope)
+            }));
             let step = match step {
                 Ok(step) => step,
                 Err(panic) => Step::Stop(panic_reason(panic)),
