@@ -402,8 +402,6 @@ async fn reply_then_stop_answers_the_caller_first() {
 }
 
 #[tokio::test]
-#[ignore = "runtime bug: ctx.stop() before Step::Await is kept on the turn's context and only \
-            acted on after the next message is handled (the process hangs on if none comes)"]
 async fn stop_requested_before_an_async_handler_ends_the_process_when_it_finishes() {
     let node = node("stop_then_await").await;
     let p = node.spawn(Probe::new("p")).await.unwrap();
@@ -420,8 +418,6 @@ async fn stop_requested_before_an_async_handler_ends_the_process_when_it_finishe
 }
 
 #[tokio::test]
-#[ignore = "runtime bug: ctx.stop() before Step::Await is acted on only after the next \
-            message, which is handled first"]
 async fn stop_requested_before_an_async_handler_is_not_deferred_to_the_next_message() {
     // The same bug seen from the other side: with a message behind the async handler,
     // that message is still handled, and only then does the process stop.

@@ -26,7 +26,7 @@ pub(crate) fn exit_signal(node: &Node, from: Pid, to: Pid, reason: Reason) -> bo
     let Some(process) = node.process(to) else {
         return false;
     };
-    let signal = if reason == Reason::Kill && from != to {
+    let signal = if reason == Reason::Kill {
         Signal::Kill
     } else {
         Signal::Exit(Exit { from, reason })

@@ -71,6 +71,7 @@ impl<A: Actor> Cell<A> {
     ///
     /// # Safety
     /// Only while the run state is `Init` and by the spawner.
+    #[allow(clippy::mut_from_ref)] // exclusive by the run-state protocol, as documented
     pub(crate) unsafe fn actor_during_init(&self) -> &mut A {
         // SAFETY: the caller holds the `Init` state: nobody else touches the slot.
         match unsafe { &mut *self.slot.get() } {
@@ -135,14 +136,11 @@ impl<A: Actor> Cell<A> {
             let slot = unsafe { &mut *self.slot.get() };
             if let Slot::Busy(_) = slot {
                 if self.mailbox.take_woken() {
-                    match self.poll_pending(slot) {
-                        Some(stop) => {
-                            if let Some(reason) = stop {
-                                return self.terminate(&mut ctx, reason);
-                            }
-                            continue;
+                    if let Some(stop) = self.poll_pending(slot) {
+                        if let Some(reason) = stop {
+                            return self.terminate(&mut ctx, reason);
                         }
-                        None => {}
+                        continue;
                     }
                 }
                 if self.mailbox.try_idle(true) {
@@ -185,7 +183,12 @@ impl<A: Actor> Cell<A> {
                     let Slot::Ready(actor) = std::mem::replace(slot, Slot::Empty) else {
                         unreachable!()
                     };
-                    let future = start(actor, Context::new(self.clone()));
+                    // A stop asked for before awaiting takes effect when the await ends.
+                    let mut async_ctx = Context::new(self.clone());
+                    if let Some(reason) = ctx.take_stop() {
+                        async_ctx.stop(reason);
+                    }
+                    let future = start(actor, async_ctx);
                     *slot = Slot::Busy(future);
                     self.core.set_flag(flag::AWAITING, true);
                     self.mailbox.wake_in_turn();
