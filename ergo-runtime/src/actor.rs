@@ -5,7 +5,7 @@
 //! async handler is returned as [`Step::Await`] and its future owns the actor until it
 //! finishes, while the process reads no other message (like a gen_server in a call).
 
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::future::Future;
 use std::pin::Pin;
 
@@ -134,6 +134,21 @@ pub trait Actor: Send + Sized + 'static {
     /// actor's message, or gives it back. The macro tries every type the actor handles.
     fn message_from_any(msg: Box<dyn Any + Send>) -> Result<Self::Message, Box<dyn Any + Send>> {
         msg.downcast::<Self::Message>().map(|m| *m)
+    }
+
+    /// Converts a request made without a type (an untyped call by pid or name, a call
+    /// from another runtime such as Erlang's `gen_server:call`) into this actor's
+    /// request, or gives it back.
+    fn call_from_any(req: Box<dyn Any + Send>) -> Result<Self::Call, Box<dyn Any + Send>> {
+        req.downcast::<Self::Call>().map(|r| *r)
+    }
+
+    /// Converts a reply for an untyped caller (see [`Actor::call_from_any`]) into the
+    /// type it asked for (`want`), where the actor knows how (an Erlang caller wants a
+    /// term); otherwise boxes the reply as it is.
+    fn reply_into_any(reply: Self::Reply, want: TypeId) -> Box<dyn Any + Send> {
+        let _ = want;
+        Box::new(reply)
     }
 }
 

@@ -14,6 +14,8 @@ pub mod mailbox;
 pub mod node;
 pub mod pid;
 mod process;
+
+pub use process::core::AnyReply;
 pub mod reason;
 pub mod reply;
 mod sched;

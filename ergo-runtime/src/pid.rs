@@ -80,8 +80,9 @@ impl<'de> Deserialize<'de> for Atom {
 /// A process id: the node it lives on, a number unique on that node, and the node's
 /// creation (incarnation). `Copy`, 16 bytes, compared as integers.
 ///
-/// Prints as `<XXXXXXXX.id.creation>`, the node name hashed with CRC-32 so logs stay short
-/// and stable.
+/// Prints as `<XXXXXXXX.number.serial>`, the node name hashed with CRC-32 so logs stay
+/// short and stable (the number and serial are the two halves of the id); `{:?}` adds
+/// the node name.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Pid {
     node: Atom,
@@ -111,7 +112,7 @@ impl Pid {
 impl fmt::Display for Pid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let hash = crc32fast::hash(self.node.as_str().as_bytes());
-        write!(f, "<{hash:08X}.{}.{}>", self.id, self.creation)
+        write!(f, "<{hash:08X}.{}.{}>", self.id as u32, self.id >> 32)
     }
 }
 
@@ -222,7 +223,8 @@ mod tests {
         assert_eq!(&*a.as_str(), "demo@127.0.0.1");
         let pid = Pid::new(a, 42, 7);
         assert_eq!(pid.to_string(), Pid::new(a, 42, 7).to_string());
-        assert!(pid.to_string().ends_with(".42.7>"));
+        assert!(pid.to_string().ends_with(".42.0>"), "{pid}");
+        assert!(Pid::new(a, (3 << 32) | 9, 7).to_string().ends_with(".9.3>"));
         assert_eq!(std::mem::size_of::<Pid>(), 16);
     }
 }

@@ -29,6 +29,14 @@ impl<R: Send + 'static> ReplyTo<R> {
         }
     }
 
+    /// A token that hands the outcome to `f` (for callers outside the typed world: an
+    /// untyped call, a remote caller).
+    pub fn from_fn(f: impl FnOnce(Result<R, CallError>) + Send + 'static) -> Self {
+        ReplyTo {
+            inner: Some(Inner::Mapped(Box::new(f))),
+        }
+    }
+
     /// Answers the call.
     pub fn send(mut self, reply: R) {
         self.finish(Ok(reply));

@@ -21,7 +21,7 @@ pub(crate) use registry::Registry;
 
 use crate::actor::Actor;
 use crate::actor_ref::ActorRef;
-use crate::error::{LinkError, NameError, SendError, SpawnError};
+use crate::error::{CallError, LinkError, NameError, SendError, SpawnError};
 use crate::info::{NodeInfo, ProcessInfo};
 use crate::mailbox::Priority;
 use crate::pid::{Alias, Atom, Pid, Ref, Target};
@@ -182,6 +182,50 @@ impl Node {
         match self.resolve(to.into()).and_then(|pid| self.process(pid)) {
             Some(process) => process.send_any(msg, priority),
             None => Err(SendError::NoProcess(msg)),
+        }
+    }
+
+    /// Makes an untyped call by pid, name or alias, and waits (up to `timeout`) for the
+    /// reply, converted to `R` where the actor knows how (see `Actor::reply_into_any`).
+    pub async fn call_any<R: Any + Send>(
+        &self,
+        to: impl Into<Target>,
+        req: Box<dyn Any + Send>,
+        timeout: Duration,
+    ) -> Result<Box<dyn Any + Send>, CallError> {
+        let (tx, rx) = oneshot::channel();
+        self.call_any_with(
+            to,
+            req,
+            std::any::TypeId::of::<R>(),
+            Priority::Normal,
+            Box::new(move |r| drop(tx.send(r))),
+        )
+        .map_err(|e| match e {
+            SendError::NoProcess(_) => CallError::NoProcess,
+            SendError::MailboxFull(_) => CallError::MailboxFull,
+            SendError::Unhandled(_) => CallError::BadRequest("the process does not handle this request".into()),
+        })?;
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(CallError::NoProcess),
+            Err(_) => Err(CallError::Timeout(timeout)),
+        }
+    }
+
+    /// Starts an untyped call whose outcome goes to `reply` (for network layers that
+    /// answer a remote caller later). `want` is the type the caller wants the reply in.
+    pub fn call_any_with(
+        &self,
+        to: impl Into<Target>,
+        req: Box<dyn Any + Send>,
+        want: std::any::TypeId,
+        priority: Priority,
+        reply: crate::process::core::AnyReply,
+    ) -> Result<(), SendError<Box<dyn Any + Send>>> {
+        match self.resolve(to.into()).and_then(|pid| self.process(pid)) {
+            Some(process) => process.call_any(req, want, priority, reply),
+            None => Err(SendError::NoProcess(req)),
         }
     }
 

@@ -181,6 +181,9 @@ impl Drop for Core {
     }
 }
 
+/// Where the outcome of an untyped call goes.
+pub type AnyReply = Box<dyn FnOnce(Result<Box<dyn Any + Send>, crate::error::CallError>) + Send>;
+
 /// A process seen without its actor type: what the process table holds.
 pub(crate) trait AnyProcess: Send + Sync + 'static {
     fn core(&self) -> &Core;
@@ -191,6 +194,15 @@ pub(crate) trait AnyProcess: Send + Sync + 'static {
         self: Arc<Self>,
         msg: Box<dyn Any + Send>,
         priority: Priority,
+    ) -> Result<(), SendError<Box<dyn Any + Send>>>;
+    /// Makes an untyped call: `req` is converted with `Actor::call_from_any`, the reply
+    /// with `Actor::reply_into_any(.., want)` and handed to `reply`.
+    fn call_any(
+        self: Arc<Self>,
+        req: Box<dyn Any + Send>,
+        want: std::any::TypeId,
+        priority: Priority,
+        reply: AnyReply,
     ) -> Result<(), SendError<Box<dyn Any + Send>>>;
     /// For typed lookups (`Arc<Cell<A>>`).
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;

@@ -308,6 +308,28 @@ impl<A: Actor> AnyProcess for Cell<A> {
         Ok(())
     }
 
+    fn call_any(
+        self: Arc<Self>,
+        req: Box<dyn Any + Send>,
+        want: std::any::TypeId,
+        priority: Priority,
+        reply: self::core::AnyReply,
+    ) -> Result<(), SendError<Box<dyn Any + Send>>> {
+        if current::is(&self.core) {
+            reply(Err(CallError::CallToSelf));
+            return Ok(());
+        }
+        if let Err(refused) = self.mailbox.admit(priority, false) {
+            return Err(refused.into_send_error(req));
+        }
+        let call = A::call_from_any(req).map_err(SendError::Unhandled)?;
+        let reply_to = ReplyTo::from_fn(move |r: Result<A::Reply, CallError>| {
+            reply(r.map(|v| A::reply_into_any(v, want)))
+        });
+        self.push(priority, Envelope::Call(call, reply_to));
+        Ok(())
+    }
+
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
         self
     }
