@@ -29,7 +29,7 @@ pub use context::Context;
 pub use error::{CallError, LinkError, NameError, NodeError, SendError, SpawnError};
 pub use info::{NodeInfo, ProcessInfo, ProcessState};
 pub use mailbox::Priority;
-pub use node::{Node, NodeBuilder, NodeMonitor};
+pub use node::{Node, NodeBuilder, NodeMonitor, RemoteRouter, RemoteTarget};
 pub use pid::{Alias, Atom, Pid, Ref, Target};
 pub use reason::{Down, Exit, Reason};
 pub use reply::ReplyTo;

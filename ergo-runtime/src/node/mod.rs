@@ -3,6 +3,7 @@
 
 mod builder;
 mod registry;
+mod remote;
 mod shutdown;
 mod table;
 
@@ -17,6 +18,7 @@ use rustc_hash::FxHashMap;
 use tokio::sync::{oneshot, watch};
 
 pub use builder::NodeBuilder;
+pub use remote::{RemoteRouter, RemoteTarget};
 pub(crate) use registry::Registry;
 
 use crate::actor::Actor;
@@ -45,6 +47,7 @@ pub(crate) struct NodeInner {
     next_ref: AtomicU64,
     stopping: AtomicBool,
     stopped: watch::Sender<bool>,
+    pub(crate) routers: RwLock<Vec<Arc<dyn RemoteRouter>>>,
 }
 
 /// A running node: the runtime that owns processes. Cheap to clone; every method may be

@@ -6,7 +6,10 @@
 //! Every link and monitor fires exactly once: the terminating process marks itself dead
 //! under the same lock that adding a link or monitor takes.
 
+use std::sync::Arc;
+
 use crate::error::LinkError;
+use crate::node::{RemoteRouter, RemoteTarget};
 use crate::node::Node;
 use crate::pid::{Atom, Pid, Ref, Target};
 use crate::reason::{Down, Exit, Reason};
@@ -21,8 +24,22 @@ fn local(node: &Node, pid: Pid) -> Result<(), LinkError> {
     }
 }
 
+/// The router for a pid on another node.
+fn router(node: &Node, pid: Pid) -> Result<Arc<dyn RemoteRouter>, LinkError> {
+    node.router_for(pid.node()).ok_or(LinkError::Remote(pid))
+}
+
 /// Sends an exit signal from `from` to `to`. `Kill` is untrappable.
 pub(crate) fn exit_signal(node: &Node, from: Pid, to: Pid, reason: Reason) -> bool {
+    if !node.is_local(to) {
+        return match node.router_for(to.node()) {
+            Some(router) => {
+                router.send_exit(from, to, reason);
+                true
+            }
+            None => false,
+        };
+    }
     let Some(process) = node.process(to) else {
         return false;
     };
@@ -37,8 +54,21 @@ pub(crate) fn exit_signal(node: &Node, from: Pid, to: Pid, reason: Reason) -> bo
 /// Links `a` and `b`. If `b` is not alive, `a` gets an exit signal with `NoProcess`.
 pub(crate) fn link(node: &Node, a: Pid, b: Pid) -> Result<(), LinkError> {
     local(node, a)?;
-    local(node, b)?;
     if a == b {
+        return Ok(());
+    }
+    if !node.is_local(b) {
+        let router = router(node, b)?;
+        let added = node.process(a).and_then(|pa| {
+            pa.core().with_live_side(|side| {
+                if !side.links.contains(&b) {
+                    side.links.push(b);
+                }
+            })
+        });
+        if added.is_some() {
+            router.link(a, b);
+        }
         return Ok(());
     }
     let linked_b = node.process(b).and_then(|pb| {
@@ -77,17 +107,33 @@ fn unlink_one(node: &Node, owner: Pid, other: Pid) {
 /// Removes the link between `a` and `b`, if any.
 pub(crate) fn unlink(node: &Node, a: Pid, b: Pid) {
     unlink_one(node, a, b);
-    unlink_one(node, b, a);
+    if node.is_local(b) {
+        unlink_one(node, b, a);
+    } else if let Some(router) = node.router_for(b.node()) {
+        router.unlink(a, b);
+    }
 }
 
 /// Starts a monitor of `target` for `watcher`. If the target is not alive, the `Down`
 /// (with `NoProcess`) is delivered at once.
 pub(crate) fn monitor(node: &Node, watcher: Watcher, target: Target) -> Result<Ref, LinkError> {
     let (pid, name): (Option<Pid>, Option<Atom>) = match target {
-        Target::Pid(pid) => {
-            local(node, pid)?;
-            (Some(pid), None)
+        Target::Pid(pid) if !node.is_local(pid) => {
+            let router = router(node, pid)?;
+            let Watcher::Process(w) = watcher else {
+                return Err(LinkError::Remote(pid));
+            };
+            let reference = node.make_ref();
+            let watching = node.process(w).and_then(|p| {
+                p.core()
+                    .with_live_side(|side| side.watching.push((reference, pid)))
+            });
+            if watching.is_some() {
+                router.monitor(w, RemoteTarget::Pid(pid), reference);
+            }
+            return Ok(reference);
         }
+        Target::Pid(pid) => (Some(pid), None),
         Target::Name(name) => (node.whereis(name), Some(name)),
         Target::Alias(alias) => (node.alias_owner(alias), None),
     };
@@ -137,16 +183,32 @@ pub(crate) fn demonitor(node: &Node, watcher: Option<Pid>, reference: Ref) -> bo
     let Some(target) = target else {
         return false;
     };
+    remove_monitor(node, watcher, target, reference);
+    true
+}
+
+/// Drops the target's half of a monitor (routed if the target is remote).
+pub(crate) fn remove_monitor(node: &Node, watcher: Option<Pid>, target: Pid, reference: Ref) {
+    if !node.is_local(target) {
+        if let (Some(router), Some(w)) = (node.router_for(target.node()), watcher) {
+            router.demonitor(w, RemoteTarget::Pid(target), reference);
+        }
+        return;
+    }
     if let Some(p) = node.process(target) {
         p.core()
             .with_live_side(|side| side.monitors.retain(|m| m.reference != reference));
     }
-    true
 }
 
 /// Delivers a `Down` to a watcher.
 pub(crate) fn deliver_down(node: &Node, watcher: Watcher, down: Down) {
     match watcher {
+        Watcher::Process(pid) if !node.is_local(pid) => {
+            if let Some(router) = node.router_for(pid.node()) {
+                router.send_down(pid, down);
+            }
+        }
         Watcher::Process(pid) => {
             if let Some(p) = node.process(pid) {
                 p.signal(Signal::Down(down));

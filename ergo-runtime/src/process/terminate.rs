@@ -77,12 +77,13 @@ fn notify(node: &Node, pid: Pid, side: Side, reason: &Reason) {
     }
     // Monitors this process held on others are dropped first (no Down for a dead watcher).
     for (reference, target) in side.watching {
-        if let Some(p) = node.process(target) {
-            p.core()
-                .with_live_side(|s| s.monitors.retain(|m| m.reference != reference));
-        }
+        super::links::remove_monitor(node, Some(pid), target, reference);
     }
     for linked in side.links {
+        if !node.is_local(linked) {
+            super::links::exit_signal(node, pid, linked, reason.clone());
+            continue;
+        }
         if let Some(p) = node.process(linked) {
             p.core().with_live_side(|s| s.links.retain(|l| *l != pid));
             p.signal(Signal::Exit(Exit {
