@@ -24,6 +24,7 @@ const RESERVED: &[(&str, &str)] = &[
     ("request_map", "an inherent method of `ActorRef`"),
     ("exit", "an inherent method of `ActorRef`"),
     ("is_alive", "an inherent method of `ActorRef`"),
+    ("node", "an inherent method of `ActorRef`"),
     ("clone", "`Clone::clone`, implemented by `ActorRef`"),
     (
         "clone_from",

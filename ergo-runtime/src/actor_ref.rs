@@ -29,7 +29,7 @@ pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// needs no lookup. The methods `#[actor]` generates (one per handler) are reached
 /// through it: `counter.add(5).await`.
 ///
-/// Inherent methods: `pid`, `send`, `send_with_priority`, `request`, `request_map`,
+/// Inherent methods: `pid`, `node`, `send`, `send_with_priority`, `request`, `request_map`,
 /// `exit`, `is_alive`. Handlers may not use these names.
 pub struct ActorRef<A: Actor> {
     cell: Arc<Cell<A>>,
@@ -51,6 +51,11 @@ impl<A: Actor> ActorRef<A> {
     /// The process id.
     pub fn pid(&self) -> Pid {
         self.cell.core.pid()
+    }
+
+    /// The node the process runs on.
+    pub fn node(&self) -> &crate::node::Node {
+        &self.cell.core.node
     }
 
     /// True until the process has terminated.

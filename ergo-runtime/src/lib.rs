@@ -20,6 +20,7 @@ pub mod reason;
 pub mod reply;
 mod sched;
 pub mod spawn;
+pub mod supervisor;
 mod sync;
 pub mod timer;
 
@@ -29,7 +30,10 @@ pub use context::Context;
 pub use error::{CallError, LinkError, NameError, NodeError, SendError, SpawnError};
 pub use info::{NodeInfo, ProcessInfo, ProcessState};
 pub use mailbox::Priority;
-pub use node::{Node, NodeBuilder, NodeMonitor, RemoteRouter, RemoteTarget};
+pub use node::{
+    ApplicationError, ApplicationInfo, ApplicationSpec, ApplicationState, Node, NodeBuilder,
+    NodeMonitor, RemoteRouter, RemoteTarget, StartMode,
+};
 pub use pid::{Alias, Atom, Pid, Ref, Target};
 pub use reason::{Down, Exit, Reason};
 pub use reply::ReplyTo;

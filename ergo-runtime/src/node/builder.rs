@@ -94,6 +94,7 @@ impl NodeBuilder {
             next_ref: AtomicU64::new(1),
             stopping: AtomicBool::new(false),
             stopped,
+            applications: Default::default(),
             routers: RwLock::new(Vec::new()),
         }));
         tracing::info!(node = %node.name(), "node started");

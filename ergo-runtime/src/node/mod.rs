@@ -1,6 +1,7 @@
 //! The [`Node`]: process table, names, aliases, env, and the node-level API for code
 //! outside any process (`main`, tests).
 
+mod applications;
 mod builder;
 mod registry;
 mod remote;
@@ -17,6 +18,9 @@ use parking_lot::RwLock;
 use rustc_hash::FxHashMap;
 use tokio::sync::{oneshot, watch};
 
+pub use applications::{
+    ApplicationError, ApplicationInfo, ApplicationSpec, ApplicationState, StartMode,
+};
 pub use builder::NodeBuilder;
 pub use remote::{RemoteRouter, RemoteTarget};
 pub(crate) use registry::Registry;
@@ -48,6 +52,7 @@ pub(crate) struct NodeInner {
     stopping: AtomicBool,
     stopped: watch::Sender<bool>,
     pub(crate) routers: RwLock<Vec<Arc<dyn RemoteRouter>>>,
+    pub(crate) applications: applications::Applications,
 }
 
 /// A running node: the runtime that owns processes. Cheap to clone; every method may be

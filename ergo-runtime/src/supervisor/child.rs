@@ -20,7 +20,6 @@ use crate::supervisor::SupervisorMessage;
 pub(crate) trait DynArgs: Send {
     fn clone_args(&self) -> Box<dyn DynArgs>;
     fn into_any(self: Box<Self>) -> Box<dyn Any + Send>;
-    fn type_name(&self) -> &'static str;
 }
 
 impl<T: Clone + Send + 'static> DynArgs for T {
@@ -29,9 +28,6 @@ impl<T: Clone + Send + 'static> DynArgs for T {
     }
     fn into_any(self: Box<Self>) -> Box<dyn Any + Send> {
         self
-    }
-    fn type_name(&self) -> &'static str {
-        std::any::type_name::<T>()
     }
 }
 
@@ -99,8 +95,14 @@ fn kind_of<A: Actor>() -> ChildKind {
     }
 }
 
-fn options(start: &Start) -> SpawnOptions {
-    let mut options = SpawnOptions::new().link().init_timeout(Duration::from_secs(3600));
+/// A supervisor's init starts its whole subtree: it gets an hour, a worker the default.
+const SUPERVISOR_INIT_TIMEOUT: Duration = Duration::from_secs(3600);
+
+fn options<A: Actor>(start: &Start) -> SpawnOptions {
+    let mut options = SpawnOptions::new().link();
+    if kind_of::<A>() == ChildKind::Supervisor {
+        options = options.init_timeout(SUPERVISOR_INIT_TIMEOUT);
+    }
     if let Some(name) = start.name {
         options = options.name(name);
     }
@@ -121,7 +123,7 @@ impl ChildSpec {
         let start: StartFn = Arc::new(move |start: Start| {
             let (actor, args) = factory();
             Box::pin(async move {
-                let options = options(&start);
+                let options = options::<A>(&start);
                 crate::spawn::spawn(&start.node, start.parent, actor, args, options)
                     .await
                     .map(|r| r.pid())
@@ -143,7 +145,7 @@ impl ChildSpec {
         let start: StartFn = Arc::new(move |start: Start| {
             let actor = factory();
             Box::pin(async move {
-                let options = options(&start);
+                let options = options::<A>(&start);
                 let args = start
                     .args
                     .ok_or(StartError::BadArgs(std::any::type_name::<A::Args>()))?

@@ -1,0 +1,479 @@
+//! Applications: a named supervision tree with a spec (description, start mode, env,
+//! dependencies, tags, roles), loaded, started, stopped, listed and inspected from the
+//! [`Node`].
+//!
+//! A started application runs its root (usually a supervisor) as a top-level process
+//! with the application's env, which every process of the tree inherits. The node
+//! watches the root: when it ends without `stop_application`, a *permanent*
+//! application takes the node down (`Node::stop`), a *transient* one does if it
+//! failed, a *temporary* one is just reported. The node never restarts an
+//! application by itself.
+//!
+//! ```
+//! use ergo_runtime::supervisor::{ChildSpec, Strategy, Supervisor, SupervisorSpec};
+//! use ergo_runtime::{ApplicationSpec, ApplicationState, Node, StartMode};
+//!
+//! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let node = Node::builder("doc@127.0.0.1").start().await?;
+//! let tree = || (Supervisor::new(SupervisorSpec::new(Strategy::OneForOne)), ());
+//! node.load_application(
+//!     ApplicationSpec::new("myapp", ChildSpec::new("myapp_sup", tree))
+//!         .description("an example")
+//!         .mode(StartMode::Transient)
+//!         .env("greeting", "hello"),
+//! )?;
+//! let root = node.start_application("myapp").await?;
+//! let info = node.application_info("myapp").expect("loaded");
+//! assert_eq!((info.state, info.pid), (ApplicationState::Running, Some(root)));
+//! node.stop_application("myapp").await?;
+//! assert_eq!(node.application_info("myapp").unwrap().state, ApplicationState::Loaded);
+//! node.stop().await?;
+//! # Ok(()) }
+//! ```
+
+use parking_lot::Mutex;
+use thiserror::Error;
+
+use crate::error::SpawnError;
+use crate::pid::{Atom, Pid};
+use crate::reason::Reason;
+use crate::supervisor::{stop_child, ChildSpec};
+
+use super::Node;
+
+/// What happens when an application's root ends by itself.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub enum StartMode {
+    /// Reported, nothing else (the default, as in Erlang).
+    #[default]
+    Temporary,
+    /// The node stops if the application failed (an abnormal exit reason).
+    Transient,
+    /// The node stops whenever the application ends (other than by
+    /// `stop_application`).
+    Permanent,
+}
+
+/// Where an application is in its life.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ApplicationState {
+    /// Loaded, not running.
+    Loaded,
+    /// Its root is starting.
+    Starting,
+    /// Its root is running.
+    Running,
+    /// `stop_application` is stopping it.
+    Stopping,
+}
+
+/// An application's description: a name, the root of its tree, and metadata.
+#[derive(Clone, Debug)]
+pub struct ApplicationSpec {
+    name: Atom,
+    description: String,
+    version: String,
+    mode: StartMode,
+    env: Vec<(String, String)>,
+    depends: Vec<Atom>,
+    tags: Vec<Atom>,
+    roles: Vec<(Atom, Atom)>,
+    root: ChildSpec,
+}
+
+impl ApplicationSpec {
+    /// An application called `name` whose tree is started by `root` (usually a
+    /// supervisor's spec). Temporary, no env, no dependencies.
+    pub fn new(name: impl Into<Atom>, root: ChildSpec) -> Self {
+        ApplicationSpec {
+            name: name.into(),
+            description: String::new(),
+            version: String::new(),
+            mode: StartMode::Temporary,
+            env: Vec::new(),
+            depends: Vec::new(),
+            tags: Vec::new(),
+            roles: Vec::new(),
+            root,
+        }
+    }
+
+    /// A one-line description.
+    pub fn description(mut self, text: impl Into<String>) -> Self {
+        self.description = text.into();
+        self
+    }
+
+    /// A version string.
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.version = version.into();
+        self
+    }
+
+    /// The start mode (default `Temporary`).
+    pub fn mode(mut self, mode: StartMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// An environment variable of every process of the application (between the
+    /// node's env and a process's own).
+    pub fn env(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.env.push((key.to_uppercase(), value.into()));
+        self
+    }
+
+    /// An application that must run before this one (started first if loaded).
+    pub fn depends_on(mut self, app: impl Into<Atom>) -> Self {
+        self.depends.push(app.into());
+        self
+    }
+
+    /// A tag (for lookups by capability).
+    pub fn tag(mut self, tag: impl Into<Atom>) -> Self {
+        self.tags.push(tag.into());
+        self
+    }
+
+    /// Maps a logical role to the registered name of the process that plays it.
+    pub fn role(mut self, role: impl Into<Atom>, process: impl Into<Atom>) -> Self {
+        self.roles.push((role.into(), process.into()));
+        self
+    }
+
+    /// The application's name.
+    pub fn name(&self) -> Atom {
+        self.name
+    }
+}
+
+/// A snapshot of an application.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApplicationInfo {
+    /// Its name.
+    pub name: Atom,
+    /// Its description.
+    pub description: String,
+    /// Its version.
+    pub version: String,
+    /// Its start mode.
+    pub mode: StartMode,
+    /// Where it is.
+    pub state: ApplicationState,
+    /// Its root process, while running.
+    pub pid: Option<Pid>,
+    /// The applications it depends on.
+    pub depends: Vec<Atom>,
+    /// Its tags.
+    pub tags: Vec<Atom>,
+    /// Its roles: (role, registered process name).
+    pub roles: Vec<(Atom, Atom)>,
+    /// Its env.
+    pub env: Vec<(String, String)>,
+    /// Why it last ended by itself, if it did.
+    pub last_exit: Option<Reason>,
+}
+
+/// Why an application operation failed.
+#[derive(Error, Debug, Clone, PartialEq, Eq)]
+pub enum ApplicationError {
+    /// An application of that name is already loaded.
+    #[error("application '{0}' is already loaded")]
+    AlreadyLoaded(Atom),
+    /// No application of that name is loaded.
+    #[error("application '{0}' is not loaded")]
+    NotLoaded(Atom),
+    /// It is already running (or starting).
+    #[error("application '{0}' is already running")]
+    AlreadyRunning(Atom),
+    /// It is not running.
+    #[error("application '{0}' is not running")]
+    NotRunning(Atom),
+    /// A dependency is not loaded.
+    #[error("application '{app}' depends on '{dependency}', which is not loaded")]
+    MissingDependency {
+        /// The application.
+        app: Atom,
+        /// What it needs.
+        dependency: Atom,
+    },
+    /// The dependencies form a cycle through this application.
+    #[error("dependency cycle through application '{0}'")]
+    DependencyCycle(Atom),
+    /// The root failed to start.
+    #[error("application '{app}' failed to start: {error}")]
+    Start {
+        /// The application.
+        app: Atom,
+        /// Why.
+        error: SpawnError,
+    },
+}
+
+struct App {
+    spec: ApplicationSpec,
+    state: ApplicationState,
+    pid: Option<Pid>,
+    last_exit: Option<Reason>,
+}
+
+impl App {
+    fn info(&self) -> ApplicationInfo {
+        let s = &self.spec;
+        ApplicationInfo {
+            name: s.name,
+            description: s.description.clone(),
+            version: s.version.clone(),
+            mode: s.mode,
+            state: self.state,
+            pid: self.pid,
+            depends: s.depends.clone(),
+            tags: s.tags.clone(),
+            roles: s.roles.clone(),
+            env: s.env.clone(),
+            last_exit: self.last_exit.clone(),
+        }
+    }
+}
+
+/// The node's applications, in load order.
+#[derive(Default)]
+pub(crate) struct Applications {
+    apps: Mutex<Vec<App>>,
+}
+
+fn with_app<R>(
+    apps: &mut [App],
+    name: Atom,
+    f: impl FnOnce(&mut App) -> R,
+) -> Result<R, ApplicationError> {
+    apps.iter_mut()
+        .find(|a| a.spec.name == name)
+        .map(f)
+        .ok_or(ApplicationError::NotLoaded(name))
+}
+
+impl Node {
+    fn apps(&self) -> &Mutex<Vec<App>> {
+        &self.inner().applications.apps
+    }
+
+    /// Loads an application: it can be started now.
+    pub fn load_application(&self, spec: ApplicationSpec) -> Result<(), ApplicationError> {
+        let mut apps = self.apps().lock();
+        if apps.iter().any(|a| a.spec.name == spec.name) {
+            return Err(ApplicationError::AlreadyLoaded(spec.name));
+        }
+        apps.push(App {
+            spec,
+            state: ApplicationState::Loaded,
+            pid: None,
+            last_exit: None,
+        });
+        Ok(())
+    }
+
+    /// Forgets a loaded application that is not running.
+    pub fn unload_application(&self, name: impl Into<Atom>) -> Result<(), ApplicationError> {
+        let name = name.into();
+        let mut apps = self.apps().lock();
+        let i = apps
+            .iter()
+            .position(|a| a.spec.name == name)
+            .ok_or(ApplicationError::NotLoaded(name))?;
+        if apps[i].state != ApplicationState::Loaded {
+            return Err(ApplicationError::AlreadyRunning(name));
+        }
+        apps.remove(i);
+        Ok(())
+    }
+
+    /// Starts a loaded application, after the applications it depends on (those not
+    /// running yet are started first); the root's pid.
+    pub async fn start_application(&self, name: impl Into<Atom>) -> Result<Pid, ApplicationError> {
+        let name = name.into();
+        for app in self.start_order(name)? {
+            let running = self
+                .application_info(app)
+                .is_some_and(|i| i.state == ApplicationState::Running);
+            if app != name && running {
+                continue;
+            }
+            let pid = self.start_one_application(app).await?;
+            if app == name {
+                return Ok(pid);
+            }
+        }
+        Err(ApplicationError::NotLoaded(name))
+    }
+
+    /// `name` after its dependencies, each once, depth first.
+    fn start_order(&self, name: Atom) -> Result<Vec<Atom>, ApplicationError> {
+        let apps = self.apps().lock();
+        let depends = |app: Atom| {
+            apps.iter()
+                .find(|a| a.spec.name == app)
+                .map(|a| a.spec.depends.clone())
+        };
+        fn visit(
+            app: Atom,
+            depends: &dyn Fn(Atom) -> Option<Vec<Atom>>,
+            path: &mut Vec<Atom>,
+            order: &mut Vec<Atom>,
+        ) -> Result<(), ApplicationError> {
+            if order.contains(&app) {
+                return Ok(());
+            }
+            if path.contains(&app) {
+                return Err(ApplicationError::DependencyCycle(app));
+            }
+            let deps = match depends(app) {
+                Some(deps) => deps,
+                None => {
+                    return Err(match path.last() {
+                        Some(parent) => ApplicationError::MissingDependency {
+                            app: *parent,
+                            dependency: app,
+                        },
+                        None => ApplicationError::NotLoaded(app),
+                    })
+                }
+            };
+            path.push(app);
+            for dep in deps {
+                visit(dep, depends, path, order)?;
+            }
+            path.pop();
+            order.push(app);
+            Ok(())
+        }
+        let mut order = Vec::new();
+        visit(name, &depends, &mut Vec::new(), &mut order)?;
+        Ok(order)
+    }
+
+    async fn start_one_application(&self, name: Atom) -> Result<Pid, ApplicationError> {
+        let (root, env) = with_app(&mut self.apps().lock(), name, |app| {
+            if app.state != ApplicationState::Loaded {
+                return Err(ApplicationError::AlreadyRunning(name));
+            }
+            app.state = ApplicationState::Starting;
+            Ok((app.spec.root.clone(), app.spec.env.clone()))
+        })??;
+        let started = root.spawn(self, None, None, env).await;
+        let pid = match started {
+            Ok(pid) => pid,
+            Err(err) => {
+                let _ = with_app(&mut self.apps().lock(), name, |app| {
+                    app.state = ApplicationState::Loaded;
+                });
+                let error = match err {
+                    crate::supervisor::StartError::Spawn(e) => e,
+                    crate::supervisor::StartError::BadArgs(t) => {
+                        SpawnError::Init(Reason::Error(format!("bad arguments: expected {t}")))
+                    }
+                };
+                return Err(ApplicationError::Start { app: name, error });
+            }
+        };
+        let monitor = self.monitor(pid);
+        with_app(&mut self.apps().lock(), name, |app| {
+            app.state = ApplicationState::Running;
+            app.pid = Some(pid);
+        })?;
+        tracing::info!(app = %name, %pid, "application started");
+        if let Ok(monitor) = monitor {
+            let node = self.clone();
+            self.inner().runtime.spawn(async move {
+                let down = monitor.down().await;
+                node.application_ended(name, pid, down.reason);
+            });
+        }
+        Ok(pid)
+    }
+
+    /// The root of a running application ended (by itself, or stopped).
+    fn application_ended(&self, name: Atom, pid: Pid, reason: Reason) {
+        let mode = with_app(&mut self.apps().lock(), name, |app| {
+            if app.pid != Some(pid) || app.state != ApplicationState::Running {
+                return None; // stopped by stop_application, or another instance
+            }
+            app.state = ApplicationState::Loaded;
+            app.pid = None;
+            app.last_exit = Some(reason.clone());
+            Some(app.spec.mode)
+        });
+        let Ok(Some(mode)) = mode else {
+            return;
+        };
+        tracing::info!(app = %name, %reason, ?mode, "application ended");
+        let stop_node = match mode {
+            StartMode::Temporary => false,
+            StartMode::Transient => reason.is_failure(),
+            StartMode::Permanent => true,
+        };
+        if stop_node && !self.is_stopping() {
+            tracing::warn!(app = %name, %reason, "a {mode:?} application ended: stopping the node");
+            let node = self.clone();
+            self.inner().runtime.spawn(async move {
+                if let Err(err) = node.stop().await {
+                    tracing::error!(%err, "node stop after an application ended");
+                }
+            });
+        }
+    }
+
+    /// Stops a running application: its tree shuts down in order (children before
+    /// their supervisor, last started first). Does not stop the node, whatever the
+    /// mode.
+    pub async fn stop_application(&self, name: impl Into<Atom>) -> Result<(), ApplicationError> {
+        let name = name.into();
+        let (pid, root) = with_app(&mut self.apps().lock(), name, |app| {
+            match (app.state, app.pid) {
+                (ApplicationState::Running, Some(pid)) => {
+                    app.state = ApplicationState::Stopping;
+                    Ok((pid, app.spec.root.clone()))
+                }
+                _ => Err(ApplicationError::NotRunning(name)),
+            }
+        })??;
+        stop_child(self, None, pid, root.kind(), root.shutdown_policy()).await;
+        with_app(&mut self.apps().lock(), name, |app| {
+            app.state = ApplicationState::Loaded;
+            app.pid = None;
+        })?;
+        tracing::info!(app = %name, "application stopped");
+        Ok(())
+    }
+
+    /// Every loaded application, in load order.
+    pub fn applications(&self) -> Vec<ApplicationInfo> {
+        self.apps().lock().iter().map(App::info).collect()
+    }
+
+    /// The running applications.
+    pub fn running_applications(&self) -> Vec<ApplicationInfo> {
+        self.applications()
+            .into_iter()
+            .filter(|a| a.state == ApplicationState::Running)
+            .collect()
+    }
+
+    /// A snapshot of one application.
+    pub fn application_info(&self, name: impl Into<Atom>) -> Option<ApplicationInfo> {
+        let name = name.into();
+        with_app(&mut self.apps().lock(), name, |app| app.info()).ok()
+    }
+
+    /// The process playing `role` in application `app` (through the registered name
+    /// the spec maps the role to).
+    pub fn application_role(&self, app: impl Into<Atom>, role: impl Into<Atom>) -> Option<Pid> {
+        let (app, role) = (app.into(), role.into());
+        let name = with_app(&mut self.apps().lock(), app, |a| {
+            a.spec.roles.iter().find(|(r, _)| *r == role).map(|(_, n)| *n)
+        })
+        .ok()
+        .flatten()?;
+        self.whereis(name)
+    }
+}

@@ -1,0 +1,272 @@
+//! Handles to supervisors: [`SupervisorRef`] (by pid, any supervisor type) with the
+//! run-time operations, the same operations on `ActorRef<S>` of a supervisor type, and
+//! [`ChildRef<A>`], a typed handle to a registered child that follows its restarts.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use tokio::sync::oneshot;
+
+use crate::actor::Actor;
+use crate::actor_ref::ActorRef;
+use crate::supervisor::error::ChildError;
+use crate::mailbox::Priority;
+use crate::node::Node;
+use crate::pid::{Atom, Pid};
+use crate::reason::Reason;
+use crate::supervisor::child::ChildSpec;
+use crate::supervisor::error::SupervisorError;
+use crate::supervisor::info::{ChildCounts, ChildInfo};
+use crate::supervisor::message::{Answer, Op, SupervisorMessage, SupervisorRequest};
+use crate::supervisor::state::{ChildKey, SupervisorState};
+use crate::supervisor::SupervisorActor;
+
+/// A handle to a supervisor process of any type, by pid. Every operation is a message
+/// the supervisor handles in turn (after a restart in progress, for instance).
+#[derive(Clone)]
+pub struct SupervisorRef {
+    node: Node,
+    pid: Pid,
+}
+
+impl SupervisorRef {
+    /// A handle to the supervisor `pid` on `node`.
+    pub fn new(node: &Node, pid: Pid) -> Self {
+        SupervisorRef {
+            node: node.clone(),
+            pid,
+        }
+    }
+
+    /// The supervisor's pid.
+    pub fn pid(&self) -> Pid {
+        self.pid
+    }
+
+    fn post(&self, op: Op) -> Result<(), SupervisorError> {
+        let msg = SupervisorMessage::Request(SupervisorRequest(op));
+        self.node
+            .send_with_priority(self.pid, msg, Priority::Normal)
+            .map_err(|_| SupervisorError::NoSupervisor)
+    }
+
+    async fn ask<T>(&self, op: impl FnOnce(Answer<T>) -> Op) -> Result<T, SupervisorError> {
+        let (tx, rx) = oneshot::channel();
+        self.post(op(tx))?;
+        rx.await.map_err(|_| SupervisorError::NoSupervisor)?
+    }
+
+    async fn inspect<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&SupervisorState, &Node) -> T + Send + 'static,
+    ) -> Result<T, SupervisorError> {
+        let (tx, rx) = oneshot::channel();
+        self.post(Op::Inspect(Box::new(move |state, node| {
+            let _ = tx.send(f(state, node));
+        })))?;
+        rx.await.map_err(|_| SupervisorError::NoSupervisor)
+    }
+
+    /// Adds a child to a one-for-one, all-for-one or rest-for-one supervisor and
+    /// starts it; its pid.
+    pub async fn start_child(&self, spec: ChildSpec) -> Result<Pid, SupervisorError> {
+        self.ask(|tx| Op::StartChild(spec, tx)).await
+    }
+
+    /// Starts an instance of a simple-one-for-one supervisor's child with `args`
+    /// (the type its actor's init takes); restarts reuse a clone of them.
+    pub async fn start_child_with<T: Clone + Send + 'static>(
+        &self,
+        args: T,
+    ) -> Result<Pid, SupervisorError> {
+        self.ask(|tx| Op::StartInstance(Box::new(args), tx)).await
+    }
+
+    /// Stops a child (by id, or pid for simple-one-for-one instances) within its
+    /// shutdown. A static child's spec stays: `restart_child` starts it again.
+    pub async fn terminate_child(&self, key: impl Into<ChildKey>) -> Result<(), SupervisorError> {
+        let key = key.into();
+        self.ask(|tx| Op::Terminate(key, tx)).await
+    }
+
+    /// Starts a stopped child again; its new pid.
+    pub async fn restart_child(&self, id: impl Into<Atom>) -> Result<Pid, SupervisorError> {
+        let id = id.into();
+        self.ask(|tx| Op::Restart(id, tx)).await
+    }
+
+    /// Forgets a stopped child.
+    pub async fn delete_child(&self, id: impl Into<Atom>) -> Result<(), SupervisorError> {
+        let id = id.into();
+        self.ask(|tx| Op::Delete(id, tx)).await
+    }
+
+    /// Every child, in start order.
+    pub async fn which_children(&self) -> Result<Vec<ChildInfo>, SupervisorError> {
+        self.inspect(|state, _| state.which_children()).await
+    }
+
+    /// Counts of children.
+    pub async fn count_children(&self) -> Result<ChildCounts, SupervisorError> {
+        self.inspect(|state, _| state.count_children()).await
+    }
+
+    /// The pid of the running child `id`.
+    pub async fn child_pid(&self, id: impl Into<Atom>) -> Result<Option<Pid>, SupervisorError> {
+        let id = id.into();
+        self.inspect(move |state, _| state.child_pid(id)).await
+    }
+
+    /// A typed handle to the running child `id`, checked at run time (the handles
+    /// `supervisor!` generates are checked at compile time).
+    pub async fn child<A: Actor>(&self, id: impl Into<Atom>) -> Result<ActorRef<A>, SupervisorError> {
+        let id = id.into();
+        let found = self
+            .inspect(move |state, node| {
+                let info = state.which_children().into_iter().find(|c| c.id == id);
+                let actor = info
+                    .as_ref()
+                    .and_then(|c| c.pid)
+                    .and_then(|pid| node.actor_ref::<A>(pid));
+                (info, actor)
+            })
+            .await?;
+        match found {
+            (_, Some(actor)) => Ok(actor),
+            (Some(info), None) if info.pid.is_some() => Err(SupervisorError::WrongType {
+                id,
+                expected: std::any::type_name::<A>(),
+                actual: info.actor,
+            }),
+            _ => Err(SupervisorError::UnknownChild(id.to_string())),
+        }
+    }
+
+    /// Stops the children in reverse start order, then the supervisor (with
+    /// `Shutdown`); returns once it has terminated.
+    pub async fn stop(&self) -> Result<(), SupervisorError> {
+        let monitor = self
+            .node
+            .monitor(self.pid)
+            .map_err(|_| SupervisorError::NoSupervisor)?;
+        self.ask(|tx| Op::Stop(Reason::Shutdown, tx)).await?;
+        monitor.down().await;
+        Ok(())
+    }
+}
+
+impl fmt::Debug for SupervisorRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SupervisorRef({})", self.pid)
+    }
+}
+
+/// The run-time operations on a supervisor's typed handle (see [`SupervisorRef`]).
+impl<S: SupervisorActor> ActorRef<S> {
+    /// An untyped handle to this supervisor.
+    pub fn supervisor(&self) -> SupervisorRef {
+        SupervisorRef::new(self.node(), self.pid())
+    }
+
+    /// See [`SupervisorRef::start_child`].
+    pub async fn start_child(&self, spec: ChildSpec) -> Result<Pid, SupervisorError> {
+        self.supervisor().start_child(spec).await
+    }
+
+    /// See [`SupervisorRef::start_child_with`].
+    pub async fn start_child_with<T: Clone + Send + 'static>(
+        &self,
+        args: T,
+    ) -> Result<Pid, SupervisorError> {
+        self.supervisor().start_child_with(args).await
+    }
+
+    /// See [`SupervisorRef::terminate_child`].
+    pub async fn terminate_child(&self, key: impl Into<ChildKey>) -> Result<(), SupervisorError> {
+        self.supervisor().terminate_child(key).await
+    }
+
+    /// See [`SupervisorRef::restart_child`].
+    pub async fn restart_child(&self, id: impl Into<Atom>) -> Result<Pid, SupervisorError> {
+        self.supervisor().restart_child(id).await
+    }
+
+    /// See [`SupervisorRef::delete_child`].
+    pub async fn delete_child(&self, id: impl Into<Atom>) -> Result<(), SupervisorError> {
+        self.supervisor().delete_child(id).await
+    }
+
+    /// See [`SupervisorRef::which_children`].
+    pub async fn which_children(&self) -> Result<Vec<ChildInfo>, SupervisorError> {
+        self.supervisor().which_children().await
+    }
+
+    /// See [`SupervisorRef::count_children`].
+    pub async fn count_children(&self) -> Result<ChildCounts, SupervisorError> {
+        self.supervisor().count_children().await
+    }
+
+    /// See [`SupervisorRef::child`].
+    pub async fn child<A: Actor>(&self, id: impl Into<Atom>) -> Result<ActorRef<A>, SupervisorError> {
+        self.supervisor().child(id).await
+    }
+
+    /// See [`SupervisorRef::stop`].
+    pub async fn stop(&self) -> Result<(), SupervisorError> {
+        self.supervisor().stop().await
+    }
+}
+
+/// A typed handle to a registered child that keeps working across its restarts: each
+/// [`get`](ChildRef::get) resolves the name to the current instance. `supervisor!`
+/// generates one accessor per child returning it.
+pub struct ChildRef<A: Actor> {
+    node: Node,
+    name: Atom,
+    _actor: PhantomData<fn() -> A>,
+}
+
+impl<A: Actor> ChildRef<A> {
+    /// A handle to the process registered as `name`, expected to run `A`.
+    pub fn new(node: &Node, name: impl Into<Atom>) -> Self {
+        ChildRef {
+            node: node.clone(),
+            name: name.into(),
+            _actor: PhantomData,
+        }
+    }
+
+    /// The name the child is registered under.
+    pub fn name(&self) -> Atom {
+        self.name
+    }
+
+    /// The current instance's pid, if it is running.
+    pub fn pid(&self) -> Option<Pid> {
+        self.node.whereis(self.name)
+    }
+
+    /// The current instance, as a typed handle (its methods are the actor's handlers).
+    pub fn get(&self) -> Result<ActorRef<A>, ChildError> {
+        match self.node.whereis(self.name) {
+            None => Err(ChildError::NotRunning(self.name)),
+            Some(pid) => self.node.actor_ref(pid).ok_or(ChildError::WrongType(self.name)),
+        }
+    }
+}
+
+impl<A: Actor> Clone for ChildRef<A> {
+    fn clone(&self) -> Self {
+        ChildRef {
+            node: self.node.clone(),
+            name: self.name,
+            _actor: PhantomData,
+        }
+    }
+}
+
+impl<A: Actor> fmt::Debug for ChildRef<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ChildRef<{}>({})", std::any::type_name::<A>(), self.name)
+    }
+}
