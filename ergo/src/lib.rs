@@ -25,6 +25,9 @@ pub mod prelude {
 pub mod __private {
     pub use serde;
 
+    /// What the generated Erlang term conversions refer to.
+    pub use ergo_erlang::macro_support as erlang;
+
     use crate::CallError;
 
     /// A message argument, reply or init argument: it moves to another process.

@@ -1,0 +1,175 @@
+//! One connection to an Erlang node after the handshake: 4-byte length frames, ticks
+//! both ways, a writer fed by a queue, a reader handing each frame to the control
+//! handler in order.
+
+use std::sync::Arc;
+
+use ergo_runtime::Atom;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, watch};
+
+use super::handshake::Peer;
+use super::{ErlTarget, Shared};
+use crate::etf;
+use crate::term::{ErlPid, Term};
+
+/// The pass-through prefix of a frame without a distribution header.
+pub(crate) const PASS_THROUGH: u8 = 112;
+
+/// A live connection.
+pub(crate) struct Conn {
+    pub peer: String,
+    pub peer_atom: Atom,
+    /// The flags both sides agreed on.
+    pub flags: u64,
+    /// The peer's creation (incarnation).
+    #[allow(dead_code)] // kept for diagnostics
+    pub creation: u32,
+    pub id: u64,
+    tx: mpsc::UnboundedSender<Vec<u8>>,
+    closed: watch::Sender<bool>,
+}
+
+impl Conn {
+    /// Queues a control message (and its message, if any). False if the connection
+    /// is gone or the terms cannot be encoded (logged).
+    pub fn send(&self, control: &Term, msg: Option<&Term>) -> bool {
+        let mut body = vec![PASS_THROUGH];
+        let encoded = etf::encode_into(control, &mut body)
+            .and_then(|()| msg.map_or(Ok(()), |m| etf::encode_into(m, &mut body)));
+        if let Err(e) = encoded {
+            tracing::warn!(peer = %self.peer, error = %e, "cannot encode a message for Erlang");
+            return false;
+        }
+        self.tx.send(body).is_ok()
+    }
+
+    /// Sends `msg` to `to` (`SEND` to a pid, `REG_SEND` to a name) from `from`.
+    pub fn send_to(&self, to: &ErlTarget, from: &ErlPid, msg: &Term) -> bool {
+        let control = match to {
+            ErlTarget::Pid(p) => super::ctl(2, [Term::atom(""), Term::Pid(p.clone())]),
+            ErlTarget::Name { name, .. } => super::ctl(
+                6,
+                [Term::Pid(from.clone()), Term::atom(""), Term::atom(name)],
+            ),
+        };
+        self.send(&control, Some(msg))
+    }
+
+    /// Closes the connection.
+    pub fn close(&self) {
+        let _ = self.closed.send(true);
+    }
+}
+
+/// Starts the reader and writer of a connection that finished its handshake, and
+/// makes it the connection to `peer.name` (closing any older one).
+pub(crate) fn start(shared: Arc<Shared>, stream: TcpStream, peer: Peer) -> Arc<Conn> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let (closed, closed_rx) = watch::channel(false);
+    let conn = Arc::new(Conn {
+        peer_atom: Atom::new(&peer.name),
+        peer: peer.name.clone(),
+        flags: peer.flags & shared.flags,
+        creation: peer.creation,
+        id: shared
+            .next_conn
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        tx,
+        closed,
+    });
+    shared.known.lock().insert(conn.peer_atom);
+    if let Some(old) = shared.conns.lock().insert(peer.name.clone(), conn.clone()) {
+        old.close();
+    }
+    let (read, write) = stream.into_split();
+    let tick = shared.options.tick;
+    tokio::spawn(writer(write, rx, closed_rx.clone(), tick));
+    let reader_conn = conn.clone();
+    tokio::spawn(async move {
+        let result = reader(&shared, &reader_conn, read, closed_rx).await;
+        if let Err(e) = result {
+            tracing::info!(peer = %reader_conn.peer, reason = %e, "connection closed");
+        }
+        reader_conn.close();
+        shared.connection_lost(&reader_conn);
+    });
+    conn
+}
+
+async fn writer(
+    mut w: tokio::net::tcp::OwnedWriteHalf,
+    mut rx: mpsc::UnboundedReceiver<Vec<u8>>,
+    mut closed: watch::Receiver<bool>,
+    tick: std::time::Duration,
+) {
+    loop {
+        let frame = tokio::select! {
+            _ = closed.wait_for(|c| *c) => break,
+            next = tokio::time::timeout(tick, rx.recv()) => match next {
+                Ok(Some(body)) => body,
+                Ok(None) => break,
+                Err(_) => Vec::new(), // a tick
+            },
+        };
+        let mut out = Vec::with_capacity(frame.len() + 4);
+        out.extend_from_slice(&(frame.len() as u32).to_be_bytes());
+        out.extend_from_slice(&frame);
+        if w.write_all(&out).await.is_err() {
+            break;
+        }
+    }
+    let _ = w.shutdown().await;
+}
+
+/// Why the reader stopped.
+#[derive(Debug, thiserror::Error)]
+enum ReadEnd {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("no traffic for four tick intervals")]
+    Silent,
+    #[error("frame of {0} bytes exceeds the limit")]
+    TooLarge(u32),
+    #[error("closed locally")]
+    Closed,
+}
+
+async fn read_frame(
+    r: &mut (impl AsyncRead + Unpin),
+    max: u32,
+) -> Result<Option<Vec<u8>>, ReadEnd> {
+    let len = r.read_u32().await?;
+    if len == 0 {
+        return Ok(None);
+    }
+    if len > max {
+        return Err(ReadEnd::TooLarge(len));
+    }
+    // Grows with the bytes that really arrive, not to the declared length up front.
+    let mut body = Vec::new();
+    r.take(u64::from(len)).read_to_end(&mut body).await?;
+    if body.len() != len as usize {
+        return Err(ReadEnd::Io(std::io::ErrorKind::UnexpectedEof.into()));
+    }
+    Ok(Some(body))
+}
+
+async fn reader(
+    shared: &Arc<Shared>,
+    conn: &Arc<Conn>,
+    mut r: tokio::net::tcp::OwnedReadHalf,
+    mut closed: watch::Receiver<bool>,
+) -> Result<(), ReadEnd> {
+    let silence = shared.options.tick * 4;
+    let max = shared.options.max_frame;
+    loop {
+        let frame = tokio::select! {
+            _ = closed.wait_for(|c| *c) => return Err(ReadEnd::Closed),
+            f = tokio::time::timeout(silence, read_frame(&mut r, max)) => f.map_err(|_| ReadEnd::Silent)??,
+        };
+        let Some(body) = frame else { continue };
+        super::control::handle_frame(shared, conn, &body);
+    }
+}

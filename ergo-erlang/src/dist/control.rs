@@ -1,0 +1,446 @@
+//! What arrives on a connection: each frame's control message (send, registered send,
+//! links, exits, monitors) acted on, and gen_server calls and casts handed to the
+//! registered Rust actors. Bad input is logged and dropped, never fatal.
+
+use std::any::{Any, TypeId};
+use std::sync::Arc;
+
+use ergo_runtime::{CallError, Pid, Priority, SendError, Target};
+
+use super::conn::{Conn, PASS_THROUGH};
+use super::reason::{reason_to_term, term_to_reason};
+use super::{ctl, GenCast, InMonitor, Shared};
+use crate::etf;
+use crate::term::{ErlPid, ErlRef, Term};
+
+/// Handles one frame (not a tick).
+pub(crate) fn handle_frame(shared: &Arc<Shared>, conn: &Arc<Conn>, body: &[u8]) {
+    let Some((&first, rest)) = body.split_first() else {
+        return;
+    };
+    if first != PASS_THROUGH {
+        tracing::warn!(peer = %conn.peer, tag = first, "dropped a frame with a distribution header (not negotiated)");
+        return;
+    }
+    let (control, used) = match etf::decode_prefix(rest) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(peer = %conn.peer, error = %e, "dropped a frame: bad control message");
+            return;
+        }
+    };
+    let rest = &rest[used..];
+    let msg = if rest.is_empty() {
+        None
+    } else {
+        match etf::decode(rest) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                tracing::warn!(peer = %conn.peer, error = %e, "dropped a frame: bad message");
+                return;
+            }
+        }
+    };
+    let Some(items) = control.as_tuple() else {
+        tracing::warn!(peer = %conn.peer, %control, "dropped a frame: control is not a tuple");
+        return;
+    };
+    if let Err(what) = dispatch(shared, conn, items, msg) {
+        tracing::warn!(peer = %conn.peer, %control, what, "dropped a malformed control message");
+    }
+}
+
+fn pid(t: Option<&Term>) -> Result<&ErlPid, &'static str> {
+    match t {
+        Some(Term::Pid(p)) => Ok(p),
+        _ => Err("expected a pid"),
+    }
+}
+
+fn reference(t: Option<&Term>) -> Result<&ErlRef, &'static str> {
+    match t {
+        Some(Term::Ref(r)) => Ok(r),
+        _ => Err("expected a reference"),
+    }
+}
+
+fn dispatch(
+    shared: &Arc<Shared>,
+    conn: &Arc<Conn>,
+    items: &[Term],
+    msg: Option<Term>,
+) -> Result<(), &'static str> {
+    let op = match items.first() {
+        Some(Term::Integer(op)) => *op,
+        _ => return Err("no operation"),
+    };
+    let need_msg = || msg.clone().ok_or("missing message");
+    match op {
+        // SEND, SEND_SENDER, SEND_TT, SEND_SENDER_TT
+        2 | 22 | 12 | 23 => {
+            let to = pid(items.get(2))?;
+            deliver_to_pid(shared, conn, to, need_msg()?);
+        }
+        // REG_SEND, REG_SEND_TT
+        6 | 16 => {
+            let from = pid(items.get(1))?;
+            let name = items
+                .get(3)
+                .and_then(Term::as_atom)
+                .ok_or("expected a name")?;
+            deliver_to_name(shared, conn, from, name, need_msg()?);
+        }
+        // LINK
+        1 => {
+            let from = pid(items.get(1))?;
+            let to = pid(items.get(2))?;
+            let remote = from.to_pid();
+            match shared.local_pid(to) {
+                Some(local) if shared.node.accept_remote_link(local, remote) => {
+                    shared.links.lock().insert((local, remote));
+                }
+                _ => {
+                    conn.send(
+                        &ctl(
+                            3,
+                            [
+                                Term::Pid(to.clone()),
+                                Term::Pid(from.clone()),
+                                Term::atom("noproc"),
+                            ],
+                        ),
+                        None,
+                    );
+                }
+            }
+        }
+        // UNLINK (old) and UNLINK_ID
+        4 | 35 => {
+            let (from, to) = if op == 4 {
+                (pid(items.get(1))?, pid(items.get(2))?)
+            } else {
+                (pid(items.get(2))?, pid(items.get(3))?)
+            };
+            let remote = from.to_pid();
+            if let Some(local) = shared.local_pid(to) {
+                shared.links.lock().remove(&(local, remote));
+                shared.node.accept_remote_unlink(local, remote);
+            }
+            if op == 35 {
+                let id = items.get(1).cloned().ok_or("expected an id")?;
+                conn.send(
+                    &ctl(36, [id, Term::Pid(to.clone()), Term::Pid(from.clone())]),
+                    None,
+                );
+            }
+        }
+        // UNLINK_ID_ACK, NODE_LINK, GROUP_LEADER: nothing to do.
+        36 | 5 | 7 => {}
+        // EXIT, EXIT_TT, EXIT2, EXIT2_TT and their payload forms
+        3 | 13 | 8 | 18 | 24 | 25 | 26 | 27 => {
+            let from = pid(items.get(1))?;
+            let to = pid(items.get(2))?;
+            let reason = match op {
+                24..=27 => need_msg()?,
+                _ => items.get(3).cloned().ok_or("expected a reason")?,
+            };
+            let link_exit = matches!(op, 3 | 13 | 24 | 25);
+            let remote = from.to_pid();
+            let Some(local) = shared.local_pid(to) else {
+                return Ok(());
+            };
+            let was_linked = shared.links.lock().remove(&(local, remote));
+            let reason = term_to_reason(&reason, !link_exit);
+            if link_exit {
+                if was_linked {
+                    shared.node.deliver_exit(remote, local, reason);
+                }
+            } else {
+                shared.node.deliver_exit(remote, local, reason);
+                // An exit signal does not break a link: put its local half back.
+                if was_linked && shared.node.accept_remote_link(local, remote) {
+                    shared.links.lock().insert((local, remote));
+                }
+            }
+        }
+        // MONITOR_P
+        19 => {
+            let from = pid(items.get(1))?;
+            let proc_term = items.get(2).cloned().ok_or("expected a process")?;
+            let erl_ref = reference(items.get(3))?;
+            monitor_local(shared, conn, from, proc_term, erl_ref);
+        }
+        // DEMONITOR_P
+        20 => {
+            let erl_ref = reference(items.get(3))?;
+            let local_ref = shared.monitors_in_by_erl.lock().remove(erl_ref);
+            if let Some(r) = local_ref {
+                if let Some(m) = shared.monitors_in.lock().remove(&r) {
+                    shared.node.accept_remote_demonitor(m.local, r);
+                }
+            }
+        }
+        // MONITOR_P_EXIT and its payload form
+        21 | 28 => {
+            let erl_ref = reference(items.get(3))?;
+            let reason = if op == 28 {
+                need_msg()?
+            } else {
+                items.get(4).cloned().ok_or("expected a reason")?
+            };
+            monitor_fired(shared, erl_ref, reason);
+        }
+        other => {
+            tracing::debug!(peer = %conn.peer, op = other, "ignored an unsupported control message");
+        }
+    }
+    Ok(())
+}
+
+/// A monitored Erlang process ended (or never existed): a pending call fails, or a
+/// local watcher gets its `Down`.
+fn monitor_fired(shared: &Arc<Shared>, erl_ref: &ErlRef, reason: Term) {
+    if let Some(call) = shared.calls.lock().remove(erl_ref) {
+        let err = if reason.is_atom("noconnection") {
+            super::ErlCallError::NoConnection(call.peer)
+        } else {
+            super::ErlCallError::Exit(reason)
+        };
+        let _ = call.tx.send(Err(err));
+        return;
+    }
+    let local_ref = shared.monitors_out_by_erl.lock().remove(erl_ref);
+    let Some(r) = local_ref else { return };
+    let Some(m) = shared.monitors_out.lock().remove(&r) else {
+        return;
+    };
+    shared.node.deliver_down(
+        m.watcher,
+        ergo_runtime::Down {
+            monitor: r,
+            pid: m.target,
+            name: None,
+            reason: term_to_reason(&reason, false),
+        },
+    );
+}
+
+/// An Erlang process monitors a local one (by pid or registered name).
+fn monitor_local(
+    shared: &Arc<Shared>,
+    conn: &Arc<Conn>,
+    from: &ErlPid,
+    proc_term: Term,
+    erl_ref: &ErlRef,
+) {
+    let target = match &proc_term {
+        // net_kernel is answered by the connection itself: it never goes down.
+        Term::Atom(name) if name == "net_kernel" => return,
+        Term::Atom(name) => Some(Target::Name(name.as_str().into())),
+        Term::Pid(p) => shared.local_pid(p).map(Target::Pid),
+        _ => None,
+    };
+    let r = shared.node.make_ref();
+    let entry = InMonitor {
+        watcher: from.clone(),
+        proc_term: proc_term.clone(),
+        erl_ref: erl_ref.clone(),
+        local: Pid::new(shared.node.name(), 0, shared.creation),
+    };
+    // Recorded before the monitor exists, so a Down racing with us finds it.
+    shared.monitors_in.lock().insert(r, entry);
+    shared.monitors_in_by_erl.lock().insert(erl_ref.clone(), r);
+    let monitored = target.and_then(|t| shared.node.accept_remote_monitor(t, from.to_pid(), r));
+    match monitored {
+        Some(local) => {
+            if let Some(m) = shared.monitors_in.lock().get_mut(&r) {
+                m.local = local;
+            }
+        }
+        None => {
+            shared.monitors_in.lock().remove(&r);
+            shared.monitors_in_by_erl.lock().remove(erl_ref);
+            conn.send(
+                &ctl(
+                    21,
+                    [
+                        proc_term,
+                        Term::Pid(from.clone()),
+                        Term::Ref(erl_ref.clone()),
+                        Term::atom("noproc"),
+                    ],
+                ),
+                None,
+            );
+        }
+    }
+}
+
+/// A `SEND` to a pid of this node: a reply to one of our calls, or a message for a
+/// local process.
+fn deliver_to_pid(shared: &Arc<Shared>, conn: &Arc<Conn>, to: &ErlPid, msg: Term) {
+    let Some(local) = shared.local_pid(to) else {
+        tracing::debug!(%to, "dropped a message for a pid of another incarnation");
+        return;
+    };
+    if local.id() == 0 {
+        // Replies to calls this node made: {Ref, Reply}.
+        if let Some([Term::Ref(r), reply]) = msg.as_tuple() {
+            if let Some(call) = shared.calls.lock().remove(r) {
+                let _ = call.tx.send(Ok(reply.clone()));
+                return;
+            }
+        }
+        tracing::debug!(%msg, "dropped a message for the node pid");
+        return;
+    }
+    deliver(shared, conn, Target::Pid(local), msg);
+}
+
+/// A `REG_SEND` to a name on this node.
+fn deliver_to_name(shared: &Arc<Shared>, conn: &Arc<Conn>, from: &ErlPid, name: &str, msg: Term) {
+    if name == "net_kernel" {
+        return net_kernel(conn, from, msg);
+    }
+    let Some(pid) = shared.node.whereis(name) else {
+        tracing::debug!(name, %msg, "dropped a message for an unregistered name");
+        return;
+    };
+    deliver(shared, conn, Target::Pid(pid), msg);
+}
+
+/// What net_kernel answers: `{is_auth, Node}` → `yes` (what `net_adm:ping` asks).
+fn net_kernel(conn: &Arc<Conn>, from: &ErlPid, msg: Term) {
+    if let Some(call) = GenCall::parse(&msg) {
+        let reply = match call.req.as_tuple() {
+            Some([tag, _]) if tag.is_atom("is_auth") => Term::atom("yes"),
+            _ => {
+                tracing::debug!(req = %call.req, "net_kernel: unsupported call");
+                return;
+            }
+        };
+        call.reply(conn, reply);
+    } else {
+        tracing::debug!(%from, %msg, "net_kernel: ignored message");
+    }
+}
+
+/// `{'$gen_call', {From, Tag}, Req}`.
+struct GenCall {
+    from: ErlPid,
+    tag: Term,
+    req: Term,
+}
+
+impl GenCall {
+    fn parse(msg: &Term) -> Option<GenCall> {
+        let [kind, from_tag, req] = msg.as_tuple()? else {
+            return None;
+        };
+        if !kind.is_atom("$gen_call") {
+            return None;
+        }
+        let [Term::Pid(from), tag] = from_tag.as_tuple()? else {
+            return None;
+        };
+        Some(GenCall {
+            from: from.clone(),
+            tag: tag.clone(),
+            req: req.clone(),
+        })
+    }
+
+    /// Sends `{Tag, Reply}` to the caller (the tag copied verbatim: a plain ref or
+    /// OTP 24+'s `[alias | Ref]`).
+    fn reply(self, conn: &Conn, reply: Term) {
+        conn.send(
+            &ctl(2, [Term::atom(""), Term::Pid(self.from)]),
+            Some(&Term::tuple([self.tag, reply])),
+        );
+    }
+}
+
+/// Hands a message to a local process: a gen_server call to its call handlers, a cast
+/// to its cast handlers, anything else as a plain message (a `Term`).
+fn deliver(shared: &Arc<Shared>, conn: &Arc<Conn>, target: Target, msg: Term) {
+    if let Some(call) = GenCall::parse(&msg) {
+        let reply_conn = conn.clone();
+        let from = call.from.clone();
+        let tag = call.tag.clone();
+        let answer: ergo_runtime::AnyReply = Box::new(move |result| {
+            let call = GenCall {
+                from,
+                tag,
+                req: Term::nil(),
+            };
+            let reply = match result {
+                Ok(boxed) => match boxed.downcast::<Term>() {
+                    Ok(term) => *term,
+                    Err(_) => {
+                        tracing::warn!("a call reply has no term form");
+                        error_term(Term::atom("unencodable_reply"))
+                    }
+                },
+                // The caller's monitor reports the exit.
+                Err(CallError::NoProcess) => return,
+                Err(e) => error_term(call_error_term(&e)),
+            };
+            call.reply(&reply_conn, reply);
+        });
+        let req: Box<dyn Any + Send> = Box::new(call.req.clone());
+        let sent =
+            shared
+                .node
+                .call_any_with(target, req, TypeId::of::<Term>(), Priority::Normal, answer);
+        match sent {
+            Ok(()) => {}
+            Err(SendError::NoProcess(_)) => {}
+            Err(SendError::Unhandled(_)) => {
+                tracing::warn!(req = %call.req, "a Rust actor has no handler for this call");
+                let req = call.req.clone();
+                call.reply(
+                    conn,
+                    error_term(Term::tuple([Term::atom("unknown_call"), req])),
+                );
+            }
+            Err(SendError::MailboxFull(_)) => {
+                call.reply(conn, error_term(Term::atom("mailbox_full")));
+            }
+        }
+        return;
+    }
+    let result = match msg.as_tuple() {
+        Some([kind, cast]) if kind.is_atom("$gen_cast") => {
+            shared.node.send(target, GenCast(cast.clone()))
+        }
+        _ => shared.node.send(target, msg.clone()),
+    };
+    match result {
+        Ok(()) => {}
+        Err(SendError::Unhandled(_)) => {
+            tracing::warn!(%msg, "a Rust actor has no handler for this message")
+        }
+        Err(e) => tracing::debug!(%msg, error = %e, "message from Erlang not delivered"),
+    }
+}
+
+fn error_term(reason: Term) -> Term {
+    Term::tuple([Term::atom("error"), reason])
+}
+
+fn call_error_term(e: &CallError) -> Term {
+    match e {
+        CallError::Timeout(_) => Term::atom("timeout"),
+        CallError::NoProcess => Term::atom("noproc"),
+        CallError::MailboxFull => Term::atom("mailbox_full"),
+        CallError::CallToSelf => Term::atom("call_to_self"),
+        CallError::NoReply => Term::atom("no_reply"),
+        CallError::BadRequest(s) => Term::tuple([Term::atom("bad_request"), Term::binary(s)]),
+        CallError::Handler(never) => match *never {},
+    }
+}
+
+/// The Erlang reason of a local process's end, for `MONITOR_P_EXIT`.
+pub(crate) fn down_reason(reason: &ergo_runtime::Reason) -> Term {
+    reason_to_term(reason)
+}

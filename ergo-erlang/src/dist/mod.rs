@@ -1,0 +1,642 @@
+//! The Erlang distribution protocol: [`Distribution`] makes an ergo [`Node`] a peer of
+//! Erlang/Elixir nodes — registered with epmd, accepting and dialling connections
+//! (handshake version 6), answering `net_kernel`, carrying gen_server calls and casts
+//! both ways, and links, monitors and exit signals between Rust and Erlang processes.
+
+mod conn;
+mod control;
+pub mod flags;
+pub mod handshake;
+pub mod reason;
+mod router;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ergo_runtime::{Atom, Node, Pid, Ref};
+use parking_lot::Mutex;
+use rustc_hash::{FxHashMap, FxHashSet};
+use thiserror::Error;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::convert::{FromTerm, IntoTerm, TermError};
+use crate::epmd::{self, EpmdError, EpmdServer, Registration};
+use crate::term::{ErlPid, ErlRef, Term};
+use conn::Conn;
+use handshake::HandshakeError;
+
+/// A message that came as `{'$gen_cast', Msg}` (`gen_server:cast`): what a Rust actor's
+/// `message_from_any` receives, mapped onto its cast handlers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GenCast(pub Term);
+
+/// Options of [`Distribution::start`].
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The port epmd listens on (default 4369).
+    pub epmd_port: u16,
+    /// The distribution port (default 0: any free port).
+    pub port: u16,
+    /// A hidden node does not join the peers' `nodes()` (default: visible).
+    pub hidden: bool,
+    /// Serve a minimal epmd on 127.0.0.1 when none answers (default true).
+    pub serve_epmd: bool,
+    /// Send a tick after this long without traffic; drop a peer silent for four
+    /// times as long (default 15 s, Erlang's `net_ticktime` / 4).
+    pub tick: Duration,
+    /// The largest frame accepted from a peer (default 64 MiB); a larger one closes
+    /// the connection.
+    pub max_frame: u32,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            epmd_port: epmd::EPMD_PORT,
+            port: 0,
+            hidden: false,
+            serve_epmd: true,
+            tick: Duration::from_secs(15),
+            max_frame: 64 << 20,
+        }
+    }
+}
+
+/// Errors of the distribution layer.
+#[derive(Error, Debug)]
+pub enum DistError {
+    /// Listening or connecting failed.
+    #[error("distribution i/o: {0}")]
+    Io(#[from] std::io::Error),
+    /// epmd failed or refused.
+    #[error(transparent)]
+    Epmd(#[from] EpmdError),
+    /// The handshake with a peer failed (wrong cookie, missing flags, refusal).
+    #[error(transparent)]
+    Handshake(#[from] HandshakeError),
+    /// epmd does not know the node.
+    #[error("node {0} is not registered with epmd")]
+    UnknownNode(String),
+    /// The node name is not `alive@host`.
+    #[error("invalid node name {0:?}")]
+    BadNodeName(String),
+    /// The connection to the node is gone.
+    #[error("not connected to {0}")]
+    NotConnected(String),
+    /// A term could not be encoded.
+    #[error(transparent)]
+    Encode(#[from] crate::etf::EncodeError),
+}
+
+/// Why a call to an Erlang process failed.
+#[derive(Error, Debug)]
+pub enum ErlCallError {
+    /// The node could not be reached.
+    #[error(transparent)]
+    Dist(#[from] DistError),
+    /// No reply within the timeout.
+    #[error("call timed out after {0:?}")]
+    Timeout(Duration),
+    /// The callee exited (or did not exist: `noproc`) before replying.
+    #[error("the callee exited: {0}")]
+    Exit(Term),
+    /// The connection to the callee's node was lost (`noconnection`).
+    #[error("connection to {0} lost")]
+    NoConnection(String),
+    /// The reply did not have the type asked for.
+    #[error("cannot decode the reply: {0}")]
+    Decode(#[from] TermError),
+}
+
+/// Where an Erlang process is: a pid, or a name registered on a node.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ErlTarget {
+    /// A process id.
+    Pid(ErlPid),
+    /// `{Name, Node}`.
+    Name {
+        /// The registered name.
+        name: String,
+        /// The node.
+        node: String,
+    },
+}
+
+impl ErlTarget {
+    /// The node the target lives on.
+    pub fn node(&self) -> &str {
+        match self {
+            ErlTarget::Pid(p) => &p.node,
+            ErlTarget::Name { node, .. } => node,
+        }
+    }
+
+    /// The term naming the target in a monitor (`Pid` or the name atom).
+    fn proc_term(&self) -> Term {
+        match self {
+            ErlTarget::Pid(p) => Term::Pid(p.clone()),
+            ErlTarget::Name { name, .. } => Term::atom(name),
+        }
+    }
+}
+
+impl From<ErlPid> for ErlTarget {
+    fn from(p: ErlPid) -> Self {
+        ErlTarget::Pid(p)
+    }
+}
+impl From<Pid> for ErlTarget {
+    fn from(p: Pid) -> Self {
+        ErlTarget::Pid(ErlPid::from_pid(p))
+    }
+}
+impl From<(&str, &str)> for ErlTarget {
+    /// `(name, node)`, as Erlang's `{Name, Node}`.
+    fn from((name, node): (&str, &str)) -> Self {
+        ErlTarget::Name {
+            name: name.to_owned(),
+            node: node.to_owned(),
+        }
+    }
+}
+
+/// A call this node made to an Erlang process, waiting for its reply.
+struct PendingCall {
+    peer: String,
+    tx: oneshot::Sender<Result<Term, ErlCallError>>,
+}
+
+/// A monitor a local process holds on an Erlang process.
+#[derive(Clone)]
+struct OutMonitor {
+    watcher: Pid,
+    target: Pid,
+    erl_ref: ErlRef,
+}
+
+/// A monitor an Erlang process holds on a local process.
+#[derive(Clone)]
+struct InMonitor {
+    watcher: ErlPid,
+    /// The monitored process as the watcher named it (pid or name atom).
+    proc_term: Term,
+    erl_ref: ErlRef,
+    local: Pid,
+}
+
+pub(crate) struct Shared {
+    node: Node,
+    name: String,
+    cookie: String,
+    creation: u32,
+    flags: u64,
+    options: Options,
+    port: u16,
+    conns: Mutex<FxHashMap<String, Arc<Conn>>>,
+    /// Erlang nodes ever connected: the router answers for them (with `noconnection`
+    /// while they are down).
+    known: Mutex<FxHashSet<Atom>>,
+    connecting: tokio::sync::Mutex<()>,
+    calls: Mutex<FxHashMap<ErlRef, PendingCall>>,
+    /// Links between a local and an Erlang process: (local, remote).
+    links: Mutex<FxHashSet<(Pid, Pid)>>,
+    monitors_out: Mutex<FxHashMap<Ref, OutMonitor>>,
+    monitors_out_by_erl: Mutex<FxHashMap<ErlRef, Ref>>,
+    monitors_in: Mutex<FxHashMap<Ref, InMonitor>>,
+    monitors_in_by_erl: Mutex<FxHashMap<ErlRef, Ref>>,
+    next_ref: AtomicU64,
+    next_conn: AtomicU64,
+    next_unlink: AtomicU64,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+    epmd: Mutex<Option<Registration>>,
+    epmd_server: Mutex<Option<EpmdServer>>,
+}
+
+/// Erlang distribution for one ergo node. Cheap to clone; [`Distribution::stop`] ends it.
+#[derive(Clone)]
+pub struct Distribution(Arc<Shared>);
+
+impl Distribution {
+    /// Makes `node` reachable from Erlang: listens on 127.0.0.1, registers the node's
+    /// alive name with epmd (serving a minimal epmd on 127.0.0.1 when none answers and
+    /// `options.serve_epmd`), and routes links, monitors and exits to Erlang pids.
+    /// The node's cookie is the distribution cookie.
+    pub async fn start(node: &Node, options: Options) -> Result<Distribution, DistError> {
+        let name = node.name().as_str().to_string();
+        let alive = split_name(&name)?.0.to_owned();
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, options.port)).await?;
+        let port = listener.local_addr()?.port();
+        let shared = Arc::new(Shared {
+            node: node.clone(),
+            cookie: node.cookie().to_owned(),
+            creation: node.creation(),
+            flags: flags::ours(options.hidden),
+            port,
+            conns: Mutex::default(),
+            known: Mutex::default(),
+            connecting: tokio::sync::Mutex::new(()),
+            calls: Mutex::default(),
+            links: Mutex::default(),
+            monitors_out: Mutex::default(),
+            monitors_out_by_erl: Mutex::default(),
+            monitors_in: Mutex::default(),
+            monitors_in_by_erl: Mutex::default(),
+            next_ref: AtomicU64::new(1),
+            next_conn: AtomicU64::new(1),
+            next_unlink: AtomicU64::new(1),
+            tasks: Mutex::default(),
+            epmd: Mutex::default(),
+            epmd_server: Mutex::default(),
+            name,
+            options,
+        });
+        let registration = shared.register_epmd(&alive).await?;
+        *shared.epmd.lock() = Some(registration);
+        let accept = {
+            let shared = shared.clone();
+            tokio::spawn(async move { shared.accept_loop(listener).await })
+        };
+        shared.tasks.lock().push(accept);
+        node.add_router(Arc::new(router::ErlRouter::new(&shared)));
+        tracing::info!(node = %shared.name, port, "Erlang distribution started");
+        Ok(Distribution(shared))
+    }
+
+    /// The node.
+    pub fn node(&self) -> &Node {
+        &self.0.node
+    }
+
+    /// The distribution port.
+    pub fn port(&self) -> u16 {
+        self.0.port
+    }
+
+    /// The Erlang nodes connected now.
+    pub fn nodes(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.0.conns.lock().keys().cloned().collect();
+        v.sort();
+        v
+    }
+
+    /// Connects to `peer` (`alive@host`) unless connected: `Node.connect/1`.
+    pub async fn connect(&self, peer: &str) -> Result<(), DistError> {
+        self.0.ensure_conn(peer).await.map(drop)
+    }
+
+    /// Closes the connection to `peer` (`erlang:disconnect_node/1`): links and monitors
+    /// across it fire with `noconnection`.
+    pub fn disconnect(&self, peer: &str) {
+        if let Some(c) = self.0.conns.lock().get(peer).cloned() {
+            c.close();
+        }
+    }
+
+    /// Calls the gen_server `to` (`gen_server:call(To, Req, Timeout)`) and reads its
+    /// reply as an `R`.
+    pub async fn call<R: FromTerm>(
+        &self,
+        to: impl Into<ErlTarget>,
+        req: impl IntoTerm,
+        timeout: Duration,
+    ) -> Result<R, ErlCallError> {
+        let reply = self.call_term(to, req.into_term(), timeout).await?;
+        Ok(R::from_term(&reply)?)
+    }
+
+    /// As [`Distribution::call`], the reply as a term.
+    pub async fn call_term(
+        &self,
+        to: impl Into<ErlTarget>,
+        req: Term,
+        timeout: Duration,
+    ) -> Result<Term, ErlCallError> {
+        self.0.call(to.into(), req, timeout).await
+    }
+
+    /// Casts to the gen_server `to` (`gen_server:cast(To, Msg)`).
+    pub async fn cast(
+        &self,
+        to: impl Into<ErlTarget>,
+        msg: impl IntoTerm,
+    ) -> Result<(), DistError> {
+        let msg = Term::tuple([Term::atom("$gen_cast"), msg.into_term()]);
+        self.send(to, msg).await
+    }
+
+    /// Sends a plain message (`To ! Msg`), from this node.
+    pub async fn send(
+        &self,
+        to: impl Into<ErlTarget>,
+        msg: impl IntoTerm,
+    ) -> Result<(), DistError> {
+        let to = to.into();
+        let conn = self.0.ensure_conn(to.node()).await?;
+        let pid0 = self.0.node_pid();
+        if conn.send_to(&to, &pid0, &msg.into_term()) {
+            Ok(())
+        } else {
+            Err(DistError::NotConnected(to.node().to_owned()))
+        }
+    }
+
+    /// The pid that stands for this node in Erlang (the sender of node-level calls).
+    pub fn pid(&self) -> ErlPid {
+        self.0.node_pid()
+    }
+
+    /// Stops listening, closes every connection (links and monitors across them fire
+    /// with `noconnection`) and unregisters from epmd.
+    pub fn stop(&self) {
+        for t in self.0.tasks.lock().drain(..) {
+            t.abort();
+        }
+        let conns: Vec<_> = self.0.conns.lock().values().cloned().collect();
+        for c in conns {
+            c.close();
+        }
+        self.0.epmd.lock().take();
+        self.0.epmd_server.lock().take();
+    }
+}
+
+/// Splits `alive@host`.
+fn split_name(name: &str) -> Result<(&str, &str), DistError> {
+    match name.split_once('@') {
+        Some((a, h)) if !a.is_empty() && !h.is_empty() => Ok((a, h)),
+        _ => Err(DistError::BadNodeName(name.to_owned())),
+    }
+}
+
+/// A control message tuple `{Op, Items...}`.
+pub(crate) fn ctl(op: i64, items: impl IntoIterator<Item = Term>) -> Term {
+    let mut v = vec![Term::Integer(op)];
+    v.extend(items);
+    Term::Tuple(v)
+}
+
+impl Shared {
+    fn epmd_addr(&self, host: Ipv4Addr) -> SocketAddr {
+        SocketAddr::from((host, self.options.epmd_port))
+    }
+
+    async fn register_epmd(&self, alive: &str) -> Result<Registration, DistError> {
+        let addr = self.epmd_addr(Ipv4Addr::LOCALHOST);
+        match epmd::register(addr, alive, self.port, self.options.hidden).await {
+            Ok(r) => return Ok(r),
+            Err(EpmdError::Io(e)) if self.options.serve_epmd => {
+                tracing::info!(error = %e, "no epmd answers; serving one on 127.0.0.1");
+            }
+            Err(e) => return Err(e.into()),
+        }
+        match EpmdServer::bind(addr).await {
+            Ok(server) => *self.epmd_server.lock() = Some(server),
+            // Someone else started one meanwhile: use it.
+            Err(e) => tracing::debug!(error = %e, "could not serve epmd"),
+        }
+        Ok(epmd::register(addr, alive, self.port, self.options.hidden).await?)
+    }
+
+    /// The pid standing for the node itself (id 0).
+    fn node_pid(&self) -> ErlPid {
+        ErlPid {
+            node: self.name.clone(),
+            id: 0,
+            serial: 0,
+            creation: self.creation,
+        }
+    }
+
+    /// A fresh reference of this node.
+    fn make_ref(&self) -> ErlRef {
+        let n = self.next_ref.fetch_add(1, Ordering::Relaxed);
+        ErlRef {
+            node: self.name.clone(),
+            creation: self.creation,
+            ids: vec![(n & 0x3ffff) as u32, (n >> 18) as u32, (n >> 50) as u32],
+        }
+    }
+
+    /// The local ergo pid an Erlang pid of this node stands for.
+    fn local_pid(&self, p: &ErlPid) -> Option<Pid> {
+        (p.node == self.name && p.creation == self.creation).then(|| p.to_pid())
+    }
+
+    fn conn(&self, peer: &str) -> Option<Arc<Conn>> {
+        self.conns.lock().get(peer).cloned()
+    }
+
+    fn handshake_me(&self) -> handshake::Me<'_> {
+        handshake::Me {
+            name: &self.name,
+            cookie: &self.cookie,
+            flags: self.flags,
+            creation: self.creation,
+        }
+    }
+
+    async fn accept_loop(self: Arc<Self>, listener: TcpListener) {
+        loop {
+            let (mut stream, addr) = match listener.accept().await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(error = %e, "distribution accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let shared = self.clone();
+            tokio::spawn(async move {
+                let _ = stream.set_nodelay(true);
+                let me = shared.handshake_me();
+                let result =
+                    handshake::accept(&mut stream, &me, |peer| shared.conn(peer).is_some()).await;
+                match result {
+                    Ok(peer) => {
+                        tracing::info!(peer = %peer.name, "Erlang node connected");
+                        conn::start(shared.clone(), stream, peer);
+                    }
+                    Err(HandshakeError::BadCookie(peer)) => {
+                        tracing::warn!(%peer, %addr, "refused a connection: wrong cookie");
+                    }
+                    Err(e) => tracing::warn!(%addr, error = %e, "refused a connection"),
+                }
+            });
+        }
+    }
+
+    async fn ensure_conn(self: &Arc<Self>, peer: &str) -> Result<Arc<Conn>, DistError> {
+        if let Some(c) = self.conn(peer) {
+            return Ok(c);
+        }
+        let _guard = self.connecting.lock().await;
+        if let Some(c) = self.conn(peer) {
+            return Ok(c);
+        }
+        let (alive, host) = split_name(peer)?;
+        let ip = tokio::net::lookup_host((host, 0))
+            .await?
+            .find_map(|a| match a.ip() {
+                std::net::IpAddr::V4(v4) => Some(v4),
+                _ => None,
+            })
+            .ok_or_else(|| DistError::BadNodeName(peer.to_owned()))?;
+        let entry = epmd::port_please(self.epmd_addr(ip), alive)
+            .await?
+            .ok_or_else(|| DistError::UnknownNode(peer.to_owned()))?;
+        let mut stream = TcpStream::connect((ip, entry.port)).await?;
+        let _ = stream.set_nodelay(true);
+        let me = self.handshake_me();
+        let result = handshake::connect(&mut stream, &me).await;
+        let info = match result {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(%peer, error = %e, "could not connect");
+                return Err(e.into());
+            }
+        };
+        tracing::info!(peer = %info.name, "connected to Erlang node");
+        Ok(conn::start(self.clone(), stream, info))
+    }
+
+    async fn call(
+        self: &Arc<Self>,
+        to: ErlTarget,
+        req: Term,
+        timeout: Duration,
+    ) -> Result<Term, ErlCallError> {
+        let peer = to.node().to_owned();
+        let conn = self.ensure_conn(&peer).await?;
+        let mref = self.make_ref();
+        let (tx, rx) = oneshot::channel();
+        self.calls.lock().insert(
+            mref.clone(),
+            PendingCall {
+                peer: peer.clone(),
+                tx,
+            },
+        );
+        let me = self.node_pid();
+        // As gen:call does: monitor the callee, then send the request tagged with the
+        // monitor reference; the reply comes back as {Ref, Reply} to our pid.
+        let proc_term = to.proc_term();
+        let monitor = ctl(
+            19,
+            [
+                Term::Pid(me.clone()),
+                proc_term.clone(),
+                Term::Ref(mref.clone()),
+            ],
+        );
+        let msg = Term::tuple([
+            Term::atom("$gen_call"),
+            Term::tuple([Term::Pid(me.clone()), Term::Ref(mref.clone())]),
+            req,
+        ]);
+        let sent = conn.send(&monitor, None) && conn.send_to(&to, &me, &msg);
+        if !sent {
+            self.calls.lock().remove(&mref);
+            return Err(ErlCallError::NoConnection(peer));
+        }
+        let outcome = tokio::time::timeout(timeout, rx).await;
+        self.calls.lock().remove(&mref);
+        match outcome {
+            Ok(Ok(result)) => {
+                if result.is_ok() {
+                    conn.send(&ctl(20, [Term::Pid(me), proc_term, Term::Ref(mref)]), None);
+                }
+                result
+            }
+            Ok(Err(_)) => Err(ErlCallError::NoConnection(peer)),
+            Err(_) => {
+                conn.send(&ctl(20, [Term::Pid(me), proc_term, Term::Ref(mref)]), None);
+                Err(ErlCallError::Timeout(timeout))
+            }
+        }
+    }
+
+    /// A connection ended: everything across it fires with `noconnection`.
+    fn connection_lost(&self, conn: &Conn) {
+        {
+            let mut conns = self.conns.lock();
+            if conns.get(&conn.peer).is_some_and(|c| c.id == conn.id) {
+                conns.remove(&conn.peer);
+            } else {
+                return;
+            }
+        }
+        tracing::info!(peer = %conn.peer, "Erlang node disconnected");
+        let node_atom = conn.peer_atom;
+        let calls: Vec<PendingCall> = {
+            let mut calls = self.calls.lock();
+            let refs: Vec<ErlRef> = calls
+                .iter()
+                .filter(|(_, c)| c.peer == conn.peer)
+                .map(|(r, _)| r.clone())
+                .collect();
+            refs.iter().filter_map(|r| calls.remove(r)).collect()
+        };
+        for c in calls {
+            let _ =
+                c.tx.send(Err(ErlCallError::NoConnection(conn.peer.clone())));
+        }
+        let links: Vec<(Pid, Pid)> = {
+            let mut links = self.links.lock();
+            let gone: Vec<_> = links
+                .iter()
+                .filter(|(_, remote)| remote.node() == node_atom)
+                .copied()
+                .collect();
+            for l in &gone {
+                links.remove(l);
+            }
+            gone
+        };
+        for (local, remote) in links {
+            self.node
+                .deliver_exit(remote, local, ergo_runtime::Reason::NoConnection);
+        }
+        let outs: Vec<(Ref, OutMonitor)> = {
+            let mut m = self.monitors_out.lock();
+            let refs: Vec<Ref> = m
+                .iter()
+                .filter(|(_, o)| o.target.node() == node_atom)
+                .map(|(r, _)| *r)
+                .collect();
+            refs.into_iter()
+                .filter_map(|r| m.remove(&r).map(|o| (r, o)))
+                .collect()
+        };
+        for (r, o) in outs {
+            self.monitors_out_by_erl.lock().remove(&o.erl_ref);
+            self.node.deliver_down(
+                o.watcher,
+                ergo_runtime::Down {
+                    monitor: r,
+                    pid: o.target,
+                    name: None,
+                    reason: ergo_runtime::Reason::NoConnection,
+                },
+            );
+        }
+        let ins: Vec<(Ref, InMonitor)> = {
+            let mut m = self.monitors_in.lock();
+            let refs: Vec<Ref> = m
+                .iter()
+                .filter(|(_, i)| i.watcher.node == conn.peer)
+                .map(|(r, _)| *r)
+                .collect();
+            refs.into_iter()
+                .filter_map(|r| m.remove(&r).map(|i| (r, i)))
+                .collect()
+        };
+        for (r, i) in ins {
+            self.monitors_in_by_erl.lock().remove(&i.erl_ref);
+            self.node.accept_remote_demonitor(i.local, r);
+        }
+    }
+}

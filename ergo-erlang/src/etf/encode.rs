@@ -1,0 +1,208 @@
+//! Encoding: [`Term`] to bytes, in the forms OTP 25 itself sends (UTF-8 atoms, the
+//! smallest integer form, `STRING_EXT` for short lists of bytes, `NEW_PID_EXT`,
+//! `NEWER_REFERENCE_EXT`, `NEW_FLOAT_EXT`).
+
+use super::{tag, EncodeError, VERSION};
+use crate::term::{BigInt, Term};
+
+/// Encodes `term` with the leading version byte.
+pub fn encode(term: &Term) -> Result<Vec<u8>, EncodeError> {
+    let mut out = Vec::new();
+    encode_into(term, &mut out)?;
+    Ok(out)
+}
+
+/// Appends `term`, with its version byte, to `out`.
+pub fn encode_into(term: &Term, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    out.push(VERSION);
+    put(term, out)
+}
+
+fn len32(n: usize, what: &'static str) -> Result<[u8; 4], EncodeError> {
+    u32::try_from(n)
+        .map(u32::to_be_bytes)
+        .map_err(|_| EncodeError::TooLong(what))
+}
+
+/// Writes an atom as `SMALL_ATOM_UTF8_EXT` or `ATOM_UTF8_EXT`.
+pub(crate) fn put_atom(name: &str, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    let b = name.as_bytes();
+    if let Ok(n) = u8::try_from(b.len()) {
+        out.push(tag::SMALL_ATOM_UTF8);
+        out.push(n);
+    } else {
+        let n = u16::try_from(b.len()).map_err(|_| EncodeError::AtomTooLong(b.len()))?;
+        out.push(tag::ATOM_UTF8);
+        out.extend_from_slice(&n.to_be_bytes());
+    }
+    out.extend_from_slice(b);
+    Ok(())
+}
+
+fn put_big(negative: bool, magnitude: &[u8], out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    if let Ok(n) = u8::try_from(magnitude.len()) {
+        out.push(tag::SMALL_BIG);
+        out.push(n);
+    } else {
+        out.push(tag::LARGE_BIG);
+        out.extend_from_slice(&len32(magnitude.len(), "integer")?);
+    }
+    out.push(u8::from(negative));
+    out.extend_from_slice(magnitude);
+    Ok(())
+}
+
+fn put(term: &Term, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    match term {
+        Term::Atom(a) => put_atom(a, out)?,
+        Term::Integer(i) => {
+            if let Ok(b) = u8::try_from(*i) {
+                out.push(tag::SMALL_INTEGER);
+                out.push(b);
+            } else if let Ok(v) = i32::try_from(*i) {
+                out.push(tag::INTEGER);
+                out.extend_from_slice(&v.to_be_bytes());
+            } else {
+                let m = i.unsigned_abs().to_le_bytes();
+                let len = 8 - m.iter().rev().take_while(|&&b| b == 0).count();
+                put_big(*i < 0, &m[..len], out)?;
+            }
+        }
+        Term::BigInt(BigInt {
+            negative,
+            magnitude,
+        }) => put_big(*negative, magnitude, out)?,
+        Term::Float(x) => {
+            out.push(tag::NEW_FLOAT);
+            out.extend_from_slice(&x.to_bits().to_be_bytes());
+        }
+        Term::Binary(b) => {
+            out.push(tag::BINARY);
+            out.extend_from_slice(&len32(b.len(), "binary")?);
+            out.extend_from_slice(b);
+        }
+        Term::BitBinary { bytes, bits } => {
+            if bytes.is_empty() || !(1..=7).contains(bits) {
+                return Err(EncodeError::BadBits(*bits));
+            }
+            out.push(tag::BIT_BINARY);
+            out.extend_from_slice(&len32(bytes.len(), "bitstring")?);
+            out.push(*bits);
+            out.extend_from_slice(bytes);
+        }
+        Term::List(items) if items.is_empty() => out.push(tag::NIL),
+        Term::List(items) => {
+            let bytes: Option<Vec<u8>> = items
+                .iter()
+                .map(|t| match t {
+                    Term::Integer(i) => u8::try_from(*i).ok(),
+                    _ => None,
+                })
+                .collect();
+            match bytes {
+                Some(b) if b.len() <= usize::from(u16::MAX) => {
+                    out.push(tag::STRING);
+                    out.extend_from_slice(&(b.len() as u16).to_be_bytes());
+                    out.extend_from_slice(&b);
+                }
+                _ => {
+                    out.push(tag::LIST);
+                    out.extend_from_slice(&len32(items.len(), "list")?);
+                    for t in items {
+                        put(t, out)?;
+                    }
+                    out.push(tag::NIL);
+                }
+            }
+        }
+        Term::ImproperList(items, tail) => {
+            if items.is_empty() {
+                return Err(EncodeError::EmptyImproperList);
+            }
+            out.push(tag::LIST);
+            out.extend_from_slice(&len32(items.len(), "list")?);
+            for t in items {
+                put(t, out)?;
+            }
+            put(tail, out)?;
+        }
+        Term::Tuple(items) => {
+            if let Ok(n) = u8::try_from(items.len()) {
+                out.push(tag::SMALL_TUPLE);
+                out.push(n);
+            } else {
+                out.push(tag::LARGE_TUPLE);
+                out.extend_from_slice(&len32(items.len(), "tuple")?);
+            }
+            for t in items {
+                put(t, out)?;
+            }
+        }
+        Term::Map(pairs) => {
+            out.push(tag::MAP);
+            out.extend_from_slice(&len32(pairs.len(), "map")?);
+            for (k, v) in pairs {
+                put(k, out)?;
+                put(v, out)?;
+            }
+        }
+        Term::Pid(p) => {
+            out.push(tag::NEW_PID);
+            put_atom(&p.node, out)?;
+            out.extend_from_slice(&p.id.to_be_bytes());
+            out.extend_from_slice(&p.serial.to_be_bytes());
+            out.extend_from_slice(&p.creation.to_be_bytes());
+        }
+        Term::Port(p) => {
+            match u32::try_from(p.id) {
+                Ok(id) => {
+                    out.push(tag::NEW_PORT);
+                    put_atom(&p.node, out)?;
+                    out.extend_from_slice(&id.to_be_bytes());
+                }
+                Err(_) => {
+                    out.push(tag::V4_PORT);
+                    put_atom(&p.node, out)?;
+                    out.extend_from_slice(&p.id.to_be_bytes());
+                }
+            }
+            out.extend_from_slice(&p.creation.to_be_bytes());
+        }
+        Term::Ref(r) => {
+            if !(1..=5).contains(&r.ids.len()) {
+                return Err(EncodeError::BadReference(r.ids.len()));
+            }
+            out.push(tag::NEWER_REFERENCE);
+            out.extend_from_slice(&(r.ids.len() as u16).to_be_bytes());
+            put_atom(&r.node, out)?;
+            out.extend_from_slice(&r.creation.to_be_bytes());
+            for id in &r.ids {
+                out.extend_from_slice(&id.to_be_bytes());
+            }
+        }
+        Term::Fun(f) => {
+            let declared = f
+                .bytes
+                .get(..4)
+                .and_then(|s| <[u8; 4]>::try_from(s).ok())
+                .map(u32::from_be_bytes);
+            if f.bytes.len() < 29 || declared != u32::try_from(f.bytes.len()).ok() {
+                return Err(EncodeError::BadFun);
+            }
+            out.push(tag::NEW_FUN);
+            out.extend_from_slice(&f.bytes);
+        }
+        Term::Export {
+            module,
+            function,
+            arity,
+        } => {
+            out.push(tag::EXPORT);
+            put_atom(module, out)?;
+            put_atom(function, out)?;
+            out.push(tag::SMALL_INTEGER);
+            out.push(*arity);
+        }
+    }
+    Ok(())
+}
