@@ -10,6 +10,7 @@ mod codegen;
 mod ctxt;
 mod model;
 mod parse;
+mod supervisor;
 
 use proc_macro::TokenStream;
 use proc_macro2::TokenStream as TokenStream2;
@@ -474,4 +475,67 @@ pub fn init(_args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn terminate(_args: TokenStream, item: TokenStream) -> TokenStream {
     outside_actor(Kind::Terminate, item)
+}
+
+/// Declares a supervision tree: a supervisor type with its strategy, restart intensity
+/// and children, each child named, typed, and registered under its name.
+///
+/// ```text
+/// supervisor! {
+///     /// docs
+///     pub Name: strategy(intensity = 5, period = 5s, auto_shutdown = any_significant) {
+///         child_name: ActorType,                      // ActorType::default()
+///         #[restart(transient)] cache: Cache = Cache::new(100),
+///         #[args(42)] #[shutdown(500ms)] worker: Worker,  // init arguments
+///         #[restart(temporary)] #[significant] job: Job,
+///         nested: OtherSup,                           // a supervisor is a child too
+///     }
+/// }
+/// ```
+///
+/// Strategies: `one_for_one`, `all_for_one`, `rest_for_one`, `simple_one_for_one`
+/// (exactly one child: the template of instances started with `start_<child>(args)`).
+/// Options (all optional): `intensity` (default 5), `period` (`500ms`, `5s`, `1m`;
+/// default 5 s), `auto_shutdown` (`never`, `any_significant`, `all_significant`).
+/// Child attributes: `#[restart(permanent | transient | temporary)]` (default
+/// permanent), `#[significant]`, `#[shutdown(brutal_kill | infinity | 500ms)]`,
+/// `#[args(expr)]` (init arguments; default `()`).
+///
+/// Generates `struct Name` (spawn `Name::new()`), its `Actor` impl, and `NameHandle`,
+/// reached from `ActorRef<Name>` by `Deref`, with one accessor per child returning a
+/// `ChildRef<ActorType>` that follows the child across restarts.
+///
+/// ```
+/// use ergo::prelude::*;
+///
+/// #[derive(Default)]
+/// pub struct Counter(u64);
+///
+/// #[actor]
+/// impl Counter {
+///     #[handle_call]
+///     fn add(&mut self, n: u64) -> u64 {
+///         self.0 += n;
+///         self.0
+///     }
+/// }
+///
+/// supervisor! {
+///     pub AppSup: one_for_one(intensity = 3, period = 10s) {
+///         counter: Counter,
+///     }
+/// }
+///
+/// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let node = Node::builder("doc@127.0.0.1").start().await?;
+/// let sup = node.spawn(AppSup::new()).await?;
+/// let counter = sup.counter(); // ChildRef<Counter>, checked at compile time
+/// assert_eq!(counter.get()?.add(2).await?, 2);
+/// sup.stop().await?;
+/// node.stop().await?;
+/// # Ok(()) }
+/// ```
+#[proc_macro]
+pub fn supervisor(input: TokenStream) -> TokenStream {
+    supervisor::expand(input.into()).into()
 }

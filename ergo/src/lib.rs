@@ -8,15 +8,24 @@
 //!
 #![doc = include_str!("../README.md")]
 
-pub use ergo_macros::{actor, handle_call, handle_cast, handle_info, init, terminate};
+pub use ergo_macros::{actor, handle_call, handle_cast, handle_info, init, supervisor, terminate};
 pub use ergo_runtime::*;
+
+/// Erlang/Elixir interoperability: terms, EPMD, the distribution protocol.
+pub use ergo_erlang as erlang;
 
 /// What most programs need: `use ergo::prelude::*;`.
 pub mod prelude {
-    pub use ergo_macros::{actor, handle_call, handle_cast, handle_info, init, terminate};
+    pub use ergo_macros::{
+        actor, handle_call, handle_cast, handle_info, init, supervisor, terminate,
+    };
+    pub use ergo_runtime::supervisor::{
+        ChildRef, ChildSpec, Restart, Strategy, Supervisor, SupervisorError, SupervisorRef,
+        SupervisorSpec,
+    };
     pub use ergo_runtime::{
-        Actor, ActorRef, CallError, Context, Down, Exit, Node, Pid, Priority, Reason, ReplyTo,
-        SendError, SpawnOptions, Step,
+        Actor, ActorRef, ApplicationSpec, CallError, Context, Down, Exit, Node, Pid, Priority,
+        Reason, ReplyTo, SendError, SpawnOptions, StartMode, Step,
     };
 }
 

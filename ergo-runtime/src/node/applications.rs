@@ -386,25 +386,21 @@ impl Node {
             let node = self.clone();
             self.inner().runtime.spawn(async move {
                 let down = monitor.down().await;
-                node.application_ended(name, pid, down.reason);
+                node.application_ended(name, pid, down.reason).await;
             });
         }
         Ok(pid)
     }
 
-    /// The root of a running application ended (by itself, or stopped).
-    fn application_ended(&self, name: Atom, pid: Pid, reason: Reason) {
+    /// The root of a running application ended (by itself, or stopped). When the
+    /// mode says so, the node is stopped before the application is marked ended.
+    async fn application_ended(&self, name: Atom, pid: Pid, reason: Reason) {
         let mode = with_app(&mut self.apps().lock(), name, |app| {
-            if app.pid != Some(pid) || app.state != ApplicationState::Running {
-                return None; // stopped by stop_application, or another instance
-            }
-            app.state = ApplicationState::Loaded;
-            app.pid = None;
-            app.last_exit = Some(reason.clone());
-            Some(app.spec.mode)
+            (app.pid == Some(pid) && app.state == ApplicationState::Running)
+                .then_some(app.spec.mode)
         });
         let Ok(Some(mode)) = mode else {
-            return;
+            return; // stopped by stop_application, or another instance
         };
         tracing::info!(app = %name, %reason, ?mode, "application ended");
         let stop_node = match mode {
@@ -414,13 +410,17 @@ impl Node {
         };
         if stop_node && !self.is_stopping() {
             tracing::warn!(app = %name, %reason, "a {mode:?} application ended: stopping the node");
-            let node = self.clone();
-            self.inner().runtime.spawn(async move {
-                if let Err(err) = node.stop().await {
-                    tracing::error!(%err, "node stop after an application ended");
-                }
-            });
+            if let Err(err) = self.stop().await {
+                tracing::error!(%err, "node stop after an application ended");
+            }
         }
+        let _ = with_app(&mut self.apps().lock(), name, |app| {
+            if app.pid == Some(pid) {
+                app.state = ApplicationState::Loaded;
+                app.pid = None;
+                app.last_exit = Some(reason);
+            }
+        });
     }
 
     /// Stops a running application: its tree shuts down in order (children before
@@ -470,7 +470,11 @@ impl Node {
     pub fn application_role(&self, app: impl Into<Atom>, role: impl Into<Atom>) -> Option<Pid> {
         let (app, role) = (app.into(), role.into());
         let name = with_app(&mut self.apps().lock(), app, |a| {
-            a.spec.roles.iter().find(|(r, _)| *r == role).map(|(_, n)| *n)
+            a.spec
+                .roles
+                .iter()
+                .find(|(r, _)| *r == role)
+                .map(|(_, n)| *n)
         })
         .ok()
         .flatten()?;

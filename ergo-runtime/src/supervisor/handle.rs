@@ -9,12 +9,12 @@ use tokio::sync::oneshot;
 
 use crate::actor::Actor;
 use crate::actor_ref::ActorRef;
-use crate::supervisor::error::ChildError;
 use crate::mailbox::Priority;
 use crate::node::Node;
 use crate::pid::{Atom, Pid};
 use crate::reason::Reason;
 use crate::supervisor::child::ChildSpec;
+use crate::supervisor::error::ChildError;
 use crate::supervisor::error::SupervisorError;
 use crate::supervisor::info::{ChildCounts, ChildInfo};
 use crate::supervisor::message::{Answer, Op, SupervisorMessage, SupervisorRequest};
@@ -119,7 +119,10 @@ impl SupervisorRef {
 
     /// A typed handle to the running child `id`, checked at run time (the handles
     /// `supervisor!` generates are checked at compile time).
-    pub async fn child<A: Actor>(&self, id: impl Into<Atom>) -> Result<ActorRef<A>, SupervisorError> {
+    pub async fn child<A: Actor>(
+        &self,
+        id: impl Into<Atom>,
+    ) -> Result<ActorRef<A>, SupervisorError> {
         let id = id.into();
         let found = self
             .inspect(move |state, node| {
@@ -207,7 +210,10 @@ impl<S: SupervisorActor> ActorRef<S> {
     }
 
     /// See [`SupervisorRef::child`].
-    pub async fn child<A: Actor>(&self, id: impl Into<Atom>) -> Result<ActorRef<A>, SupervisorError> {
+    pub async fn child<A: Actor>(
+        &self,
+        id: impl Into<Atom>,
+    ) -> Result<ActorRef<A>, SupervisorError> {
         self.supervisor().child(id).await
     }
 
@@ -250,7 +256,10 @@ impl<A: Actor> ChildRef<A> {
     pub fn get(&self) -> Result<ActorRef<A>, ChildError> {
         match self.node.whereis(self.name) {
             None => Err(ChildError::NotRunning(self.name)),
-            Some(pid) => self.node.actor_ref(pid).ok_or(ChildError::WrongType(self.name)),
+            Some(pid) => self
+                .node
+                .actor_ref(pid)
+                .ok_or(ChildError::WrongType(self.name)),
         }
     }
 }

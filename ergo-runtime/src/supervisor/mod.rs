@@ -132,7 +132,12 @@ impl Actor for Supervisor {
         behavior::handle_message(self, ctx, msg)
     }
 
-    fn handle_call(&mut self, _: &mut Context<Self>, req: Infallible, _: ReplyTo<()>) -> Step<Self> {
+    fn handle_call(
+        &mut self,
+        _: &mut Context<Self>,
+        req: Infallible,
+        _: ReplyTo<()>,
+    ) -> Step<Self> {
         match req {}
     }
 

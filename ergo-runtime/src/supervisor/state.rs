@@ -182,7 +182,10 @@ impl SupervisorState {
     /// Applies the strategy to a child's exit. `Some(reason)`: the supervisor must
     /// stop with it (its children are already stopped).
     pub(crate) async fn on_exit(&mut self, here: &Here, exit: Exit) -> Option<Reason> {
-        let i = self.children.iter().position(|c| c.pid == Some(exit.from))?;
+        let i = self
+            .children
+            .iter()
+            .position(|c| c.pid == Some(exit.from))?;
         self.children[i].pid = None;
         let spec = &self.children[i].spec;
         let restart = match spec.restart {
