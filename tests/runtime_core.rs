@@ -1,6 +1,6 @@
-//! Runtime core behaviour.
+//! Runtime core smoke test: spawn, send, call, stop. The topics have their own files
+//! (mailbox, messaging, names, links_monitors, lifecycle, timers, shutdown).
 
-use ergo::Priority;
 use ergo_tests::{node, Recorder};
 
 #[tokio::test]
@@ -11,7 +11,6 @@ async fn send_and_call() {
         r.send(i).unwrap();
     }
     assert_eq!(r.request(()).await.unwrap(), (0..10).collect::<Vec<_>>());
-    let _ = Priority::Normal;
     node.stop().await.unwrap();
 }
 
@@ -30,7 +29,11 @@ async fn untyped_calls_by_name_reach_the_typed_handler() {
     assert_eq!(*reply.downcast::<Vec<u64>>().unwrap(), vec![7]);
     // A request of a type the actor does not take is refused, not lost.
     let err = node
-        .call_any::<()>("recorder", Box::new("nope"), std::time::Duration::from_secs(5))
+        .call_any::<()>(
+            "recorder",
+            Box::new("nope"),
+            std::time::Duration::from_secs(5),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, ergo::CallError::BadRequest(_)), "{err:?}");
