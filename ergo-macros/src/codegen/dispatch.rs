@@ -96,6 +96,9 @@ pub fn actor_impl(actor: &Actor) -> TokenStream {
         }
     });
 
+    let erlang_calls = super::erlang::call_items(actor);
+    let erlang_messages = super::erlang::message_conversions(actor);
+
     quote! {
         impl #krate::Actor for #self_ty {
             type Message = #message;
@@ -131,6 +134,7 @@ pub fn actor_impl(actor: &Actor) -> TokenStream {
                     ::core::result::Result::Ok(m) => return ::core::result::Result::Ok(*m),
                     ::core::result::Result::Err(m) => m,
                 };
+                #erlang_messages
                 #(#from_any)*
                 ::core::result::Result::Err(msg)
             }

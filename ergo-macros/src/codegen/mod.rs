@@ -3,6 +3,7 @@
 mod assert;
 mod dispatch;
 mod enums;
+mod erlang;
 mod handle;
 
 use proc_macro2::{Span, TokenStream, TokenTree};
