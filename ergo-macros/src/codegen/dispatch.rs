@@ -127,6 +127,8 @@ pub fn actor_impl(actor: &Actor) -> TokenStream {
 
             #terminate
 
+            #erlang_calls
+
             fn message_from_any(
                 msg: ::std::boxed::Box<dyn ::core::any::Any + ::core::marker::Send>,
             ) -> ::core::result::Result<#message, ::std::boxed::Box<dyn ::core::any::Any + ::core::marker::Send>> {
