@@ -207,11 +207,12 @@ fn accessor(c: &Child, sofo: bool) -> TokenStream {
             "The child `{id}`, registered as `{id}`: a typed handle that follows its restarts \
              (`.get()?` gives the current `ActorRef`)."
         );
+        let ret = quote_spanned!(ty.span()=> #sup::ChildRef<#ty>);
         quote! {
             #(#docs)*
             #[doc = ""]
             #[doc = #doc]
-            pub fn #name(&self) -> #sup::ChildRef<#ty> {
+            pub fn #name(&self) -> #ret {
                 #sup::ChildRef::new(self.0.node(), #id)
             }
         }

@@ -1,0 +1,21 @@
+use ergo::prelude::*;
+
+#[derive(Default)]
+struct Worker;
+
+#[actor]
+impl Worker {
+    #[handle_call]
+    fn ping(&mut self) -> u32 {
+        1
+    }
+}
+
+supervisor! {
+    Sup: one_for_one {
+        #[restart(sometimes)]
+        worker: Worker,
+    }
+}
+
+fn main() {}

@@ -1,0 +1,20 @@
+use ergo::prelude::*;
+
+#[derive(Default)]
+struct Worker;
+
+#[actor]
+impl Worker {
+    #[handle_call]
+    fn ping(&mut self) -> u32 {
+        1
+    }
+}
+
+supervisor! {
+    Sup: one_for_all(intensity = 3) {
+        worker: Worker,
+    }
+}
+
+fn main() {}
