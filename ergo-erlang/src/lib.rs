@@ -8,6 +8,7 @@ pub mod convert;
 pub mod dist;
 pub mod epmd;
 pub mod etf;
+mod serde_impl;
 pub mod term;
 
 #[doc(hidden)]

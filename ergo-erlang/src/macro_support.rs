@@ -2,7 +2,7 @@
 //! `ergo::__private::erlang`) to map terms onto an actor's handlers.
 //!
 //! The probes use autoref specialization: for a concrete type `T`,
-//! `(&&FromProbe::<T>::NEW).from_term_probe(t)` converts with [`FromTerm`] when `T`
+//! `(&&FromProbe::<T>::NEW).read_term_probe(t)` converts with [`FromTerm`] when `T`
 //! implements it and yields `None` otherwise, so an actor whose messages are not all
 //! term-convertible still compiles (those handlers are just unreachable from Erlang).
 
@@ -23,10 +23,10 @@ impl<T> FromProbe<T> {
 /// Chosen when `T: FromTerm`.
 pub trait ViaFromTerm<T> {
     /// Converts.
-    fn from_term_probe(&self, term: &Term) -> Option<T>;
+    fn read_term_probe(&self, term: &Term) -> Option<T>;
 }
 impl<T: FromTerm> ViaFromTerm<T> for &FromProbe<T> {
-    fn from_term_probe(&self, term: &Term) -> Option<T> {
+    fn read_term_probe(&self, term: &Term) -> Option<T> {
         T::from_term(term).ok()
     }
 }
@@ -34,10 +34,10 @@ impl<T: FromTerm> ViaFromTerm<T> for &FromProbe<T> {
 /// Chosen otherwise.
 pub trait NoFromTerm<T> {
     /// Cannot convert.
-    fn from_term_probe(&self, term: &Term) -> Option<T>;
+    fn read_term_probe(&self, term: &Term) -> Option<T>;
 }
 impl<T> NoFromTerm<T> for FromProbe<T> {
-    fn from_term_probe(&self, _: &Term) -> Option<T> {
+    fn read_term_probe(&self, _: &Term) -> Option<T> {
         None
     }
 }
@@ -53,10 +53,10 @@ impl<T> IntoProbe<T> {
 /// Chosen when `T: IntoTerm`.
 pub trait ViaIntoTerm<T> {
     /// Converts, or gives the value back.
-    fn into_term_probe(&self, value: T) -> Result<Term, T>;
+    fn write_term_probe(&self, value: T) -> Result<Term, T>;
 }
 impl<T: IntoTerm> ViaIntoTerm<T> for &IntoProbe<T> {
-    fn into_term_probe(&self, value: T) -> Result<Term, T> {
+    fn write_term_probe(&self, value: T) -> Result<Term, T> {
         Ok(value.into_term())
     }
 }
@@ -64,10 +64,10 @@ impl<T: IntoTerm> ViaIntoTerm<T> for &IntoProbe<T> {
 /// Chosen otherwise.
 pub trait NoIntoTerm<T> {
     /// Gives the value back.
-    fn into_term_probe(&self, value: T) -> Result<Term, T>;
+    fn write_term_probe(&self, value: T) -> Result<Term, T>;
 }
 impl<T> NoIntoTerm<T> for IntoProbe<T> {
-    fn into_term_probe(&self, value: T) -> Result<Term, T> {
+    fn write_term_probe(&self, value: T) -> Result<Term, T> {
         Err(value)
     }
 }

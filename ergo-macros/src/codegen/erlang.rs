@@ -49,7 +49,7 @@ fn typed_arm(actor: &Actor, h: &Handler, enum_: &syn::Ident, term: &TokenStream)
     quote! {
         if let ::core::option::Option::Some(__args) = #e::match_message(#term, #name, #n) {
             if let (#(::core::option::Option::Some(#names),)*) =
-                (#((&&#e::FromProbe::<#tys>::NEW).from_term_probe(&__args[#idx]),)*)
+                (#((&&#e::FromProbe::<#tys>::NEW).read_term_probe(&__args[#idx]),)*)
             {
                 return ::core::result::Result::Ok(#enum_::#v(#(#names),*));
             }
@@ -84,7 +84,7 @@ pub fn call_items(actor: &Actor) -> TokenStream {
         }
         let ty = h.reply_variant_type();
         quote! {
-            #reply::#v(__v) => match (&&#e::IntoProbe::<#ty>::NEW).into_term_probe(__v) {
+            #reply::#v(__v) => match (&&#e::IntoProbe::<#ty>::NEW).write_term_probe(__v) {
                 ::core::result::Result::Ok(__t) => return ::std::boxed::Box::new(__t),
                 ::core::result::Result::Err(__v) => #reply::#v(__v),
             },
@@ -148,7 +148,7 @@ pub fn message_conversions(actor: &Actor) -> TokenStream {
             let ty = &h.values().next()?.ty;
             Some(quote! {
                 if let ::core::option::Option::Some(__v) =
-                    (&&#e::FromProbe::<#ty>::NEW).from_term_probe(&__term)
+                    (&&#e::FromProbe::<#ty>::NEW).read_term_probe(&__term)
                 {
                     return ::core::result::Result::Ok(#message::#v(__v));
                 }
