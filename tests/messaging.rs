@@ -419,18 +419,21 @@ async fn stop_requested_before_an_async_handler_ends_the_process_when_it_finishe
 
 #[tokio::test]
 async fn stop_requested_before_an_async_handler_is_not_deferred_to_the_next_message() {
-    // The same bug seen from the other side: with a message behind the async handler,
-    // that message is still handled, and only then does the process stop.
+    // With a message queued behind the async handler, that message must not be
+    // handled: the process stops as soon as the async handler finishes.
     let node = node("stop_then_await_next").await;
     let (probe, mut events) = Probe::new("p").events();
     let p = node.spawn(probe).await.unwrap();
     let monitor = node.monitor(p.pid()).unwrap();
+    // Both are queued while the process is blocked, so the message is surely behind.
+    let mut key = block(&p).await;
     p.send(task(|_, ctx| {
         ctx.stop(Reason::error("asked"));
         Step::run_async(|p: Probe, ctx| async move { (p, ctx) })
     }))
     .unwrap();
     p.send(1u64).unwrap();
+    key.open();
     let down = guard("the Down", monitor.down()).await;
     assert_eq!(down.reason, Reason::error("asked"));
     let mut handled_after_stop = Vec::new();
