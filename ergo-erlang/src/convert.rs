@@ -205,7 +205,7 @@ impl IntoTerm for &str {
 
 /// Text sent as an Erlang charlist (`"hello"` in Erlang, `~c"hello"` in Elixir) rather
 /// than a binary.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 pub struct Charlist(pub String);
 
 impl FromTerm for Charlist {

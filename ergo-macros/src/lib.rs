@@ -123,6 +123,27 @@ use crate::parse::Kind;
 ///
 /// `#[actor(crate = path)]`: where the `ergo` crate is, if it is not `::ergo`.
 ///
+/// # Erlang and Elixir callers
+///
+/// The generated `Actor` impl also maps Erlang terms (`ergo::erlang::Term`) onto the
+/// handlers, so `gen_server:call({Name, Node}, Req)` / `GenServer.call` and
+/// `gen_server:cast` reach a registered actor:
+///
+/// - handler `name` without arguments takes the atom `name` or the tuple `{name}`;
+/// - handler `name` with n arguments takes `{name, A1, .., An}`, each argument read
+///   with `ergo::erlang::FromTerm` (a term of the wrong shape matches nothing);
+/// - a handler whose only argument is a `Term` takes, whole, any term no other handler
+///   of its kind took (`{echo, 1, 2, 3}` reaches `fn echo(&mut self, t: Term)` whole);
+/// - calls go to `#[handle_call]`s, `{'$gen_cast', Msg}` to `#[handle_cast]`s, plain
+///   messages (`Pid ! Msg`) to `#[handle_info]`s whose type reads from the term (a
+///   `Term` info handler takes the rest);
+/// - the reply goes back with `ergo::erlang::IntoTerm`: `String` → binary,
+///   `Charlist` → charlist, `()` → `ok`, `Result<T, E>` → `{ok, T}` / `{error, E}`;
+///   an unknown call is answered `{error, {unknown_call, Req}}`.
+///
+/// Types without `FromTerm` / `IntoTerm` compile: their handlers are unreachable from
+/// Erlang. `local` handlers are never reachable from Erlang.
+///
 /// # Generic actors
 ///
 /// Not supported: the generated enums need concrete types, so `impl<T> Worker<T>` is

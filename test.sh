@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The whole test suite: lints, every test in release mode, and the loom model checks.
+set -euo pipefail
+cd "$(dirname "$0")"
+# Erlang/OTP for the interoperability tests (ergo-erlang/tests start real `erl` nodes).
+if ! command -v erl >/dev/null 2>&1; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends erlang-base
+fi
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+cargo test --workspace --release
+# Loom explores every interleaving of the mailbox wake-up handshake (bounded preemptions).
+LOOM_MAX_PREEMPTIONS=3 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom \
+  cargo test -p ergo-runtime --lib --release loom
