@@ -1,6 +1,7 @@
 //! The Go Ergo framework's blog demo, in ergo's DSL: a process registered as
 //! `example` that logs the casts it receives, stops with a reason on a `stop` cast,
-//! answers a `hi` call with "hello" and echoes any other call.
+//! answers a `hi` call with "hello" and echoes any other call. The process runs under a
+//! supervisor (`DemoSup`), which restarts it under the same name after it stops.
 //!
 //! Run it with `cargo run -p ergo --example demo`. It ends by itself.
 
@@ -42,6 +43,13 @@ impl Example {
     }
 }
 
+supervisor! {
+    /// Keeps `example` running: a restart gets a new pid under the same name.
+    pub DemoSup: one_for_one(intensity = 3, period = 5s) {
+        example: Example = Example,
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let node = Node::builder("demo@127.0.0.1")
@@ -51,8 +59,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     println!("node {} started", node.name());
 
-    let example = node.spawn_register("example", Example).await?;
-    println!("spawned 'example' as {}", example.pid());
+    let sup = node.spawn(DemoSup::new()).await?;
+    let example = sup.example().get()?;
+    println!(
+        "supervisor {} started 'example' as {}",
+        sup.pid(),
+        example.pid()
+    );
     let monitor = node.monitor(example.pid())?;
 
     let answer = example.call("hi".to_string()).await?;
@@ -72,6 +85,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Ok(answer) => println!("unexpected answer {answer:?}"),
         Err(err) => println!("call after stop -> {err}"),
     }
+
+    // The supervisor restarted it: the name leads to the new instance.
+    sup.count_children().await?; // answered once the restart is done
+    let restarted = sup.example().get()?;
+    println!("the supervisor restarted 'example' as {}", restarted.pid());
+    let answer = restarted.call("hi".to_string()).await?;
+    println!("call 'hi' to the restarted 'example' -> {answer:?}");
 
     node.stop().await?;
     println!("node stopped");

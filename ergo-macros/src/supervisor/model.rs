@@ -3,6 +3,7 @@
 use syn::{Attribute, Expr, Ident, Type, Visibility};
 
 /// The four strategies, by their `supervisor!` names.
+#[allow(clippy::enum_variant_names)] // the names OTP users know
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Strategy {
     OneForOne,

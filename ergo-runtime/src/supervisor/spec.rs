@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::supervisor::child::ChildSpec;
 
 /// Which children a supervisor restarts when one of them terminates.
+#[allow(clippy::enum_variant_names)] // the names OTP users know
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub enum Strategy {
     /// Only the child that terminated is restarted (the default).
