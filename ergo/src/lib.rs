@@ -6,7 +6,7 @@
 //!
 //! The crate's README, compiled as a doctest:
 //!
-#![doc = include_str!("../README.md")]
+#![doc = include_str!("../../README.md")]
 
 pub use ergo_macros::{actor, handle_call, handle_cast, handle_info, init, supervisor, terminate};
 pub use ergo_runtime::*;
