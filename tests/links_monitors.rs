@@ -487,9 +487,6 @@ async fn remote_pids_and_unknown_names_are_rejected() {
 }
 
 #[tokio::test]
-#[ignore = "runtime bug: release() takes the side with mem::take, which leaves a fresh side \
-            with dead = false; a link or monitor landing in that window is never told \
-            (lost Down / exit signal, about 1 run in 10)"]
 async fn monitors_and_links_racing_a_death_fire_exactly_once() {
     const ROUNDS: usize = 500;
     let node = node("races").await;
@@ -632,9 +629,6 @@ async fn kill_sent_to_oneself_cannot_be_trapped() {
 }
 
 #[tokio::test]
-#[ignore = "runtime bug: a process that never allocated its side structure is not marked \
-            dead on release; a monitor racing its death allocates a fresh side and its Down \
-            is lost"]
 async fn monitors_racing_the_death_of_a_bare_process_fire_exactly_once() {
     const ROUNDS: usize = 500;
     let node = node("races_bare").await;

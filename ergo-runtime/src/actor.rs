@@ -136,6 +136,12 @@ pub trait Actor: Send + Sized + 'static {
         msg.downcast::<Self::Message>().map(|m| *m)
     }
 
+    /// How this actor's messages cross the network (`#[actor]` provides the postcard
+    /// table; `None`: local only).
+    fn wire() -> Option<&'static crate::wire::Wire<Self>> {
+        None
+    }
+
     /// Converts a request made without a type (an untyped call by pid or name, a call
     /// from another runtime such as Erlang's `gen_server:call`) into this actor's
     /// request, or gives it back.

@@ -16,6 +16,7 @@ use tokio::time::Timeout;
 use crate::actor::{Actor, Handles, HasHandle};
 use crate::error::{CallError, SendError};
 use crate::mailbox::{state, Priority};
+use crate::net::{NetError, RemoteRef};
 use crate::pid::Pid;
 use crate::process::core::AnyProcess;
 use crate::process::{current, links, Cell, Envelope};
@@ -32,12 +33,32 @@ pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// Inherent methods: `pid`, `node`, `send`, `send_with_priority`, `request`, `request_map`,
 /// `exit`, `is_alive`. Handlers may not use these names.
 pub struct ActorRef<A: Actor> {
-    cell: Arc<Cell<A>>,
+    inner: Inner<A>,
+}
+
+enum Inner<A: Actor> {
+    Local(Arc<Cell<A>>),
+    Remote(Arc<RemoteRef>),
 }
 
 impl<A: Actor> ActorRef<A> {
     pub(crate) fn from_cell(cell: Arc<Cell<A>>) -> Self {
-        ActorRef { cell }
+        ActorRef {
+            inner: Inner::Local(cell),
+        }
+    }
+
+    /// A handle to a process on another node (messages cross the network encoded with
+    /// `A`'s wire table).
+    pub(crate) fn remote(node: crate::node::Node, pid: Pid) -> Self {
+        ActorRef {
+            inner: Inner::Remote(Arc::new(RemoteRef { node, pid })),
+        }
+    }
+
+    /// True if the process lives on this node.
+    pub fn is_local(&self) -> bool {
+        matches!(self.inner, Inner::Local(_))
     }
 
     pub(crate) fn from_process(process: Arc<dyn AnyProcess>) -> Option<Self> {
@@ -50,17 +71,28 @@ impl<A: Actor> ActorRef<A> {
 
     /// The process id.
     pub fn pid(&self) -> Pid {
-        self.cell.core.pid()
+        match &self.inner {
+            Inner::Local(cell) => cell.core.pid(),
+            Inner::Remote(r) => r.pid,
+        }
     }
 
-    /// The node the process runs on.
+    /// The local node this handle belongs to (for a remote process: the node that
+    /// reaches it).
     pub fn node(&self) -> &crate::node::Node {
-        &self.cell.core.node
+        match &self.inner {
+            Inner::Local(cell) => &cell.core.node,
+            Inner::Remote(r) => &r.node,
+        }
     }
 
-    /// True until the process has terminated.
+    /// True until the process has terminated (for a remote process: until its node is
+    /// known to be unreachable — monitor it to learn more).
     pub fn is_alive(&self) -> bool {
-        self.cell.mailbox.state() < state::DEAD
+        match &self.inner {
+            Inner::Local(cell) => cell.mailbox.state() < state::DEAD,
+            Inner::Remote(r) => r.node.net().is_some(),
+        }
     }
 
     /// Sends a message (any type the actor handles) to the main queue.
@@ -76,12 +108,46 @@ impl<A: Actor> ActorRef<A> {
     where
         A: Handles<M>,
     {
-        if let Err(refused) = self.cell.mailbox.admit(priority, false) {
-            return Err(refused.into_send_error(msg));
+        match &self.inner {
+            Inner::Local(cell) => {
+                if let Err(refused) = cell.mailbox.admit(priority, false) {
+                    return Err(refused.into_send_error(msg));
+                }
+                cell.push(priority, Envelope::Message(A::into_message(msg)));
+                Ok(())
+            }
+            Inner::Remote(r) => {
+                if r.node.net().is_none() || A::wire().is_none() {
+                    return Err(SendError::NoConnection(msg));
+                }
+                let msg = A::into_message(msg);
+                r.send::<A>(&msg, priority, 0).map_err(|e| {
+                    tracing::error!(to = %r.pid, error = %e, "remote send failed");
+                    SendError::Encode(e.to_string())
+                })
+            }
         }
-        self.cell
-            .push(priority, Envelope::Message(A::into_message(msg)));
-        Ok(())
+    }
+
+    /// Sends a message and waits until it is in the target's mailbox: for a remote
+    /// process, until its node confirms; fails at once (not after a timeout) with
+    /// `RemoteError::NoProcess` if there is no such process there.
+    pub async fn send_important<M>(&self, msg: M) -> Result<(), NetError>
+    where
+        A: Handles<M>,
+    {
+        use crate::net::frame::RemoteError;
+        match &self.inner {
+            Inner::Local(_) => self.send(msg).map_err(|e| match e {
+                SendError::MailboxFull(_) => NetError::Remote(RemoteError::MailboxFull),
+                _ => NetError::Remote(RemoteError::NoProcess),
+            }),
+            Inner::Remote(r) => {
+                let msg = A::into_message(msg);
+                r.send_important::<A>(&msg, Priority::Normal, DEFAULT_CALL_TIMEOUT)
+                    .await
+            }
+        }
     }
 
     /// A call with the raw request type; await it for the raw reply. Adjust with
@@ -109,7 +175,7 @@ impl<A: Actor> ActorRef<A> {
     /// Sends an exit signal to the process, from the current process (or the node).
     /// `Reason::Kill` cannot be trapped.
     pub fn exit(&self, reason: Reason) -> bool {
-        let node = &self.cell.core.node;
+        let node = self.node();
         let from = current::pid().unwrap_or_else(|| node.pid_of(0));
         links::exit_signal(node, from, self.pid(), reason)
     }
@@ -118,14 +184,17 @@ impl<A: Actor> ActorRef<A> {
 impl<A: Actor> Clone for ActorRef<A> {
     fn clone(&self) -> Self {
         ActorRef {
-            cell: self.cell.clone(),
+            inner: match &self.inner {
+                Inner::Local(cell) => Inner::Local(cell.clone()),
+                Inner::Remote(r) => Inner::Remote(r.clone()),
+            },
         }
     }
 }
 
 impl<A: Actor> PartialEq for ActorRef<A> {
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.cell, &other.cell)
+        self.pid() == other.pid()
     }
 }
 impl<A: Actor> Eq for ActorRef<A> {}
@@ -213,19 +282,28 @@ impl<A: Actor, T, E> Future for CallFuture<A, T, E> {
         // SAFETY: only `wait` is structurally pinned; it is never moved out of `self`.
         let this = unsafe { self.get_unchecked_mut() };
         if let Some((target, req, priority)) = this.start.take() {
-            if current::is(&target.cell.core) {
-                return Poll::Ready(Err(CallError::CallToSelf));
-            }
             let (tx, rx) = oneshot::channel();
-            let envelope = Envelope::Call(req, ReplyTo::new(tx));
-            if let Err((refused, envelope)) = target.cell.deliver(priority, envelope, false) {
-                if let Envelope::Call(_, reply) = envelope {
-                    reply.disarm(); // nobody listens: skip the NoReply send
+            match &target.inner {
+                Inner::Local(cell) => {
+                    if current::is(&cell.core) {
+                        return Poll::Ready(Err(CallError::CallToSelf));
+                    }
+                    let envelope = Envelope::Call(req, ReplyTo::new(tx));
+                    if let Err((refused, envelope)) = cell.deliver(priority, envelope, false) {
+                        if let Envelope::Call(_, reply) = envelope {
+                            reply.disarm(); // nobody listens: skip the NoReply send
+                        }
+                        return Poll::Ready(Err(match refused {
+                            crate::mailbox::Refused::Dead => CallError::NoProcess,
+                            crate::mailbox::Refused::Full => CallError::MailboxFull,
+                        }));
+                    }
                 }
-                return Poll::Ready(Err(match refused {
-                    crate::mailbox::Refused::Dead => CallError::NoProcess,
-                    crate::mailbox::Refused::Full => CallError::MailboxFull,
-                }));
+                Inner::Remote(r) => {
+                    if let Err(e) = r.call::<A>(&req, priority, tx) {
+                        return Poll::Ready(Err(e.widen()));
+                    }
+                }
             }
             this.wait = Some(tokio::time::timeout(this.timeout, rx));
         }

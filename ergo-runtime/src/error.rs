@@ -21,13 +21,25 @@ pub enum SendError<M> {
     /// The target does not handle messages of this type (an untyped send).
     #[error("the process does not handle messages of this type")]
     Unhandled(M),
+    /// The target's node cannot be reached (no network, no route).
+    #[error("no connection to the process's node")]
+    NoConnection(M),
+    /// The message could not be encoded for a remote process (a `local` handler's
+    /// message, or a frame above the size limit); it was converted before encoding and
+    /// cannot be handed back.
+    #[error("cannot send to a remote process: {0}")]
+    Encode(String),
 }
 
 impl<M> SendError<M> {
-    /// The message that was not delivered.
-    pub fn into_inner(self) -> M {
+    /// The message that was not delivered (not after an encoding failure).
+    pub fn into_inner(self) -> Option<M> {
         match self {
-            SendError::NoProcess(m) | SendError::MailboxFull(m) | SendError::Unhandled(m) => m,
+            SendError::NoProcess(m)
+            | SendError::MailboxFull(m)
+            | SendError::Unhandled(m)
+            | SendError::NoConnection(m) => Some(m),
+            SendError::Encode(_) => None,
         }
     }
 
@@ -37,6 +49,8 @@ impl<M> SendError<M> {
             SendError::NoProcess(m) => SendError::NoProcess(f(m)),
             SendError::MailboxFull(m) => SendError::MailboxFull(f(m)),
             SendError::Unhandled(m) => SendError::Unhandled(f(m)),
+            SendError::NoConnection(m) => SendError::NoConnection(f(m)),
+            SendError::Encode(e) => SendError::Encode(e),
         }
     }
 }
@@ -47,6 +61,8 @@ impl<M> fmt::Debug for SendError<M> {
             SendError::NoProcess(_) => f.write_str("SendError::NoProcess(..)"),
             SendError::MailboxFull(_) => f.write_str("SendError::MailboxFull(..)"),
             SendError::Unhandled(_) => f.write_str("SendError::Unhandled(..)"),
+            SendError::NoConnection(_) => f.write_str("SendError::NoConnection(..)"),
+            SendError::Encode(e) => write!(f, "SendError::Encode({e:?})"),
         }
     }
 }
@@ -74,6 +90,9 @@ pub enum CallError<E = Infallible> {
     /// message the target does not handle).
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// The target's node could not be reached, or the connection was lost mid-call.
+    #[error("no connection to the process's node")]
+    NoConnection,
     /// The handler answered with an error.
     #[error("handler error: {0:?}")]
     Handler(E),
@@ -89,6 +108,7 @@ impl CallError<Infallible> {
             CallError::CallToSelf => CallError::CallToSelf,
             CallError::NoReply => CallError::NoReply,
             CallError::BadRequest(s) => CallError::BadRequest(s),
+            CallError::NoConnection => CallError::NoConnection,
             CallError::Handler(never) => match never {},
         }
     }
@@ -150,6 +170,9 @@ pub enum NodeError {
         "invalid node name {0:?}: expected name@host with both parts non-empty, at most 255 bytes"
     )]
     BadName(String),
+    /// The network could not start.
+    #[error("network: {0}")]
+    Network(String),
     /// `start` needs a tokio runtime.
     #[error("Node::start must run inside a tokio runtime")]
     NoRuntime,

@@ -138,6 +138,11 @@ impl Ref {
     pub fn node(&self) -> Atom {
         self.node
     }
+
+    /// Its number on that node.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
 }
 
 impl fmt::Display for Ref {

@@ -394,7 +394,9 @@ fn deliver(shared: &Arc<Shared>, conn: &Arc<Conn>, target: Target, msg: Term) {
                 .call_any_with(target, req, TypeId::of::<Term>(), Priority::Normal, answer);
         match sent {
             Ok(()) => {}
-            Err(SendError::NoProcess(_)) => {}
+            Err(SendError::NoProcess(_))
+            | Err(SendError::NoConnection(_))
+            | Err(SendError::Encode(_)) => {}
             Err(SendError::Unhandled(_)) => {
                 tracing::warn!(req = %call.req, "a Rust actor has no handler for this call");
                 let req = call.req.clone();
@@ -436,6 +438,7 @@ fn call_error_term(e: &CallError) -> Term {
         CallError::CallToSelf => Term::atom("call_to_self"),
         CallError::NoReply => Term::atom("no_reply"),
         CallError::BadRequest(s) => Term::tuple([Term::atom("bad_request"), Term::binary(s)]),
+        CallError::NoConnection => Term::atom("noconnection"),
         CallError::Handler(never) => match *never {},
     }
 }

@@ -129,6 +129,10 @@ pub fn actor_impl(actor: &Actor) -> TokenStream {
 
             #erlang_calls
 
+            fn wire() -> ::core::option::Option<&'static #krate::Wire<Self>> {
+                ::core::option::Option::Some(&#krate::Wire::<Self>::POSTCARD)
+            }
+
             fn message_from_any(
                 msg: ::std::boxed::Box<dyn ::core::any::Any + ::core::marker::Send>,
             ) -> ::core::result::Result<#message, ::std::boxed::Box<dyn ::core::any::Any + ::core::marker::Send>> {

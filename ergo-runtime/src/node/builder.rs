@@ -24,6 +24,7 @@ pub struct NodeBuilder {
     env: Vec<(String, String)>,
     log_level: Option<tracing::Level>,
     shutdown_timeout: Duration,
+    network: Option<crate::net::NetOptions>,
 }
 
 impl NodeBuilder {
@@ -34,6 +35,7 @@ impl NodeBuilder {
             env: Vec::new(),
             log_level: None,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            network: None,
         }
     }
 
@@ -60,6 +62,12 @@ impl NodeBuilder {
     /// How long `stop` waits for processes to finish (default 3 minutes).
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Starts the node's network with these options (default: no network).
+    pub fn network(mut self, options: crate::net::NetOptions) -> Self {
+        self.network = Some(options);
         self
     }
 
@@ -96,8 +104,14 @@ impl NodeBuilder {
             stopped,
             applications: Default::default(),
             routers: RwLock::new(Vec::new()),
+            net: Default::default(),
         }));
         tracing::info!(node = %node.name(), "node started");
+        if let Some(options) = self.network {
+            node.start_network(options)
+                .await
+                .map_err(|e| NodeError::Network(e.to_string()))?;
+        }
         Ok(node)
     }
 }

@@ -22,8 +22,8 @@ pub use applications::{
     ApplicationError, ApplicationInfo, ApplicationSpec, ApplicationState, StartMode,
 };
 pub use builder::NodeBuilder;
-pub use remote::{RemoteRouter, RemoteTarget};
 pub(crate) use registry::Registry;
+pub use remote::{RemoteRouter, RemoteTarget};
 
 use crate::actor::Actor;
 use crate::actor_ref::ActorRef;
@@ -52,6 +52,7 @@ pub(crate) struct NodeInner {
     stopping: AtomicBool,
     stopped: watch::Sender<bool>,
     pub(crate) routers: RwLock<Vec<Arc<dyn RemoteRouter>>>,
+    pub(crate) net: crate::net::NetSlot,
     pub(crate) applications: applications::Applications,
 }
 
@@ -212,7 +213,11 @@ impl Node {
         .map_err(|e| match e {
             SendError::NoProcess(_) => CallError::NoProcess,
             SendError::MailboxFull(_) => CallError::MailboxFull,
-            SendError::Unhandled(_) => CallError::BadRequest("the process does not handle this request".into()),
+            SendError::Unhandled(_) => {
+                CallError::BadRequest("the process does not handle this request".into())
+            }
+            SendError::NoConnection(_) => CallError::NoConnection,
+            SendError::Encode(e) => CallError::BadRequest(e),
         })?;
         match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(result)) => result,

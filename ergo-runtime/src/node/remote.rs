@@ -62,8 +62,9 @@ impl RemoteTarget {
 
 impl Node {
     /// Registers a transport to other nodes.
+    /// Routers added later are asked first.
     pub fn add_router(&self, router: Arc<dyn RemoteRouter>) {
-        self.inner().routers.write().push(router);
+        self.inner().routers.write().insert(0, router);
     }
 
     /// The transport reaching `node`, if any.
@@ -144,6 +145,19 @@ impl Node {
     /// A remote watcher dropped its monitor of a local process.
     pub fn accept_remote_demonitor(&self, target: Pid, reference: Ref) {
         crate::process::links::remove_monitor(self, None, target, reference);
+    }
+
+    /// Delivers the exit of a remote process linked to the local `to`: always trappable
+    /// (a linked process killed elsewhere arrives as an `Exit` with `Kill`, as Erlang's
+    /// `killed`), and drops the local half of the link.
+    pub fn deliver_link_exit(&self, from: Pid, to: Pid, reason: Reason) -> bool {
+        let Some(process) = self.process(to) else {
+            return false;
+        };
+        process
+            .core()
+            .with_live_side(|side| side.links.retain(|l| *l != from));
+        process.signal(Signal::Exit(Exit { from, reason }))
     }
 
     /// Delivers a `Down` for a monitor a local process holds on a remote one. Dropped if

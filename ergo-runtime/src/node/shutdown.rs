@@ -42,6 +42,9 @@ impl Node {
                 self.stop_level(level, deadline, timeout).await?;
             }
         }
+        if let Some(net) = self.net() {
+            net.shutdown();
+        }
         self.0.stopped.send_replace(true);
         tracing::info!(node = %self.name(), "node stopped");
         Ok(())

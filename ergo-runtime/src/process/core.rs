@@ -184,6 +184,9 @@ impl Drop for Core {
 /// Where the outcome of an untyped call goes.
 pub type AnyReply = Box<dyn FnOnce(Result<Box<dyn Any + Send>, crate::error::CallError>) + Send>;
 
+/// Where the encoded reply to a remote request goes.
+pub(crate) type WireReply = Box<dyn FnOnce(Result<Vec<u8>, crate::net::frame::RemoteError>) + Send>;
+
 /// A process seen without its actor type: what the process table holds.
 pub(crate) trait AnyProcess: Send + Sync + 'static {
     fn core(&self) -> &Core;
@@ -204,6 +207,20 @@ pub(crate) trait AnyProcess: Send + Sync + 'static {
         priority: Priority,
         reply: AnyReply,
     ) -> Result<(), SendError<Box<dyn Any + Send>>>;
+    /// Delivers a message that arrived from another node, decoded with the actor's own
+    /// wire table.
+    fn deliver_wire(
+        self: Arc<Self>,
+        payload: &[u8],
+        priority: Priority,
+    ) -> Result<(), crate::net::frame::RemoteError>;
+    /// Delivers a request from another node; the encoded reply (or error) goes to `reply`.
+    fn call_wire(
+        self: Arc<Self>,
+        payload: &[u8],
+        priority: Priority,
+        reply: WireReply,
+    ) -> Result<(), crate::net::frame::RemoteError>;
     /// For typed lookups (`Arc<Cell<A>>`).
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
     /// Run state, queue lengths (urgent, system, main, log), messages received.

@@ -9,8 +9,8 @@
 use std::sync::Arc;
 
 use crate::error::LinkError;
-use crate::node::{RemoteRouter, RemoteTarget};
 use crate::node::Node;
+use crate::node::{RemoteRouter, RemoteTarget};
 use crate::pid::{Atom, Pid, Ref, Target};
 use crate::reason::{Down, Exit, Reason};
 

@@ -18,6 +18,7 @@ use crate::actor::{Actor, ActorFuture, Step};
 use crate::context::Context;
 use crate::error::{CallError, SendError};
 use crate::mailbox::{Mailbox, Pop, Priority, Pushed, Refused};
+use crate::net::frame::RemoteError;
 
 use self::core::{flag, AnyProcess, Core, Signal};
 use crate::reason::Reason;
@@ -330,6 +331,49 @@ impl<A: Actor> AnyProcess for Cell<A> {
         Ok(())
     }
 
+    fn deliver_wire(
+        self: Arc<Self>,
+        payload: &[u8],
+        priority: Priority,
+    ) -> Result<(), RemoteError> {
+        let wire = crate::wire::of::<A>().map_err(|e| RemoteError::Rejected(e.to_string()))?;
+        self.mailbox
+            .admit(priority, false)
+            .map_err(refused_remotely)?;
+        let msg =
+            (wire.decode_message)(payload).map_err(|e| RemoteError::Rejected(e.to_string()))?;
+        self.push(priority, Envelope::Message(msg));
+        Ok(())
+    }
+
+    fn call_wire(
+        self: Arc<Self>,
+        payload: &[u8],
+        priority: Priority,
+        reply: self::core::WireReply,
+    ) -> Result<(), RemoteError> {
+        let wire = crate::wire::of::<A>().map_err(|e| RemoteError::Rejected(e.to_string()))?;
+        self.mailbox
+            .admit(priority, false)
+            .map_err(refused_remotely)?;
+        let req = (wire.decode_call)(payload).map_err(|e| RemoteError::Rejected(e.to_string()))?;
+        let encode_reply = wire.encode_reply;
+        let reply_to = ReplyTo::from_fn(move |r: Result<A::Reply, CallError>| {
+            reply(match r {
+                Ok(value) => {
+                    let mut buf = Vec::new();
+                    encode_reply(&value, &mut buf)
+                        .map(|()| buf)
+                        .map_err(|e| RemoteError::Rejected(e.to_string()))
+                }
+                Err(CallError::NoReply) => Err(RemoteError::NoReply),
+                Err(_) => Err(RemoteError::NoProcess),
+            })
+        });
+        self.push(priority, Envelope::Call(req, reply_to));
+        Ok(())
+    }
+
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
         self
     }
@@ -344,6 +388,13 @@ impl<A: Actor> AnyProcess for Cell<A> {
 
     fn kind(&self) -> &'static str {
         std::any::type_name::<A>()
+    }
+}
+
+fn refused_remotely(refused: Refused) -> RemoteError {
+    match refused {
+        Refused::Dead => RemoteError::NoProcess,
+        Refused::Full => RemoteError::MailboxFull,
     }
 }
 

@@ -54,15 +54,17 @@ fn log_exit(core: &Core, reason: &Reason) {
 pub(crate) fn release(core: &Core, reason: &Reason) {
     let node = &core.node;
     let pid = core.pid();
-    let side = core.side().map(|s| {
-        let mut side = s.lock();
+    // Mark the side dead (allocating it if needed) under its lock: a link or monitor
+    // racing this death either got in before, and is notified below, or sees `dead`.
+    let side = {
+        let mut side = core.side_or_init().lock();
+        let taken = mem::take(&mut *side);
         side.dead = true;
-        mem::take(&mut *side)
-    });
+        side.parent = taken.parent;
+        taken
+    };
     node.remove_process(core.id);
-    if let Some(side) = side {
-        notify(node, pid, side, reason);
-    }
+    notify(node, pid, side, reason);
 }
 
 fn notify(node: &Node, pid: Pid, side: Side, reason: &Reason) {

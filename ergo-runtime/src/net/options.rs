@@ -1,0 +1,145 @@
+//! [`NetOptions`]: how a node listens, reaches others, and what it accepts.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// The default port of the embedded registrar (as in the Go framework).
+pub const DEFAULT_REGISTRAR_PORT: u16 = 4499;
+
+/// A static route: nodes whose name matches `pattern` (exact, or with one `*`
+/// wildcard) are dialed at `addr`, bypassing the registrar.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Route {
+    /// A node name, or a pattern with one `*`.
+    pub pattern: String,
+    /// Where to dial.
+    pub addr: SocketAddr,
+}
+
+impl Route {
+    /// True if `node` matches the pattern.
+    pub fn matches(&self, node: &str) -> bool {
+        match self.pattern.split_once('*') {
+            None => self.pattern == node,
+            Some((prefix, suffix)) => {
+                node.len() >= prefix.len() + suffix.len()
+                    && node.starts_with(prefix)
+                    && node.ends_with(suffix)
+            }
+        }
+    }
+}
+
+/// Network options, with the defaults of `NetOptions::default()`.
+#[derive(Clone, Debug)]
+pub struct NetOptions {
+    /// Where to accept connections (default `127.0.0.1:0`, any free port).
+    pub listen: SocketAddr,
+    /// TCP connections per peer (default 3).
+    pub pool_size: usize,
+    /// Largest frame accepted or sent, and largest decompressed frame (default 16 MiB).
+    pub max_frame: usize,
+    /// Frames above this many bytes are lz4-compressed (default 0: never).
+    pub compress_above: usize,
+    /// Static routes, tried before the registrar.
+    pub routes: Vec<Route>,
+    /// The registrar to register with and resolve through (default
+    /// `127.0.0.1:4499`; `None` disables it). The first node on a host serves it.
+    pub registrar: Option<SocketAddr>,
+    /// How often an idle connection sends a keepalive (default 5 s).
+    pub keepalive: Duration,
+    /// How long a silent inbound connection is trusted (default 15 s: three keepalives).
+    pub peer_timeout: Duration,
+    /// How long a connect and handshake may take (default 5 s).
+    pub connect_timeout: Duration,
+}
+
+impl Default for NetOptions {
+    fn default() -> Self {
+        NetOptions {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            pool_size: 3,
+            max_frame: 16 << 20,
+            compress_above: 0,
+            routes: Vec::new(),
+            registrar: Some(SocketAddr::from(([127, 0, 0, 1], DEFAULT_REGISTRAR_PORT))),
+            keepalive: Duration::from_secs(5),
+            peer_timeout: Duration::from_secs(15),
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl NetOptions {
+    /// Default options.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Listens on `addr`.
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = addr;
+        self
+    }
+
+    /// Connections per peer.
+    pub fn pool_size(mut self, n: usize) -> Self {
+        self.pool_size = n.max(1);
+        self
+    }
+
+    /// Largest frame.
+    pub fn max_frame(mut self, bytes: usize) -> Self {
+        self.max_frame = bytes;
+        self
+    }
+
+    /// Compresses frames above `bytes` (0: never).
+    pub fn compress_above(mut self, bytes: usize) -> Self {
+        self.compress_above = bytes;
+        self
+    }
+
+    /// Adds a static route.
+    pub fn route(mut self, pattern: &str, addr: SocketAddr) -> Self {
+        self.routes.push(Route {
+            pattern: pattern.to_owned(),
+            addr,
+        });
+        self
+    }
+
+    /// Uses the registrar at `addr` (`None`: static routes only).
+    pub fn registrar(mut self, addr: Option<SocketAddr>) -> Self {
+        self.registrar = addr;
+        self
+    }
+
+    /// Keepalive period.
+    pub fn keepalive(mut self, period: Duration) -> Self {
+        self.keepalive = period;
+        self.peer_timeout = period * 3;
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_patterns() {
+        let addr = SocketAddr::from(([127, 0, 0, 1], 1));
+        let r = Route {
+            pattern: "db*@127.0.0.1".into(),
+            addr,
+        };
+        assert!(r.matches("db1@127.0.0.1"));
+        assert!(!r.matches("web@127.0.0.1"));
+        let exact = Route {
+            pattern: "a@h".into(),
+            addr,
+        };
+        assert!(exact.matches("a@h") && !exact.matches("a@hh"));
+    }
+}

@@ -1,0 +1,117 @@
+//! One remote node as the network sees it: its pool of outbound connections (each a
+//! shared write buffer drained by a writer task), the calls waiting for its replies,
+//! and the links and monitors that must fire `NoConnection` if it is lost.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+use parking_lot::Mutex;
+use rustc_hash::{FxHashMap, FxHashSet};
+use tokio::sync::Notify;
+use tokio::task::AbortHandle;
+
+use crate::pid::{Atom, Pid};
+
+use super::frame::RemoteError;
+
+/// What waits for a tagged answer (reply, ack, lookup, spawn): gets the payload or an
+/// error. `None` payload on a lost connection.
+pub(crate) type Pending = Box<dyn FnOnce(Result<&[u8], PendingError>) + Send>;
+
+/// Why a pending answer did not come.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PendingError {
+    /// The remote node reported an error.
+    Remote(RemoteError),
+    /// The connection was lost.
+    NoConnection,
+}
+
+/// One outbound connection: frames are appended to `buf` by senders and written out by
+/// the slot's writer task, which batches whatever accumulated.
+pub(crate) struct Slot {
+    pub(crate) buf: Mutex<Vec<u8>>,
+    pub(crate) ready: Notify,
+}
+
+pub(crate) struct Peer {
+    pub(crate) name: Atom,
+    /// Its creation, once known from a handshake (0 before).
+    pub(crate) creation: AtomicU32,
+    pub(crate) slots: Vec<Slot>,
+    /// Set when the first write asks for connections.
+    pub(crate) dialing: AtomicBool,
+    /// Set once, when the peer is declared lost.
+    pub(crate) closed: AtomicBool,
+    pub(crate) pending: Mutex<FxHashMap<u64, Pending>>,
+    /// (local, remote) links through this peer.
+    pub(crate) links: Mutex<FxHashSet<(Pid, Pid)>>,
+    /// Monitors local watchers hold on its processes: ref id → (watcher, target).
+    pub(crate) watching: Mutex<FxHashMap<u64, (Pid, Pid)>>,
+    /// Monitors its processes hold on ours: ref id → local target.
+    pub(crate) watched: Mutex<FxHashMap<u64, Pid>>,
+    pub(crate) tasks: Mutex<Vec<AbortHandle>>,
+}
+
+impl Peer {
+    pub(crate) fn new(name: Atom, pool: usize) -> Peer {
+        Peer {
+            name,
+            creation: AtomicU32::new(0),
+            slots: (0..pool.max(1))
+                .map(|_| Slot {
+                    buf: Mutex::new(Vec::new()),
+                    ready: Notify::new(),
+                })
+                .collect(),
+            dialing: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+            pending: Mutex::default(),
+            links: Mutex::default(),
+            watching: Mutex::default(),
+            watched: Mutex::default(),
+            tasks: Mutex::default(),
+        }
+    }
+
+    pub(crate) fn creation(&self) -> u32 {
+        self.creation.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Appends a frame to the slot chosen by `key` (the same key, the same slot: order
+    /// between one sender and one receiver is kept).
+    pub(crate) fn write<R>(&self, key: u64, f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+        let slot = &self.slots[(mix(key) % self.slots.len() as u64) as usize];
+        let mut buf = slot.buf.lock();
+        let was_empty = buf.is_empty();
+        let r = f(&mut buf);
+        let now_empty = buf.is_empty();
+        drop(buf);
+        if was_empty && !now_empty {
+            slot.ready.notify_one();
+        }
+        r
+    }
+
+    pub(crate) fn add_pending(&self, tag: u64, pending: Pending) {
+        self.pending.lock().insert(tag, pending);
+    }
+
+    pub(crate) fn take_pending(&self, tag: u64) -> Option<Pending> {
+        self.pending.lock().remove(&tag)
+    }
+}
+
+/// Spreads keys over the pool.
+pub(crate) fn mix(key: u64) -> u64 {
+    let k = key.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    k ^ (k >> 29)
+}
+
+/// The slot key of a (sender, receiver) pair.
+pub(crate) fn pair_key(from: u64, to: u64) -> u64 {
+    from.rotate_left(32) ^ to
+}

@@ -1,0 +1,85 @@
+//! How an actor's messages cross the network: [`Wire`], a table of encode and decode
+//! functions for its message, request and reply types, built by `#[actor]` from the
+//! serde derives it generates. The receiving node decodes with the target process's own
+//! table, so no global type registry is needed.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::actor::Actor;
+
+/// A message that could not be encoded or decoded.
+#[derive(Error, Debug, Clone, PartialEq, Eq)]
+pub enum WireError {
+    /// The actor's messages cannot cross the network (no `Wire` table: a hand-written
+    /// actor without one).
+    #[error("actor `{0}` has no wire format: its messages cannot cross the network")]
+    NotRemote(&'static str),
+    /// Encoding failed (e.g. a `local` handler's message sent to a remote process).
+    #[error("cannot encode: {0}")]
+    Encode(String),
+    /// The bytes are not a message of the target's type.
+    #[error("cannot decode as the target's type: {0}")]
+    Decode(String),
+}
+
+type Encode<T> = fn(&T, &mut Vec<u8>) -> Result<(), WireError>;
+type Decode<T> = fn(&[u8]) -> Result<T, WireError>;
+
+/// Encode and decode functions for an actor's three message types.
+pub struct Wire<A: Actor> {
+    /// Appends an encoded message to a buffer.
+    pub encode_message: Encode<A::Message>,
+    /// Decodes a message.
+    pub decode_message: Decode<A::Message>,
+    /// Appends an encoded request.
+    pub encode_call: Encode<A::Call>,
+    /// Decodes a request.
+    pub decode_call: Decode<A::Call>,
+    /// Appends an encoded reply.
+    pub encode_reply: Encode<A::Reply>,
+    /// Decodes a reply.
+    pub decode_reply: Decode<A::Reply>,
+}
+
+impl<A: Actor> Wire<A>
+where
+    A::Message: Serialize + DeserializeOwned,
+    A::Call: Serialize + DeserializeOwned,
+    A::Reply: Serialize + DeserializeOwned,
+{
+    /// The native format: serde + postcard.
+    pub const POSTCARD: Wire<A> = Wire {
+        encode_message: encode::<A::Message>,
+        decode_message: decode::<A::Message>,
+        encode_call: encode::<A::Call>,
+        decode_call: decode::<A::Call>,
+        encode_reply: encode::<A::Reply>,
+        decode_reply: decode::<A::Reply>,
+    };
+}
+
+fn encode<T: Serialize>(value: &T, buf: &mut Vec<u8>) -> Result<(), WireError> {
+    let taken = std::mem::take(buf);
+    match postcard::to_extend(value, taken) {
+        Ok(full) => {
+            *buf = full;
+            Ok(())
+        }
+        Err(err) => Err(WireError::Encode(err.to_string())),
+    }
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, WireError> {
+    match postcard::take_from_bytes::<T>(bytes) {
+        Ok((value, [])) => Ok(value),
+        Ok((_, rest)) => Err(WireError::Decode(format!("{} trailing bytes", rest.len()))),
+        Err(err) => Err(WireError::Decode(err.to_string())),
+    }
+}
+
+/// The wire table of `A`, or the error saying it has none.
+pub(crate) fn of<A: Actor>() -> Result<&'static Wire<A>, WireError> {
+    A::wire().ok_or(WireError::NotRemote(std::any::type_name::<A>()))
+}
