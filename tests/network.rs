@@ -1,10 +1,16 @@
-//! Network transparency with several nodes in one OS process, on 127.0.0.1.
+//! Network transparency with several nodes in one OS process, on 127.0.0.1: typed
+//! calls and casts, order, remote links and monitors, wrong cookies, bad frames,
+//! important delivery, remote spawn, restarts seen from another node.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
-use ergo::net::NetOptions;
+use ergo::net::frame::{self, Header, RemoteError, WireTarget};
+use ergo::net::{handshake, NetError, NetOptions, SpawnPermission};
 use ergo::prelude::*;
+use ergo::Atom;
 use ergo_tests::guard;
+use tokio::io::AsyncWriteExt;
 
 /// A counter reachable from other nodes.
 #[derive(Default)]
@@ -37,25 +43,80 @@ impl Counter {
     }
 }
 
-async fn pair(a: &str, b: &str) -> (Node, Node) {
-    let nb = Node::builder(&format!("{b}@127.0.0.1"))
-        .cookie("net-test")
-        .network(NetOptions::new().registrar(None))
-        .start()
-        .await
-        .unwrap();
-    let addr = nb.listen_addr().unwrap();
-    let na = Node::builder(&format!("{a}@127.0.0.1"))
-        .cookie("net-test")
-        .network(
-            NetOptions::new()
-                .registrar(None)
-                .route(&format!("{b}@127.0.0.1"), addr),
+/// Collects the `Down`s and exits it gets; links and monitors on request.
+#[derive(Default)]
+pub struct Watcher {
+    downs: Vec<Down>,
+    exits: Vec<Exit>,
+}
+
+#[actor]
+impl Watcher {
+    #[init]
+    fn init(&mut self, ctx: &mut Context<Self>) {
+        ctx.trap_exit(true);
+    }
+
+    #[handle_call]
+    fn watch(&mut self, ctx: &mut Context<Self>, pid: Pid) -> bool {
+        ctx.monitor(pid).is_ok()
+    }
+
+    #[handle_call]
+    fn link_to(&mut self, ctx: &mut Context<Self>, pid: Pid) -> bool {
+        ctx.link(pid).is_ok()
+    }
+
+    #[handle_call]
+    fn report(&mut self) -> (Vec<Reason>, Vec<Reason>) {
+        (
+            self.downs.iter().map(|d| d.reason.clone()).collect(),
+            self.exits.iter().map(|e| e.reason.clone()).collect(),
         )
+    }
+
+    #[handle_info]
+    fn down(&mut self, down: Down) {
+        self.downs.push(down);
+    }
+
+    #[handle_info]
+    fn exit(&mut self, exit: Exit) {
+        self.exits.push(exit);
+    }
+}
+
+async fn node(name: &str, cookie: &str, routes: &[(&str, SocketAddr)]) -> Node {
+    let mut options = NetOptions::new().registrar(None);
+    for (pattern, addr) in routes {
+        options = options.route(pattern, *addr);
+    }
+    Node::builder(&format!("{name}@127.0.0.1"))
+        .cookie(cookie)
+        .network(options)
         .start()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// Two nodes; `a` reaches `b` by a static route, `b` dials back where `a` said.
+async fn pair(a: &str, b: &str) -> (Node, Node) {
+    let nb = node(b, "net-test", &[]).await;
+    let addr = nb.listen_addr().unwrap();
+    let na = node(a, "net-test", &[(&format!("{b}@127.0.0.1"), addr)]).await;
     (na, nb)
+}
+
+/// Waits until the watcher has seen `n` Downs and exits in all.
+async fn report(w: &ActorRef<Watcher>, n: usize) -> (Vec<Reason>, Vec<Reason>) {
+    for _ in 0..2_000 {
+        let r = w.report().await.unwrap();
+        if r.0.len() + r.1.len() >= n {
+            return r;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("the watcher never saw {n} notifications")
 }
 
 #[tokio::test]
@@ -70,27 +131,282 @@ async fn typed_call_and_cast_across_nodes_keep_order() {
     assert!(!remote.is_local());
     assert_eq!(guard("call", remote.add(5)).await.unwrap(), 5);
     assert_eq!(guard("call", remote.add(2)).await.unwrap(), 7);
-    for i in 0..10_000 {
+    for i in 0..20_000 {
         remote.record(i).unwrap();
     }
     let seen = guard("call", remote.seen()).await.unwrap();
-    assert_eq!(seen, (0..10_000).collect::<Vec<_>>());
+    assert_eq!(seen, (0..20_000).collect::<Vec<_>>());
+    // Looking up under the wrong type is refused by the remote node's answer.
+    let wrong = a
+        .lookup_remote::<Watcher>("counter", "net_b1@127.0.0.1")
+        .await;
+    assert!(
+        matches!(wrong, Err(NetError::WrongType { .. })),
+        "{wrong:?}"
+    );
     a.stop().await.unwrap();
     b.stop().await.unwrap();
 }
 
 #[tokio::test]
-async fn a_remote_monitor_fires_on_exit_and_on_connection_loss() {
+async fn remote_monitors_and_links_fire_on_exit_and_on_connection_loss() {
     let (a, b) = pair("net_a2", "net_b2").await;
-    b.spawn_register("c1", Counter::default()).await.unwrap();
-    b.spawn_register("c2", Counter::default()).await.unwrap();
-    let c1: ActorRef<Counter> = a.lookup_remote("c1", "net_b2@127.0.0.1").await.unwrap();
-    let c2: ActorRef<Counter> = a.lookup_remote("c2", "net_b2@127.0.0.1").await.unwrap();
-    let watcher = a.spawn(Counter::default()).await.unwrap();
-    let (m1, m2) = (c1.pid(), c2.pid());
-    let _ = (m1, m2);
-    let _ = Duration::from_secs(1);
-    let _ = watcher;
+    let c1 = b.spawn(Counter::default()).await.unwrap();
+    let c2 = b.spawn(Counter::default()).await.unwrap();
+    let watcher = a.spawn(Watcher::default()).await.unwrap();
+    assert!(watcher.watch(c1.pid()).await.unwrap());
+    assert!(watcher.link_to(c1.pid()).await.unwrap());
+    assert!(watcher.watch(c2.pid()).await.unwrap());
+    assert!(watcher.link_to(c2.pid()).await.unwrap());
+    // Make sure the remote halves are in place before c1 fails (order per pair).
+    let c1_remote: ActorRef<Counter> = a.actor_ref(c1.pid()).unwrap();
+    c1_remote.add(0).await.unwrap();
+    c1.fail().unwrap();
+    let (downs, exits) = report(&watcher, 2).await;
+    assert_eq!(downs, vec![Reason::error("asked to fail")]);
+    assert_eq!(exits, vec![Reason::error("asked to fail")]);
+    // Losing the connection to node b fires the rest with NoConnection, exactly once.
+    assert!(a.disconnect("net_b2@127.0.0.1"));
+    let (downs, exits) = report(&watcher, 4).await;
+    assert_eq!(downs[1..], [Reason::NoConnection]);
+    assert_eq!(exits[1..], [Reason::NoConnection]);
+    // Node b saw the loss too: c2, linked to the watcher, died of it.
+    b.monitor(c2.pid()).unwrap().down().await;
+    // The next send reconnects.
+    let c3 = b.spawn(Counter::default()).await.unwrap();
+    let c3_remote: ActorRef<Counter> = a.actor_ref(c3.pid()).unwrap();
+    assert_eq!(guard("call", c3_remote.add(1)).await.unwrap(), 1);
+    assert_eq!(report(&watcher, 4).await.0.len(), 2, "nothing fired twice");
+    a.stop().await.unwrap();
+    b.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_wrong_cookie_is_refused_and_nothing_is_delivered() {
+    let b = node("net_b3", "right", &[]).await;
+    b.spawn_register("counter", Counter::default())
+        .await
+        .unwrap();
+    let addr = b.listen_addr().unwrap();
+    let a = node("net_a3", "wrong", &[("net_b3@127.0.0.1", addr)]).await;
+    let found = a
+        .lookup_remote::<Counter>("counter", "net_b3@127.0.0.1")
+        .await;
+    assert!(matches!(found, Err(NetError::NoConnection(_))), "{found:?}");
+    // The raw handshake with the wrong cookie is refused too.
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let shake = handshake::client(&mut stream, "raw@127.0.0.1", 1, "wrong", 0).await;
+    assert!(matches!(
+        shake,
+        Err(handshake::HandshakeError::WrongCookie(_))
+    ));
+    let local = b.lookup::<Counter>("counter").unwrap();
+    assert_eq!(local.seen().await.unwrap(), Vec::<u64>::new());
+    assert_eq!(local.add(0).await.unwrap(), 0);
+    a.stop().await.unwrap();
+    b.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn oversized_and_malformed_frames_are_refused_and_the_connection_goes_on() {
+    let b = Node::builder("net_b4@127.0.0.1")
+        .cookie("net-test")
+        .network(NetOptions::new().registrar(None).max_frame(1024))
+        .start()
+        .await
+        .unwrap();
+    let counter = b
+        .spawn_register("counter", Counter::default())
+        .await
+        .unwrap();
+    let mut stream = tokio::net::TcpStream::connect(b.listen_addr().unwrap())
+        .await
+        .unwrap();
+    handshake::client(&mut stream, "raw@127.0.0.1", 1, "net-test", 0)
+        .await
+        .unwrap();
+    let mut bytes = Vec::new();
+    // Oversized: announced above the limit; its body is skipped without being held.
+    bytes.extend_from_slice(&5000u32.to_be_bytes());
+    bytes.extend(std::iter::repeat_n(0xAB, 5000));
+    // Malformed: a header that is not a header.
+    bytes.extend_from_slice(&4u32.to_be_bytes());
+    bytes.extend_from_slice(&[0, 0xFF, 0xFF, 0xFF]);
+    // A payload that is not a message of the target's type.
+    let send = |n: u64, good: bool| {
+        let mut buf = Vec::new();
+        let header = Header::Send {
+            from: 0,
+            to: WireTarget::Name(Atom::new("counter")),
+            priority: 2,
+            ack: 0,
+        };
+        frame::encode(&mut buf, &header, 0, |b| {
+            if good {
+                (Counter::wire().unwrap().encode_message)(&CounterMessage::Record(n), b)
+            } else {
+                b.extend_from_slice(&[200, 1, 2, 3]);
+                Ok(())
+            }
+        })
+        .unwrap();
+        buf
+    };
+    bytes.extend(send(0, false));
+    bytes.extend(send(42, true));
+    stream.write_all(&bytes).await.unwrap();
+    for _ in 0..2_000 {
+        let seen = counter.seen().await.unwrap();
+        if !seen.is_empty() {
+            assert_eq!(seen, vec![42]);
+            b.stop().await.unwrap();
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("the valid frame after the bad ones was not delivered");
+}
+
+#[tokio::test]
+async fn important_delivery_fails_at_once_for_a_missing_process() {
+    let (a, b) = pair("net_a5", "net_b5").await;
+    let c = b.spawn(Counter::default()).await.unwrap();
+    let remote: ActorRef<Counter> = a.actor_ref(c.pid()).unwrap();
+    remote
+        .send_important(CounterMessage::Record(1))
+        .await
+        .unwrap();
+    assert_eq!(remote.seen().await.unwrap(), vec![1]);
+    c.fail().unwrap();
+    b.monitor(c.pid()).unwrap().down().await;
+    let err = guard(
+        "important send",
+        remote.send_important(CounterMessage::Record(2)),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err, NetError::Remote(RemoteError::NoProcess));
+    assert_eq!(remote.add(1).await, Err(CallError::NoProcess));
+    a.stop().await.unwrap();
+    b.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_message_of_the_wrong_type_gets_a_clear_error() {
+    let (a, b) = pair("net_a6", "net_b6").await;
+    let c = b.spawn(Counter::default()).await.unwrap();
+    // Addressed as a Watcher, the Counter cannot decode the request.
+    let wrong: ActorRef<Watcher> = a.actor_ref(c.pid()).unwrap();
+    let err = guard("call", wrong.report()).await.unwrap_err();
+    assert!(
+        matches!(err, CallError::BadRequest(ref why) if why.contains("rejected")),
+        "{err:?}"
+    );
+    // The node and the process are fine.
+    let right: ActorRef<Counter> = a.actor_ref(c.pid()).unwrap();
+    assert_eq!(right.add(3).await.unwrap(), 3);
+    a.stop().await.unwrap();
+    b.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn remote_spawn_when_allowed_and_refused_otherwise() {
+    let (a, b) = pair("net_a7", "net_b7").await;
+    b.enable_spawn("counter", SpawnPermission::Anyone, Counter::default)
+        .unwrap();
+    b.enable_spawn(
+        "private",
+        SpawnPermission::Nodes(vec![Atom::new("someone@127.0.0.1")]),
+        Counter::default,
+    )
+    .unwrap();
+    let spawned: ActorRef<Counter> = a
+        .remote_spawn("net_b7@127.0.0.1", "counter", Some("spawned"), ())
+        .await
+        .unwrap();
+    assert_eq!(spawned.pid().node(), b.name());
+    assert_eq!(spawned.add(40).await.unwrap(), 40);
+    assert_eq!(spawned.add(2).await.unwrap(), 42);
+    assert!(b.whereis("spawned").is_some());
+    let refused = a
+        .remote_spawn::<Counter>("net_b7@127.0.0.1", "private", None, ())
+        .await;
+    assert!(
+        matches!(refused, Err(NetError::Remote(RemoteError::NotAllowed(_)))),
+        "{refused:?}"
+    );
+    let unknown = a
+        .remote_spawn::<Counter>("net_b7@127.0.0.1", "nope", None, ())
+        .await;
+    assert!(
+        matches!(unknown, Err(NetError::Remote(RemoteError::NotAllowed(_)))),
+        "{unknown:?}"
+    );
+    a.stop().await.unwrap();
+    b.stop().await.unwrap();
+}
+
+supervisor! {
+    pub RemoteSup: one_for_one(intensity = 10, period = 5s) {
+        worker: Counter = Counter::default(),
+    }
+}
+
+#[tokio::test]
+async fn a_client_on_another_node_follows_a_restarted_child() {
+    let (a, b) = pair("net_a8", "net_b8").await;
+    b.spawn(RemoteSup::new()).await.unwrap();
+    let first: ActorRef<Counter> = a.lookup_remote("worker", "net_b8@127.0.0.1").await.unwrap();
+    assert_eq!(first.add(1).await.unwrap(), 1);
+    first.fail().unwrap();
+    // The old pid is gone; the name moved to the restarted child.
+    let mut again = None;
+    for _ in 0..2_000 {
+        if let Ok(r) = a
+            .lookup_remote::<Counter>("worker", "net_b8@127.0.0.1")
+            .await
+        {
+            if r.pid() != first.pid() {
+                again = Some(r);
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let again = again.expect("the child restarted under its name");
+    assert_eq!(again.add(1).await.unwrap(), 1, "a fresh instance");
+    assert_eq!(first.add(1).await, Err(CallError::NoProcess));
+    a.stop().await.unwrap();
+    b.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn compressed_frames_cross_intact() {
+    let b = Node::builder("net_b9@127.0.0.1")
+        .cookie("net-test")
+        .network(NetOptions::new().registrar(None).compress_above(64))
+        .start()
+        .await
+        .unwrap();
+    let addr = b.listen_addr().unwrap();
+    let a = Node::builder("net_a9@127.0.0.1")
+        .cookie("net-test")
+        .network(
+            NetOptions::new()
+                .registrar(None)
+                .compress_above(64)
+                .route("net_b9@127.0.0.1", addr),
+        )
+        .start()
+        .await
+        .unwrap();
+    let c = b.spawn(Counter::default()).await.unwrap();
+    let remote: ActorRef<Counter> = a.actor_ref(c.pid()).unwrap();
+    for i in 0..1000 {
+        remote.record(i).unwrap();
+    }
+    // The reply (1000 numbers) is compressed on the way back.
+    assert_eq!(remote.seen().await.unwrap(), (0..1000).collect::<Vec<_>>());
     a.stop().await.unwrap();
     b.stop().await.unwrap();
 }

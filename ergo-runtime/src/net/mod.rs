@@ -235,6 +235,20 @@ impl Node {
         Ok(listen)
     }
 
+    /// Drops the connections to `node` (as Erlang's `disconnect_node`): every link and
+    /// monitor through them fires with `NoConnection`; the next send reconnects.
+    pub fn disconnect(&self, node: &str) -> bool {
+        let Some(net) = self.net() else { return false };
+        let peer = net.peers.lock().get(&Atom::new(node)).cloned();
+        match peer {
+            Some(peer) => {
+                net.peer_down(&peer, "disconnected by request");
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Node names this node is connected to.
     pub fn connected_nodes(&self) -> Vec<Atom> {
         self.net()

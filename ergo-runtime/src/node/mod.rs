@@ -158,8 +158,13 @@ impl Node {
 
     // ---- lookups ----
 
-    /// A typed handle to the process `pid`, if it is alive and runs actor `A`.
+    /// A typed handle to the process `pid`: a local one if it is alive and runs actor
+    /// `A`; a remote one (unchecked: the remote node checks each message against the
+    /// process's own type) if `pid` lives on another node and the network runs.
     pub fn actor_ref<A: Actor>(&self, pid: Pid) -> Option<ActorRef<A>> {
+        if pid.node() != self.name() {
+            return self.net().map(|_| ActorRef::remote(self.clone(), pid));
+        }
         self.process(pid).and_then(ActorRef::from_process)
     }
 
