@@ -24,7 +24,10 @@ pub async fn run(only: Option<&str>) {
          node_call_rtt = the same from outside any process; ping_pong = {ROUND_TRIPS} round trips between two processes; \
          nproc = {cores}"
     );
-    let node = Node::builder("bench@127.0.0.1").start().await.expect("node");
+    let node = Node::builder("bench@127.0.0.1")
+        .start()
+        .await
+        .expect("node");
     if want("local_1_1") {
         let rate = one_to_one(&node, 1, ONE_TO_ONE).await;
         println!("BENCH local_1_1 {rate:.0} msgs/s");
@@ -212,7 +215,12 @@ impl Actor for Caller {
         Step::Continue
     }
 
-    fn handle_call(&mut self, _: &mut Context<Self>, _: (), reply: ReplyTo<Duration>) -> Step<Self> {
+    fn handle_call(
+        &mut self,
+        _: &mut Context<Self>,
+        _: (),
+        reply: ReplyTo<Duration>,
+    ) -> Step<Self> {
         Step::run_async(move |this: Caller, ctx| async move {
             let start = Instant::now();
             for _ in 0..CALLS {

@@ -3,14 +3,23 @@
 //! stating the workload.
 
 mod local;
+mod network;
 
 #[tokio::main]
 async fn main() {
     let which = std::env::args().nth(1).unwrap_or_else(|| "local".into());
     match which.as_str() {
         "local" => local::run(std::env::args().nth(2).as_deref()).await,
+        "network" => network::run(std::env::args().nth(2).as_deref()).await,
+        "net-peer" => {
+            let pairs = std::env::args()
+                .nth(2)
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(1);
+            network::peer(pairs).await
+        }
         other => {
-            eprintln!("unknown benchmark {other:?}; available: local");
+            eprintln!("unknown benchmark {other:?}; available: local, network");
             std::process::exit(2);
         }
     }

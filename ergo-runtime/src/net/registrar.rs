@@ -20,11 +20,14 @@ use super::Network;
 
 const MAX_LINE: usize = 512;
 
+/// Registered node name → listening port.
+type Table = Arc<Mutex<FxHashMap<String, u16>>>;
+
 /// A node's side of the registrar.
 pub(crate) struct Client {
     addr: Option<SocketAddr>,
     /// Set while this node serves the registrar: the table it serves.
-    serving: Mutex<Option<Arc<Mutex<FxHashMap<String, u16>>>>>,
+    serving: Mutex<Option<Table>>,
 }
 
 impl Client {
@@ -131,7 +134,7 @@ async fn keep_registered(net: Weak<Network>, addr: SocketAddr) {
     }
 }
 
-async fn serve(listener: TcpListener, table: Arc<Mutex<FxHashMap<String, u16>>>) {
+async fn serve(listener: TcpListener, table: Table) {
     // Sessions live in the set: when the serving node stops (this task is aborted), they
     // close with it, and the registered nodes notice and take over.
     let mut sessions = tokio::task::JoinSet::new();
@@ -147,7 +150,7 @@ async fn serve(listener: TcpListener, table: Arc<Mutex<FxHashMap<String, u16>>>)
     }
 }
 
-async fn session(stream: TcpStream, table: Arc<Mutex<FxHashMap<String, u16>>>) {
+async fn session(stream: TcpStream, table: Table) {
     let mut stream = BufReader::new(stream);
     let mut registered: Option<String> = None;
     while let Some(line) = read_line(&mut stream).await {

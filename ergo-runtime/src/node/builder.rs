@@ -51,7 +51,7 @@ impl NodeBuilder {
         self
     }
 
-    /// Installs a `tracing` subscriber printing at `level`, unless the program already
+    /// Installs a `tracing` subscriber printing to stderr at `level`, unless the program already
     /// installed one (default: log nothing of our own; `tracing` events still reach a
     /// subscriber the program sets up).
     pub fn log_level(mut self, level: tracing::Level) -> Self {
@@ -80,6 +80,7 @@ impl NodeBuilder {
             let _ = tracing_subscriber::fmt()
                 .with_max_level(level)
                 .with_target(false)
+                .with_writer(std::io::stderr)
                 .try_init();
         }
         let now = SystemTime::now()

@@ -1,0 +1,214 @@
+//! Network workloads, as Ergo's ping benchmark: two nodes in separate OS processes on
+//! loopback (this program starts its peer as a child process), senders on one node,
+//! receivers on the other.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ergo::net::NetOptions;
+use ergo::prelude::*;
+
+const ONE_TO_ONE: u64 = 3_000_000;
+const PER_PAIR: u64 = 1_000_000;
+const CALLS: u64 = 20_000;
+const CHUNK: u64 = 64;
+const PEER: &str = "bench_peer@127.0.0.1";
+
+/// Counts messages; tells the collector on the other node when it has them all.
+#[derive(Default)]
+pub struct Receiver {
+    seen: u64,
+    expect: u64,
+    notify: Option<Pid>,
+}
+
+#[actor]
+impl Receiver {
+    #[handle_cast]
+    fn expect(&mut self, n: u64, notify: Pid) {
+        self.seen = 0;
+        self.expect = n;
+        self.notify = Some(notify);
+    }
+
+    #[handle_info]
+    fn count(&mut self, ctx: &mut Context<Self>, _n: u64) {
+        self.seen += 1;
+        if self.seen == self.expect {
+            if let Some(collector) = self
+                .notify
+                .and_then(|p| ctx.node().actor_ref::<Collector>(p))
+            {
+                let _ = collector.done(self.seen);
+            }
+        }
+    }
+
+    #[handle_call]
+    fn ping(&mut self) {}
+}
+
+/// Sends `left` messages to a remote receiver, `CHUNK` per turn.
+pub struct Sender {
+    to: ActorRef<Receiver>,
+}
+
+#[actor]
+impl Sender {
+    #[handle_cast]
+    fn go(&mut self, ctx: &mut Context<Self>, left: u64) {
+        let n = left.min(CHUNK);
+        for i in 0..n {
+            let _ = self.to.send(i);
+        }
+        if left > n {
+            let _ = ctx.myself().go(left - n);
+        }
+    }
+
+    #[handle_call]
+    async fn calls(&mut self, n: u64) -> Duration {
+        let start = Instant::now();
+        for _ in 0..n {
+            let _ = self.to.ping().await;
+        }
+        start.elapsed()
+    }
+}
+
+/// Collects completions from the receivers.
+pub struct Collector {
+    waiting: usize,
+    done: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+#[actor]
+impl Collector {
+    #[handle_cast]
+    fn done(&mut self, _seen: u64) {
+        self.waiting -= 1;
+        if self.waiting == 0 {
+            if let Some(done) = self.done.take() {
+                let _ = done.send(());
+            }
+        }
+    }
+}
+
+/// The peer process: a node with receivers registered as `recv-0..n`, until stdin closes.
+pub async fn peer(pairs: usize) {
+    let node = Node::builder(PEER)
+        .log_level(tracing::Level::WARN)
+        .cookie("bench")
+        .network(NetOptions::new().registrar(None))
+        .start()
+        .await
+        .expect("peer node");
+    for i in 0..pairs {
+        node.spawn_register(format!("recv-{i}").as_str(), Receiver::default())
+            .await
+            .expect("spawn");
+    }
+    println!("READY {}", node.listen_addr().expect("listening"));
+    std::io::stdout().flush().ok();
+    let _ = tokio::task::spawn_blocking(|| {
+        let mut line = String::new();
+        while std::io::stdin()
+            .read_line(&mut line)
+            .map(|n| n > 0)
+            .unwrap_or(false)
+        {}
+    })
+    .await;
+}
+
+pub async fn run(only: Option<&str>) {
+    let want = |name: &str| only.is_none_or(|o| name.starts_with(o));
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!(
+        "# workload: two nodes in separate OS processes on 127.0.0.1, pool of 3 TCP connections; \
+         network_1_1 = 1 sender process -> 1 remote receiver, {ONE_TO_ONE} async u64 messages; \
+         network_n_n = {cores} pairs x {PER_PAIR}; network_call_rtt = {CALLS} sequential calls \
+         process -> remote process; nproc = {cores}"
+    );
+    let exe = std::env::current_exe().expect("own path");
+    let mut child = Command::new(exe)
+        .args(["net-peer", &cores.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the peer process");
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    out.read_line(&mut line).expect("peer ready");
+    let addr: SocketAddr = line
+        .trim()
+        .strip_prefix("READY ")
+        .and_then(|a| a.parse().ok())
+        .expect("peer address");
+    let node = Node::builder("bench@127.0.0.1")
+        .log_level(tracing::Level::WARN)
+        .cookie("bench")
+        .network(NetOptions::new().registrar(None).route(PEER, addr))
+        .start()
+        .await
+        .expect("node");
+    if want("network_1_1") {
+        let rate = stream(&node, 1, ONE_TO_ONE).await;
+        println!("BENCH network_1_1 {rate:.0} msgs/s");
+    }
+    if want("network_n_n") {
+        let rate = stream(&node, cores, PER_PAIR).await;
+        println!("BENCH network_n_n {rate:.0} msgs/s");
+    }
+    if want("network_call_rtt") {
+        let to: ActorRef<Receiver> = node.lookup_remote("recv-0", PEER).await.expect("lookup");
+        let caller = node.spawn(Sender { to }).await.expect("spawn");
+        caller
+            .calls(100)
+            .timeout(Duration::from_secs(60))
+            .await
+            .expect("warm up");
+        let total = caller
+            .calls(CALLS)
+            .timeout(Duration::from_secs(600))
+            .await
+            .expect("calls");
+        println!(
+            "BENCH network_call_rtt {:.3} us",
+            total.as_secs_f64() * 1e6 / CALLS as f64
+        );
+    }
+    node.stop().await.expect("stop");
+    drop(child.stdin.take());
+    let _ = child.wait();
+}
+
+async fn stream(node: &Node, pairs: usize, per_pair: u64) -> f64 {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let collector = node
+        .spawn(Collector {
+            waiting: pairs,
+            done: Some(tx),
+        })
+        .await
+        .expect("spawn");
+    let mut senders = Vec::new();
+    for i in 0..pairs {
+        let to: ActorRef<Receiver> = node
+            .lookup_remote(&format!("recv-{i}"), PEER)
+            .await
+            .expect("lookup");
+        to.expect(per_pair, collector.pid()).expect("send");
+        to.ping().await.expect("ready");
+        senders.push(node.spawn(Sender { to }).await.expect("spawn"));
+    }
+    let start = Instant::now();
+    for s in &senders {
+        s.go(per_pair).expect("send");
+    }
+    rx.await.expect("done");
+    (pairs as u64 * per_pair) as f64 / start.elapsed().as_secs_f64()
+}
