@@ -410,3 +410,58 @@ async fn compressed_frames_cross_intact() {
     a.stop().await.unwrap();
     b.stop().await.unwrap();
 }
+
+/// An external registrar kept in memory, shared by the nodes of a test.
+#[derive(Default)]
+struct MemoryRegistrar(std::sync::Mutex<std::collections::HashMap<String, SocketAddr>>);
+
+impl ergo::net::Registrar for MemoryRegistrar {
+    fn register<'a>(
+        &'a self,
+        node: &'a str,
+        addr: SocketAddr,
+    ) -> ergo::net::registrar::BoxFuture<'a, ()> {
+        self.0.lock().unwrap().insert(node.to_owned(), addr);
+        Box::pin(async {})
+    }
+
+    fn resolve<'a>(
+        &'a self,
+        node: &'a str,
+    ) -> ergo::net::registrar::BoxFuture<'a, Option<SocketAddr>> {
+        let found = self.0.lock().unwrap().get(node).copied();
+        Box::pin(async move { found })
+    }
+}
+
+#[tokio::test]
+async fn an_external_registrar_resolves_nodes() {
+    let registrar = std::sync::Arc::new(MemoryRegistrar::default());
+    let options = || {
+        NetOptions::new()
+            .registrar(None)
+            .external_registrar(registrar.clone())
+    };
+    let b = Node::builder("net_b10@127.0.0.1")
+        .cookie("net-test")
+        .network(options())
+        .start()
+        .await
+        .unwrap();
+    let a = Node::builder("net_a10@127.0.0.1")
+        .cookie("net-test")
+        .network(options())
+        .start()
+        .await
+        .unwrap();
+    b.spawn_register("counter", Counter::default())
+        .await
+        .unwrap();
+    let remote: ActorRef<Counter> = a
+        .lookup_remote("counter", "net_b10@127.0.0.1")
+        .await
+        .unwrap();
+    assert_eq!(remote.add(4).await.unwrap(), 4);
+    a.stop().await.unwrap();
+    b.stop().await.unwrap();
+}

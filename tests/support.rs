@@ -386,3 +386,26 @@ impl Handles<u64> for Recorder {
         msg
     }
 }
+
+/// A counter that crosses the network (used by the multi-process tests and the
+/// `net-node` program).
+#[derive(Default)]
+pub struct NetCounter {
+    count: u64,
+}
+
+#[ergo::actor]
+impl NetCounter {
+    /// Adds `n`, returns the total.
+    #[handle_call]
+    pub fn add(&mut self, n: u64) -> u64 {
+        self.count += n;
+        self.count
+    }
+
+    /// Stops with an error.
+    #[handle_cast]
+    pub fn fail(&mut self, ctx: &mut Context<Self>) {
+        ctx.stop(ergo::Reason::error("asked to fail"));
+    }
+}

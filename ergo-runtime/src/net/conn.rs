@@ -51,6 +51,11 @@ async fn resolve(net: &Arc<Network>, node: Atom) -> Option<SocketAddr> {
     if let Some(addr) = net.learned_address(node) {
         return Some(addr);
     }
+    if let Some(external) = &net.options.external_registrar {
+        if let Some(addr) = external.resolve(&name).await {
+            return Some(addr);
+        }
+    }
     net.registrar.resolve(net, &name).await
 }
 

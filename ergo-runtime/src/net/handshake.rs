@@ -286,10 +286,17 @@ mod tests {
         let s = s.unwrap();
         assert_eq!((s.name.as_str(), s.listen_port), ("a@127.0.0.1", 7));
 
-        let (mut a, mut b) = tokio::io::duplex(4096);
+        let (a, b) = tokio::io::duplex(4096);
+        // Each side drops its end when done, as a closed socket would.
         let (c, s) = tokio::join!(
-            client(&mut a, "a@127.0.0.1", 1, "secret", 7),
-            server(&mut b, "b@127.0.0.1", 2, "other")
+            async move {
+                let mut a = a;
+                client(&mut a, "a@127.0.0.1", 1, "secret", 7).await
+            },
+            async move {
+                let mut b = b;
+                server(&mut b, "b@127.0.0.1", 2, "other").await
+            }
         );
         assert!(matches!(c, Err(HandshakeError::WrongCookie(_))), "{c:?}");
         // The client refused the server's proof and hung up before proving anything.

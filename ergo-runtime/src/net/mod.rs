@@ -26,6 +26,7 @@ use parking_lot::Mutex;
 use rustc_hash::FxHashMap;
 
 pub use options::{NetOptions, Route};
+pub use registrar::Registrar;
 pub(crate) use remote_ref::RemoteRef;
 pub use spawn::SpawnPermission;
 
@@ -227,6 +228,9 @@ impl Node {
             return Ok(self.net().map_or(listen, |n| n.listen));
         }
         conn::accept_loop(net.clone(), listener);
+        if let Some(external) = &net.options.external_registrar {
+            external.register(&self.name().as_str(), listen).await;
+        }
         if net.options.registrar.is_some() {
             net.registrar.register(&net).await;
         }

@@ -31,7 +31,7 @@ impl Route {
 }
 
 /// Network options, with the defaults of `NetOptions::default()`.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct NetOptions {
     /// Where to accept connections (default `127.0.0.1:0`, any free port).
     pub listen: SocketAddr,
@@ -52,6 +52,22 @@ pub struct NetOptions {
     pub peer_timeout: Duration,
     /// How long a connect and handshake may take (default 5 s).
     pub connect_timeout: Duration,
+    /// An external registrar, asked after static routes (default none).
+    pub external_registrar: Option<std::sync::Arc<dyn super::registrar::Registrar>>,
+}
+
+impl std::fmt::Debug for NetOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NetOptions")
+            .field("listen", &self.listen)
+            .field("pool_size", &self.pool_size)
+            .field("max_frame", &self.max_frame)
+            .field("compress_above", &self.compress_above)
+            .field("routes", &self.routes)
+            .field("registrar", &self.registrar)
+            .field("external_registrar", &self.external_registrar.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for NetOptions {
@@ -66,6 +82,7 @@ impl Default for NetOptions {
             keepalive: Duration::from_secs(5),
             peer_timeout: Duration::from_secs(15),
             connect_timeout: Duration::from_secs(5),
+            external_registrar: None,
         }
     }
 }
@@ -112,6 +129,15 @@ impl NetOptions {
     /// Uses the registrar at `addr` (`None`: static routes only).
     pub fn registrar(mut self, addr: Option<SocketAddr>) -> Self {
         self.registrar = addr;
+        self
+    }
+
+    /// Uses an external registrar.
+    pub fn external_registrar(
+        mut self,
+        registrar: std::sync::Arc<dyn super::registrar::Registrar>,
+    ) -> Self {
+        self.external_registrar = Some(registrar);
         self
     }
 

@@ -18,6 +18,19 @@ use tokio::net::{TcpListener, TcpStream};
 
 use super::Network;
 
+/// A boxed future, for the object-safe [`Registrar`] trait.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// An external registrar (etcd, DNS, a service mesh...): where nodes announce their
+/// listening address and look each other up. Set with `NetOptions::external_registrar`;
+/// it is asked after static routes and before the embedded registrar.
+pub trait Registrar: Send + Sync + 'static {
+    /// Announces that `node` accepts connections at `addr`.
+    fn register<'a>(&'a self, node: &'a str, addr: SocketAddr) -> BoxFuture<'a, ()>;
+    /// Where `node` accepts connections, if known.
+    fn resolve<'a>(&'a self, node: &'a str) -> BoxFuture<'a, Option<SocketAddr>>;
+}
+
 const MAX_LINE: usize = 512;
 
 /// Registered node name → listening port.
@@ -38,15 +51,27 @@ impl Client {
         }
     }
 
-    /// Registers the node: serves the registrar if nobody does, else registers with it,
-    /// and keeps doing so if the serving node goes away.
+    /// Registers the node: serves the registrar if nobody does, else registers with it
+    /// (returning once the registrar confirmed), and keeps doing so if the serving node
+    /// goes away.
     pub(crate) async fn register(&self, net: &Arc<Network>) {
         let Some(addr) = self.addr else { return };
-        if !self.try_register(net, addr).await {
-            tracing::warn!(node = %net.node.name(), %addr, "registrar unreachable; static routes only");
-        }
+        let first = if self.try_register(net, addr).await {
+            None
+        } else {
+            let name = net.node.name().as_str().to_string();
+            let registered = register_with(addr, &name, net.listen.port()).await;
+            if registered.is_none() {
+                tracing::warn!(node = %net.node.name(), %addr, "registrar unreachable; static routes only");
+            }
+            registered
+        };
         let weak = Arc::downgrade(net);
-        let task = net.node.inner().runtime.spawn(keep_registered(weak, addr));
+        let task = net
+            .node
+            .inner()
+            .runtime
+            .spawn(keep_registered(weak, addr, first));
         net.tasks.lock().push(task.abort_handle());
     }
 
@@ -102,35 +127,44 @@ impl Client {
     }
 }
 
+/// Registers `name` at `port` with the registrar at `addr`; the open connection is the
+/// registration.
+async fn register_with(addr: SocketAddr, name: &str, port: u16) -> Option<BufReader<TcpStream>> {
+    let stream = TcpStream::connect(addr).await.ok()?;
+    let mut stream = BufReader::new(stream);
+    let line = format!("REGISTER {name} {port}\n");
+    stream.get_mut().write_all(line.as_bytes()).await.ok()?;
+    (read_line(&mut stream).await.as_deref() == Some("OK")).then_some(stream)
+}
+
 /// Holds the registration open; when it drops, takes over or registers again.
-async fn keep_registered(net: Weak<Network>, addr: SocketAddr) {
+async fn keep_registered(
+    net: Weak<Network>,
+    addr: SocketAddr,
+    mut held: Option<BufReader<TcpStream>>,
+) {
     let mut backoff = Duration::from_millis(50);
     loop {
+        if let Some(mut stream) = held.take() {
+            // Blocks until the registrar goes away.
+            while read_line(&mut stream).await.is_some() {}
+            backoff = Duration::from_millis(50);
+        }
         let Some(strong) = net.upgrade() else { return };
         if strong.registrar.serving.lock().is_some() {
             return; // we serve it: nothing to keep open
         }
-        let name = strong.node.name().as_str().to_string();
-        let port = strong.listen.port();
-        drop(strong);
-        if let Ok(stream) = TcpStream::connect(addr).await {
-            let mut stream = BufReader::new(stream);
-            let line = format!("REGISTER {name} {port}\n");
-            if stream.get_mut().write_all(line.as_bytes()).await.is_ok()
-                && read_line(&mut stream).await.as_deref() == Some("OK")
-            {
-                backoff = Duration::from_millis(50);
-                // Blocks until the registrar goes away.
-                while read_line(&mut stream).await.is_some() {}
-            }
-        }
-        let Some(strong) = net.upgrade() else { return };
         if strong.registrar.try_register(&strong, addr).await {
             return;
         }
+        let name = strong.node.name().as_str().to_string();
+        let port = strong.listen.port();
         drop(strong);
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(Duration::from_secs(2));
+        held = register_with(addr, &name, port).await;
+        if held.is_none() {
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(2));
+        }
     }
 }
 
