@@ -18,6 +18,8 @@ struct OsNode {
 }
 
 impl OsNode {
+    /// Starts the program and waits for its `READY` line (a blocking read: the tests run
+    /// on a multi-thread runtime so the in-process registrar keeps serving meanwhile).
     fn start(name: &str, registrar_port: u16) -> OsNode {
         let mut child = Command::new(env!("CARGO_BIN_EXE_net-node"))
             .args([name, &registrar_port.to_string()])
@@ -95,7 +97,7 @@ async fn local(name: &str, options: NetOptions) -> Node {
         .expect("node starts")
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_spawns_and_a_killed_node_fires_no_connection() {
     let mut b = OsNode::start("mp_b@127.0.0.1", 0);
     let a = local(
@@ -141,7 +143,7 @@ async fn calls_spawns_and_a_killed_node_fires_no_connection() {
     a.stop().await.unwrap();
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_registrar_resolves_nodes_and_fails_over() {
     let port = free_port();
     let registrar = Some(SocketAddr::from(([127, 0, 0, 1], port)));

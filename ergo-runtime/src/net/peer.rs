@@ -96,8 +96,16 @@ impl Peer {
         r
     }
 
+    /// Waits for the answer tagged `tag`; fails it at once if the peer is already lost
+    /// (checked under the lock `peer_down` drains with, so no answer is ever stranded).
     pub(crate) fn add_pending(&self, tag: u64, pending: Pending) {
-        self.pending.lock().insert(tag, pending);
+        let mut map = self.pending.lock();
+        if self.is_closed() {
+            drop(map);
+            pending(Err(PendingError::NoConnection));
+        } else {
+            map.insert(tag, pending);
+        }
     }
 
     pub(crate) fn take_pending(&self, tag: u64) -> Option<Pending> {
