@@ -34,6 +34,12 @@ pub mod prelude {
 pub mod __private {
     pub use serde;
 
+    /// Boxes a reply for an untyped caller; the `Send` bound comes from `Actor::Reply`,
+    /// so a non-`Send` reply is reported once, at the user's type.
+    pub fn box_reply<A: crate::Actor>(reply: A::Reply) -> Box<dyn std::any::Any + Send> {
+        Box::new(reply)
+    }
+
     /// What the generated Erlang term conversions refer to.
     pub use ergo_erlang::macro_support as erlang;
 

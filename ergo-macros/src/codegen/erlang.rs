@@ -65,6 +65,7 @@ fn erl(actor: &Actor) -> TokenStream {
 /// `call_from_any` and `reply_into_any` for the `Actor` impl.
 pub fn call_items(actor: &Actor) -> TokenStream {
     let e = erl(actor);
+    let krate = &actor.krate;
     let call = actor.item("Call");
     let reply = actor.item("Reply");
     let calls: Vec<&Handler> = actor.of(Kind::Call).filter(|h| reachable(h)).collect();
@@ -118,9 +119,9 @@ pub fn call_items(actor: &Actor) -> TokenStream {
             if want == #e::term_type_id() {
                 use #e::{NoIntoTerm as _, ViaIntoTerm as _};
                 let __back: #reply = match reply { #(#reply_arms)* };
-                return ::std::boxed::Box::new(__back);
+                return #krate::__private::box_reply::<Self>(__back);
             }
-            ::std::boxed::Box::new(reply)
+            #krate::__private::box_reply::<Self>(reply)
         }
     }
 }
