@@ -83,3 +83,47 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, WireError> {
 pub(crate) fn of<A: Actor>() -> Result<&'static Wire<A>, WireError> {
     A::wire().ok_or(WireError::NotRemote(std::any::type_name::<A>()))
 }
+
+/// Picks the postcard table when the actor's types allow it, and `None` otherwise
+/// (an actor with `local` handlers whose types cannot be serialized stays local-only),
+/// without a trait bound the user would have to satisfy. Used by `#[actor]`:
+/// `(&WireProbe::<Self>::new()).wire()`.
+#[doc(hidden)]
+pub struct WireProbe<A>(std::marker::PhantomData<A>);
+
+impl<A> WireProbe<A> {
+    /// A probe for `A`.
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        WireProbe(std::marker::PhantomData)
+    }
+}
+
+/// The preferred case: every message type is serializable.
+#[doc(hidden)]
+pub trait ViaPostcard<A: Actor> {
+    /// The postcard table.
+    fn wire(&self) -> Option<&'static Wire<A>>;
+}
+
+impl<A: Actor> ViaPostcard<A> for WireProbe<A>
+where
+    A::Message: Serialize + DeserializeOwned,
+    A::Call: Serialize + DeserializeOwned,
+    A::Reply: Serialize + DeserializeOwned,
+{
+    fn wire(&self) -> Option<&'static Wire<A>> {
+        Some(&Wire::<A>::POSTCARD)
+    }
+}
+
+/// The fallback: no wire format.
+#[doc(hidden)]
+pub trait NoWire<A: Actor> {
+    /// No table.
+    fn wire(&self) -> Option<&'static Wire<A>> {
+        None
+    }
+}
+
+impl<A: Actor> NoWire<A> for &WireProbe<A> {}

@@ -180,15 +180,20 @@ impl RemoteRouter for ErlRouter {
         }
     }
 
-    fn send_any(&self, from: Option<Pid>, to: RemoteTarget, msg: Box<dyn Any + Send>) -> bool {
+    fn send_any(
+        &self,
+        from: Option<Pid>,
+        to: RemoteTarget,
+        msg: Box<dyn Any + Send>,
+    ) -> Result<(), Box<dyn Any + Send>> {
         let Some((shared, Some(conn))) = self.conn(to.node()) else {
-            return false;
+            return Err(msg);
         };
         let msg = match msg.downcast::<Term>() {
             Ok(t) => *t,
             Err(other) => match other.downcast::<GenCast>() {
                 Ok(c) => Term::tuple([Term::atom("$gen_cast"), c.0]),
-                Err(_) => return false,
+                Err(other) => return Err(other),
             },
         };
         let target = match to {
@@ -199,6 +204,10 @@ impl RemoteRouter for ErlRouter {
             },
         };
         let from = from.map_or_else(|| shared.node_pid(), ErlPid::from_pid);
-        conn.send_to(&target, &from, &msg)
+        if conn.send_to(&target, &from, &msg) {
+            Ok(())
+        } else {
+            Err(Box::new(msg))
+        }
     }
 }

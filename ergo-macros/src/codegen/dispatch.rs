@@ -130,7 +130,9 @@ pub fn actor_impl(actor: &Actor) -> TokenStream {
             #erlang_calls
 
             fn wire() -> ::core::option::Option<&'static #krate::Wire<Self>> {
-                ::core::option::Option::Some(&#krate::Wire::<Self>::POSTCARD)
+                #[allow(unused_imports)]
+                use #krate::wire::{NoWire as _, ViaPostcard as _};
+                (&#krate::wire::WireProbe::<Self>::new()).wire()
             }
 
             fn message_from_any(

@@ -15,9 +15,13 @@ pub(crate) struct NetRouter(pub(crate) Weak<Network>);
 
 impl RemoteRouter for NetRouter {
     fn reaches(&self, _node: Atom) -> bool {
-        // The native network reaches any node it can resolve; other transports
-        // (Erlang distribution) register later and are asked first.
+        // The native network can try any node; specific transports (Erlang
+        // distribution) are asked first.
         self.0.strong_count() > 0
+    }
+
+    fn is_fallback(&self) -> bool {
+        true
     }
 
     fn send_exit(&self, from: Pid, to: Pid, reason: Reason) {
@@ -114,9 +118,14 @@ impl RemoteRouter for NetRouter {
         net.write_control(watcher.node(), key_of(Some(down.pid), watcher.id()), frame);
     }
 
-    fn send_any(&self, _from: Option<Pid>, _to: RemoteTarget, _msg: Box<dyn Any + Send>) -> bool {
+    fn send_any(
+        &self,
+        _from: Option<Pid>,
+        _to: RemoteTarget,
+        msg: Box<dyn Any + Send>,
+    ) -> Result<(), Box<dyn Any + Send>> {
         // Untyped messages have no wire format; remote sends go through a typed ActorRef.
-        false
+        Err(msg)
     }
 }
 

@@ -193,7 +193,18 @@ impl Node {
         priority: Priority,
     ) -> Result<(), SendError<Box<dyn Any + Send>>> {
         let msg: Box<dyn Any + Send> = Box::new(msg);
-        match self.resolve(to.into()).and_then(|pid| self.process(pid)) {
+        let pid = self.resolve(to.into());
+        if let Some(pid) = pid.filter(|p| !self.is_local(*p) && p.node() != self.name()) {
+            // Another node: a transport that can carry untyped messages (Erlang
+            // distribution carries terms); typed sends go through a remote `ActorRef`.
+            return match self.router_for(pid.node()) {
+                Some(router) => router
+                    .send_any(crate::process::current::pid(), RemoteTarget::Pid(pid), msg)
+                    .map_err(SendError::NoConnection),
+                None => Err(SendError::NoConnection(msg)),
+            };
+        }
+        match pid.and_then(|pid| self.process(pid)) {
             Some(process) => process.send_any(msg, priority),
             None => Err(SendError::NoProcess(msg)),
         }

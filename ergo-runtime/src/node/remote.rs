@@ -19,6 +19,11 @@ use super::Node;
 pub trait RemoteRouter: Send + Sync + 'static {
     /// True if this router handles the node called `node`.
     fn reaches(&self, node: Atom) -> bool;
+    /// A fallback router (the native network, which can try any node) is asked only
+    /// when no other router reaches the node.
+    fn is_fallback(&self) -> bool {
+        false
+    }
     /// Carries an exit signal from a local process to a remote one.
     fn send_exit(&self, from: Pid, to: Pid, reason: Reason);
     /// Asks the remote node to add its half of a link between `local` and `remote`.
@@ -32,8 +37,14 @@ pub trait RemoteRouter: Send + Sync + 'static {
     fn demonitor(&self, watcher: Pid, target: RemoteTarget, reference: Ref);
     /// Carries a `Down` for a monitor a remote process holds on a local one.
     fn send_down(&self, watcher: Pid, down: Down);
-    /// Sends an untyped message (each router decides what it can carry).
-    fn send_any(&self, from: Option<Pid>, to: RemoteTarget, msg: Box<dyn Any + Send>) -> bool;
+    /// Sends an untyped message (each router decides what it can carry); gives it back
+    /// if it cannot.
+    fn send_any(
+        &self,
+        from: Option<Pid>,
+        to: RemoteTarget,
+        msg: Box<dyn Any + Send>,
+    ) -> Result<(), Box<dyn Any + Send>>;
 }
 
 /// A process on another node: by pid or by registered name.
@@ -62,18 +73,19 @@ impl RemoteTarget {
 
 impl Node {
     /// Registers a transport to other nodes.
-    /// Routers added later are asked first.
+    /// Registers a transport to other nodes.
     pub fn add_router(&self, router: Arc<dyn RemoteRouter>) {
-        self.inner().routers.write().insert(0, router);
+        self.inner().routers.write().push(router);
     }
 
-    /// The transport reaching `node`, if any.
+    /// The transport reaching `node`, if any: a specific one first (Erlang
+    /// distribution for the Erlang nodes it is connected to), then a fallback.
     pub fn router_for(&self, node: Atom) -> Option<Arc<dyn RemoteRouter>> {
-        self.inner()
-            .routers
-            .read()
+        let routers = self.inner().routers.read();
+        routers
             .iter()
-            .find(|r| r.reaches(node))
+            .find(|r| !r.is_fallback() && r.reaches(node))
+            .or_else(|| routers.iter().find(|r| r.is_fallback() && r.reaches(node)))
             .cloned()
     }
 

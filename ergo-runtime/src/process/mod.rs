@@ -129,6 +129,16 @@ impl<A: Actor> Cell<A> {
     fn turn(self: Arc<Self>) {
         let _runtime = self.core.node.inner().runtime.enter();
         let _current = current::enter(&self.core);
+        // Handlers' log lines carry the process's pid and name (built only when a
+        // subscriber wants INFO).
+        let span =
+            tracing::info_span!("process", pid = %self.core.pid(), name = tracing::field::Empty);
+        if !span.is_disabled() {
+            if let Some(name) = self.core.side().and_then(|s| s.lock().name) {
+                span.record("name", tracing::field::display(name));
+            }
+        }
+        let _span = span.enter();
         sched::reset_budget();
         self.mailbox.begin_run();
         let mut ctx = Context::new(self.clone());
