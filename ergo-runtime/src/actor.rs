@@ -44,7 +44,7 @@ impl<A: Actor> Step<A> {
 /// full control.
 ///
 /// ```
-/// use ergo_runtime::{Actor, Context, ReplyTo, Step, Node};
+/// use ergo_runtime::{Actor, Context, Handles, Node, ReplyTo, Step};
 ///
 /// struct Counter(u64);
 ///
@@ -61,6 +61,13 @@ impl<A: Actor> Step<A> {
 ///     fn handle_call(&mut self, _: &mut Context<Self>, _: (), reply: ReplyTo<u64>) -> Step<Self> {
 ///         reply.send(self.0);
 ///         Step::Continue
+///     }
+/// }
+///
+/// // What `send` accepts.
+/// impl Handles<u64> for Counter {
+///     fn into_message(n: u64) -> u64 {
+///         n
 ///     }
 /// }
 ///
