@@ -11,5 +11,5 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace --release
 # Loom explores every interleaving of the mailbox wake-up handshake (bounded preemptions).
-LOOM_MAX_PREEMPTIONS=3 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom \
+LOOM_MAX_PREEMPTIONS=3 RUSTFLAGS="--cfg ergo_loom" CARGO_TARGET_DIR=target/loom \
   cargo test -p ergo-runtime --lib --release loom

@@ -1,6 +1,6 @@
 //! Model checks of the wake-up handshake: in every interleaving, a message pushed while
 //! the runner goes idle is either taken by the runner or wins the process for its
-//! sender. Run with `RUSTFLAGS="--cfg loom" cargo test -p ergo-runtime --lib --release loom`.
+//! sender. Run with `RUSTFLAGS="--cfg ergo_loom" cargo test -p ergo-runtime --lib --release loom`.
 
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use loom::sync::Arc;

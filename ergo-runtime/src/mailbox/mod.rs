@@ -12,7 +12,7 @@
 //! write before its read, so one of the two always sees the other. (Explicit fences,
 //! rather than `SeqCst` accesses alone, are what loom can verify.)
 
-#[cfg(all(test, loom))]
+#[cfg(all(test, ergo_loom))]
 mod loom_tests;
 pub(crate) mod queue;
 
@@ -404,7 +404,7 @@ impl<T> Drop for Mailbox<T> {
     }
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(ergo_loom)))]
 mod tests {
     use super::*;
 

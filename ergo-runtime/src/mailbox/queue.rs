@@ -155,7 +155,7 @@ impl<T> Drop for Queue<T> {
     }
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(ergo_loom)))]
 mod tests {
     use super::*;
     use std::sync::Arc;

@@ -102,14 +102,9 @@ impl Node {
     /// Waits until the node has stopped; Ctrl-C (SIGINT) starts a graceful stop.
     pub async fn wait(&self) -> Result<(), NodeError> {
         let mut stopped = self.0.stopped.subscribe();
-        // (tokio has no signals under loom's model-checking cfg)
-        #[cfg(not(loom))]
-        let ctrl_c = tokio::signal::ctrl_c();
-        #[cfg(loom)]
-        let ctrl_c = std::future::pending::<std::io::Result<()>>();
         tokio::select! {
             _ = stopped.wait_for(|s| *s) => Ok(()),
-            _ = ctrl_c => self.stop().await,
+            _ = tokio::signal::ctrl_c() => self.stop().await,
         }
     }
 }
