@@ -41,6 +41,11 @@ impl Counter {
     fn fail(&mut self, ctx: &mut Context<Self>) {
         ctx.stop(Reason::error("asked to fail"));
     }
+
+    #[handle_cast]
+    fn note(&mut self, text: String) {
+        self.seen.push(text.len() as u64);
+    }
 }
 
 /// Collects the `Down`s and exits it gets; links and monitors on request.
@@ -464,4 +469,116 @@ async fn an_external_registrar_resolves_nodes() {
     assert_eq!(remote.add(4).await.unwrap(), 4);
     a.stop().await.unwrap();
     b.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn remote_application_start_when_allowed_and_refused_otherwise() {
+    use ergo::supervisor::ChildSpec;
+    use ergo::ApplicationSpec;
+    let (a, b) = pair("net_a11", "net_b11").await;
+    for app in ["shop", "vault"] {
+        b.load_application(ApplicationSpec::new(
+            app,
+            ChildSpec::new(&format!("{app}_sup"), || (RemoteSup::new(), ())),
+        ))
+        .unwrap();
+    }
+    b.enable_remote_start("shop", SpawnPermission::Anyone)
+        .unwrap();
+    b.enable_remote_start(
+        "vault",
+        SpawnPermission::Nodes(vec![Atom::new("someone@127.0.0.1")]),
+    )
+    .unwrap();
+    let root = a
+        .remote_start_application("net_b11@127.0.0.1", "shop")
+        .await
+        .unwrap();
+    assert_eq!(root.node(), b.name());
+    assert!(
+        b.process_info(root).is_some(),
+        "the root supervisor runs on b"
+    );
+    let refused = a
+        .remote_start_application("net_b11@127.0.0.1", "vault")
+        .await;
+    assert!(
+        matches!(refused, Err(NetError::Remote(RemoteError::NotAllowed(_)))),
+        "{refused:?}"
+    );
+    let unknown = a
+        .remote_start_application("net_b11@127.0.0.1", "nope")
+        .await;
+    assert!(
+        matches!(unknown, Err(NetError::Remote(RemoteError::NotAllowed(_)))),
+        "{unknown:?}"
+    );
+    a.stop().await.unwrap();
+    b.stop().await.unwrap();
+}
+
+/// Sends one long text to a remote counter, with its own compression setting.
+pub struct Chatty {
+    to: ActorRef<Counter>,
+}
+
+#[actor]
+impl Chatty {
+    #[handle_call]
+    fn say(&mut self, ctx: &mut Context<Self>, compress: Option<usize>) {
+        ctx.set_compression(compress);
+        // 3,000 identical bytes: lz4 shrinks them to a few dozen.
+        let _ = self.to.send(CounterMessage::Note("a".repeat(3000)));
+    }
+}
+
+#[tokio::test]
+async fn compression_can_be_set_per_process() {
+    use tokio::io::AsyncReadExt;
+    // A raw peer that accepts the handshake and reads the frames it gets.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    // One connection, so both frames travel on it in the order they were sent.
+    let a = Node::builder("net_a12@127.0.0.1")
+        .cookie("net-test")
+        .network(
+            NetOptions::new()
+                .registrar(None)
+                .pool_size(1)
+                .route("raw12@127.0.0.1", addr),
+        )
+        .start()
+        .await
+        .unwrap();
+    let target: ActorRef<Counter> = a
+        .actor_ref(Pid::new(Atom::new("raw12@127.0.0.1"), 1, 1))
+        .unwrap();
+    let compressed = a.spawn(Chatty { to: target.clone() }).await.unwrap();
+    let plain = a.spawn(Chatty { to: target }).await.unwrap();
+    let peer = tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        handshake::server(&mut stream, "raw12@127.0.0.1", 1, "net-test")
+            .await
+            .unwrap();
+        let mut flags = Vec::new();
+        while flags.len() < 2 {
+            let len = stream.read_u32().await.unwrap() as usize;
+            let mut body = vec![0; len];
+            stream.read_exact(&mut body).await.unwrap();
+            let (header, payload) = frame::decode(&body, 1 << 20).unwrap();
+            if let Header::Send { .. } = header {
+                // The text arrives whole; only a compressed frame is small on the wire.
+                assert!(payload.len() > 3000);
+                assert_eq!(body.len() < 3000, body[0] & frame::COMPRESSED != 0);
+                flags.push(body[0] & frame::COMPRESSED != 0);
+            }
+        }
+        flags
+    });
+    // Each call returns after its frame is queued on the connection.
+    compressed.say(Some(64)).await.unwrap();
+    plain.say(None).await.unwrap();
+    let flags = guard("both frames", peer).await.unwrap();
+    assert_eq!(flags, vec![true, false]);
+    a.stop().await.unwrap();
 }

@@ -183,6 +183,12 @@ impl<A: Actor> Context<A> {
         self.node().send_with_priority(to, msg, Priority::Normal)
     }
 
+    /// Compression of what this process sends to other nodes: frames above `bytes` are
+    /// lz4-compressed (`Some(0)`: never; `None`: the node's setting).
+    pub fn set_compression(&self, bytes: Option<usize>) {
+        self.cell.core.set_compress_above(bytes);
+    }
+
     /// Looks up an environment variable: this process's own (spawn options, inherited
     /// from its parent), then the node's.
     pub fn env(&self, key: &str) -> Option<String> {

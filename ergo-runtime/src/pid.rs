@@ -52,6 +52,18 @@ impl From<&str> for Atom {
     }
 }
 
+impl From<String> for Atom {
+    fn from(name: String) -> Atom {
+        Atom::new(&name)
+    }
+}
+
+impl From<&String> for Atom {
+    fn from(name: &String) -> Atom {
+        Atom::new(name)
+    }
+}
+
 impl fmt::Display for Atom {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.as_str())

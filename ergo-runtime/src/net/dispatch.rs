@@ -233,6 +233,7 @@ pub(crate) fn handle(net: &Arc<Network>, peer: &Arc<Peer>, header: Header, paylo
         Header::Spawn { tag, factory, name } => {
             super::spawn::serve(net, peer.name, tag, factory, name, payload.to_vec());
         }
+        Header::StartApp { tag, name } => super::spawn::serve_start(net, peer.name, tag, name),
         Header::Ping | Header::Pong => {}
     }
 }

@@ -132,6 +132,9 @@ pub enum Header {
     Ping,
     /// Keepalive answer.
     Pong,
+    /// Starts a loaded application the receiver allows remote starts of; answered with
+    /// [`Header::Spawned`] carrying the root process.
+    StartApp { tag: u64, name: Atom },
 }
 
 /// A frame that cannot be used.

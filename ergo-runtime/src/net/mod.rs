@@ -73,6 +73,7 @@ pub(crate) struct Network {
     learned: Mutex<FxHashMap<Atom, SocketAddr>>,
     next_tag: AtomicU64,
     pub(crate) spawns: spawn::Factories,
+    pub(crate) starts: spawn::RemoteStarts,
     pub(crate) registrar: registrar::Client,
     /// The acceptor and registrar tasks, ended when the node stops.
     pub(crate) tasks: Mutex<Vec<tokio::task::AbortHandle>>,
@@ -169,7 +170,10 @@ impl Network {
         header: &Header,
         payload: impl FnOnce(&mut Vec<u8>) -> Result<(), crate::wire::WireError>,
     ) -> Result<(), crate::wire::WireError> {
-        let compress = self.options.compress_above;
+        // The sending process's own threshold, else the node's.
+        let compress = crate::process::current::with(|c| c.compress_above())
+            .flatten()
+            .unwrap_or(self.options.compress_above);
         peer.write(key, |buf| frame::encode(buf, header, compress, payload))
     }
 
@@ -222,6 +226,7 @@ impl Node {
             learned: Mutex::default(),
             next_tag: AtomicU64::new(1),
             spawns: spawn::Factories::default(),
+            starts: spawn::RemoteStarts::default(),
             tasks: Mutex::default(),
         });
         if self.inner().net.set(net.clone()).is_err() {

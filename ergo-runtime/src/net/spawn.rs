@@ -41,6 +41,10 @@ type Start = Arc<
 #[derive(Default)]
 pub(crate) struct Factories(RwLock<FxHashMap<String, (SpawnPermission, Start, &'static str)>>);
 
+/// Applications other nodes may start here.
+#[derive(Default)]
+pub(crate) struct RemoteStarts(RwLock<FxHashMap<Atom, SpawnPermission>>);
+
 impl Node {
     /// Lets other nodes spawn processes from `factory` under `name`. The remote side
     /// sends the init arguments; the factory builds the actor.
@@ -77,6 +81,39 @@ impl Node {
             (permission, start, std::any::type_name::<A>()),
         );
         Ok(())
+    }
+
+    /// Lets other nodes start the (loaded) application `app` on this node.
+    pub fn enable_remote_start(
+        &self,
+        app: &str,
+        permission: SpawnPermission,
+    ) -> Result<(), NetError> {
+        let net = self.net_or_err()?;
+        net.starts.0.write().insert(Atom::new(app), permission);
+        Ok(())
+    }
+
+    /// Starts the application `app` on `node`, where it must be loaded and allowed
+    /// (`enable_remote_start`); returns the pid of its root supervisor.
+    pub async fn remote_start_application(&self, node: &str, app: &str) -> Result<Pid, NetError> {
+        let net = self.net_or_err()?;
+        let node_name = Atom::new(node);
+        let peer = net.connected_peer(node_name);
+        let tag = net.tag();
+        let answer = await_answer(&peer, tag, std::time::Duration::from_secs(30), |bytes| {
+            let id: [u8; 8] = bytes.try_into().map_err(|_| {
+                NetError::Remote(RemoteError::Rejected("malformed start answer".into()))
+            })?;
+            Ok(u64::from_le_bytes(id))
+        });
+        let header = Header::StartApp {
+            tag,
+            name: Atom::new(app),
+        };
+        net.write(&peer, key_of(None, tag), &header, |_| Ok(()))?;
+        let id = answer.await?;
+        Ok(Pid::new(node_name, id, peer.creation()))
     }
 
     /// Stops letting other nodes spawn from `name`.
@@ -151,6 +188,32 @@ pub(crate) fn serve(
         };
         if let Err(e) = &result {
             tracing::warn!(node = %net.node.name(), peer = %from, %factory, error = %e, "remote spawn refused");
+        }
+        net.write_control(from, key_of(None, tag), Header::Spawned { tag, result });
+    });
+}
+
+/// Serves a request from `from` to start the application `app`.
+pub(crate) fn serve_start(net: &Arc<Network>, from: Atom, tag: u64, app: Atom) {
+    let allowed = net.starts.0.read().get(&app).cloned();
+    let net = net.clone();
+    net.node.inner().runtime.clone().spawn(async move {
+        let result = match allowed {
+            None => Err(RemoteError::NotAllowed(format!(
+                "application '{app}' may not be started remotely"
+            ))),
+            Some(SpawnPermission::Nodes(nodes)) if !nodes.contains(&from) => Err(
+                RemoteError::NotAllowed(format!("node {from} may not start '{app}'")),
+            ),
+            Some(_) => net
+                .node
+                .start_application(app)
+                .await
+                .map(|pid| pid.id())
+                .map_err(|e| RemoteError::Rejected(e.to_string())),
+        };
+        if let Err(e) = &result {
+            tracing::warn!(node = %net.node.name(), peer = %from, %app, error = %e, "remote application start refused");
         }
         net.write_control(from, key_of(None, tag), Header::Spawned { tag, result });
     });

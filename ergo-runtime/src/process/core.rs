@@ -16,7 +16,7 @@ use crate::mailbox::Priority;
 use crate::node::Node;
 use crate::pid::{Alias, Atom, Pid, Ref};
 use crate::reason::{Down, Exit, Reason};
-use crate::sync::{AtomicPtr, AtomicU8, Ordering};
+use crate::sync::{AtomicPtr, AtomicU32, AtomicU8, Ordering};
 
 /// Flag bits of [`Core::flags`].
 pub(crate) mod flag {
@@ -90,6 +90,8 @@ pub(crate) struct Core {
     pub(crate) born: u64,
     sent: AtomicU64,
     side: AtomicPtr<Mutex<Side>>,
+    /// This process's compression threshold for remote sends (`u32::MAX`: the node's).
+    compress_above: AtomicU32,
 }
 
 impl Core {
@@ -102,6 +104,7 @@ impl Core {
             born,
             sent: AtomicU64::new(0),
             side: AtomicPtr::new(ptr::null_mut()),
+            compress_above: AtomicU32::new(u32::MAX),
         }
     }
 
@@ -125,6 +128,19 @@ impl Core {
     pub(crate) fn count_sent(&self) {
         let n = self.sent.load(Ordering::Relaxed);
         self.sent.store(n + 1, Ordering::Relaxed);
+    }
+
+    /// This process's own compression threshold, if it set one.
+    pub(crate) fn compress_above(&self) -> Option<usize> {
+        match self.compress_above.load(Ordering::Relaxed) {
+            u32::MAX => None,
+            n => Some(n as usize),
+        }
+    }
+
+    pub(crate) fn set_compress_above(&self, bytes: Option<usize>) {
+        let n = bytes.map_or(u32::MAX, |b| b.min(u32::MAX as usize - 1) as u32);
+        self.compress_above.store(n, Ordering::Relaxed);
     }
 
     pub(crate) fn sent(&self) -> u64 {
