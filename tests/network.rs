@@ -68,6 +68,11 @@ impl Watcher {
     }
 
     #[handle_call]
+    fn watch_name(&mut self, ctx: &mut Context<Self>, name: String, node: String) -> bool {
+        ctx.monitor((name.as_str(), node.as_str())).is_ok()
+    }
+
+    #[handle_call]
     fn link_to(&mut self, ctx: &mut Context<Self>, pid: Pid) -> bool {
         ctx.link(pid).is_ok()
     }
@@ -581,4 +586,41 @@ async fn compression_can_be_set_per_process() {
     let flags = guard("both frames", peer).await.unwrap();
     assert_eq!(flags, vec![true, false]);
     a.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_remote_name_can_be_monitored() {
+    let b = node("net_b13", "net-test", &[]).await;
+    // One connection from a, so its monitor goes out before the cast that ends the target.
+    let a = Node::builder("net_a13@127.0.0.1")
+        .cookie("net-test")
+        .network(
+            NetOptions::new()
+                .registrar(None)
+                .pool_size(1)
+                .route("net_b13@127.0.0.1", b.listen_addr().unwrap()),
+        )
+        .start()
+        .await
+        .unwrap();
+    let named = b.spawn_register("named", Counter::default()).await.unwrap();
+    let watcher = a.spawn(Watcher::default()).await.unwrap();
+    assert!(watcher
+        .watch_name("named".into(), "net_b13@127.0.0.1".into())
+        .await
+        .unwrap());
+    assert!(watcher
+        .watch_name("nobody".into(), "net_b13@127.0.0.1".into())
+        .await
+        .unwrap());
+    let remote: ActorRef<Counter> = a.actor_ref(named.pid()).unwrap();
+    remote.fail().unwrap();
+    let (mut downs, _) = report(&watcher, 2).await;
+    downs.sort_by_key(|r| r.to_string());
+    assert_eq!(
+        downs,
+        vec![Reason::error("asked to fail"), Reason::NoProcess]
+    );
+    a.stop().await.unwrap();
+    b.stop().await.unwrap();
 }

@@ -196,6 +196,23 @@ pub enum Target {
     Name(Atom),
     /// An alias.
     Alias(Alias),
+    /// A name registered on another node (Erlang's `{Name, Node}`).
+    Remote {
+        /// The registered name.
+        name: Atom,
+        /// The node it is registered on.
+        node: Atom,
+    },
+}
+
+impl From<(&str, &str)> for Target {
+    /// `(name, node)`: a name registered on another node.
+    fn from((name, node): (&str, &str)) -> Target {
+        Target::Remote {
+            name: Atom::new(name),
+            node: Atom::new(node),
+        }
+    }
 }
 
 impl From<Pid> for Target {
@@ -225,6 +242,7 @@ impl fmt::Display for Target {
             Target::Pid(p) => write!(f, "{p}"),
             Target::Name(n) => write!(f, "'{n}'"),
             Target::Alias(a) => write!(f, "{a}"),
+            Target::Remote { name, node } => write!(f, "{{'{name}', '{node}'}}"),
         }
     }
 }

@@ -126,6 +126,8 @@ impl Node {
             Target::Pid(pid) => Some(pid),
             Target::Name(name) => self.whereis(name),
             Target::Alias(alias) => self.alias_owner(alias),
+            Target::Remote { name, node } if node == self.name() => self.whereis(name),
+            Target::Remote { .. } => None,
         }
     }
 
@@ -193,7 +195,22 @@ impl Node {
         priority: Priority,
     ) -> Result<(), SendError<Box<dyn Any + Send>>> {
         let msg: Box<dyn Any + Send> = Box::new(msg);
-        let pid = self.resolve(to.into());
+        let to = to.into();
+        if let Target::Remote { name, node } = to {
+            if node != self.name() {
+                return match self.router_for(node) {
+                    Some(router) => router
+                        .send_any(
+                            crate::process::current::pid(),
+                            RemoteTarget::Name { name, node },
+                            msg,
+                        )
+                        .map_err(SendError::NoConnection),
+                    None => Err(SendError::NoConnection(msg)),
+                };
+            }
+        }
+        let pid = self.resolve(to);
         if let Some(pid) = pid.filter(|p| !self.is_local(*p) && p.node() != self.name()) {
             // Another node: a transport that can carry untyped messages (Erlang
             // distribution carries terms); typed sends go through a remote `ActorRef`.

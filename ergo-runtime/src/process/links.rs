@@ -133,6 +133,23 @@ pub(crate) fn monitor(node: &Node, watcher: Watcher, target: Target) -> Result<R
             }
             return Ok(reference);
         }
+        Target::Remote { name, node: at } if at != node.name() => {
+            let router = node.router_for(at).ok_or(LinkError::Unknown(target))?;
+            let Watcher::Process(w) = watcher else {
+                return Err(LinkError::Unknown(target));
+            };
+            let reference = node.make_ref();
+            let placeholder = Pid::new(at, 0, 0);
+            let watching = node.process(w).and_then(|p| {
+                p.core()
+                    .with_live_side(|side| side.watching.push((reference, placeholder)))
+            });
+            if watching.is_some() {
+                router.monitor(w, RemoteTarget::Name { name, node: at }, reference);
+            }
+            return Ok(reference);
+        }
+        Target::Remote { name, .. } => (node.whereis(name), Some(name)),
         Target::Pid(pid) => (Some(pid), None),
         Target::Name(name) => (node.whereis(name), Some(name)),
         Target::Alias(alias) => (node.alias_owner(alias), None),
