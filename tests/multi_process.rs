@@ -176,3 +176,77 @@ async fn the_registrar_resolves_nodes_and_fails_over() {
     a.stop().await.unwrap();
     c.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn casts_keep_their_order_and_a_remote_exit_reaches_links_and_monitors() {
+    let b = OsNode::start("mp_ob@127.0.0.1", 0);
+    let a = local(
+        "mp_oa@127.0.0.1",
+        NetOptions::new()
+            .registrar(None)
+            .route("mp_ob@127.0.0.1", b.addr),
+    )
+    .await;
+    let counter: ActorRef<NetCounter> =
+        guard("lookup", a.lookup_remote("counter", "mp_ob@127.0.0.1"))
+            .await
+            .unwrap();
+    for i in 0..50_000 {
+        counter.record(i).unwrap();
+    }
+    assert_eq!(
+        guard("seen", counter.seen()).await.unwrap(),
+        (0..50_000).collect::<Vec<_>>()
+    );
+    let watcher = a.spawn(Watcher::default()).await.unwrap();
+    assert!(watcher.watch_and_link(counter.pid()).await.unwrap());
+    counter.add(0).await.unwrap();
+    counter.fail().unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..4_000 {
+        seen = watcher.seen().await.unwrap();
+        if seen.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(seen, vec![Reason::error("asked to fail"); 2]);
+    a.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_with_another_cookie_is_refused() {
+    let b = OsNode::start("mp_cb@127.0.0.1", 0);
+    let intruder = Node::builder("mp_ca@127.0.0.1")
+        .cookie("not-the-cookie")
+        .network(
+            NetOptions::new()
+                .registrar(None)
+                .route("mp_cb@127.0.0.1", b.addr),
+        )
+        .start()
+        .await
+        .unwrap();
+    let found = intruder
+        .lookup_remote::<NetCounter>("counter", "mp_cb@127.0.0.1")
+        .await;
+    assert!(
+        matches!(found, Err(ergo::net::NetError::NoConnection(_))),
+        "{found:?}"
+    );
+    // The node still serves the right cookie.
+    let friend = local(
+        "mp_cf@127.0.0.1",
+        NetOptions::new()
+            .registrar(None)
+            .route("mp_cb@127.0.0.1", b.addr),
+    )
+    .await;
+    let counter: ActorRef<NetCounter> = friend
+        .lookup_remote("counter", "mp_cb@127.0.0.1")
+        .await
+        .unwrap();
+    assert_eq!(counter.add(1).await.unwrap(), 1);
+    intruder.stop().await.unwrap();
+    friend.stop().await.unwrap();
+}

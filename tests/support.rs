@@ -392,6 +392,7 @@ impl Handles<u64> for Recorder {
 #[derive(Default)]
 pub struct NetCounter {
     count: u64,
+    seen: Vec<u64>,
 }
 
 #[ergo::actor]
@@ -401,6 +402,18 @@ impl NetCounter {
     pub fn add(&mut self, n: u64) -> u64 {
         self.count += n;
         self.count
+    }
+
+    /// Records a number.
+    #[handle_cast]
+    pub fn record(&mut self, n: u64) {
+        self.seen.push(n);
+    }
+
+    /// The numbers recorded so far, in arrival order.
+    #[handle_call]
+    pub fn seen(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.seen)
     }
 
     /// Stops with an error.
