@@ -273,13 +273,14 @@ impl Node {
 /// The type every net `OnceLock` slot holds.
 pub(crate) type NetSlot = OnceLock<Arc<Network>>;
 
-/// Waits for a tagged answer from `peer`, mapping errors.
-pub(crate) async fn await_answer<T: Send + 'static>(
-    peer: &Peer,
+/// Registers for the answer tagged `tag` from `peer` *now* (before the request is
+/// written, so a fast answer cannot arrive unexpected), and returns the wait for it.
+pub(crate) fn await_answer<T: Send + 'static>(
+    peer: &Arc<Peer>,
     tag: u64,
     timeout: std::time::Duration,
     decode: impl FnOnce(&[u8]) -> Result<T, NetError> + Send + 'static,
-) -> Result<T, NetError> {
+) -> impl std::future::Future<Output = Result<T, NetError>> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let name = peer.name;
     peer.add_pending(
@@ -292,12 +293,15 @@ pub(crate) async fn await_answer<T: Send + 'static>(
             });
         }),
     );
-    match tokio::time::timeout(timeout, rx).await {
-        Ok(Ok(result)) => result,
-        Ok(Err(_)) => Err(NetError::NoConnection(name)),
-        Err(_) => {
-            peer.take_pending(tag);
-            Err(NetError::NoConnection(name))
+    let peer = peer.clone();
+    async move {
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(NetError::NoConnection(name)),
+            Err(_) => {
+                peer.take_pending(tag);
+                Err(NetError::NoConnection(name))
+            }
         }
     }
 }
