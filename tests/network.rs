@@ -96,6 +96,16 @@ impl Watcher {
     }
 }
 
+/// A node called `name@127.0.0.1` with the tests' cookie and these network options.
+async fn node_with(name: &str, options: NetOptions) -> Node {
+    Node::builder(&format!("{name}@127.0.0.1"))
+        .cookie("net-test")
+        .network(options)
+        .start()
+        .await
+        .unwrap()
+}
+
 async fn node(name: &str, cookie: &str, routes: &[(&str, SocketAddr)]) -> Node {
     let mut options = NetOptions::new().registrar(None);
     for (pattern, addr) in routes {
@@ -219,12 +229,7 @@ async fn a_wrong_cookie_is_refused_and_nothing_is_delivered() {
 
 #[tokio::test]
 async fn oversized_and_malformed_frames_are_refused_and_the_connection_goes_on() {
-    let b = Node::builder("net_b4@127.0.0.1")
-        .cookie("net-test")
-        .network(NetOptions::new().registrar(None).max_frame(1024))
-        .start()
-        .await
-        .unwrap();
+    let b = node_with("net_b4", NetOptions::new().registrar(None).max_frame(1024)).await;
     let counter = b
         .spawn_register("counter", Counter::default())
         .await
@@ -392,24 +397,20 @@ async fn a_client_on_another_node_follows_a_restarted_child() {
 
 #[tokio::test]
 async fn compressed_frames_cross_intact() {
-    let b = Node::builder("net_b9@127.0.0.1")
-        .cookie("net-test")
-        .network(NetOptions::new().registrar(None).compress_above(64))
-        .start()
-        .await
-        .unwrap();
+    let b = node_with(
+        "net_b9",
+        NetOptions::new().registrar(None).compress_above(64),
+    )
+    .await;
     let addr = b.listen_addr().unwrap();
-    let a = Node::builder("net_a9@127.0.0.1")
-        .cookie("net-test")
-        .network(
-            NetOptions::new()
-                .registrar(None)
-                .compress_above(64)
-                .route("net_b9@127.0.0.1", addr),
-        )
-        .start()
-        .await
-        .unwrap();
+    let a = node_with(
+        "net_a9",
+        NetOptions::new()
+            .registrar(None)
+            .compress_above(64)
+            .route("net_b9@127.0.0.1", addr),
+    )
+    .await;
     let c = b.spawn(Counter::default()).await.unwrap();
     let remote: ActorRef<Counter> = a.actor_ref(c.pid()).unwrap();
     for i in 0..1000 {
@@ -452,18 +453,8 @@ async fn an_external_registrar_resolves_nodes() {
             .registrar(None)
             .external_registrar(registrar.clone())
     };
-    let b = Node::builder("net_b10@127.0.0.1")
-        .cookie("net-test")
-        .network(options())
-        .start()
-        .await
-        .unwrap();
-    let a = Node::builder("net_a10@127.0.0.1")
-        .cookie("net-test")
-        .network(options())
-        .start()
-        .await
-        .unwrap();
+    let b = node_with("net_b10", options()).await;
+    let a = node_with("net_a10", options()).await;
     b.spawn_register("counter", Counter::default())
         .await
         .unwrap();
@@ -544,17 +535,14 @@ async fn compression_can_be_set_per_process() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     // One connection, so both frames travel on it in the order they were sent.
-    let a = Node::builder("net_a12@127.0.0.1")
-        .cookie("net-test")
-        .network(
-            NetOptions::new()
-                .registrar(None)
-                .pool_size(1)
-                .route("raw12@127.0.0.1", addr),
-        )
-        .start()
-        .await
-        .unwrap();
+    let a = node_with(
+        "net_a12",
+        NetOptions::new()
+            .registrar(None)
+            .pool_size(1)
+            .route("raw12@127.0.0.1", addr),
+    )
+    .await;
     let target: ActorRef<Counter> = a
         .actor_ref(Pid::new(Atom::new("raw12@127.0.0.1"), 1, 1))
         .unwrap();
@@ -592,17 +580,14 @@ async fn compression_can_be_set_per_process() {
 async fn a_remote_name_can_be_monitored() {
     let b = node("net_b13", "net-test", &[]).await;
     // One connection from a, so its monitor goes out before the cast that ends the target.
-    let a = Node::builder("net_a13@127.0.0.1")
-        .cookie("net-test")
-        .network(
-            NetOptions::new()
-                .registrar(None)
-                .pool_size(1)
-                .route("net_b13@127.0.0.1", b.listen_addr().unwrap()),
-        )
-        .start()
-        .await
-        .unwrap();
+    let a = node_with(
+        "net_a13",
+        NetOptions::new()
+            .registrar(None)
+            .pool_size(1)
+            .route("net_b13@127.0.0.1", b.listen_addr().unwrap()),
+    )
+    .await;
     let named = b.spawn_register("named", Counter::default()).await.unwrap();
     let watcher = a.spawn(Watcher::default()).await.unwrap();
     assert!(watcher
