@@ -5,10 +5,12 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use ergo::net::frame::{self, Header, RemoteError, WireTarget};
-use ergo::net::{handshake, NetError, NetOptions, SpawnPermission};
+use ergo::net::{NetOptions, SpawnPermission};
 use ergo::prelude::*;
 use ergo::Atom;
+use ergo::{NetError, RemoteError};
+use ergo_net::frame::{self, Header, WireTarget};
+use ergo_net::handshake;
 use ergo_tests::guard;
 use tokio::io::AsyncWriteExt;
 
@@ -431,15 +433,12 @@ impl ergo::net::Registrar for MemoryRegistrar {
         &'a self,
         node: &'a str,
         addr: SocketAddr,
-    ) -> ergo::net::registrar::BoxFuture<'a, ()> {
+    ) -> ergo::net::RegistrarFuture<'a, ()> {
         self.0.lock().unwrap().insert(node.to_owned(), addr);
         Box::pin(async {})
     }
 
-    fn resolve<'a>(
-        &'a self,
-        node: &'a str,
-    ) -> ergo::net::registrar::BoxFuture<'a, Option<SocketAddr>> {
+    fn resolve<'a>(&'a self, node: &'a str) -> ergo::net::RegistrarFuture<'a, Option<SocketAddr>> {
         let found = self.0.lock().unwrap().get(node).copied();
         Box::pin(async move { found })
     }

@@ -14,9 +14,9 @@ use tokio::sync::oneshot;
 use tokio::time::Timeout;
 
 use crate::actor::{Actor, Handles, HasHandle};
+use crate::dist::{NetError, RemoteError, RemoteTarget, Transport};
 use crate::error::{CallError, SendError};
 use crate::mailbox::{state, Priority};
-use crate::net::{NetError, RemoteRef};
 use crate::pid::Pid;
 use crate::process::core::AnyProcess;
 use crate::process::{current, links, Cell, Envelope};
@@ -41,6 +41,15 @@ enum Inner<A: Actor> {
     Remote(Arc<RemoteRef>),
 }
 
+/// Where a remote `ActorRef` points, and the transport that reaches it.
+struct RemoteRef {
+    node: crate::node::Node,
+    pid: Pid,
+    transport: Arc<dyn Transport>,
+    /// How many times the pid's node had been lost when this handle was made.
+    losses: u64,
+}
+
 impl<A: Actor> ActorRef<A> {
     pub(crate) fn from_cell(cell: Arc<Cell<A>>) -> Self {
         ActorRef {
@@ -50,9 +59,15 @@ impl<A: Actor> ActorRef<A> {
 
     /// A handle to a process on another node (messages cross the network encoded with
     /// `A`'s wire table).
-    pub(crate) fn remote(node: crate::node::Node, pid: Pid) -> Self {
+    pub(crate) fn remote(node: crate::node::Node, pid: Pid, transport: Arc<dyn Transport>) -> Self {
+        let losses = node.inner().books.losses(pid.node());
         ActorRef {
-            inner: Inner::Remote(Arc::new(RemoteRef { node, pid })),
+            inner: Inner::Remote(Arc::new(RemoteRef {
+                node,
+                pid,
+                transport,
+                losses,
+            })),
         }
     }
 
@@ -86,12 +101,13 @@ impl<A: Actor> ActorRef<A> {
         }
     }
 
-    /// True until the process has terminated (for a remote process: until its node is
-    /// known to be unreachable — monitor it to learn more).
+    /// True until the process has terminated (for a remote process: until the
+    /// connection to its node has been lost since this handle was made — monitor it to
+    /// learn more).
     pub fn is_alive(&self) -> bool {
         match &self.inner {
             Inner::Local(cell) => cell.mailbox.state() < state::DEAD,
-            Inner::Remote(r) => r.node.net().is_some(),
+            Inner::Remote(r) => r.node.inner().books.losses(r.pid.node()) == r.losses,
         }
     }
 
@@ -117,14 +133,23 @@ impl<A: Actor> ActorRef<A> {
                 Ok(())
             }
             Inner::Remote(r) => {
-                if r.node.net().is_none() || A::wire().is_none() {
-                    return Err(SendError::NoConnection(msg));
-                }
+                let wire = match crate::wire::of::<A>() {
+                    Ok(wire) => wire,
+                    Err(e) => return Err(SendError::Encode(e.to_string())),
+                };
                 let msg = A::into_message(msg);
-                r.send::<A>(&msg, priority, 0).map_err(|e| {
-                    tracing::error!(to = %r.pid, error = %e, "remote send failed");
-                    SendError::Encode(e.to_string())
-                })
+                let mut payload = |buf: &mut Vec<u8>| (wire.encode_message)(&msg, buf);
+                let to = RemoteTarget::Pid(r.pid);
+                match r
+                    .transport
+                    .send(current::pid(), to, priority, &mut payload, None)
+                {
+                    Ok(()) => Ok(()),
+                    Err(NetError::NoConnection(_) | NetError::NotStarted) => Err(
+                        SendError::Encode(format!("no connection to {}", r.pid.node())),
+                    ),
+                    Err(e) => Err(SendError::Encode(e.to_string())),
+                }
             }
         }
     }
@@ -136,16 +161,32 @@ impl<A: Actor> ActorRef<A> {
     where
         A: Handles<M>,
     {
-        use crate::net::frame::RemoteError;
         match &self.inner {
             Inner::Local(_) => self.send(msg).map_err(|e| match e {
                 SendError::MailboxFull(_) => NetError::Remote(RemoteError::MailboxFull),
                 _ => NetError::Remote(RemoteError::NoProcess),
             }),
             Inner::Remote(r) => {
+                let wire = crate::wire::of::<A>()?;
                 let msg = A::into_message(msg);
-                r.send_important::<A>(&msg, Priority::Normal, DEFAULT_CALL_TIMEOUT)
-                    .await
+                let (tx, rx) = oneshot::channel();
+                let ack = Box::new(move |answer: Result<&[u8], NetError>| {
+                    let _ = tx.send(answer.map(drop));
+                });
+                let mut payload = |buf: &mut Vec<u8>| (wire.encode_message)(&msg, buf);
+                let to = RemoteTarget::Pid(r.pid);
+                r.transport.send(
+                    current::pid(),
+                    to,
+                    Priority::Normal,
+                    &mut payload,
+                    Some(ack),
+                )?;
+                match tokio::time::timeout(DEFAULT_CALL_TIMEOUT, rx).await {
+                    Ok(Ok(result)) => result,
+                    Ok(Err(_)) => Err(NetError::NoConnection(r.pid.node())),
+                    Err(_) => Err(NetError::Timeout(DEFAULT_CALL_TIMEOUT)),
+                }
             }
         }
     }
@@ -300,8 +341,8 @@ impl<A: Actor, T, E> Future for CallFuture<A, T, E> {
                     }
                 }
                 Inner::Remote(r) => {
-                    if let Err(e) = r.call::<A>(&req, priority, tx) {
-                        return Poll::Ready(Err(e.widen()));
+                    if let Err(e) = remote_call::<A, E>(r, &req, priority, tx) {
+                        return Poll::Ready(Err(e));
                     }
                 }
             }
@@ -321,5 +362,39 @@ impl<A: Actor, T, E> Future for CallFuture<A, T, E> {
         };
         this.wait = None;
         Poll::Ready(result)
+    }
+}
+
+/// Sends a request through the target's transport; the decoded reply goes to `reply`.
+fn remote_call<A: Actor, E>(
+    r: &RemoteRef,
+    req: &A::Call,
+    priority: Priority,
+    reply: oneshot::Sender<Result<A::Reply, CallError>>,
+) -> Result<(), CallError<E>> {
+    let wire = crate::wire::of::<A>().map_err(|e| CallError::BadRequest(e.to_string()))?;
+    let decode = wire.decode_reply;
+    let answer = Box::new(move |answer: Result<&[u8], NetError>| {
+        let result = match answer {
+            Ok(bytes) => decode(bytes).map_err(|e| CallError::BadRequest(e.to_string())),
+            Err(e) => Err(call_error(e)),
+        };
+        let _ = reply.send(result);
+    });
+    let mut payload = |buf: &mut Vec<u8>| (wire.encode_call)(req, buf);
+    r.transport
+        .call(current::pid(), r.pid, priority, &mut payload, answer)
+        .map_err(|e| call_error(e).widen())
+}
+
+/// A call's error for a distribution error.
+pub(crate) fn call_error(e: NetError) -> CallError {
+    match e {
+        NetError::NoConnection(_) | NetError::NotStarted => CallError::NoConnection,
+        NetError::Remote(RemoteError::NoProcess) => CallError::NoProcess,
+        NetError::Remote(RemoteError::MailboxFull) => CallError::MailboxFull,
+        NetError::Remote(RemoteError::NoReply) => CallError::NoReply,
+        NetError::Timeout(d) => CallError::Timeout(d),
+        other => CallError::BadRequest(other.to_string()),
     }
 }

@@ -95,8 +95,8 @@ impl ProcessInfo {
             let side = side.lock();
             info.name = side.name;
             info.links = side.links.clone();
-            info.monitored_by = side.monitors.iter().map(|m| m.reference).collect();
-            info.monitors = side.watching.clone();
+            info.monitored_by = side.monitors.keys().copied().collect();
+            info.monitors = side.watching.iter().map(|(r, p)| (*r, *p)).collect();
             info.aliases = side.aliases.clone();
             info.parent = side.parent;
         }

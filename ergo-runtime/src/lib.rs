@@ -5,25 +5,25 @@
 //! Most users depend on the `ergo` crate, which re-exports this one with the `#[actor]`
 //! macros. See `Actor` for the trait the macros implement.
 
-pub mod actor;
-pub mod actor_ref;
-pub mod context;
-pub mod error;
-pub mod info;
-pub mod mailbox;
-pub mod net;
-pub mod node;
-pub mod pid;
+mod actor;
+mod actor_ref;
+mod context;
+pub mod dist;
+mod error;
+mod info;
+mod mailbox;
+mod node;
+mod pid;
 mod process;
 
 pub use process::core::AnyReply;
-pub mod reason;
-pub mod reply;
+mod reason;
+mod reply;
 mod sched;
-pub mod spawn;
+mod spawn;
 pub mod supervisor;
 mod sync;
-pub mod timer;
+mod timer;
 pub mod wire;
 
 pub use actor::{Actor, ActorFuture, Handles, HasHandle, Step};
@@ -34,7 +34,7 @@ pub use info::{NodeInfo, ProcessInfo, ProcessState};
 pub use mailbox::Priority;
 pub use node::{
     ApplicationError, ApplicationInfo, ApplicationSpec, ApplicationState, Node, NodeBuilder,
-    NodeMonitor, RemoteRouter, RemoteTarget, StartMode,
+    NodeMonitor, Plugin, StartMode,
 };
 pub use pid::{Alias, Atom, Pid, Ref, Target};
 pub use reason::{Down, Exit, Reason};

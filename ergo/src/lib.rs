@@ -9,23 +9,65 @@
 #![doc = include_str!("../../README.md")]
 
 pub use ergo_macros::{actor, handle_call, handle_cast, handle_info, init, supervisor, terminate};
-pub use ergo_runtime::*;
 
-/// Erlang/Elixir interoperability: terms, EPMD, the distribution protocol.
+pub use ergo_runtime::dist::{NetError, RemoteError};
+#[doc(hidden)]
+pub use ergo_runtime::wire;
+pub use ergo_runtime::{
+    Actor, ActorFuture, ActorRef, Alias, ApplicationError, ApplicationInfo, ApplicationSpec,
+    ApplicationState, Atom, CallError, CallFuture, Context, Down, Exit, Handles, HasHandle,
+    LinkError, NameError, Node, NodeBuilder, NodeError, NodeInfo, NodeMonitor, Pid, Priority,
+    ProcessInfo, ProcessState, Reason, Ref, ReplyTo, Request, SendError, SpawnError, SpawnOptions,
+    StartMode, Step, Target, TimerRef, Wire, WireError, DEFAULT_CALL_TIMEOUT, DEFAULT_INIT_TIMEOUT,
+};
+
+/// Supervision trees: strategies, restart policies, child specs, typed child handles.
+pub use ergo_runtime::supervisor;
+
+/// The native network between ergo nodes (the `net` feature, on by default): start it
+/// with `Node::builder(..).network(NetOptions::new())`.
+#[cfg(feature = "net")]
+pub mod net {
+    pub use ergo_net::{
+        NetBuilderExt, NetOptions, NetworkExt, Registrar, RegistrarFuture, Route, SpawnPermission,
+        DEFAULT_REGISTRAR_PORT,
+    };
+}
+
+/// Erlang/Elixir interoperability (the `erlang` feature, on by default): terms, EPMD,
+/// the distribution protocol.
+#[cfg(feature = "erlang")]
 pub use ergo_erlang as erlang;
+
+/// For transport implementers: the trait a network to other nodes implements, the
+/// encoded envelopes it carries, and the entry points it calls when something arrives
+/// for a local process or a peer is lost. Applications do not need this module.
+pub mod dev {
+    pub use ergo_runtime::dist::{
+        Answer, BoxFuture, Dist, Payload, RemoteTarget, Transport, WireReply,
+    };
+    pub use ergo_runtime::{AnyReply, Plugin};
+}
 
 /// What most programs need: `use ergo::prelude::*;`.
 pub mod prelude {
+    #[doc(no_inline)]
     pub use ergo_macros::{
         actor, handle_call, handle_cast, handle_info, init, supervisor, terminate,
     };
+    #[cfg(feature = "net")]
+    #[doc(no_inline)]
+    pub use ergo_net::{NetBuilderExt, NetworkExt};
+    #[doc(no_inline)]
     pub use ergo_runtime::supervisor::{
         ChildRef, ChildSpec, Restart, Strategy, Supervisor, SupervisorError, SupervisorRef,
         SupervisorSpec,
     };
+    #[doc(no_inline)]
     pub use ergo_runtime::{
-        Actor, ActorRef, ApplicationSpec, CallError, Context, Down, Exit, Node, Pid, Priority,
-        Reason, ReplyTo, SendError, SpawnOptions, StartMode, Step,
+        Actor, ActorRef, ApplicationSpec, CallError, Context, Down, Exit, Node, NodeMonitor, Pid,
+        Priority, Reason, Ref, ReplyTo, SendError, SpawnError, SpawnOptions, StartMode, Step,
+        Target,
     };
 }
 
@@ -41,6 +83,7 @@ pub mod __private {
     }
 
     /// What the generated Erlang term conversions refer to.
+    #[cfg(feature = "erlang")]
     pub use ergo_erlang::macro_support as erlang;
 
     use crate::CallError;

@@ -5,6 +5,7 @@
 use std::io::{BufRead, Write};
 use std::net::SocketAddr;
 
+use ergo::net::{NetBuilderExt, NetworkExt};
 use ergo::net::{NetOptions, SpawnPermission};
 use ergo::Node;
 use ergo_tests::NetCounter;

@@ -5,7 +5,7 @@
 use std::any::{Any, TypeId};
 use std::sync::Arc;
 
-use ergo_runtime::{CallError, Pid, Priority, SendError, Target};
+use ergo_runtime::{CallError, Priority, SendError, Target};
 
 use super::conn::{Conn, PASS_THROUGH};
 use super::reason::{reason_to_term, term_to_reason};
@@ -96,9 +96,7 @@ fn dispatch(
             let to = pid(items.get(2))?;
             let remote = from.to_pid();
             match shared.local_pid(to) {
-                Some(local) if shared.node.accept_remote_link(local, remote) => {
-                    shared.links.lock().insert((local, remote));
-                }
+                Some(local) if shared.dist.accept_link(local, remote) => {}
                 _ => {
                     conn.send(
                         &ctl(
@@ -123,8 +121,7 @@ fn dispatch(
             };
             let remote = from.to_pid();
             if let Some(local) = shared.local_pid(to) {
-                shared.links.lock().remove(&(local, remote));
-                shared.node.accept_remote_unlink(local, remote);
+                shared.dist.accept_unlink(local, remote);
             }
             if op == 35 {
                 let id = items.get(1).cloned().ok_or("expected an id")?;
@@ -149,18 +146,12 @@ fn dispatch(
             let Some(local) = shared.local_pid(to) else {
                 return Ok(());
             };
-            let was_linked = shared.links.lock().remove(&(local, remote));
             let reason = term_to_reason(&reason, !link_exit);
             if link_exit {
-                if was_linked {
-                    shared.node.deliver_exit(remote, local, reason);
-                }
+                shared.dist.deliver_link_exit(remote, local, reason);
             } else {
-                shared.node.deliver_exit(remote, local, reason);
-                // An exit signal does not break a link: put its local half back.
-                if was_linked && shared.node.accept_remote_link(local, remote) {
-                    shared.links.lock().insert((local, remote));
-                }
+                // An exit signal does not break a link.
+                shared.dist.deliver_exit(remote, local, reason);
             }
         }
         // MONITOR_P
@@ -176,7 +167,7 @@ fn dispatch(
             let local_ref = shared.monitors_in_by_erl.lock().remove(erl_ref);
             if let Some(r) = local_ref {
                 if let Some(m) = shared.monitors_in.lock().remove(&r) {
-                    shared.node.accept_remote_demonitor(m.local, r);
+                    shared.dist.accept_demonitor(m.watcher.to_pid(), r);
                 }
             }
         }
@@ -214,15 +205,12 @@ fn monitor_fired(shared: &Arc<Shared>, erl_ref: &ErlRef, reason: Term) {
     let Some(m) = shared.monitors_out.lock().remove(&r) else {
         return;
     };
-    shared.node.deliver_down(
-        m.watcher,
-        ergo_runtime::Down {
-            monitor: r,
-            pid: m.target,
-            name: None,
-            reason: term_to_reason(&reason, false),
-        },
-    );
+    shared.dist.deliver_down(ergo_runtime::Down {
+        monitor: r,
+        pid: m.target,
+        name: None,
+        reason: term_to_reason(&reason, false),
+    });
 }
 
 /// An Erlang process monitors a local one (by pid or registered name).
@@ -245,18 +233,13 @@ fn monitor_local(
         watcher: from.clone(),
         proc_term: proc_term.clone(),
         erl_ref: erl_ref.clone(),
-        local: Pid::new(shared.node.name(), 0, shared.creation),
     };
     // Recorded before the monitor exists, so a Down racing with us finds it.
     shared.monitors_in.lock().insert(r, entry);
     shared.monitors_in_by_erl.lock().insert(erl_ref.clone(), r);
-    let monitored = target.and_then(|t| shared.node.accept_remote_monitor(t, from.to_pid(), r));
+    let monitored = target.and_then(|t| shared.dist.accept_monitor(t, from.to_pid(), r));
     match monitored {
-        Some(local) => {
-            if let Some(m) = shared.monitors_in.lock().get_mut(&r) {
-                m.local = local;
-            }
-        }
+        Some(_) => {}
         None => {
             shared.monitors_in.lock().remove(&r);
             shared.monitors_in_by_erl.lock().remove(erl_ref);

@@ -8,13 +8,14 @@ mod control;
 pub mod flags;
 pub mod handshake;
 pub mod reason;
-mod router;
+mod transport;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use ergo_runtime::dist::Dist;
 use ergo_runtime::{Atom, Node, Pid, Ref};
 use parking_lot::Mutex;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -170,10 +171,10 @@ struct PendingCall {
     tx: oneshot::Sender<Result<Term, ErlCallError>>,
 }
 
-/// A monitor a local process holds on an Erlang process.
+/// A monitor a local process holds on an Erlang process (the core books it; this is
+/// the translation to Erlang's reference).
 #[derive(Clone)]
 struct OutMonitor {
-    watcher: Pid,
     target: Pid,
     erl_ref: ErlRef,
 }
@@ -185,11 +186,11 @@ struct InMonitor {
     /// The monitored process as the watcher named it (pid or name atom).
     proc_term: Term,
     erl_ref: ErlRef,
-    local: Pid,
 }
 
 pub(crate) struct Shared {
     node: Node,
+    dist: Dist,
     name: String,
     cookie: String,
     creation: u32,
@@ -202,8 +203,6 @@ pub(crate) struct Shared {
     known: Mutex<FxHashSet<Atom>>,
     connecting: tokio::sync::Mutex<()>,
     calls: Mutex<FxHashMap<ErlRef, PendingCall>>,
-    /// Links between a local and an Erlang process: (local, remote).
-    links: Mutex<FxHashSet<(Pid, Pid)>>,
     monitors_out: Mutex<FxHashMap<Ref, OutMonitor>>,
     monitors_out_by_erl: Mutex<FxHashMap<ErlRef, Ref>>,
     monitors_in: Mutex<FxHashMap<Ref, InMonitor>>,
@@ -232,6 +231,7 @@ impl Distribution {
         let port = listener.local_addr()?.port();
         let shared = Arc::new(Shared {
             node: node.clone(),
+            dist: Dist::new(node),
             cookie: node.cookie().to_owned(),
             creation: node.creation(),
             flags: flags::ours(options.hidden),
@@ -240,7 +240,6 @@ impl Distribution {
             known: Mutex::default(),
             connecting: tokio::sync::Mutex::new(()),
             calls: Mutex::default(),
-            links: Mutex::default(),
             monitors_out: Mutex::default(),
             monitors_out_by_erl: Mutex::default(),
             monitors_in: Mutex::default(),
@@ -261,7 +260,9 @@ impl Distribution {
             tokio::spawn(async move { shared.accept_loop(listener).await })
         };
         shared.tasks.lock().push(accept);
-        node.add_router(Arc::new(router::ErlRouter::new(&shared)));
+        shared
+            .dist
+            .add_transport(Arc::new(transport::ErlTransport::new(&shared)));
         tracing::info!(node = %shared.name, port, "Erlang distribution started");
         Ok(Distribution(shared))
     }
@@ -584,59 +585,22 @@ impl Shared {
             let _ =
                 c.tx.send(Err(ErlCallError::NoConnection(conn.peer.clone())));
         }
-        let links: Vec<(Pid, Pid)> = {
-            let mut links = self.links.lock();
-            let gone: Vec<_> = links
-                .iter()
-                .filter(|(_, remote)| remote.node() == node_atom)
-                .copied()
-                .collect();
-            for l in &gone {
-                links.remove(l);
+        // The translations to Erlang references go; the core fires every link and
+        // monitor through the peer.
+        self.monitors_out.lock().retain(|_, o| {
+            let gone = o.target.node() == node_atom;
+            if gone {
+                self.monitors_out_by_erl.lock().remove(&o.erl_ref);
             }
-            gone
-        };
-        for (local, remote) in links {
-            self.node
-                .deliver_exit(remote, local, ergo_runtime::Reason::NoConnection);
-        }
-        let outs: Vec<(Ref, OutMonitor)> = {
-            let mut m = self.monitors_out.lock();
-            let refs: Vec<Ref> = m
-                .iter()
-                .filter(|(_, o)| o.target.node() == node_atom)
-                .map(|(r, _)| *r)
-                .collect();
-            refs.into_iter()
-                .filter_map(|r| m.remove(&r).map(|o| (r, o)))
-                .collect()
-        };
-        for (r, o) in outs {
-            self.monitors_out_by_erl.lock().remove(&o.erl_ref);
-            self.node.deliver_down(
-                o.watcher,
-                ergo_runtime::Down {
-                    monitor: r,
-                    pid: o.target,
-                    name: None,
-                    reason: ergo_runtime::Reason::NoConnection,
-                },
-            );
-        }
-        let ins: Vec<(Ref, InMonitor)> = {
-            let mut m = self.monitors_in.lock();
-            let refs: Vec<Ref> = m
-                .iter()
-                .filter(|(_, i)| i.watcher.node == conn.peer)
-                .map(|(r, _)| *r)
-                .collect();
-            refs.into_iter()
-                .filter_map(|r| m.remove(&r).map(|i| (r, i)))
-                .collect()
-        };
-        for (r, i) in ins {
-            self.monitors_in_by_erl.lock().remove(&i.erl_ref);
-            self.node.accept_remote_demonitor(i.local, r);
-        }
+            !gone
+        });
+        self.monitors_in.lock().retain(|_, i| {
+            let gone = i.watcher.node == conn.peer;
+            if gone {
+                self.monitors_in_by_erl.lock().remove(&i.erl_ref);
+            }
+            !gone
+        });
+        self.dist.connection_lost(node_atom);
     }
 }

@@ -96,8 +96,15 @@ pub fn actor_impl(actor: &Actor) -> TokenStream {
         }
     });
 
-    let erlang_calls = super::erlang::call_items(actor);
-    let erlang_messages = super::erlang::message_conversions(actor);
+    // Erlang term conversions only where the facade has Erlang interop.
+    let (erlang_calls, erlang_messages) = if cfg!(feature = "erlang") {
+        (
+            super::erlang::call_items(actor),
+            super::erlang::message_conversions(actor),
+        )
+    } else {
+        Default::default()
+    };
 
     quote! {
         impl #krate::Actor for #self_ty {

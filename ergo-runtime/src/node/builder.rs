@@ -24,7 +24,7 @@ pub struct NodeBuilder {
     env: Vec<(String, String)>,
     log_level: Option<tracing::Level>,
     shutdown_timeout: Duration,
-    network: Option<crate::net::NetOptions>,
+    plugins: Plugins,
 }
 
 impl NodeBuilder {
@@ -35,7 +35,7 @@ impl NodeBuilder {
             env: Vec::new(),
             log_level: None,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
-            network: None,
+            plugins: Plugins::default(),
         }
     }
 
@@ -65,9 +65,10 @@ impl NodeBuilder {
         self
     }
 
-    /// Starts the node's network with these options (default: no network).
-    pub fn network(mut self, options: crate::net::NetOptions) -> Self {
-        self.network = Some(options);
+    /// Adds a plug-in started with the node, in the order added (a transport such as
+    /// the native network or Erlang distribution, an application controller...).
+    pub fn plugin(mut self, plugin: impl Plugin) -> Self {
+        self.plugins.0.push(Arc::new(plugin));
         self
     }
 
@@ -104,14 +105,13 @@ impl NodeBuilder {
             stopping: AtomicBool::new(false),
             stopped,
             applications: Default::default(),
-            routers: RwLock::new(Vec::new()),
-            net: Default::default(),
+            transports: RwLock::new(Vec::new()),
+            books: Default::default(),
+            extensions: RwLock::new(FxHashMap::default()),
         }));
         tracing::info!(node = %node.name(), "node started");
-        if let Some(options) = self.network {
-            node.start_network(options)
-                .await
-                .map_err(|e| NodeError::Network(e.to_string()))?;
+        for plugin in &self.plugins.0 {
+            plugin.start(&node).await?;
         }
         Ok(node)
     }
@@ -146,5 +146,25 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+}
+
+/// Something started with a node by [`NodeBuilder::plugin`]: a transport, a behaviour.
+pub trait Plugin: Send + Sync + 'static {
+    /// A short name, for logs and `Debug`.
+    fn name(&self) -> &'static str;
+    /// Starts the plug-in on a node that has just started; an error stops the node's
+    /// start.
+    fn start(&self, node: &Node) -> crate::dist::BoxFuture<Result<(), NodeError>>;
+}
+
+#[derive(Clone, Default)]
+struct Plugins(Vec<Arc<dyn Plugin>>);
+
+impl std::fmt::Debug for Plugins {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|p| p.name()))
+            .finish()
     }
 }

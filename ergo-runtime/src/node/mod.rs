@@ -21,12 +21,12 @@ use tokio::sync::{oneshot, watch};
 pub use applications::{
     ApplicationError, ApplicationInfo, ApplicationSpec, ApplicationState, StartMode,
 };
-pub use builder::NodeBuilder;
+pub use builder::{NodeBuilder, Plugin};
 pub(crate) use registry::Registry;
-pub use remote::{RemoteRouter, RemoteTarget};
 
 use crate::actor::Actor;
 use crate::actor_ref::ActorRef;
+use crate::dist::RemoteTarget;
 use crate::error::{CallError, LinkError, NameError, SendError, SpawnError};
 use crate::info::{NodeInfo, ProcessInfo};
 use crate::mailbox::Priority;
@@ -51,8 +51,9 @@ pub(crate) struct NodeInner {
     next_ref: AtomicU64,
     stopping: AtomicBool,
     stopped: watch::Sender<bool>,
-    pub(crate) routers: RwLock<Vec<Arc<dyn RemoteRouter>>>,
-    pub(crate) net: crate::net::NetSlot,
+    pub(crate) transports: RwLock<Vec<Arc<dyn crate::dist::Transport>>>,
+    pub(crate) books: crate::dist::Books,
+    extensions: RwLock<FxHashMap<std::any::TypeId, Arc<dyn Any + Send + Sync>>>,
     pub(crate) applications: applications::Applications,
 }
 
@@ -165,7 +166,8 @@ impl Node {
     /// process's own type) if `pid` lives on another node and the network runs.
     pub fn actor_ref<A: Actor>(&self, pid: Pid) -> Option<ActorRef<A>> {
         if pid.node() != self.name() {
-            return self.net().map(|_| ActorRef::remote(self.clone(), pid));
+            let transport = self.transport_for(pid.node())?;
+            return Some(ActorRef::remote(self.clone(), pid, transport));
         }
         self.process(pid).and_then(ActorRef::from_process)
     }
@@ -198,14 +200,14 @@ impl Node {
         let to = to.into();
         if let Target::Remote { name, node } = to {
             if node != self.name() {
-                return match self.router_for(node) {
-                    Some(router) => router
+                return match self.transport_for(node) {
+                    Some(transport) => transport
                         .send_any(
                             crate::process::current::pid(),
                             RemoteTarget::Name { name, node },
                             msg,
                         )
-                        .map_err(SendError::NoConnection),
+                        .map_err(SendError::Unhandled),
                     None => Err(SendError::NoConnection(msg)),
                 };
             }
@@ -214,10 +216,10 @@ impl Node {
         if let Some(pid) = pid.filter(|p| !self.is_local(*p) && p.node() != self.name()) {
             // Another node: a transport that can carry untyped messages (Erlang
             // distribution carries terms); typed sends go through a remote `ActorRef`.
-            return match self.router_for(pid.node()) {
-                Some(router) => router
+            return match self.transport_for(pid.node()) {
+                Some(transport) => transport
                     .send_any(crate::process::current::pid(), RemoteTarget::Pid(pid), msg)
-                    .map_err(SendError::NoConnection),
+                    .map_err(SendError::Unhandled),
                 None => Err(SendError::NoConnection(msg)),
             };
         }
@@ -296,9 +298,13 @@ impl Node {
         let target = target.into();
         let (tx, rx) = oneshot::channel();
         let reference = links::monitor(self, Watcher::Node(tx), target)?;
+        let target = match target {
+            Target::Remote { node, .. } if node != self.name() => Some(Pid::new(node, 0, 0)),
+            _ => self.resolve(target),
+        };
         Ok(NodeMonitor {
             reference,
-            target: self.resolve(target),
+            target,
             node: self.clone(),
             rx,
         })
@@ -388,6 +394,29 @@ impl Node {
         self.0.table.all().iter().map(|p| p.core().pid()).collect()
     }
 
+    // ---- extensions ----
+
+    /// The value of type `T` a plug-in (a transport, a behaviour) keeps on this node.
+    pub fn extension<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        let ext = self.0.extensions.read();
+        ext.get(&std::any::TypeId::of::<T>())
+            .cloned()
+            .and_then(|v| v.downcast::<T>().ok())
+    }
+
+    /// The value of type `T` kept on this node, made by `make` if there is none yet.
+    pub fn extension_or_insert<T: Any + Send + Sync>(&self, make: impl FnOnce() -> T) -> Arc<T> {
+        if let Some(v) = self.extension::<T>() {
+            return v;
+        }
+        let mut ext = self.0.extensions.write();
+        let v = ext
+            .entry(std::any::TypeId::of::<T>())
+            .or_insert_with(|| Arc::new(make()))
+            .clone();
+        v.downcast::<T>().expect("stored under its own TypeId")
+    }
+
     pub(crate) fn all_processes(&self) -> Vec<Arc<dyn AnyProcess>> {
         self.0.table.all()
     }
@@ -429,10 +458,8 @@ impl NodeMonitor {
 
 impl Drop for NodeMonitor {
     fn drop(&mut self) {
-        if let Some(p) = self.target.and_then(|t| self.node.process(t)) {
-            let reference = self.reference;
-            p.core()
-                .with_live_side(|side| side.monitors.retain(|m| m.reference != reference));
+        if let Some(target) = self.target {
+            links::remove_monitor(&self.node, None, target, self.reference);
         }
     }
 }

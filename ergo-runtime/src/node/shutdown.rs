@@ -32,6 +32,16 @@ impl Node {
         self.0.stopping.store(true, Ordering::SeqCst);
         tracing::info!(node = %self.name(), "node stopping");
         let deadline = Instant::now() + timeout;
+        let result = self.stop_processes(deadline, timeout).await;
+        // Even after a timeout the network closes and `wait()` returns.
+        self.shutdown_transports();
+        self.0.stopped.send_replace(true);
+        result?;
+        tracing::info!(node = %self.name(), "node stopped");
+        Ok(())
+    }
+
+    async fn stop_processes(&self, deadline: Instant, timeout: Duration) -> Result<(), NodeError> {
         // New processes may have been spawned by the ones we stopped: repeat until empty.
         for _ in 0..16 {
             let all = self.all_processes();
@@ -42,11 +52,6 @@ impl Node {
                 self.stop_level(level, deadline, timeout).await?;
             }
         }
-        if let Some(net) = self.net() {
-            net.shutdown();
-        }
-        self.0.stopped.send_replace(true);
-        tracing::info!(node = %self.name(), "node stopped");
         Ok(())
     }
 

@@ -57,7 +57,6 @@ pub(crate) enum Watcher {
 }
 
 pub(crate) struct Monitor {
-    pub(crate) reference: Ref,
     pub(crate) watcher: Watcher,
     pub(crate) name: Option<Atom>,
 }
@@ -73,9 +72,9 @@ pub(crate) struct Side {
     pub(crate) aliases: Vec<Alias>,
     pub(crate) links: Vec<Pid>,
     /// Monitors on this process.
-    pub(crate) monitors: Vec<Monitor>,
-    /// Monitors this process holds on others: (ref, target).
-    pub(crate) watching: Vec<(Ref, Pid)>,
+    pub(crate) monitors: FxHashMap<Ref, Monitor>,
+    /// Monitors this process holds on others: ref → target.
+    pub(crate) watching: FxHashMap<Ref, Pid>,
     pub(crate) timers: Vec<AbortHandle>,
     pub(crate) env: FxHashMap<String, String>,
     pub(crate) parent: Option<Pid>,
@@ -200,8 +199,7 @@ impl Drop for Core {
 /// Where the outcome of an untyped call goes.
 pub type AnyReply = Box<dyn FnOnce(Result<Box<dyn Any + Send>, crate::error::CallError>) + Send>;
 
-/// Where the encoded reply to a remote request goes.
-pub(crate) type WireReply = Box<dyn FnOnce(Result<Vec<u8>, crate::net::frame::RemoteError>) + Send>;
+pub(crate) use crate::dist::WireReply;
 
 /// A process seen without its actor type: what the process table holds.
 pub(crate) trait AnyProcess: Send + Sync + 'static {
@@ -229,14 +227,14 @@ pub(crate) trait AnyProcess: Send + Sync + 'static {
         self: Arc<Self>,
         payload: &[u8],
         priority: Priority,
-    ) -> Result<(), crate::net::frame::RemoteError>;
+    ) -> Result<(), crate::dist::RemoteError>;
     /// Delivers a request from another node; the encoded reply (or error) goes to `reply`.
     fn call_wire(
         self: Arc<Self>,
         payload: &[u8],
         priority: Priority,
         reply: WireReply,
-    ) -> Result<(), crate::net::frame::RemoteError>;
+    ) -> Result<(), crate::dist::RemoteError>;
     /// For typed lookups (`Arc<Cell<A>>`).
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
     /// Run state, queue lengths (urgent, system, main, log), messages received.

@@ -1,16 +1,17 @@
-//! Links, monitors and exit signals between processes.
+//! Links, monitors and exit signals between processes, local or on other nodes.
 //!
 //! Links are bidirectional, as in Erlang: when either side terminates, the other gets
 //! an exit signal. We chose Erlang's links over Ergo's one-way ones because supervision
 //! and Erlang interop rely on them, and a one-way watch is what a monitor already is.
 //! Every link and monitor fires exactly once: the terminating process marks itself dead
-//! under the same lock that adding a link or monitor takes.
+//! under the same lock that adding a link or monitor takes. Links and monitors across
+//! nodes are also booked per peer (`dist::Books`), so a lost peer fires them once.
 
 use std::sync::Arc;
 
+use crate::dist::{RemoteTarget, Transport};
 use crate::error::LinkError;
 use crate::node::Node;
-use crate::node::{RemoteRouter, RemoteTarget};
 use crate::pid::{Atom, Pid, Ref, Target};
 use crate::reason::{Down, Exit, Reason};
 
@@ -24,17 +25,22 @@ fn local(node: &Node, pid: Pid) -> Result<(), LinkError> {
     }
 }
 
-/// The router for a pid on another node.
-fn router(node: &Node, pid: Pid) -> Result<Arc<dyn RemoteRouter>, LinkError> {
-    node.router_for(pid.node()).ok_or(LinkError::Remote(pid))
+/// The transport for a pid on another node.
+fn transport(node: &Node, pid: Pid) -> Result<Arc<dyn Transport>, LinkError> {
+    node.transport_for(pid.node()).ok_or(LinkError::Remote(pid))
 }
 
-/// Sends an exit signal from `from` to `to`. `Kill` is untrappable.
+/// Sends an exit signal from `from` to `to`. `Kill` is untrappable. To a remote
+/// process, a signal between linked processes travels as the link firing.
 pub(crate) fn exit_signal(node: &Node, from: Pid, to: Pid, reason: Reason) -> bool {
     if !node.is_local(to) {
-        return match node.router_for(to.node()) {
-            Some(router) => {
-                router.send_exit(from, to, reason);
+        if to.node() == node.name() {
+            return false; // a pid of a former incarnation of this node
+        }
+        return match node.transport_for(to.node()) {
+            Some(transport) => {
+                let link = node.inner().books.remove_link(from, to);
+                transport.exit(from, to, reason, link);
                 true
             }
             None => false,
@@ -51,6 +57,18 @@ pub(crate) fn exit_signal(node: &Node, from: Pid, to: Pid, reason: Reason) -> bo
     process.signal(signal)
 }
 
+fn add_link_half(node: &Node, owner: Pid, other: Pid) -> bool {
+    node.process(owner)
+        .and_then(|p| {
+            p.core().with_live_side(|side| {
+                if !side.links.contains(&other) {
+                    side.links.push(other);
+                }
+            })
+        })
+        .is_some()
+}
+
 /// Links `a` and `b`. If `b` is not alive, `a` gets an exit signal with `NoProcess`.
 pub(crate) fn link(node: &Node, a: Pid, b: Pid) -> Result<(), LinkError> {
     local(node, a)?;
@@ -58,38 +76,22 @@ pub(crate) fn link(node: &Node, a: Pid, b: Pid) -> Result<(), LinkError> {
         return Ok(());
     }
     if !node.is_local(b) {
-        let router = router(node, b)?;
-        let added = node.process(a).and_then(|pa| {
-            pa.core().with_live_side(|side| {
-                if !side.links.contains(&b) {
-                    side.links.push(b);
-                }
-            })
-        });
-        if added.is_some() {
-            router.link(a, b);
+        if b.node() == node.name() {
+            exit_signal(node, b, a, Reason::NoProcess);
+            return Ok(());
+        }
+        let transport = transport(node, b)?;
+        if add_link_half(node, a, b) {
+            node.inner().books.add_link(a, b);
+            transport.link(a, b);
         }
         return Ok(());
     }
-    let linked_b = node.process(b).and_then(|pb| {
-        pb.core().with_live_side(|side| {
-            if !side.links.contains(&a) {
-                side.links.push(a);
-            }
-        })
-    });
-    if linked_b.is_none() {
+    if !add_link_half(node, b, a) {
         exit_signal(node, b, a, Reason::NoProcess);
         return Ok(());
     }
-    let linked_a = node.process(a).and_then(|pa| {
-        pa.core().with_live_side(|side| {
-            if !side.links.contains(&b) {
-                side.links.push(b);
-            }
-        })
-    });
-    if linked_a.is_none() {
+    if !add_link_half(node, a, b) {
         // `a` is terminating and did not see the link: undo it, tell `b`.
         unlink_one(node, b, a);
         exit_signal(node, a, b, Reason::NoProcess);
@@ -109,8 +111,10 @@ pub(crate) fn unlink(node: &Node, a: Pid, b: Pid) {
     unlink_one(node, a, b);
     if node.is_local(b) {
         unlink_one(node, b, a);
-    } else if let Some(router) = node.router_for(b.node()) {
-        router.unlink(a, b);
+    } else if node.inner().books.remove_link(a, b) {
+        if let Some(transport) = node.transport_for(b.node()) {
+            transport.unlink(a, b);
+        }
     }
 }
 
@@ -118,36 +122,27 @@ pub(crate) fn unlink(node: &Node, a: Pid, b: Pid) {
 /// (with `NoProcess`) is delivered at once.
 pub(crate) fn monitor(node: &Node, watcher: Watcher, target: Target) -> Result<Ref, LinkError> {
     let (pid, name): (Option<Pid>, Option<Atom>) = match target {
-        Target::Pid(pid) if !node.is_local(pid) => {
-            let router = router(node, pid)?;
-            let Watcher::Process(w) = watcher else {
-                return Err(LinkError::Remote(pid));
-            };
-            let reference = node.make_ref();
-            let watching = node.process(w).and_then(|p| {
-                p.core()
-                    .with_live_side(|side| side.watching.push((reference, pid)))
-            });
-            if watching.is_some() {
-                router.monitor(w, RemoteTarget::Pid(pid), reference);
-            }
-            return Ok(reference);
+        Target::Pid(pid) if !node.is_local(pid) && pid.node() != node.name() => {
+            let transport = transport(node, pid)?;
+            return Ok(monitor_remote(
+                node,
+                transport,
+                watcher,
+                RemoteTarget::Pid(pid),
+                pid,
+            ));
         }
         Target::Remote { name, node: at } if at != node.name() => {
-            let router = node.router_for(at).ok_or(LinkError::Unknown(target))?;
-            let Watcher::Process(w) = watcher else {
-                return Err(LinkError::Unknown(target));
-            };
-            let reference = node.make_ref();
+            let transport = node.transport_for(at).ok_or(LinkError::Unknown(target))?;
             let placeholder = Pid::new(at, 0, 0);
-            let watching = node.process(w).and_then(|p| {
-                p.core()
-                    .with_live_side(|side| side.watching.push((reference, placeholder)))
-            });
-            if watching.is_some() {
-                router.monitor(w, RemoteTarget::Name { name, node: at }, reference);
-            }
-            return Ok(reference);
+            let remote = RemoteTarget::Name { name, node: at };
+            return Ok(monitor_remote(
+                node,
+                transport,
+                watcher,
+                remote,
+                placeholder,
+            ));
         }
         Target::Remote { name, .. } => (node.whereis(name), Some(name)),
         Target::Pid(pid) => (Some(pid), None),
@@ -159,18 +154,15 @@ pub(crate) fn monitor(node: &Node, watcher: Watcher, target: Target) -> Result<R
         if let Some(p) = node.process(*w) {
             let target_pid = pid.unwrap_or(*w);
             p.core()
-                .with_live_side(|side| side.watching.push((reference, target_pid)));
+                .with_live_side(|side| side.watching.insert(reference, target_pid));
         }
     }
     let mut watcher = Some(watcher);
     if let Some(pid) = pid {
         if let Some(process) = node.process(pid) {
             process.core().with_live_side(|side| {
-                side.monitors.push(Monitor {
-                    reference,
-                    watcher: watcher.take().expect("taken once"),
-                    name,
-                })
+                let watcher = watcher.take().expect("taken once");
+                side.monitors.insert(reference, Monitor { watcher, name })
             });
         }
     }
@@ -186,15 +178,42 @@ pub(crate) fn monitor(node: &Node, watcher: Watcher, target: Target) -> Result<R
     Ok(reference)
 }
 
+/// A monitor of a process on another node: booked for its peer, then asked for.
+fn monitor_remote(
+    node: &Node,
+    transport: Arc<dyn Transport>,
+    watcher: Watcher,
+    target: RemoteTarget,
+    target_pid: Pid,
+) -> Ref {
+    let reference = node.make_ref();
+    let watcher_pid = match &watcher {
+        Watcher::Process(w) => {
+            let watching = node.process(*w).and_then(|p| {
+                p.core()
+                    .with_live_side(|side| side.watching.insert(reference, target_pid))
+            });
+            if watching.is_none() {
+                return reference; // the watcher is terminating
+            }
+            *w
+        }
+        Watcher::Node(_) => node.pid_of(0),
+    };
+    node.inner()
+        .books
+        .add_watching(reference, watcher, target_pid);
+    transport.monitor(watcher_pid, target, reference);
+    reference
+}
+
 /// Removes a monitor held by `watcher` (a process, or `None` for node-level monitors,
 /// which need the target). No `Down` for it is delivered afterwards.
 pub(crate) fn demonitor(node: &Node, watcher: Option<Pid>, reference: Ref) -> bool {
     let mut target = None;
     if let Some(w) = watcher.and_then(|w| node.process(w)) {
         w.core().with_live_side(|side| {
-            if let Some(i) = side.watching.iter().position(|(r, _)| *r == reference) {
-                target = Some(side.watching.swap_remove(i).1);
-            }
+            target = side.watching.remove(&reference);
         });
     }
     let Some(target) = target else {
@@ -204,17 +223,26 @@ pub(crate) fn demonitor(node: &Node, watcher: Option<Pid>, reference: Ref) -> bo
     true
 }
 
-/// Drops the target's half of a monitor (routed if the target is remote).
+/// Drops the target's half of a monitor (through its transport if the target is
+/// remote).
 pub(crate) fn remove_monitor(node: &Node, watcher: Option<Pid>, target: Pid, reference: Ref) {
     if !node.is_local(target) {
-        if let (Some(router), Some(w)) = (node.router_for(target.node()), watcher) {
-            router.demonitor(w, RemoteTarget::Pid(target), reference);
+        if node
+            .inner()
+            .books
+            .take_watching(target.node(), reference)
+            .is_some()
+        {
+            if let Some(transport) = node.transport_for(target.node()) {
+                let watcher = watcher.unwrap_or_else(|| node.pid_of(0));
+                transport.demonitor(watcher, RemoteTarget::Pid(target), reference);
+            }
         }
         return;
     }
     if let Some(p) = node.process(target) {
         p.core()
-            .with_live_side(|side| side.monitors.retain(|m| m.reference != reference));
+            .with_live_side(|side| side.monitors.remove(&reference));
     }
 }
 
@@ -222,8 +250,15 @@ pub(crate) fn remove_monitor(node: &Node, watcher: Option<Pid>, target: Pid, ref
 pub(crate) fn deliver_down(node: &Node, watcher: Watcher, down: Down) {
     match watcher {
         Watcher::Process(pid) if !node.is_local(pid) => {
-            if let Some(router) = node.router_for(pid.node()) {
-                router.send_down(pid, down);
+            if node
+                .inner()
+                .books
+                .take_watched(pid.node(), down.monitor)
+                .is_some()
+            {
+                if let Some(transport) = node.transport_for(pid.node()) {
+                    transport.down(pid, down);
+                }
             }
         }
         Watcher::Process(pid) => {

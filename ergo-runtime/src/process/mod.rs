@@ -16,9 +16,9 @@ use std::task::{Context as TaskContext, Poll, Wake, Waker};
 
 use crate::actor::{Actor, ActorFuture, Step};
 use crate::context::Context;
+use crate::dist::RemoteError;
 use crate::error::{CallError, SendError};
 use crate::mailbox::{Mailbox, Pop, Priority, Pushed, Refused};
-use crate::net::frame::RemoteError;
 
 use self::core::{flag, AnyProcess, Core, Signal};
 use crate::reason::Reason;
@@ -256,9 +256,7 @@ impl<A: Actor> Cell<A> {
                 Signal::Down(down) => {
                     let mine = self.core.side().is_some_and(|s| {
                         let mut side = s.lock();
-                        let before = side.watching.len();
-                        side.watching.retain(|(r, _)| *r != down.monitor);
-                        side.watching.len() != before
+                        side.watching.remove(&down.monitor).is_some()
                     });
                     if mine {
                         actor.handle_down(ctx, down)

@@ -94,9 +94,9 @@ fn notify(node: &Node, pid: Pid, side: Side, reason: &Reason) {
             }));
         }
     }
-    for monitor in side.monitors {
+    for (reference, monitor) in side.monitors {
         let down = Down {
-            monitor: monitor.reference,
+            monitor: reference,
             pid,
             name: monitor.name,
             reason: reason.clone(),

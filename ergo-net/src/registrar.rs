@@ -16,7 +16,7 @@ use rustc_hash::FxHashMap;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::Network;
+use crate::Network;
 
 /// A boxed future, for the object-safe [`Registrar`] trait.
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
@@ -67,11 +67,7 @@ impl Client {
             registered
         };
         let weak = Arc::downgrade(net);
-        let task = net
-            .node
-            .inner()
-            .runtime
-            .spawn(keep_registered(weak, addr, first));
+        let task = net.runtime.spawn(keep_registered(weak, addr, first));
         net.tasks.lock().push(task.abort_handle());
     }
 
@@ -82,7 +78,7 @@ impl Client {
                 .lock()
                 .insert(net.node.name().as_str().to_string(), net.listen.port());
             *self.serving.lock() = Some(table.clone());
-            let task = net.node.inner().runtime.spawn(serve(listener, table));
+            let task = net.runtime.spawn(serve(listener, table));
             net.tasks.lock().push(task.abort_handle());
             tracing::info!(node = %net.node.name(), %addr, "serving the registrar");
             return true;

@@ -11,8 +11,9 @@ use std::borrow::Cow;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::pid::Atom;
-use crate::reason::Reason;
+use ergo_runtime::dist::RemoteError;
+use ergo_runtime::Atom;
+use ergo_runtime::Reason;
 
 /// Flag: the rest of the frame is compressed.
 pub const COMPRESSED: u8 = 1;
@@ -29,26 +30,6 @@ pub enum WireTarget {
     },
     /// A registered name.
     Name(Atom),
-}
-
-/// Why a remote operation failed, as the remote node reports it.
-#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug, Error)]
-pub enum RemoteError {
-    /// No such process.
-    #[error("no such process")]
-    NoProcess,
-    /// Its mailbox is full.
-    #[error("mailbox full")]
-    MailboxFull,
-    /// The payload did not decode as the target's type.
-    #[error("rejected by the target: {0}")]
-    Rejected(String),
-    /// The handler dropped the reply token without answering.
-    #[error("no reply")]
-    NoReply,
-    /// Not allowed (remote spawn not enabled for this node or factory).
-    #[error("not allowed: {0}")]
-    NotAllowed(String),
 }
 
 /// What a frame is. Pids of the sending node travel as numbers (the receiver knows the
@@ -157,12 +138,12 @@ pub fn encode(
     buf: &mut Vec<u8>,
     header: &Header,
     compress_above: usize,
-    payload: impl FnOnce(&mut Vec<u8>) -> Result<(), crate::wire::WireError>,
-) -> Result<(), crate::wire::WireError> {
+    payload: impl FnOnce(&mut Vec<u8>) -> Result<(), ergo_runtime::wire::WireError>,
+) -> Result<(), ergo_runtime::wire::WireError> {
     let start = buf.len();
     buf.extend_from_slice(&[0, 0, 0, 0, 0]);
     let encoded = postcard::to_extend(header, std::mem::take(buf))
-        .map_err(|e| crate::wire::WireError::Encode(e.to_string()));
+        .map_err(|e| ergo_runtime::wire::WireError::Encode(e.to_string()));
     match encoded {
         Ok(full) => *buf = full,
         Err(e) => return Err(e),
@@ -179,7 +160,7 @@ pub fn encode(
         buf[start + 4] = COMPRESSED;
     }
     let len = u32::try_from(buf.len() - start - 4)
-        .map_err(|_| crate::wire::WireError::Encode("frame larger than 4 GiB".into()))?;
+        .map_err(|_| ergo_runtime::wire::WireError::Encode("frame larger than 4 GiB".into()))?;
     buf[start..start + 4].copy_from_slice(&len.to_be_bytes());
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! [`ErlRouter`]: the runtime's [`RemoteRouter`] for Erlang nodes, so that links,
+//! [`ErlTransport`]: Erlang distribution as a [`Transport`] of the core, so that links,
 //! monitors, exit signals and sends from Rust processes reach Erlang pids like local
 //! ones (`ctx.link(erlang_pid)`, `ctx.monitor(erlang_pid)`).
 
@@ -6,19 +6,20 @@ use std::any::Any;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 
-use ergo_runtime::{Atom, Down, Pid, Reason, Ref, RemoteRouter, RemoteTarget};
+use ergo_runtime::dist::{Answer, BoxFuture, NetError, Payload, RemoteTarget, Transport};
+use ergo_runtime::{Atom, Down, Pid, Priority, Reason, Ref};
 
 use super::conn::Conn;
 use super::reason::reason_to_term;
 use super::{ctl, ErlTarget, GenCast, OutMonitor, Shared};
 use crate::term::{ErlPid, Term};
 
-/// Routes to the Erlang nodes a [`super::Distribution`] has been connected to.
-pub(crate) struct ErlRouter(Weak<Shared>);
+/// Reaches the Erlang nodes a [`super::Distribution`] has been connected to.
+pub(crate) struct ErlTransport(Weak<Shared>);
 
-impl ErlRouter {
-    pub(crate) fn new(shared: &Arc<Shared>) -> ErlRouter {
-        ErlRouter(Arc::downgrade(shared))
+impl ErlTransport {
+    pub(crate) fn new(shared: &Arc<Shared>) -> ErlTransport {
+        ErlTransport(Arc::downgrade(shared))
     }
 
     fn conn(&self, node: Atom) -> Option<(Arc<Shared>, Option<Arc<Conn>>)> {
@@ -32,18 +33,43 @@ fn pid_term(p: Pid) -> Term {
     Term::Pid(ErlPid::from_pid(p))
 }
 
-impl RemoteRouter for ErlRouter {
+impl Transport for ErlTransport {
+    fn name(&self) -> &'static str {
+        "erlang"
+    }
+
     fn reaches(&self, node: Atom) -> bool {
         self.0
             .upgrade()
             .is_some_and(|s| s.known.lock().contains(&node))
     }
 
-    fn send_exit(&self, from: Pid, to: Pid, reason: Reason) {
-        let Some((shared, Some(conn))) = self.conn(to.node()) else {
+    fn send(
+        &self,
+        _from: Option<Pid>,
+        to: RemoteTarget,
+        _priority: Priority,
+        _payload: Payload<'_>,
+        _ack: Option<Answer>,
+    ) -> Result<(), NetError> {
+        Err(unsupported(to.node()))
+    }
+
+    fn call(
+        &self,
+        _from: Option<Pid>,
+        to: Pid,
+        _priority: Priority,
+        _payload: Payload<'_>,
+        _reply: Answer,
+    ) -> Result<(), NetError> {
+        Err(unsupported(to.node()))
+    }
+
+    fn exit(&self, from: Pid, to: Pid, reason: Reason, linked: bool) {
+        let Some((_, Some(conn))) = self.conn(to.node()) else {
             return;
         };
-        let linked = shared.links.lock().remove(&(from, to));
         if linked {
             // A link fired: the process `from` ended with `reason`.
             conn.send(
@@ -65,13 +91,12 @@ impl RemoteRouter for ErlRouter {
         };
         match conn {
             Some(conn) => {
-                shared.links.lock().insert((local, remote));
                 conn.send(&ctl(1, [pid_term(local), pid_term(remote)]), None);
             }
             None => {
                 shared
-                    .node
-                    .deliver_exit(remote, local, Reason::NoConnection);
+                    .dist
+                    .deliver_link_exit(remote, local, Reason::NoConnection);
             }
         }
     }
@@ -80,7 +105,6 @@ impl RemoteRouter for ErlRouter {
         let Some((shared, Some(conn))) = self.conn(remote.node()) else {
             return;
         };
-        shared.links.lock().remove(&(local, remote));
         if conn.flags & super::flags::UNLINK_ID != 0 {
             let id = shared.next_unlink.fetch_add(1, Ordering::Relaxed);
             conn.send(
@@ -106,22 +130,19 @@ impl RemoteRouter for ErlRouter {
             }
         };
         let Some(conn) = conn else {
-            shared.node.deliver_down(
-                watcher,
-                Down {
-                    monitor: reference,
-                    pid: target_pid,
-                    name: None,
-                    reason: Reason::NoConnection,
-                },
-            );
+            let _ = watcher;
+            shared.dist.deliver_down(Down {
+                monitor: reference,
+                pid: target_pid,
+                name: None,
+                reason: Reason::NoConnection,
+            });
             return;
         };
         let erl_ref = shared.make_ref();
         shared.monitors_out.lock().insert(
             reference,
             OutMonitor {
-                watcher,
                 target: target_pid,
                 erl_ref: erl_ref.clone(),
             },
@@ -156,7 +177,7 @@ impl RemoteRouter for ErlRouter {
         }
     }
 
-    fn send_down(&self, watcher: Pid, down: Down) {
+    fn down(&self, watcher: Pid, down: Down) {
         let Some((shared, conn)) = self.conn(watcher.node()) else {
             return;
         };
@@ -209,5 +230,44 @@ impl RemoteRouter for ErlRouter {
         } else {
             Err(Box::new(msg))
         }
+    }
+
+    fn lookup(
+        &self,
+        _name: Atom,
+        node: Atom,
+    ) -> BoxFuture<Result<Option<(Pid, String)>, NetError>> {
+        // An Erlang node has no actor types to check a typed handle against.
+        Box::pin(async move { Err(unsupported(node)) })
+    }
+
+    fn connected_nodes(&self) -> Vec<Atom> {
+        self.0
+            .upgrade()
+            .map(|s| s.conns.lock().values().map(|c| c.peer_atom).collect())
+            .unwrap_or_default()
+    }
+
+    fn disconnect(&self, node: Atom) -> bool {
+        match self.conn(node) {
+            Some((_, Some(conn))) => {
+                conn.close();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn shutdown(&self) {
+        if let Some(shared) = self.0.upgrade() {
+            super::Distribution(shared).stop();
+        }
+    }
+}
+
+fn unsupported(node: Atom) -> NetError {
+    NetError::Unsupported {
+        node,
+        what: "typed messages (Erlang distribution carries terms: send a `Term`)",
     }
 }

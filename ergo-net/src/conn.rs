@@ -7,16 +7,16 @@ use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::pid::Atom;
+use ergo_runtime::Atom;
 
-use super::frame::{self, Header};
-use super::handshake;
-use super::peer::{Peer, Slot};
-use super::Network;
+use crate::frame::{self, Header};
+use crate::handshake;
+use crate::peer::{Peer, Slot};
+use crate::Network;
 
 /// Starts dialing every connection of `peer`'s pool.
 pub(crate) fn dial(net: Arc<Network>, peer: Arc<Peer>) {
-    let runtime = net.node.inner().runtime.clone();
+    let runtime = net.runtime.clone();
     runtime.spawn(async move {
         let Some(addr) = resolve(&net, peer.name).await else {
             net.peer_down(&peer, "no route (no static route, no registrar entry)");
@@ -86,7 +86,7 @@ async fn connect(
 
 fn start_outbound(net: &Arc<Network>, peer: &Arc<Peer>, index: usize, stream: TcpStream) {
     let (read, write) = stream.into_split();
-    let runtime = &net.node.inner().runtime;
+    let runtime = &net.runtime;
     let writer = runtime.spawn(write_loop(net.clone(), peer.clone(), index, write));
     // Nothing is read on a dialed connection; its end (EOF or error) means the peer is gone.
     let watcher = {
@@ -143,7 +143,7 @@ async fn write_loop(
 
 /// Accepts connections until the node's runtime ends.
 pub(crate) fn accept_loop(net: Arc<Network>, listener: TcpListener) {
-    let runtime = net.node.inner().runtime.clone();
+    let runtime = net.runtime.clone();
     let tasks = net.clone();
     let task = runtime.spawn(async move {
         loop {

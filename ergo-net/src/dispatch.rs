@@ -2,14 +2,12 @@
 
 use std::sync::Arc;
 
-use crate::mailbox::Priority;
-use crate::pid::{Pid, Ref, Target};
-use crate::process::core::AnyProcess;
-use crate::reason::{Down, Reason};
+use ergo_runtime::dist::RemoteError;
+use ergo_runtime::{Down, Pid, Priority, Reason, Target};
 
-use super::frame::{Header, RemoteError, WireTarget};
-use super::peer::{Peer, PendingError};
-use super::{key_of, Network};
+use crate::frame::{Header, WireTarget};
+use crate::peer::{Peer, PendingError};
+use crate::{key_of, Network};
 
 fn priority(byte: u8) -> Priority {
     match byte {
@@ -30,13 +28,13 @@ pub(crate) fn priority_byte(priority: Priority) -> u8 {
     }
 }
 
-fn resolve(net: &Network, target: WireTarget) -> Option<Arc<dyn AnyProcess>> {
-    let node = &net.node;
-    let pid = match target {
-        WireTarget::Pid { id, creation } => Pid::new(node.name(), id, creation),
-        WireTarget::Name(name) => node.whereis(name)?,
+/// The live local process a frame names.
+fn resolve(net: &Network, target: WireTarget) -> Option<Pid> {
+    let target = match target {
+        WireTarget::Pid { id, creation } => Target::Pid(Pid::new(net.node.name(), id, creation)),
+        WireTarget::Name(name) => Target::Name(name),
     };
-    node.process(pid)
+    net.dist.resolve(target)
 }
 
 fn target_id(target: WireTarget) -> u64 {
@@ -60,7 +58,7 @@ pub(crate) fn handle(net: &Arc<Network>, peer: &Arc<Peer>, header: Header, paylo
             ack,
         } => {
             let result = match resolve(net, to) {
-                Some(process) => process.deliver_wire(payload, priority(p)),
+                Some(pid) => net.dist.deliver_wire(pid, payload, priority(p)),
                 None => Err(RemoteError::NoProcess),
             };
             if ack != 0 {
@@ -85,8 +83,8 @@ pub(crate) fn handle(net: &Arc<Network>, peer: &Arc<Peer>, header: Header, paylo
         } => {
             let process = resolve(net, to);
             // Replies take the slot of (callee → caller), like the callee's own sends.
-            let callee = process.as_ref().map_or(target_id(to), |p| p.core().id);
-            let key = super::peer::pair_key(callee, from);
+            let callee = process.map_or(target_id(to), |p| p.id());
+            let key = crate::peer::pair_key(callee, from);
             let (reply_net, name) = (net.clone(), peer.name);
             let reply = Box::new(move |result: Result<Vec<u8>, RemoteError>| {
                 let peer = reply_net.connected_peer(name);
@@ -99,7 +97,7 @@ pub(crate) fn handle(net: &Arc<Network>, peer: &Arc<Peer>, header: Header, paylo
                 });
             });
             let delivered = match process {
-                Some(process) => process.call_wire(payload, priority(p), reply),
+                Some(pid) => net.dist.call_wire(pid, payload, priority(p), reply),
                 None => Err(RemoteError::NoProcess),
             };
             if let Err(e) = delivered {
@@ -139,19 +137,16 @@ pub(crate) fn handle(net: &Arc<Network>, peer: &Arc<Peer>, header: Header, paylo
             reason,
             link,
         } => {
-            let (from, to) = (remote(from), net.node.pid_of(to));
+            let (from, to) = (remote(from), net.dist.pid(to));
             if link {
-                peer.links.lock().remove(&(to, from));
-                net.node.deliver_link_exit(from, to, reason);
+                net.dist.deliver_link_exit(from, to, reason);
             } else {
-                net.node.deliver_exit(from, to, reason);
+                net.dist.deliver_exit(from, to, reason);
             }
         }
         Header::Link { from, to } => {
-            let (from, to) = (remote(from), net.node.pid_of(to));
-            if net.node.accept_remote_link(to, from) {
-                peer.links.lock().insert((to, from));
-            } else {
+            let (from, to) = (remote(from), net.dist.pid(to));
+            if !net.dist.accept_link(to, from) {
                 let reason = Reason::NoProcess;
                 let exit = Header::Exit {
                     from: to.id(),
@@ -163,26 +158,23 @@ pub(crate) fn handle(net: &Arc<Network>, peer: &Arc<Peer>, header: Header, paylo
             }
         }
         Header::Unlink { from, to } => {
-            let (from, to) = (remote(from), net.node.pid_of(to));
-            peer.links.lock().remove(&(to, from));
-            net.node.accept_remote_unlink(to, from);
+            let (from, to) = (remote(from), net.dist.pid(to));
+            net.dist.accept_unlink(to, from);
         }
         Header::Monitor {
             watcher,
             target,
             reference,
         } => {
-            let r = Ref::new(peer.name, peer.creation(), reference);
+            let r = net.dist.remote_ref(peer.name, peer.creation(), reference);
             let local = match target {
                 WireTarget::Pid { id, creation } => {
                     Target::Pid(Pid::new(net.node.name(), id, creation))
                 }
                 WireTarget::Name(name) => Target::Name(name),
             };
-            match net.node.accept_remote_monitor(local, remote(watcher), r) {
-                Some(pid) => {
-                    peer.watched.lock().insert(reference, pid);
-                }
+            match net.dist.accept_monitor(local, remote(watcher), r) {
+                Some(_) => {}
                 None => {
                     let (pid, name) = match target {
                         WireTarget::Pid { id, .. } => (id, None),
@@ -200,11 +192,10 @@ pub(crate) fn handle(net: &Arc<Network>, peer: &Arc<Peer>, header: Header, paylo
             }
         }
         Header::Demonitor {
-            target, reference, ..
+            watcher, reference, ..
         } => {
-            peer.watched.lock().remove(&reference);
-            let r = Ref::new(peer.name, peer.creation(), reference);
-            net.node.accept_remote_demonitor(net.node.pid_of(target), r);
+            let r = net.dist.remote_ref(peer.name, peer.creation(), reference);
+            net.dist.accept_demonitor(remote(watcher), r);
         }
         Header::Down {
             watcher,
@@ -213,27 +204,26 @@ pub(crate) fn handle(net: &Arc<Network>, peer: &Arc<Peer>, header: Header, paylo
             name,
             reason,
         } => {
-            peer.watching.lock().remove(&reference);
+            let _ = watcher;
             let down = Down {
-                monitor: net.node.local_ref(reference),
+                monitor: net.dist.local_ref(reference),
                 pid: remote(pid),
                 name,
                 reason,
             };
-            net.node.deliver_down(net.node.pid_of(watcher), down);
+            net.dist.deliver_down(down);
         }
         Header::Lookup { tag, name } => {
-            let found = net.node.whereis(name).and_then(|pid| {
-                net.node
-                    .process(pid)
-                    .map(|p| (pid.id(), p.kind().to_owned()))
-            });
+            let found = net
+                .dist
+                .lookup(name)
+                .map(|(pid, kind)| (pid.id(), kind.to_owned()));
             net.write_control(peer.name, key_of(None, tag), Header::Found { tag, found });
         }
         Header::Spawn { tag, factory, name } => {
-            super::spawn::serve(net, peer.name, tag, factory, name, payload.to_vec());
+            crate::spawn::serve(net, peer.name, tag, factory, name, payload.to_vec());
         }
-        Header::StartApp { tag, name } => super::spawn::serve_start(net, peer.name, tag, name),
+        Header::StartApp { tag, name } => crate::spawn::serve_start(net, peer.name, tag, name),
         Header::Ping | Header::Pong => {}
     }
 }

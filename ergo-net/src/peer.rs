@@ -5,13 +5,13 @@
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use parking_lot::Mutex;
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 
-use crate::pid::{Atom, Pid};
+use ergo_runtime::Atom;
 
-use super::frame::RemoteError;
+use ergo_runtime::dist::RemoteError;
 
 /// What waits for a tagged answer (reply, ack, lookup, spawn): gets the payload or an
 /// error. `None` payload on a lost connection.
@@ -43,12 +43,6 @@ pub(crate) struct Peer {
     /// Set once, when the peer is declared lost.
     pub(crate) closed: AtomicBool,
     pub(crate) pending: Mutex<FxHashMap<u64, Pending>>,
-    /// (local, remote) links through this peer.
-    pub(crate) links: Mutex<FxHashSet<(Pid, Pid)>>,
-    /// Monitors local watchers hold on its processes: ref id → (watcher, target).
-    pub(crate) watching: Mutex<FxHashMap<u64, (Pid, Pid)>>,
-    /// Monitors its processes hold on ours: ref id → local target.
-    pub(crate) watched: Mutex<FxHashMap<u64, Pid>>,
     pub(crate) tasks: Mutex<Vec<AbortHandle>>,
 }
 
@@ -66,9 +60,6 @@ impl Peer {
             dialing: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             pending: Mutex::default(),
-            links: Mutex::default(),
-            watching: Mutex::default(),
-            watched: Mutex::default(),
             tasks: Mutex::default(),
         }
     }

@@ -1,0 +1,278 @@
+//! [`Dist`]: the entry points a transport calls — what arrives from a peer for a local
+//! process, and a lost peer.
+
+use std::sync::Arc;
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::mailbox::Priority;
+use crate::node::Node;
+use crate::pid::{Atom, Pid, Ref, Target};
+use crate::process::core::{Signal, Watcher};
+use crate::reason::{Down, Exit, Reason};
+
+use super::{RemoteError, Transport, WireReply};
+
+/// A transport's view of its node. Cheap to clone.
+#[derive(Clone)]
+pub struct Dist {
+    node: Node,
+}
+
+impl Dist {
+    /// The entry points of `node`.
+    pub fn new(node: &Node) -> Dist {
+        Dist { node: node.clone() }
+    }
+
+    /// The node.
+    pub fn node(&self) -> &Node {
+        &self.node
+    }
+
+    /// Registers a transport: sends, calls, links and monitors to the nodes it
+    /// [reaches](Transport::reaches) go through it.
+    pub fn add_transport(&self, transport: Arc<dyn Transport>) {
+        self.node.inner().transports.write().push(transport);
+    }
+
+    /// The pid `id` of this node's current incarnation.
+    pub fn pid(&self, id: u64) -> Pid {
+        self.node.pid_of(id)
+    }
+
+    /// True if `pid` is a process of this node's current incarnation.
+    pub fn is_local(&self, pid: Pid) -> bool {
+        self.node.is_local(pid)
+    }
+
+    /// A reference of this node with the number `id`.
+    pub fn local_ref(&self, id: u64) -> Ref {
+        Ref::new(self.node.name(), self.node.creation(), id)
+    }
+
+    /// A reference made by another node (`node`, incarnation `creation`), as it
+    /// travels in frames.
+    pub fn remote_ref(&self, node: Atom, creation: u32, id: u64) -> Ref {
+        Ref::new(node, creation, id)
+    }
+
+    /// The live local process `target` names (a pid of this incarnation, a registered
+    /// name or an alias).
+    pub fn resolve(&self, target: Target) -> Option<Pid> {
+        let pid = self.node.resolve(target)?;
+        self.node.process(pid).map(|_| pid)
+    }
+
+    /// The process registered as `name`: its pid and actor type name.
+    pub fn lookup(&self, name: Atom) -> Option<(Pid, &'static str)> {
+        let pid = self.node.whereis(name)?;
+        self.node.process(pid).map(|p| (pid, p.kind()))
+    }
+
+    /// Delivers an encoded message from another node, decoded with the target
+    /// process's own wire table.
+    pub fn deliver_wire(
+        &self,
+        to: Pid,
+        payload: &[u8],
+        priority: Priority,
+    ) -> Result<(), RemoteError> {
+        match self.node.process(to) {
+            Some(process) => process.deliver_wire(payload, priority),
+            None => Err(RemoteError::NoProcess),
+        }
+    }
+
+    /// Delivers an encoded request from another node; the encoded reply (or why there
+    /// is none) goes to `reply`.
+    pub fn call_wire(
+        &self,
+        to: Pid,
+        payload: &[u8],
+        priority: Priority,
+        reply: WireReply,
+    ) -> Result<(), RemoteError> {
+        match self.node.process(to) {
+            Some(process) => process.call_wire(payload, priority, reply),
+            None => Err(RemoteError::NoProcess),
+        }
+    }
+
+    /// An exit signal (not a link firing) from the remote `from` to the local `to`.
+    /// `Reason::Kill` cannot be trapped. A link between them stays.
+    pub fn deliver_exit(&self, from: Pid, to: Pid, reason: Reason) -> bool {
+        let Some(process) = self.node.process(to) else {
+            return false;
+        };
+        let signal = if reason == Reason::Kill {
+            Signal::Kill
+        } else {
+            Signal::Exit(Exit { from, reason })
+        };
+        process.signal(signal)
+    }
+
+    /// The remote `from`, linked to the local `to`, ended with `reason`: drops the link
+    /// and delivers the exit (always trappable: a linked process killed elsewhere
+    /// arrives as `Kill`, Erlang's `killed`). Ignored if they are not linked.
+    pub fn deliver_link_exit(&self, from: Pid, to: Pid, reason: Reason) -> bool {
+        if !self.node.inner().books.remove_link(to, from) {
+            return false;
+        }
+        self.link_fired(to, &[from], reason)
+    }
+
+    fn link_fired(&self, local: Pid, remotes: &[Pid], reason: Reason) -> bool {
+        let Some(process) = self.node.process(local) else {
+            return false;
+        };
+        let remotes_set: FxHashSet<Pid> = remotes.iter().copied().collect();
+        process.core().with_live_side(|side| {
+            side.links.retain(|l| !remotes_set.contains(l));
+        });
+        let mut delivered = false;
+        for &from in remotes {
+            let exit = Exit {
+                from,
+                reason: reason.clone(),
+            };
+            delivered |= process.clone().signal(Signal::Exit(exit));
+        }
+        delivered
+    }
+
+    /// The remote `remote` links to the local `local`: adds the local half. False if
+    /// `local` is not alive (the transport then answers with a `NoProcess` exit).
+    pub fn accept_link(&self, local: Pid, remote: Pid) -> bool {
+        let added = self.node.process(local).and_then(|p| {
+            p.core().with_live_side(|side| {
+                if !side.links.contains(&remote) {
+                    side.links.push(remote);
+                }
+            })
+        });
+        if added.is_some() {
+            self.node.inner().books.add_link(local, remote);
+        }
+        added.is_some()
+    }
+
+    /// The remote `remote` dropped its link to `local`.
+    pub fn accept_unlink(&self, local: Pid, remote: Pid) {
+        self.node.inner().books.remove_link(local, remote);
+        if let Some(p) = self.node.process(local) {
+            p.core()
+                .with_live_side(|side| side.links.retain(|l| *l != remote));
+        }
+    }
+
+    /// The remote `watcher` monitors a local process (by pid or registered name) under
+    /// `reference`. Returns the monitored pid, or `None` if there is no such live
+    /// process (the transport then answers with a `Down` carrying `NoProcess`).
+    pub fn accept_monitor(&self, target: Target, watcher: Pid, reference: Ref) -> Option<Pid> {
+        let name = match target {
+            Target::Name(name) => Some(name),
+            _ => None,
+        };
+        let pid = self.node.resolve(target)?;
+        let books = &self.node.inner().books;
+        // Booked first, so a Down racing with us finds it.
+        books.add_watched(watcher.node(), reference, pid);
+        let added = self.node.process(pid).and_then(|p| {
+            p.core().with_live_side(|side| {
+                side.monitors.insert(
+                    reference,
+                    crate::process::core::Monitor {
+                        watcher: Watcher::Process(watcher),
+                        name,
+                    },
+                );
+            })
+        });
+        if added.is_none() {
+            books.take_watched(watcher.node(), reference);
+            return None;
+        }
+        Some(pid)
+    }
+
+    /// The remote `watcher` dropped its monitor `reference` of a local process.
+    pub fn accept_demonitor(&self, watcher: Pid, reference: Ref) {
+        if let Some(target) = self
+            .node
+            .inner()
+            .books
+            .take_watched(watcher.node(), reference)
+        {
+            if let Some(p) = self.node.process(target) {
+                p.core()
+                    .with_live_side(|side| side.monitors.remove(&reference));
+            }
+        }
+    }
+
+    /// A `Down` for a monitor a local watcher holds on a remote process (the remote
+    /// process's node is `down.pid.node()`). Dropped if the watcher demonitored
+    /// meanwhile: each monitor fires exactly once.
+    pub fn deliver_down(&self, down: Down) -> bool {
+        let peer = down.pid.node();
+        match self.node.inner().books.take_watching(peer, down.monitor) {
+            Some((watcher, _)) => {
+                crate::process::links::deliver_down(&self.node, watcher, down);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The connection to `peer` is gone: every link through it fires with
+    /// `NoConnection`, every monitor of its processes delivers a `Down` with
+    /// `NoConnection`, every monitor its processes held on ours is dropped — each
+    /// exactly once, in time linear in their number.
+    pub fn connection_lost(&self, peer: Atom) {
+        let book = self.node.inner().books.take(peer);
+        let (links, watching, watched) =
+            (book.links.len(), book.watching.len(), book.watched.len());
+        let mut links_by_local: FxHashMap<Pid, Vec<Pid>> = FxHashMap::default();
+        for (local, remote) in book.links {
+            links_by_local.entry(local).or_default().push(remote);
+        }
+        for (local, remotes) in links_by_local {
+            self.link_fired(local, &remotes, Reason::NoConnection);
+        }
+        for (reference, (watcher, target)) in book.watching {
+            let down = Down {
+                monitor: reference,
+                pid: target,
+                name: None,
+                reason: Reason::NoConnection,
+            };
+            crate::process::links::deliver_down(&self.node, watcher, down);
+        }
+        let mut watched_by_local: FxHashMap<Pid, FxHashSet<Ref>> = FxHashMap::default();
+        for (reference, local) in book.watched {
+            watched_by_local.entry(local).or_default().insert(reference);
+        }
+        for (local, references) in watched_by_local {
+            if let Some(p) = self.node.process(local) {
+                p.core().with_live_side(|side| {
+                    side.monitors.retain(|r, _| !references.contains(r));
+                });
+            }
+        }
+        if links + watching + watched > 0 {
+            tracing::debug!(node = %self.node.name(), %peer, links, watching, watched, "peer lost: links and monitors fired");
+        }
+    }
+
+    /// Links, outgoing monitors and incoming monitors booked through `peer` now.
+    pub fn booked(&self, peer: Atom) -> (usize, usize, usize) {
+        self.node.inner().books.counts(peer)
+    }
+
+    /// The compression threshold the current process set for its remote sends, if any.
+    pub fn sender_compression_threshold() -> Option<usize> {
+        crate::process::current::with(|c| c.compress_above()).flatten()
+    }
+}
