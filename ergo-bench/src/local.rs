@@ -22,7 +22,10 @@ pub async fn run(only: Option<&str>) {
          local_n_n = {cores} pairs x {PER_PAIR}; spawn_rate/idle_process_bytes = {SPAWNS} idle processes (state u64), \
          RSS delta / count incl. table entry; call_rtt = {CALLS} sequential calls process->process; \
          node_call_rtt = the same from outside any process; ping_pong = {ROUND_TRIPS} round trips between two processes; \
-         nproc = {cores}"
+         peer_lost = a peer holding {} monitors on 100 local processes, with {} node-level monitors of its processes, lost (time of connection_lost; the slowest call between two other processes meanwhile); \
+         nproc = {cores}",
+        crate::peer_lost::PEER_MONITORS,
+        crate::peer_lost::LOCAL_MONITORS,
     );
     let node = Node::builder("bench@127.0.0.1")
         .start()
@@ -48,6 +51,14 @@ pub async fn run(only: Option<&str>) {
         let rate = ping_pong(&node).await;
         println!("BENCH ping_pong {rate:.0} round_trips/s");
     }
+    if want("peer_lost") {
+        let (took, slowest) = crate::peer_lost::run(&node).await;
+        println!(
+            "BENCH peer_lost {:.1} ms (slowest call meanwhile {:.0} us)",
+            took.as_secs_f64() * 1e3,
+            slowest.as_secs_f64() * 1e6
+        );
+    }
     // Last: a million processes leave the allocator warm and fragmented.
     if want("spawn_rate") || want("idle_process_bytes") {
         let (rate, bytes) = spawn_idle(&node).await;
@@ -58,7 +69,7 @@ pub async fn run(only: Option<&str>) {
 }
 
 /// Counts messages; tells `done` when it has seen `expect`.
-struct Receiver {
+pub struct Receiver {
     seen: u64,
     expect: u64,
     done: Option<oneshot::Sender<()>>,
@@ -341,4 +352,14 @@ async fn ping_pong(node: &Node) -> f64 {
         _ = rx_b => {}
     }
     ROUND_TRIPS as f64 / start.elapsed().as_secs_f64()
+}
+
+/// A receiver process (answers calls), for other benchmarks.
+pub async fn spawn_receiver(node: &Node) -> ActorRef<Receiver> {
+    let receiver = Receiver {
+        seen: 0,
+        expect: u64::MAX,
+        done: None,
+    };
+    node.spawn(receiver).await.expect("spawn")
 }

@@ -4,6 +4,7 @@
 
 mod local;
 mod network;
+mod peer_lost;
 
 #[tokio::main]
 async fn main() {
