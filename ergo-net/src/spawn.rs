@@ -11,6 +11,7 @@ use rustc_hash::FxHashMap;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use ergo_otp::ApplicationExt;
 use ergo_runtime::dist::{NetError, RemoteError};
 use ergo_runtime::{Actor, ActorRef, Atom, Node, Pid, SpawnOptions};
 

@@ -21,7 +21,6 @@ mod reason;
 mod reply;
 mod sched;
 mod spawn;
-pub mod supervisor;
 mod sync;
 mod timer;
 pub mod wire;
@@ -32,10 +31,7 @@ pub use context::Context;
 pub use error::{CallError, LinkError, NameError, NodeError, SendError, SpawnError};
 pub use info::{NodeInfo, ProcessInfo, ProcessState};
 pub use mailbox::Priority;
-pub use node::{
-    ApplicationError, ApplicationInfo, ApplicationSpec, ApplicationState, Node, NodeBuilder,
-    NodeMonitor, Plugin, StartMode,
-};
+pub use node::{Node, NodeBuilder, NodeMonitor, Plugin};
 pub use pid::{Alias, Atom, Pid, Ref, Target};
 pub use reason::{Down, Exit, Reason};
 pub use reply::ReplyTo;

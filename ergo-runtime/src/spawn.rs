@@ -31,6 +31,7 @@ pub struct SpawnOptions {
     pub(crate) mailbox_limit: u32,
     pub(crate) env: Vec<(String, String)>,
     pub(crate) link: bool,
+    pub(crate) parent: Option<Pid>,
 }
 
 impl Default for SpawnOptions {
@@ -41,6 +42,7 @@ impl Default for SpawnOptions {
             mailbox_limit: 0,
             env: Vec::new(),
             link: false,
+            parent: None,
         }
     }
 }
@@ -81,6 +83,15 @@ impl SpawnOptions {
         self.link = true;
         self
     }
+
+    /// Makes the local process `parent` the new process's parent, as a supervisor is
+    /// of its children (a spawn from a process's `Context` does this by itself): exit
+    /// signals from the parent cannot be trapped, the process inherits the parent's
+    /// env, and the node stops it before its parent.
+    pub fn parent(mut self, parent: Pid) -> Self {
+        self.parent = Some(parent);
+        self
+    }
 }
 
 pub(crate) async fn spawn<A: Actor>(
@@ -93,6 +104,7 @@ pub(crate) async fn spawn<A: Actor>(
     if node.is_stopping() {
         return Err(SpawnError::NodeStopping);
     }
+    let parent = parent.or(options.parent);
     let limit = options.mailbox_limit;
     let cell =
         node.insert_process(|id| Arc::new(Cell::new(Core::new(node.clone(), id), actor, limit)));

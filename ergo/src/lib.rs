@@ -10,19 +10,22 @@
 
 pub use ergo_macros::{actor, handle_call, handle_cast, handle_info, init, supervisor, terminate};
 
+pub use ergo_otp::{
+    ApplicationError, ApplicationExt, ApplicationInfo, ApplicationSpec, ApplicationState, StartMode,
+};
 pub use ergo_runtime::dist::{NetError, RemoteError};
 #[doc(hidden)]
 pub use ergo_runtime::wire;
 pub use ergo_runtime::{
-    Actor, ActorFuture, ActorRef, Alias, ApplicationError, ApplicationInfo, ApplicationSpec,
-    ApplicationState, Atom, CallError, CallFuture, Context, Down, Exit, Handles, HasHandle,
-    LinkError, NameError, Node, NodeBuilder, NodeError, NodeInfo, NodeMonitor, Pid, Priority,
-    ProcessInfo, ProcessState, Reason, Ref, ReplyTo, Request, SendError, SpawnError, SpawnOptions,
-    StartMode, Step, Target, TimerRef, Wire, WireError, DEFAULT_CALL_TIMEOUT, DEFAULT_INIT_TIMEOUT,
+    Actor, ActorFuture, ActorRef, Alias, Atom, CallError, CallFuture, Context, Down, Exit, Handles,
+    HasHandle, LinkError, NameError, Node, NodeBuilder, NodeError, NodeInfo, NodeMonitor, Pid,
+    Priority, ProcessInfo, ProcessState, Reason, Ref, ReplyTo, Request, SendError, SpawnError,
+    SpawnOptions, Step, Target, TimerRef, Wire, WireError, DEFAULT_CALL_TIMEOUT,
+    DEFAULT_INIT_TIMEOUT,
 };
 
 /// Supervision trees: strategies, restart policies, child specs, typed child handles.
-pub use ergo_runtime::supervisor;
+pub use ergo_otp::supervisor;
 
 /// The native network between ergo nodes (the `net` feature, on by default): start it
 /// with `Node::builder(..).network(NetOptions::new())`.
@@ -59,15 +62,16 @@ pub mod prelude {
     #[doc(no_inline)]
     pub use ergo_net::{NetBuilderExt, NetworkExt};
     #[doc(no_inline)]
-    pub use ergo_runtime::supervisor::{
-        ChildRef, ChildSpec, Restart, Strategy, Supervisor, SupervisorError, SupervisorRef,
-        SupervisorSpec,
+    pub use ergo_otp::supervisor::{
+        ChildRef, ChildSpec, Restart, Strategy, Supervisor, SupervisorError, SupervisorExt,
+        SupervisorRef, SupervisorSpec,
     };
     #[doc(no_inline)]
+    pub use ergo_otp::{ApplicationExt, ApplicationSpec, StartMode};
+    #[doc(no_inline)]
     pub use ergo_runtime::{
-        Actor, ActorRef, ApplicationSpec, CallError, Context, Down, Exit, Node, NodeMonitor, Pid,
-        Priority, Reason, Ref, ReplyTo, SendError, SpawnError, SpawnOptions, StartMode, Step,
-        Target,
+        Actor, ActorRef, CallError, Context, Down, Exit, Node, NodeMonitor, Pid, Priority, Reason,
+        Ref, ReplyTo, SendError, SpawnError, SpawnOptions, Step, Target,
     };
 }
 

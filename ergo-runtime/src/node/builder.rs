@@ -104,7 +104,6 @@ impl NodeBuilder {
             next_ref: AtomicU64::new(1),
             stopping: AtomicBool::new(false),
             stopped,
-            applications: Default::default(),
             transports: RwLock::new(Vec::new()),
             books: Default::default(),
             extensions: RwLock::new(FxHashMap::default()),

@@ -1,7 +1,6 @@
 //! The [`Node`]: process table, names, aliases, env, and the node-level API for code
 //! outside any process (`main`, tests).
 
-mod applications;
 mod builder;
 mod registry;
 mod remote;
@@ -18,9 +17,6 @@ use parking_lot::RwLock;
 use rustc_hash::FxHashMap;
 use tokio::sync::{oneshot, watch};
 
-pub use applications::{
-    ApplicationError, ApplicationInfo, ApplicationSpec, ApplicationState, StartMode,
-};
 pub use builder::{NodeBuilder, Plugin};
 pub(crate) use registry::Registry;
 
@@ -54,7 +50,6 @@ pub(crate) struct NodeInner {
     pub(crate) transports: RwLock<Vec<Arc<dyn crate::dist::Transport>>>,
     pub(crate) books: crate::dist::Books,
     extensions: RwLock<FxHashMap<std::any::TypeId, Arc<dyn Any + Send + Sync>>>,
-    pub(crate) applications: applications::Applications,
 }
 
 /// A running node: the runtime that owns processes. Cheap to clone; every method may be
@@ -107,7 +102,8 @@ impl Node {
         Ref::new(self.0.name, self.0.creation, id)
     }
 
-    pub(crate) fn is_stopping(&self) -> bool {
+    /// True once [`Node::stop`] has begun.
+    pub fn is_stopping(&self) -> bool {
         self.0.stopping.load(Ordering::SeqCst)
     }
 
@@ -290,6 +286,18 @@ impl Node {
     /// Links two processes.
     pub fn link(&self, a: Pid, b: Pid) -> Result<(), LinkError> {
         links::link(self, a, b)
+    }
+
+    /// Removes the link between the local process `a` and `b`, if any.
+    pub fn unlink(&self, a: Pid, b: Pid) {
+        links::unlink(self, a, b)
+    }
+
+    /// Sends an exit signal to `to` from the local process `from` (a supervisor
+    /// stopping its child: exits from a process's parent cannot be trapped). False if
+    /// `from` is not a process of this node or `to` is not alive.
+    pub fn send_exit_from(&self, from: Pid, to: Pid, reason: Reason) -> bool {
+        self.is_local(from) && links::exit_signal(self, from, to, reason)
     }
 
     /// Monitors a process from outside any process: the returned handle resolves to

@@ -1,7 +1,7 @@
 //! What `which_children` and `count_children` report.
 
-use crate::pid::{Atom, Pid};
 use crate::supervisor::spec::{ChildKind, Restart};
+use ergo_runtime::{Atom, Pid};
 
 /// One child of a supervisor.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -29,7 +29,7 @@ pub enum Restart {
     /// Always (the default, as in OTP).
     #[default]
     Permanent,
-    /// Only if it terminated abnormally ([`Reason::is_failure`](crate::Reason::is_failure)).
+    /// Only if it terminated abnormally ([`Reason::is_failure`](ergo_runtime::Reason::is_failure)).
     Transient,
     /// Never; the child is removed from the supervisor when it terminates.
     Temporary,
@@ -83,7 +83,7 @@ pub const DEFAULT_PERIOD: Duration = Duration::from_secs(5);
 ///
 /// ```
 /// use std::time::Duration;
-/// use ergo_runtime::supervisor::{ChildSpec, Restart, Strategy, SupervisorSpec};
+/// use ergo_otp::supervisor::{ChildSpec, Restart, Strategy, SupervisorSpec};
 /// # use ergo_runtime::{Actor, Context, ReplyTo, Step};
 /// # struct Worker;
 /// # impl Actor for Worker {

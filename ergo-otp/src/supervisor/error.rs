@@ -3,8 +3,8 @@
 
 use thiserror::Error;
 
-use crate::error::SpawnError;
-use crate::pid::Atom;
+use ergo_runtime::Atom;
+use ergo_runtime::SpawnError;
 
 /// Why a supervisor operation failed.
 #[derive(Error, Debug, Clone, PartialEq, Eq)]

@@ -2,12 +2,12 @@
 //! `Actor` methods of [`Supervisor`](crate::supervisor::Supervisor) and of every type
 //! `supervisor!` generates call these.
 
-use crate::actor::Step;
-use crate::context::Context;
-use crate::reason::{Exit, Reason};
 use crate::supervisor::message::{Op, SupervisorMessage, SupervisorRequest};
 use crate::supervisor::state::Here;
 use crate::supervisor::SupervisorActor;
+use ergo_runtime::Context;
+use ergo_runtime::Step;
+use ergo_runtime::{Exit, Reason};
 
 fn here<S: SupervisorActor>(ctx: &Context<S>) -> Here {
     Here {

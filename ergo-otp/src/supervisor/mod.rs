@@ -9,7 +9,7 @@
 //! strategy.
 //!
 //! ```
-//! use ergo_runtime::supervisor::{ChildSpec, Strategy, Supervisor, SupervisorSpec};
+//! use ergo_otp::supervisor::{ChildSpec, Strategy, Supervisor, SupervisorExt, SupervisorSpec};
 //! use ergo_runtime::{Actor, Context, Node, ReplyTo, Step};
 //!
 //! #[derive(Default)]
@@ -65,7 +65,7 @@ use std::convert::Infallible;
 
 pub use child::ChildSpec;
 pub use error::{ChildError, SupervisorError};
-pub use handle::{ChildRef, SupervisorRef};
+pub use handle::{ChildRef, SupervisorExt, SupervisorRef};
 pub use info::{ChildCounts, ChildInfo};
 pub use message::{SupervisorMessage, SupervisorRequest};
 pub use spec::{
@@ -77,10 +77,10 @@ pub use state::{is_intensity_exceeded, ChildKey, SupervisorState, INTENSITY_EXCE
 pub(crate) use child::StartError;
 pub(crate) use stop::stop_child;
 
-use crate::actor::{Actor, Handles, Step};
-use crate::context::Context;
-use crate::reason::{Exit, Reason};
-use crate::reply::ReplyTo;
+use ergo_runtime::Context;
+use ergo_runtime::ReplyTo;
+use ergo_runtime::{Actor, Handles, Step};
+use ergo_runtime::{Exit, Reason};
 
 /// An actor that is a supervisor: it handles [`SupervisorMessage`]s and holds a
 /// [`SupervisorState`]. Implemented by [`Supervisor`] and by the types

@@ -8,13 +8,13 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::actor::Actor;
-use crate::error::SpawnError;
-use crate::node::Node;
-use crate::pid::{Atom, Pid};
-use crate::spawn::SpawnOptions;
 use crate::supervisor::spec::{ChildKind, Restart, Shutdown, DEFAULT_SHUTDOWN};
 use crate::supervisor::SupervisorMessage;
+use ergo_runtime::Actor;
+use ergo_runtime::Node;
+use ergo_runtime::SpawnError;
+use ergo_runtime::SpawnOptions;
+use ergo_runtime::{Atom, Pid};
 
 /// Arguments of a simple-one-for-one instance, kept to restart it with the same ones.
 pub(crate) trait DynArgs: Send {
@@ -59,7 +59,7 @@ pub(crate) enum StartError {
 ///
 /// ```
 /// use std::time::Duration;
-/// use ergo_runtime::supervisor::{ChildSpec, Restart, Shutdown};
+/// use ergo_otp::supervisor::{ChildSpec, Restart, Shutdown};
 /// # use ergo_runtime::{Actor, Context, ReplyTo, Step};
 /// # struct Cache { size: usize }
 /// # impl Actor for Cache {
@@ -106,6 +106,9 @@ fn options<A: Actor>(start: &Start) -> SpawnOptions {
     if let Some(name) = start.name {
         options = options.name(name);
     }
+    if let Some(parent) = start.parent {
+        options = options.parent(parent);
+    }
     for (k, v) in &start.env {
         options = options.env(k, v.clone());
     }
@@ -124,7 +127,9 @@ impl ChildSpec {
             let (actor, args) = factory();
             Box::pin(async move {
                 let options = options::<A>(&start);
-                crate::spawn::spawn(&start.node, start.parent, actor, args, options)
+                start
+                    .node
+                    .spawn_with(actor, args, options)
                     .await
                     .map(|r| r.pid())
                     .map_err(StartError::Spawn)
@@ -151,7 +156,9 @@ impl ChildSpec {
                     .ok_or(StartError::BadArgs(std::any::type_name::<A::Args>()))?
                     .downcast::<A::Args>()
                     .map_err(|_| StartError::BadArgs(std::any::type_name::<A::Args>()))?;
-                crate::spawn::spawn(&start.node, start.parent, actor, *args, options)
+                start
+                    .node
+                    .spawn_with(actor, *args, options)
                     .await
                     .map(|r| r.pid())
                     .map_err(StartError::Spawn)

@@ -7,15 +7,15 @@
 //! the previous instance's termination (an `Exit` from a child arrives after it has
 //! terminated; a child stopped by the supervisor is waited for).
 
-use crate::node::Node;
-use crate::pid::{Atom, Pid};
-use crate::reason::{Exit, Reason};
 use crate::supervisor::child::{ChildSpec, DynArgs, StartError};
 use crate::supervisor::error::SupervisorError;
 use crate::supervisor::info::{ChildCounts, ChildInfo};
 use crate::supervisor::intensity::RestartWindow;
 use crate::supervisor::spec::{AutoShutdown, ChildKind, Restart, Strategy, SupervisorSpec};
 use crate::supervisor::stop::stop_child;
+use ergo_runtime::Node;
+use ergo_runtime::{Atom, Pid};
+use ergo_runtime::{Exit, Reason};
 
 /// The prefix of the reason a supervisor exits with when its restart intensity is
 /// exceeded.
@@ -220,7 +220,7 @@ impl SupervisorState {
             loop {
                 match self.start_one(here, j).await {
                     Ok(_) => break,
-                    Err(StartError::Spawn(crate::error::SpawnError::NodeStopping)) => {
+                    Err(StartError::Spawn(ergo_runtime::SpawnError::NodeStopping)) => {
                         self.stop_all(here).await;
                         return Some(Reason::Shutdown);
                     }

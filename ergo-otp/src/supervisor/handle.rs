@@ -7,12 +7,6 @@ use std::marker::PhantomData;
 
 use tokio::sync::oneshot;
 
-use crate::actor::Actor;
-use crate::actor_ref::ActorRef;
-use crate::mailbox::Priority;
-use crate::node::Node;
-use crate::pid::{Atom, Pid};
-use crate::reason::Reason;
 use crate::supervisor::child::ChildSpec;
 use crate::supervisor::error::ChildError;
 use crate::supervisor::error::SupervisorError;
@@ -20,6 +14,12 @@ use crate::supervisor::info::{ChildCounts, ChildInfo};
 use crate::supervisor::message::{Answer, Op, SupervisorMessage, SupervisorRequest};
 use crate::supervisor::state::{ChildKey, SupervisorState};
 use crate::supervisor::SupervisorActor;
+use ergo_runtime::Actor;
+use ergo_runtime::ActorRef;
+use ergo_runtime::Node;
+use ergo_runtime::Priority;
+use ergo_runtime::Reason;
+use ergo_runtime::{Atom, Pid};
 
 /// A handle to a supervisor process of any type, by pid. Every operation is a message
 /// the supervisor handles in turn (after a restart in progress, for instance).
@@ -165,60 +165,83 @@ impl fmt::Debug for SupervisorRef {
 }
 
 /// The run-time operations on a supervisor's typed handle (see [`SupervisorRef`]).
-impl<S: SupervisorActor> ActorRef<S> {
+#[allow(async_fn_in_trait)] // implemented for `ActorRef<S>` only; its futures are `Send`
+pub trait SupervisorExt {
     /// An untyped handle to this supervisor.
-    pub fn supervisor(&self) -> SupervisorRef {
+    fn supervisor(&self) -> SupervisorRef;
+
+    /// See [`SupervisorRef::start_child`].
+    async fn start_child(&self, spec: ChildSpec) -> Result<Pid, SupervisorError>;
+
+    /// See [`SupervisorRef::start_child_with`].
+    async fn start_child_with<T: Clone + Send + 'static>(
+        &self,
+        args: T,
+    ) -> Result<Pid, SupervisorError>;
+
+    /// See [`SupervisorRef::terminate_child`].
+    async fn terminate_child(&self, key: impl Into<ChildKey>) -> Result<(), SupervisorError>;
+
+    /// See [`SupervisorRef::restart_child`].
+    async fn restart_child(&self, id: impl Into<Atom>) -> Result<Pid, SupervisorError>;
+
+    /// See [`SupervisorRef::delete_child`].
+    async fn delete_child(&self, id: impl Into<Atom>) -> Result<(), SupervisorError>;
+
+    /// See [`SupervisorRef::which_children`].
+    async fn which_children(&self) -> Result<Vec<ChildInfo>, SupervisorError>;
+
+    /// See [`SupervisorRef::count_children`].
+    async fn count_children(&self) -> Result<ChildCounts, SupervisorError>;
+
+    /// See [`SupervisorRef::child`].
+    async fn child<A: Actor>(&self, id: impl Into<Atom>) -> Result<ActorRef<A>, SupervisorError>;
+
+    /// See [`SupervisorRef::stop`].
+    async fn stop(&self) -> Result<(), SupervisorError>;
+}
+
+impl<S: SupervisorActor> SupervisorExt for ActorRef<S> {
+    fn supervisor(&self) -> SupervisorRef {
         SupervisorRef::new(self.node(), self.pid())
     }
 
-    /// See [`SupervisorRef::start_child`].
-    pub async fn start_child(&self, spec: ChildSpec) -> Result<Pid, SupervisorError> {
+    async fn start_child(&self, spec: ChildSpec) -> Result<Pid, SupervisorError> {
         self.supervisor().start_child(spec).await
     }
 
-    /// See [`SupervisorRef::start_child_with`].
-    pub async fn start_child_with<T: Clone + Send + 'static>(
+    async fn start_child_with<T: Clone + Send + 'static>(
         &self,
         args: T,
     ) -> Result<Pid, SupervisorError> {
         self.supervisor().start_child_with(args).await
     }
 
-    /// See [`SupervisorRef::terminate_child`].
-    pub async fn terminate_child(&self, key: impl Into<ChildKey>) -> Result<(), SupervisorError> {
+    async fn terminate_child(&self, key: impl Into<ChildKey>) -> Result<(), SupervisorError> {
         self.supervisor().terminate_child(key).await
     }
 
-    /// See [`SupervisorRef::restart_child`].
-    pub async fn restart_child(&self, id: impl Into<Atom>) -> Result<Pid, SupervisorError> {
+    async fn restart_child(&self, id: impl Into<Atom>) -> Result<Pid, SupervisorError> {
         self.supervisor().restart_child(id).await
     }
 
-    /// See [`SupervisorRef::delete_child`].
-    pub async fn delete_child(&self, id: impl Into<Atom>) -> Result<(), SupervisorError> {
+    async fn delete_child(&self, id: impl Into<Atom>) -> Result<(), SupervisorError> {
         self.supervisor().delete_child(id).await
     }
 
-    /// See [`SupervisorRef::which_children`].
-    pub async fn which_children(&self) -> Result<Vec<ChildInfo>, SupervisorError> {
+    async fn which_children(&self) -> Result<Vec<ChildInfo>, SupervisorError> {
         self.supervisor().which_children().await
     }
 
-    /// See [`SupervisorRef::count_children`].
-    pub async fn count_children(&self) -> Result<ChildCounts, SupervisorError> {
+    async fn count_children(&self) -> Result<ChildCounts, SupervisorError> {
         self.supervisor().count_children().await
     }
 
-    /// See [`SupervisorRef::child`].
-    pub async fn child<A: Actor>(
-        &self,
-        id: impl Into<Atom>,
-    ) -> Result<ActorRef<A>, SupervisorError> {
+    async fn child<A: Actor>(&self, id: impl Into<Atom>) -> Result<ActorRef<A>, SupervisorError> {
         self.supervisor().child(id).await
     }
 
-    /// See [`SupervisorRef::stop`].
-    pub async fn stop(&self) -> Result<(), SupervisorError> {
+    async fn stop(&self) -> Result<(), SupervisorError> {
         self.supervisor().stop().await
     }
 }

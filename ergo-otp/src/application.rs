@@ -10,8 +10,9 @@
 //! application by itself.
 //!
 //! ```
-//! use ergo_runtime::supervisor::{ChildSpec, Strategy, Supervisor, SupervisorSpec};
-//! use ergo_runtime::{ApplicationSpec, ApplicationState, Node, StartMode};
+//! use ergo_otp::supervisor::{ChildSpec, Strategy, Supervisor, SupervisorSpec};
+//! use ergo_otp::{ApplicationExt, ApplicationSpec, ApplicationState, StartMode};
+//! use ergo_runtime::Node;
 //!
 //! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let node = Node::builder("doc@127.0.0.1").start().await?;
@@ -34,12 +35,9 @@
 use parking_lot::Mutex;
 use thiserror::Error;
 
-use crate::error::SpawnError;
-use crate::pid::{Atom, Pid};
-use crate::reason::Reason;
-use crate::supervisor::{stop_child, ChildSpec};
+use ergo_runtime::{Atom, Node, Pid, Reason, SpawnError};
 
-use super::Node;
+use crate::supervisor::{stop_child, ChildSpec};
 
 /// What happens when an application's root ends by itself.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
@@ -238,7 +236,7 @@ impl App {
 
 /// The node's applications, in load order.
 #[derive(Default)]
-pub(crate) struct Applications {
+struct Applications {
     apps: Mutex<Vec<App>>,
 }
 
@@ -253,14 +251,47 @@ fn with_app<R>(
         .ok_or(ApplicationError::NotLoaded(name))
 }
 
-impl Node {
-    fn apps(&self) -> &Mutex<Vec<App>> {
-        &self.inner().applications.apps
-    }
-
+/// What applications add to a [`Node`]: load, start, stop and inspect them.
+#[allow(async_fn_in_trait)] // implemented for `Node` only; its futures are `Send`
+pub trait ApplicationExt {
     /// Loads an application: it can be started now.
-    pub fn load_application(&self, spec: ApplicationSpec) -> Result<(), ApplicationError> {
-        let mut apps = self.apps().lock();
+    fn load_application(&self, spec: ApplicationSpec) -> Result<(), ApplicationError>;
+
+    /// Forgets a loaded application that is not running.
+    fn unload_application(&self, name: impl Into<Atom>) -> Result<(), ApplicationError>;
+
+    /// Starts a loaded application, after the applications it depends on (those not
+    /// running yet are started first); the root's pid.
+    async fn start_application(&self, name: impl Into<Atom>) -> Result<Pid, ApplicationError>;
+
+    /// Stops a running application: its tree shuts down in order (children before
+    /// their supervisor, last started first). Does not stop the node, whatever the
+    /// mode.
+    async fn stop_application(&self, name: impl Into<Atom>) -> Result<(), ApplicationError>;
+
+    /// Every loaded application, in load order.
+    fn applications(&self) -> Vec<ApplicationInfo>;
+
+    /// The running applications.
+    fn running_applications(&self) -> Vec<ApplicationInfo>;
+
+    /// A snapshot of one application.
+    fn application_info(&self, name: impl Into<Atom>) -> Option<ApplicationInfo>;
+
+    /// The process playing `role` in application `app` (through the registered name
+    /// the spec maps the role to).
+    fn application_role(&self, app: impl Into<Atom>, role: impl Into<Atom>) -> Option<Pid>;
+}
+
+/// The node's application controller (a node extension).
+fn apps(node: &Node) -> std::sync::Arc<Applications> {
+    node.extension_or_insert(Applications::default)
+}
+
+impl ApplicationExt for Node {
+    fn load_application(&self, spec: ApplicationSpec) -> Result<(), ApplicationError> {
+        let controller = apps(self);
+        let mut apps = controller.apps.lock();
         if apps.iter().any(|a| a.spec.name == spec.name) {
             return Err(ApplicationError::AlreadyLoaded(spec.name));
         }
@@ -273,10 +304,10 @@ impl Node {
         Ok(())
     }
 
-    /// Forgets a loaded application that is not running.
-    pub fn unload_application(&self, name: impl Into<Atom>) -> Result<(), ApplicationError> {
+    fn unload_application(&self, name: impl Into<Atom>) -> Result<(), ApplicationError> {
         let name = name.into();
-        let mut apps = self.apps().lock();
+        let controller = apps(self);
+        let mut apps = controller.apps.lock();
         let i = apps
             .iter()
             .position(|a| a.spec.name == name)
@@ -288,18 +319,16 @@ impl Node {
         Ok(())
     }
 
-    /// Starts a loaded application, after the applications it depends on (those not
-    /// running yet are started first); the root's pid.
-    pub async fn start_application(&self, name: impl Into<Atom>) -> Result<Pid, ApplicationError> {
+    async fn start_application(&self, name: impl Into<Atom>) -> Result<Pid, ApplicationError> {
         let name = name.into();
-        for app in self.start_order(name)? {
+        for app in start_order(self, name)? {
             let running = self
                 .application_info(app)
                 .is_some_and(|i| i.state == ApplicationState::Running);
             if app != name && running {
                 continue;
             }
-            let pid = self.start_one_application(app).await?;
+            let pid = start_one_application(self, app).await?;
             if app == name {
                 return Ok(pid);
             }
@@ -307,128 +336,9 @@ impl Node {
         Err(ApplicationError::NotLoaded(name))
     }
 
-    /// `name` after its dependencies, each once, depth first.
-    fn start_order(&self, name: Atom) -> Result<Vec<Atom>, ApplicationError> {
-        let apps = self.apps().lock();
-        let depends = |app: Atom| {
-            apps.iter()
-                .find(|a| a.spec.name == app)
-                .map(|a| a.spec.depends.clone())
-        };
-        fn visit(
-            app: Atom,
-            depends: &dyn Fn(Atom) -> Option<Vec<Atom>>,
-            path: &mut Vec<Atom>,
-            order: &mut Vec<Atom>,
-        ) -> Result<(), ApplicationError> {
-            if order.contains(&app) {
-                return Ok(());
-            }
-            if path.contains(&app) {
-                return Err(ApplicationError::DependencyCycle(app));
-            }
-            let deps = match depends(app) {
-                Some(deps) => deps,
-                None => {
-                    return Err(match path.last() {
-                        Some(parent) => ApplicationError::MissingDependency {
-                            app: *parent,
-                            dependency: app,
-                        },
-                        None => ApplicationError::NotLoaded(app),
-                    })
-                }
-            };
-            path.push(app);
-            for dep in deps {
-                visit(dep, depends, path, order)?;
-            }
-            path.pop();
-            order.push(app);
-            Ok(())
-        }
-        let mut order = Vec::new();
-        visit(name, &depends, &mut Vec::new(), &mut order)?;
-        Ok(order)
-    }
-
-    async fn start_one_application(&self, name: Atom) -> Result<Pid, ApplicationError> {
-        let (root, env) = with_app(&mut self.apps().lock(), name, |app| {
-            if app.state != ApplicationState::Loaded {
-                return Err(ApplicationError::AlreadyRunning(name));
-            }
-            app.state = ApplicationState::Starting;
-            Ok((app.spec.root.clone(), app.spec.env.clone()))
-        })??;
-        let started = root.spawn(self, None, None, env).await;
-        let pid = match started {
-            Ok(pid) => pid,
-            Err(err) => {
-                let _ = with_app(&mut self.apps().lock(), name, |app| {
-                    app.state = ApplicationState::Loaded;
-                });
-                let error = match err {
-                    crate::supervisor::StartError::Spawn(e) => e,
-                    crate::supervisor::StartError::BadArgs(t) => {
-                        SpawnError::Init(Reason::Error(format!("bad arguments: expected {t}")))
-                    }
-                };
-                return Err(ApplicationError::Start { app: name, error });
-            }
-        };
-        let monitor = self.monitor(pid);
-        with_app(&mut self.apps().lock(), name, |app| {
-            app.state = ApplicationState::Running;
-            app.pid = Some(pid);
-        })?;
-        tracing::info!(app = %name, %pid, "application started");
-        if let Ok(monitor) = monitor {
-            let node = self.clone();
-            self.inner().runtime.spawn(async move {
-                let down = monitor.down().await;
-                node.application_ended(name, pid, down.reason).await;
-            });
-        }
-        Ok(pid)
-    }
-
-    /// The root of a running application ended (by itself, or stopped). When the
-    /// mode says so, the node is stopped before the application is marked ended.
-    async fn application_ended(&self, name: Atom, pid: Pid, reason: Reason) {
-        let mode = with_app(&mut self.apps().lock(), name, |app| {
-            (app.pid == Some(pid) && app.state == ApplicationState::Running)
-                .then_some(app.spec.mode)
-        });
-        let Ok(Some(mode)) = mode else {
-            return; // stopped by stop_application, or another instance
-        };
-        tracing::info!(app = %name, %reason, ?mode, "application ended");
-        let stop_node = match mode {
-            StartMode::Temporary => false,
-            StartMode::Transient => reason.is_failure(),
-            StartMode::Permanent => true,
-        };
-        if stop_node && !self.is_stopping() {
-            tracing::warn!(app = %name, %reason, "a {mode:?} application ended: stopping the node");
-            if let Err(err) = self.stop().await {
-                tracing::error!(%err, "node stop after an application ended");
-            }
-        }
-        let _ = with_app(&mut self.apps().lock(), name, |app| {
-            if app.pid == Some(pid) {
-                app.state = ApplicationState::Loaded;
-                app.pid = None;
-                app.last_exit = Some(reason);
-            }
-        });
-    }
-
-    /// Stops a running application: its tree shuts down in order (children before
-    /// their supervisor, last started first). Does not stop the node, whatever the
-    /// mode.
-    pub async fn stop_application(&self, name: impl Into<Atom>) -> Result<(), ApplicationError> {
+    async fn stop_application(&self, name: impl Into<Atom>) -> Result<(), ApplicationError> {
         let name = name.into();
-        let (pid, root) = with_app(&mut self.apps().lock(), name, |app| {
+        let (pid, root) = with_app(&mut apps(self).apps.lock(), name, |app| {
             match (app.state, app.pid) {
                 (ApplicationState::Running, Some(pid)) => {
                     app.state = ApplicationState::Stopping;
@@ -438,7 +348,7 @@ impl Node {
             }
         })??;
         stop_child(self, None, pid, root.kind(), root.shutdown_policy()).await;
-        with_app(&mut self.apps().lock(), name, |app| {
+        with_app(&mut apps(self).apps.lock(), name, |app| {
             app.state = ApplicationState::Loaded;
             app.pid = None;
         })?;
@@ -446,30 +356,25 @@ impl Node {
         Ok(())
     }
 
-    /// Every loaded application, in load order.
-    pub fn applications(&self) -> Vec<ApplicationInfo> {
-        self.apps().lock().iter().map(App::info).collect()
+    fn applications(&self) -> Vec<ApplicationInfo> {
+        apps(self).apps.lock().iter().map(App::info).collect()
     }
 
-    /// The running applications.
-    pub fn running_applications(&self) -> Vec<ApplicationInfo> {
+    fn running_applications(&self) -> Vec<ApplicationInfo> {
         self.applications()
             .into_iter()
             .filter(|a| a.state == ApplicationState::Running)
             .collect()
     }
 
-    /// A snapshot of one application.
-    pub fn application_info(&self, name: impl Into<Atom>) -> Option<ApplicationInfo> {
+    fn application_info(&self, name: impl Into<Atom>) -> Option<ApplicationInfo> {
         let name = name.into();
-        with_app(&mut self.apps().lock(), name, |app| app.info()).ok()
+        with_app(&mut apps(self).apps.lock(), name, |app| app.info()).ok()
     }
 
-    /// The process playing `role` in application `app` (through the registered name
-    /// the spec maps the role to).
-    pub fn application_role(&self, app: impl Into<Atom>, role: impl Into<Atom>) -> Option<Pid> {
+    fn application_role(&self, app: impl Into<Atom>, role: impl Into<Atom>) -> Option<Pid> {
         let (app, role) = (app.into(), role.into());
-        let name = with_app(&mut self.apps().lock(), app, |a| {
+        let name = with_app(&mut apps(self).apps.lock(), app, |a| {
             a.spec
                 .roles
                 .iter()
@@ -480,4 +385,120 @@ impl Node {
         .flatten()?;
         self.whereis(name)
     }
+}
+
+/// `name` after its dependencies, each once, depth first.
+fn start_order(node: &Node, name: Atom) -> Result<Vec<Atom>, ApplicationError> {
+    let controller = apps(node);
+    let apps = controller.apps.lock();
+    let depends = |app: Atom| {
+        apps.iter()
+            .find(|a| a.spec.name == app)
+            .map(|a| a.spec.depends.clone())
+    };
+    fn visit(
+        app: Atom,
+        depends: &dyn Fn(Atom) -> Option<Vec<Atom>>,
+        path: &mut Vec<Atom>,
+        order: &mut Vec<Atom>,
+    ) -> Result<(), ApplicationError> {
+        if order.contains(&app) {
+            return Ok(());
+        }
+        if path.contains(&app) {
+            return Err(ApplicationError::DependencyCycle(app));
+        }
+        let deps = match depends(app) {
+            Some(deps) => deps,
+            None => {
+                return Err(match path.last() {
+                    Some(parent) => ApplicationError::MissingDependency {
+                        app: *parent,
+                        dependency: app,
+                    },
+                    None => ApplicationError::NotLoaded(app),
+                })
+            }
+        };
+        path.push(app);
+        for dep in deps {
+            visit(dep, depends, path, order)?;
+        }
+        path.pop();
+        order.push(app);
+        Ok(())
+    }
+    let mut order = Vec::new();
+    visit(name, &depends, &mut Vec::new(), &mut order)?;
+    Ok(order)
+}
+
+async fn start_one_application(node: &Node, name: Atom) -> Result<Pid, ApplicationError> {
+    let (root, env) = with_app(&mut apps(node).apps.lock(), name, |app| {
+        if app.state != ApplicationState::Loaded {
+            return Err(ApplicationError::AlreadyRunning(name));
+        }
+        app.state = ApplicationState::Starting;
+        Ok((app.spec.root.clone(), app.spec.env.clone()))
+    })??;
+    let started = root.spawn(node, None, None, env).await;
+    let pid = match started {
+        Ok(pid) => pid,
+        Err(err) => {
+            let _ = with_app(&mut apps(node).apps.lock(), name, |app| {
+                app.state = ApplicationState::Loaded;
+            });
+            let error = match err {
+                crate::supervisor::StartError::Spawn(e) => e,
+                crate::supervisor::StartError::BadArgs(t) => {
+                    SpawnError::Init(Reason::Error(format!("bad arguments: expected {t}")))
+                }
+            };
+            return Err(ApplicationError::Start { app: name, error });
+        }
+    };
+    let monitor = node.monitor(pid);
+    with_app(&mut apps(node).apps.lock(), name, |app| {
+        app.state = ApplicationState::Running;
+        app.pid = Some(pid);
+    })?;
+    tracing::info!(app = %name, %pid, "application started");
+    if let Ok(monitor) = monitor {
+        let node = node.clone();
+        tokio::spawn(async move {
+            let down = monitor.down().await;
+            application_ended(&node, name, pid, down.reason).await;
+        });
+    }
+    Ok(pid)
+}
+
+/// The root of a running application ended (by itself, or stopped). When the
+/// mode says so, the node is stopped before the application is marked ended.
+async fn application_ended(node: &Node, name: Atom, pid: Pid, reason: Reason) {
+    let mode = with_app(&mut apps(node).apps.lock(), name, |app| {
+        (app.pid == Some(pid) && app.state == ApplicationState::Running).then_some(app.spec.mode)
+    });
+    let Ok(Some(mode)) = mode else {
+        return; // stopped by stop_application, or another instance
+    };
+    tracing::info!(app = %name, %reason, ?mode, "application ended");
+    let stop_node = match mode {
+        StartMode::Temporary => false,
+        StartMode::Transient => reason.is_failure(),
+        StartMode::Permanent => true,
+    };
+    if stop_node && !node.is_stopping() {
+        tracing::warn!(app = %name, %reason, "a {mode:?} application ended: stopping the node");
+        if let Err(err) = node.stop().await {
+            tracing::error!(%err, "node stop after an application ended");
+        }
+    }
+    let _ = with_app(&mut apps(node).apps.lock(), name, |app| {
+        if app.pid == Some(pid) {
+            app.state = ApplicationState::Loaded;
+            app.pid = None;
+            app.last_exit = Some(reason);
+        }
+    });
 }

@@ -5,13 +5,12 @@
 
 use std::pin::pin;
 
-use crate::mailbox::Priority;
-use crate::node::Node;
-use crate::pid::Pid;
-use crate::process::links;
-use crate::reason::Reason;
 use crate::supervisor::spec::{ChildKind, Shutdown};
 use crate::supervisor::SupervisorMessage;
+use ergo_runtime::Node;
+use ergo_runtime::Pid;
+use ergo_runtime::Priority;
+use ergo_runtime::Reason;
 
 /// Stops `pid` on behalf of `parent` (`None`: the node, for an application's root).
 pub(crate) async fn stop_child(
@@ -22,14 +21,14 @@ pub(crate) async fn stop_child(
     shutdown: Shutdown,
 ) {
     if let Some(parent) = parent {
-        links::unlink(node, parent, pid);
+        node.unlink(parent, pid);
     }
     let Ok(monitor) = node.monitor(pid) else {
         return;
     };
-    let from = parent.unwrap_or_else(|| node.pid_of(0));
+
     if shutdown == Shutdown::BrutalKill {
-        links::exit_signal(node, from, pid, Reason::Kill);
+        exit(node, parent, pid, Reason::Kill);
         monitor.down().await;
         return;
     }
@@ -38,7 +37,7 @@ pub(crate) async fn stop_child(
             .send_with_priority(pid, SupervisorMessage::Shutdown, Priority::Urgent)
             .is_ok();
     if !asked {
-        links::exit_signal(node, from, pid, Reason::Shutdown);
+        exit(node, parent, pid, Reason::Shutdown);
     }
     let mut down = pin!(monitor.down());
     if let Shutdown::Timeout(timeout) = shutdown {
@@ -46,7 +45,15 @@ pub(crate) async fn stop_child(
             return;
         }
         tracing::warn!(%pid, ?timeout, "child did not shut down in time: killing it");
-        links::exit_signal(node, from, pid, Reason::Kill);
+        exit(node, parent, pid, Reason::Kill);
     }
     down.await;
+}
+
+/// An exit signal to `pid` from its parent (untrappable), or from the node.
+fn exit(node: &Node, parent: Option<Pid>, pid: Pid, reason: Reason) {
+    match parent {
+        Some(parent) => node.send_exit_from(parent, pid, reason),
+        None => node.send_exit(pid, reason),
+    };
 }

@@ -5,12 +5,12 @@ use std::fmt;
 
 use tokio::sync::oneshot;
 
-use crate::node::Node;
-use crate::pid::{Atom, Pid};
-use crate::reason::Reason;
 use crate::supervisor::child::{ChildSpec, DynArgs};
 use crate::supervisor::error::SupervisorError;
 use crate::supervisor::state::{ChildKey, SupervisorState};
+use ergo_runtime::Node;
+use ergo_runtime::Reason;
+use ergo_runtime::{Atom, Pid};
 
 /// The messages of every supervisor. Local only: they carry closures and channels.
 pub enum SupervisorMessage {

@@ -1,0 +1,11 @@
+//! OTP behaviours above the ergo core, as OTP's `supervisor` and application
+//! controller sit above erts: [`supervisor`] trees that restart what fails, and
+//! applications — named trees loaded, started and stopped on a node
+//! ([`ApplicationExt`]).
+
+mod application;
+pub mod supervisor;
+
+pub use application::{
+    ApplicationError, ApplicationExt, ApplicationInfo, ApplicationSpec, ApplicationState, StartMode,
+};
