@@ -10,6 +10,8 @@ fi
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace --release
+# A local-only node: the facade without the native network and Erlang interop.
+cargo test -p ergo --no-default-features --release
 # Loom explores every interleaving of the mailbox wake-up handshake (bounded preemptions).
 LOOM_MAX_PREEMPTIONS=3 RUSTFLAGS="--cfg ergo_loom" CARGO_TARGET_DIR=target/loom \
   cargo test -p ergo-runtime --lib --release loom

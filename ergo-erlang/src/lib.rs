@@ -4,18 +4,20 @@
 //! cluster: `gen_server:call({example, 'demo@127.0.0.1'}, hi)` reaches a Rust actor,
 //! and a Rust actor can call, monitor and link Erlang processes.
 
-pub mod convert;
-pub mod dist;
+mod convert;
+mod dist;
 pub mod epmd;
 pub mod etf;
 mod serde_impl;
-pub mod term;
+mod term;
 
 #[doc(hidden)]
 pub mod macro_support;
 
 pub use convert::{Charlist, FromTerm, IntoTerm, TermError};
-pub use dist::{DistError, Distribution, ErlCallError, Options};
+#[doc(hidden)] // for tests that play a hostile Erlang peer
+pub use dist::{flags, handshake, reason};
+pub use dist::{DistError, Distribution, ErlCallError, ErlTarget, GenCast, Options};
 pub use term::{BigInt, ErlPid, ErlPort, ErlRef, OpaqueFun, Term};
 
 impl Term {

@@ -38,7 +38,7 @@ async fn the_embedded_epmd_registers_resolves_lists_and_forgets() {
 
 #[test]
 fn the_cookie_digest_is_md5_of_cookie_and_decimal_challenge() {
-    use ergo_erlang::dist::handshake::digest;
+    use ergo_erlang::handshake::digest;
     use md5::{Digest, Md5};
     let expected: [u8; 16] = Md5::digest(b"cookienomnom123456").into();
     assert_eq!(digest("cookienomnom", 123_456), expected);

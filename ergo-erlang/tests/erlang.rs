@@ -295,7 +295,7 @@ async fn a_wrong_cookie_is_refused_on_both_sides() {
         matches!(
             r,
             Err(ergo::erlang::DistError::Handshake(
-                ergo::erlang::dist::handshake::HandshakeError::BadCookie(_)
+                ergo::erlang::handshake::HandshakeError::BadCookie(_)
             ))
         ),
         "{r:?}"

@@ -174,6 +174,7 @@ pub struct ApplicationInfo {
 
 /// Why an application operation failed.
 #[derive(Error, Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ApplicationError {
     /// An application of that name is already loaded.
     #[error("application '{0}' is already loaded")]

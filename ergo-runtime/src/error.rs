@@ -11,6 +11,7 @@ use crate::reason::Reason;
 
 /// Why a send failed. Carries the message back to the sender.
 #[derive(Error)]
+#[non_exhaustive]
 pub enum SendError<M> {
     /// No live process at that address.
     #[error("no such process")]
@@ -70,6 +71,7 @@ impl<M> fmt::Debug for SendError<M> {
 /// Why a call did not produce a reply. `E` is the handler's own error type for handlers
 /// that return `Result<T, E>` (`Infallible` otherwise).
 #[derive(Error, Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CallError<E = Infallible> {
     /// No reply within the timeout (the late reply, if any, is dropped).
     #[error("call timed out after {0:?}")]
@@ -116,6 +118,7 @@ impl CallError<Infallible> {
 
 /// Why a spawn failed. Nothing of the process is left behind.
 #[derive(Error, Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SpawnError {
     /// The actor's init returned an error (or panicked).
     #[error("init failed: {0}")]
@@ -133,6 +136,7 @@ pub enum SpawnError {
 
 /// Errors of the name and alias registry.
 #[derive(Error, Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum NameError {
     /// The name is already registered to another process.
     #[error("name '{0}' is taken")]
@@ -153,6 +157,7 @@ pub enum NameError {
 
 /// Errors of link and monitor operations.
 #[derive(Error, Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum LinkError {
     /// The target could not be resolved (unknown name).
     #[error("unknown target {0}")]
@@ -164,6 +169,7 @@ pub enum LinkError {
 
 /// Errors of node start and stop.
 #[derive(Error, Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum NodeError {
     /// The node name is not `name@host`.
     #[error(

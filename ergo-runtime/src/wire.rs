@@ -11,6 +11,7 @@ use crate::actor::Actor;
 
 /// A message that could not be encoded or decoded.
 #[derive(Error, Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum WireError {
     /// The actor's messages cannot cross the network (no `Wire` table: a hand-written
     /// actor without one).

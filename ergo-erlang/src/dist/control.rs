@@ -377,9 +377,6 @@ fn deliver(shared: &Arc<Shared>, conn: &Arc<Conn>, target: Target, msg: Term) {
                 .call_any_with(target, req, TypeId::of::<Term>(), Priority::Normal, answer);
         match sent {
             Ok(()) => {}
-            Err(SendError::NoProcess(_))
-            | Err(SendError::NoConnection(_))
-            | Err(SendError::Encode(_)) => {}
             Err(SendError::Unhandled(_)) => {
                 tracing::warn!(req = %call.req, "a Rust actor has no handler for this call");
                 let req = call.req.clone();
@@ -391,6 +388,8 @@ fn deliver(shared: &Arc<Shared>, conn: &Arc<Conn>, target: Target, msg: Term) {
             Err(SendError::MailboxFull(_)) => {
                 call.reply(conn, error_term(Term::atom("mailbox_full")));
             }
+            // No such process: the caller's monitor reports `noproc`.
+            Err(_) => {}
         }
         return;
     }
@@ -423,6 +422,7 @@ fn call_error_term(e: &CallError) -> Term {
         CallError::BadRequest(s) => Term::tuple([Term::atom("bad_request"), Term::binary(s)]),
         CallError::NoConnection => Term::atom("noconnection"),
         CallError::Handler(never) => match *never {},
+        _ => Term::atom("error"),
     }
 }
 

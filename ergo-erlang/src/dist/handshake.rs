@@ -15,6 +15,7 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why a handshake failed.
 #[derive(Error, Debug)]
+#[non_exhaustive]
 pub enum HandshakeError {
     /// The connection failed.
     #[error("handshake i/o: {0}")]

@@ -69,6 +69,7 @@ impl Default for Options {
 
 /// Errors of the distribution layer.
 #[derive(Error, Debug)]
+#[non_exhaustive]
 pub enum DistError {
     /// Listening or connecting failed.
     #[error("distribution i/o: {0}")]
@@ -95,6 +96,7 @@ pub enum DistError {
 
 /// Why a call to an Erlang process failed.
 #[derive(Error, Debug)]
+#[non_exhaustive]
 pub enum ErlCallError {
     /// The node could not be reached.
     #[error(transparent)]

@@ -30,6 +30,7 @@ pub const NODE_TYPE_HIDDEN: u8 = 72;
 
 /// EPMD errors.
 #[derive(Error, Debug)]
+#[non_exhaustive]
 pub enum EpmdError {
     /// Could not reach epmd, or the connection failed.
     #[error("epmd i/o: {0}")]

@@ -48,6 +48,7 @@ pub mod tag {
 
 /// Why bytes could not be decoded into a term.
 #[derive(Error, Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DecodeError {
     /// The input ended inside a term.
     #[error("unexpected end of input at byte {0}")]
@@ -92,6 +93,7 @@ pub enum DecodeError {
 
 /// Why a term could not be encoded.
 #[derive(Error, Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum EncodeError {
     /// An atom longer than the format allows (65535 bytes).
     #[error("atom of {0} bytes is too long")]

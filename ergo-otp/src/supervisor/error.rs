@@ -8,6 +8,7 @@ use ergo_runtime::SpawnError;
 
 /// Why a supervisor operation failed.
 #[derive(Error, Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SupervisorError {
     /// The spec is not valid (the message says why).
     #[error("invalid supervisor spec: {0}")]
@@ -58,6 +59,7 @@ pub enum SupervisorError {
 
 /// Why a [`ChildRef`](crate::supervisor::ChildRef) could not be resolved to a handle.
 #[derive(Error, Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ChildError {
     /// No process is registered under the child's name right now (it is restarting,
     /// or stopped).
