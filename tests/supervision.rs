@@ -551,6 +551,52 @@ async fn a_child_failing_init_fails_the_supervisor_cleanly() {
     node.stop().await.unwrap();
 }
 
+/// An actor whose sync `#[init]` panics.
+struct PanicsInInit;
+
+#[actor]
+impl PanicsInInit {
+    #[init]
+    fn init(&mut self) {
+        panic!("sync init panicked");
+    }
+
+    #[handle_call]
+    fn ping(&mut self) {}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_child_whose_sync_init_panics_fails_to_start_and_the_supervisor_lives_on() {
+    let node = node("sync_init_panic").await;
+    let sup = node
+        .spawn(Supervisor::new(SupervisorSpec::new(Strategy::OneForOne)))
+        .await
+        .unwrap();
+    let before = node.info().processes;
+    let err = sup
+        .start_child(ChildSpec::new("bad", || (PanicsInInit, ())).registered())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        SupervisorError::Start {
+            id: ergo::Atom::new("bad"),
+            error: SpawnError::Init(Reason::Panic("sync init panicked".into())),
+        }
+    );
+    assert!(sup.is_alive());
+    assert!(sup.which_children().await.unwrap().is_empty());
+    assert_eq!(node.info().processes, before, "nothing left behind");
+    assert!(node.whereis("bad").is_none());
+    // The same panic in a supervisor's own start: the spawn fails cleanly.
+    let spec = SupervisorSpec::new(Strategy::OneForOne)
+        .child(ChildSpec::new("bad", || (PanicsInInit, ())));
+    let err = node.spawn(Supervisor::new(spec)).await.unwrap_err();
+    assert!(matches!(err, SpawnError::Init(_)), "{err:?}");
+    assert_eq!(node.info().processes, before, "nothing left behind");
+    guard("the node stop", node.stop()).await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_time_operations() {
     let node = node("sup_ops").await;

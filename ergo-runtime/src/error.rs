@@ -74,7 +74,7 @@ pub enum CallError<E = Infallible> {
     /// No reply within the timeout (the late reply, if any, is dropped).
     #[error("call timed out after {0:?}")]
     Timeout(Duration),
-    /// No live process at that address, or it terminated before replying.
+    /// No live process at that address, or it terminated before handling the request.
     #[error("no such process")]
     NoProcess,
     /// The target's queue for this priority is at its limit.
@@ -86,6 +86,11 @@ pub enum CallError<E = Infallible> {
     /// The handler dropped its reply token without answering.
     #[error("the handler dropped the reply token without replying")]
     NoReply,
+    /// The process terminated after taking the request and before answering it: its
+    /// handler panicked (`Reason::Panic`), or it stopped, or was killed, with the reply
+    /// still pending. Carries the process's exit reason, as an Erlang caller gets it.
+    #[error("the process exited before replying: {0}")]
+    Exited(Reason),
     /// The request or reply could not be carried (a wrong type behind a raw pid, a
     /// message the target does not handle).
     #[error("bad request: {0}")]
@@ -107,6 +112,7 @@ impl CallError<Infallible> {
             CallError::MailboxFull => CallError::MailboxFull,
             CallError::CallToSelf => CallError::CallToSelf,
             CallError::NoReply => CallError::NoReply,
+            CallError::Exited(r) => CallError::Exited(r),
             CallError::BadRequest(s) => CallError::BadRequest(s),
             CallError::NoConnection => CallError::NoConnection,
             CallError::Handler(never) => match never {},

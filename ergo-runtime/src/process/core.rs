@@ -112,6 +112,11 @@ impl Core {
         self.node.pid_of(self.id)
     }
 
+    /// The registered name, if any.
+    pub(crate) fn name(&self) -> Option<Atom> {
+        self.side().and_then(|s| s.lock().name)
+    }
+
     pub(crate) fn has_flag(&self, bit: u8) -> bool {
         self.flags.load(Ordering::Relaxed) & bit != 0
     }
