@@ -269,3 +269,22 @@ async fn a_failed_transient_application_takes_the_node_down() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transient_application_whose_tree_gives_up_takes_the_node_down() {
+    let node = node("apps_give_up").await;
+    let spec = SupervisorSpec::new(Strategy::OneForOne)
+        .intensity(0, std::time::Duration::from_secs(3600))
+        .child(ChildSpec::new("svc", || (Service, ())).registered());
+    let root = ChildSpec::new("root", move || (Supervisor::new(spec.clone()), ()));
+    node.load_application(ApplicationSpec::new("app", root).mode(StartMode::Transient))
+        .unwrap();
+    node.start_application("app").await.unwrap();
+    let svc: ActorRef<Service> = node.lookup("svc").unwrap();
+    svc.crash().unwrap();
+    guard("the node to stop", node.wait()).await.unwrap();
+    ergo_tests::eventually("the application to be marked ended", || {
+        node.application_info("app").unwrap().last_exit == Some(Reason::MaxRestartIntensity)
+    })
+    .await;
+}

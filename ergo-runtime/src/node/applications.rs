@@ -47,7 +47,8 @@ pub enum StartMode {
     /// Reported, nothing else (the default, as in Erlang).
     #[default]
     Temporary,
-    /// The node stops if the application failed (an abnormal exit reason).
+    /// The node stops if the application failed (an abnormal exit reason, or its
+    /// supervisor gave up: `Reason::MaxRestartIntensity`).
     Transient,
     /// The node stops whenever the application ends (other than by
     /// `stop_application`).
@@ -405,7 +406,9 @@ impl Node {
         tracing::info!(app = %name, %reason, ?mode, "application ended");
         let stop_node = match mode {
             StartMode::Temporary => false,
-            StartMode::Transient => reason.is_failure(),
+            // As in OTP, a tree that gave up (its supervisor's `shutdown` after too
+            // many restarts) is an abnormal end of the application.
+            StartMode::Transient => reason.is_failure() || reason == Reason::MaxRestartIntensity,
             StartMode::Permanent => true,
         };
         if stop_node && !self.is_stopping() {
