@@ -151,7 +151,7 @@ async fn load_start_inspect_stop() {
     node.unload_application("web").unwrap();
     assert!(node.application_info("web").is_none());
     // Stopping an application never stops the node.
-    assert!(node.lookup::<Service>("db").is_some());
+    assert!(node.lookup::<Service>("db").is_ok());
     node.stop().await.unwrap();
 }
 

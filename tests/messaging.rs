@@ -374,7 +374,10 @@ async fn sends_and_calls_from_outside_any_process() {
     let found = node.lookup::<Probe>("outside_probe").unwrap();
     assert_eq!(found, probe);
     assert!(
-        node.lookup::<Deferrer>("outside_probe").is_none(),
+        matches!(
+            node.lookup::<Deferrer>("outside_probe"),
+            Err(ergo::LookupError::WrongType { .. })
+        ),
         "wrong actor type"
     );
     assert_eq!(seen(&found).await.len(), 5);

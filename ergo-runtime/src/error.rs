@@ -137,6 +137,22 @@ pub enum SpawnError {
     NodeStopping,
 }
 
+/// Why a typed lookup by name ([`Node::lookup`](crate::Node::lookup)) gave no handle.
+#[derive(Error, Debug, Clone, PartialEq, Eq)]
+pub enum LookupError {
+    /// No live process is registered under the name.
+    #[error("no process is registered under that name")]
+    NotFound,
+    /// The name is held by a process running another actor type.
+    #[error("the process registered under that name runs `{found}`, not `{expected}`")]
+    WrongType {
+        /// The actor type asked for.
+        expected: &'static str,
+        /// The actor type it runs.
+        found: &'static str,
+    },
+}
+
 /// Errors of the name and alias registry.
 #[derive(Error, Debug, Clone, PartialEq, Eq)]
 pub enum NameError {

@@ -29,7 +29,7 @@ pub mod wire;
 pub use actor::{Actor, ActorFuture, Handles, HasHandle, Step};
 pub use actor_ref::{ActorRef, CallFuture, Request, DEFAULT_CALL_TIMEOUT};
 pub use context::Context;
-pub use error::{CallError, LinkError, NameError, NodeError, SendError, SpawnError};
+pub use error::{CallError, LinkError, LookupError, NameError, NodeError, SendError, SpawnError};
 pub use info::{NodeInfo, ProcessInfo, ProcessState};
 pub use mailbox::Priority;
 pub use node::{

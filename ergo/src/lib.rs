@@ -24,8 +24,9 @@ pub mod prelude {
         SupervisorSpec,
     };
     pub use ergo_runtime::{
-        Actor, ActorRef, ApplicationSpec, CallError, Context, Down, Exit, Node, Pid, Priority,
-        Reason, ReplyTo, SendError, SpawnOptions, StartMode, Step,
+        Actor, ActorRef, ApplicationSpec, CallError, Context, Down, Exit, LookupError, Node,
+        NodeMonitor, Pid, Priority, Reason, Ref, ReplyTo, SendError, SpawnError, SpawnOptions,
+        StartMode, Step, Target,
     };
 }
 

@@ -127,9 +127,13 @@ impl Node {
     ) -> Result<ActorRef<A>, NetError> {
         let node_name = Atom::new(node);
         if node_name == self.name() {
-            return self
-                .lookup::<A>(name)
-                .ok_or(NetError::Remote(RemoteError::NoProcess));
+            return self.lookup::<A>(name).map_err(|e| match e {
+                crate::error::LookupError::NotFound => NetError::Remote(RemoteError::NoProcess),
+                crate::error::LookupError::WrongType { expected, found } => NetError::WrongType {
+                    expected,
+                    found: found.to_owned(),
+                },
+            });
         }
         let net = self.net_or_err()?;
         let peer = net.connected_peer(node_name);

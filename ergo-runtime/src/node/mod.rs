@@ -27,7 +27,7 @@ pub use remote::{RemoteRouter, RemoteTarget};
 
 use crate::actor::Actor;
 use crate::actor_ref::ActorRef;
-use crate::error::{CallError, LinkError, NameError, SendError, SpawnError};
+use crate::error::{CallError, LinkError, LookupError, NameError, SendError, SpawnError};
 use crate::info::{NodeInfo, ProcessInfo};
 use crate::mailbox::Priority;
 use crate::pid::{Alias, Atom, Pid, Ref, Target};
@@ -170,9 +170,19 @@ impl Node {
         self.process(pid).and_then(ActorRef::from_process)
     }
 
-    /// A typed handle to the process registered as `name`, if it runs actor `A`.
-    pub fn lookup<A: Actor>(&self, name: impl Into<Atom>) -> Option<ActorRef<A>> {
-        self.whereis(name).and_then(|pid| self.actor_ref(pid))
+    /// A typed handle to the process registered as `name`: `NotFound` if no live
+    /// process holds the name, `WrongType` if it runs another actor than `A` (as
+    /// `lookup_remote` says for a process on another node).
+    pub fn lookup<A: Actor>(&self, name: impl Into<Atom>) -> Result<ActorRef<A>, LookupError> {
+        let process = self
+            .whereis(name)
+            .and_then(|pid| self.process(pid))
+            .ok_or(LookupError::NotFound)?;
+        let found = process.kind();
+        ActorRef::from_process(process).ok_or(LookupError::WrongType {
+            expected: std::any::type_name::<A>(),
+            found,
+        })
     }
 
     // ---- messaging ----
