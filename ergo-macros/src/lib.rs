@@ -10,6 +10,7 @@ mod codegen;
 mod ctxt;
 mod model;
 mod parse;
+mod reserved;
 mod supervisor;
 
 use proc_macro::TokenStream;
@@ -187,16 +188,16 @@ fn expand_actor(args: TokenStream2, input: TokenStream2) -> TokenStream2 {
     } else {
         None
     };
-    if let Some(actor) = &actor {
-        check::actor(&cx, actor);
-    }
-    match (cx.check(), actor) {
-        (Ok(()), Some(actor)) => codegen::expand(&item, &actor),
-        (Err(err), _) => codegen::fallback(&item, &krate, stub, err),
+    let valid = actor.as_ref().map(|actor| check::actor(&cx, actor));
+    let model = actor.as_ref().zip(valid.as_deref());
+    match (cx.check(), &actor) {
+        (Ok(()), Some(actor)) => codegen::expand(&item, actor),
+        (Err(err), _) => codegen::fallback(&item, &krate, stub, model, err),
         (Ok(()), None) => codegen::fallback(
             &item,
             &krate,
             false,
+            None,
             syn::Error::new_spanned(&item.self_ty, "`#[actor]` could not read this type"),
         ),
     }

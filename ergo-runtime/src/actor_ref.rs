@@ -30,8 +30,9 @@ pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// needs no lookup. The methods `#[actor]` generates (one per handler) are reached
 /// through it: `counter.add(5).await`.
 ///
-/// Inherent methods: `pid`, `node`, `send`, `send_with_priority`, `request`, `request_map`,
-/// `exit`, `is_alive`. Handlers may not use these names.
+/// Handlers may not take the names of its methods (`pid`, `send`, `is_local`, ..):
+/// `#[actor]` refuses them. Its list, `ergo-macros/src/reserved.rs`, is checked against
+/// this type's methods by a test: adding a method here means adding it there.
 pub struct ActorRef<A: Actor> {
     inner: Inner<A>,
 }
