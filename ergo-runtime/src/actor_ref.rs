@@ -2,7 +2,7 @@
 
 use std::convert::Infallible;
 use std::fmt;
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 use std::pin::Pin;
@@ -165,11 +165,10 @@ impl<A: Actor> ActorRef<A> {
         map: fn(A::Reply) -> Result<T, CallError<E>>,
     ) -> Request<A, T, E> {
         Request {
-            target: self.clone(),
-            req,
+            start: Some((self.clone(), req, Priority::Normal)),
             timeout: DEFAULT_CALL_TIMEOUT,
-            priority: Priority::Normal,
             map,
+            wait: None,
         }
     }
 
@@ -227,14 +226,19 @@ impl<A: HasHandle> Deref for ActorRef<A> {
 }
 
 /// A call about to be made: set `.timeout(..)` / `.priority(..)`, then `.await` it.
+/// It is the call's future: it sends on first poll, then waits for the reply or the
+/// timeout (so a forgotten `.await` gets rustc's "consider `await`ing" hint).
 #[must_use = "a request does nothing until awaited"]
 pub struct Request<A: Actor, T = <A as Actor>::Reply, E = Infallible> {
-    target: ActorRef<A>,
-    req: A::Call,
+    start: Option<(ActorRef<A>, A::Call, Priority)>,
     timeout: Duration,
-    priority: Priority,
     map: fn(A::Reply) -> Result<T, CallError<E>>,
+    wait: Option<Timeout<ReplySlot<A>>>,
 }
+
+/// The future of a [`Request`]: the request itself (the name is kept for code that
+/// names it).
+pub type CallFuture<A, T, E> = Request<A, T, E>;
 
 impl<A: Actor, T, E> Request<A, T, E> {
     /// How long to wait for the reply (default 5 s).
@@ -245,38 +249,16 @@ impl<A: Actor, T, E> Request<A, T, E> {
 
     /// The queue the request goes to (default `Normal`).
     pub fn priority(mut self, priority: Priority) -> Self {
-        self.priority = priority;
-        self
-    }
-}
-
-impl<A: Actor, T, E> IntoFuture for Request<A, T, E> {
-    type Output = Result<T, CallError<E>>;
-    type IntoFuture = CallFuture<A, T, E>;
-
-    fn into_future(self) -> CallFuture<A, T, E> {
-        CallFuture {
-            start: Some((self.target, self.req, self.priority)),
-            timeout: self.timeout,
-            map: self.map,
-            wait: None,
+        if let Some((_, _, p)) = &mut self.start {
+            *p = priority;
         }
+        self
     }
 }
 
 type ReplySlot<A> = oneshot::Receiver<Result<<A as Actor>::Reply, CallError>>;
 
-/// The future of a [`Request`]: sends on first poll, then waits for the reply or the
-/// timeout.
-#[must_use = "futures do nothing unless polled"]
-pub struct CallFuture<A: Actor, T, E> {
-    start: Option<(ActorRef<A>, A::Call, Priority)>,
-    timeout: Duration,
-    map: fn(A::Reply) -> Result<T, CallError<E>>,
-    wait: Option<Timeout<ReplySlot<A>>>,
-}
-
-impl<A: Actor, T, E> Future for CallFuture<A, T, E> {
+impl<A: Actor, T, E> Future for Request<A, T, E> {
     type Output = Result<T, CallError<E>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
@@ -309,7 +291,7 @@ impl<A: Actor, T, E> Future for CallFuture<A, T, E> {
             this.wait = Some(tokio::time::timeout(this.timeout, rx));
         }
         let Some(wait) = this.wait.as_mut() else {
-            panic!("CallFuture polled after completion");
+            panic!("Request polled after completion");
         };
         // SAFETY: `wait` lives inside the pinned `self` and is not moved until dropped.
         let wait = unsafe { Pin::new_unchecked(wait) };

@@ -15,7 +15,7 @@ use crate::pid::{Alias, Atom, Pid, Ref, Target};
 use crate::process::core::{flag, Watcher};
 use crate::process::{links, Cell};
 use crate::reason::Reason;
-use crate::spawn::SpawnOptions;
+use crate::spawn::{NoInitArgs, SpawnOptions};
 use crate::timer::TimerRef;
 
 /// The running process as its handlers see it. A `Context<A>` only exists inside a
@@ -66,17 +66,22 @@ impl<A: Actor> Context<A> {
         self.cell.core.has_flag(flag::TRAP_EXIT)
     }
 
-    /// Spawns a child process (its parent is this process; not linked).
-    pub async fn spawn<B: Actor<Args = ()>>(&self, actor: B) -> Result<ActorRef<B>, SpawnError> {
-        self.spawn_with(actor, (), SpawnOptions::default()).await
+    /// Spawns a child process (its parent is this process; not linked). Its init takes
+    /// no arguments (else `spawn_with`).
+    pub async fn spawn<B: Actor>(&self, actor: B) -> Result<ActorRef<B>, SpawnError>
+    where
+        B::Args: NoInitArgs,
+    {
+        self.spawn_with(actor, B::Args::none(), SpawnOptions::default())
+            .await
     }
 
     /// Spawns a child linked to this process.
-    pub async fn spawn_link<B: Actor<Args = ()>>(
-        &self,
-        actor: B,
-    ) -> Result<ActorRef<B>, SpawnError> {
-        self.spawn_with(actor, (), SpawnOptions::default().link())
+    pub async fn spawn_link<B: Actor>(&self, actor: B) -> Result<ActorRef<B>, SpawnError>
+    where
+        B::Args: NoInitArgs,
+    {
+        self.spawn_with(actor, B::Args::none(), SpawnOptions::default().link())
             .await
     }
 

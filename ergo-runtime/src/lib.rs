@@ -39,6 +39,6 @@ pub use node::{
 pub use pid::{Alias, Atom, Pid, Ref, Target};
 pub use reason::{Down, Exit, Reason};
 pub use reply::ReplyTo;
-pub use spawn::{SpawnOptions, DEFAULT_INIT_TIMEOUT};
+pub use spawn::{NoInitArgs, SpawnOptions, DEFAULT_INIT_TIMEOUT};
 pub use timer::TimerRef;
 pub use wire::{Wire, WireError};

@@ -21,6 +21,24 @@ use crate::reason::Reason;
 /// Default init timeout: 5 seconds.
 pub const DEFAULT_INIT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The arguments of an init that takes none: `()`. The spawns that give no arguments
+/// (`spawn`, `spawn_register`, `Context::spawn`, `spawn_link`, a `supervisor!` child
+/// without `#[args(..)]`) require it, so an actor whose init takes arguments gets an
+/// error saying to use `spawn_with`.
+#[diagnostic::on_unimplemented(
+    message = "this actor's init takes arguments (`{Self}`), and this spawn gives none",
+    label = "the init needs `{Self}`",
+    note = "spawn it with `spawn_with(actor, args, SpawnOptions::new())` (`SpawnOptions::new().name(..)` registers it); in `supervisor!`, give the child `#[args(..)]`"
+)]
+pub trait NoInitArgs: Sized {
+    /// The value of no arguments.
+    fn none() -> Self;
+}
+
+impl NoInitArgs for () {
+    fn none() -> Self {}
+}
+
 /// How to spawn a process.
 #[derive(Clone, Debug)]
 pub struct SpawnOptions {

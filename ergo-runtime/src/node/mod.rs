@@ -34,7 +34,7 @@ use crate::pid::{Alias, Atom, Pid, Ref, Target};
 use crate::process::core::{AnyProcess, Watcher};
 use crate::process::links;
 use crate::reason::{Down, Reason};
-use crate::spawn::SpawnOptions;
+use crate::spawn::{NoInitArgs, SpawnOptions};
 use table::ProcessTable;
 
 pub(crate) struct NodeInner {
@@ -133,18 +133,25 @@ impl Node {
 
     // ---- spawning ----
 
-    /// Spawns a process running `actor` (init without arguments).
-    pub async fn spawn<A: Actor<Args = ()>>(&self, actor: A) -> Result<ActorRef<A>, SpawnError> {
-        self.spawn_with(actor, (), SpawnOptions::default()).await
+    /// Spawns a process running `actor` (init without arguments; else `spawn_with`).
+    pub async fn spawn<A: Actor>(&self, actor: A) -> Result<ActorRef<A>, SpawnError>
+    where
+        A::Args: NoInitArgs,
+    {
+        self.spawn_with(actor, A::Args::none(), SpawnOptions::default())
+            .await
     }
 
     /// Spawns a process and registers it under `name`.
-    pub async fn spawn_register<A: Actor<Args = ()>>(
+    pub async fn spawn_register<A: Actor>(
         &self,
         name: impl Into<Atom>,
         actor: A,
-    ) -> Result<ActorRef<A>, SpawnError> {
-        self.spawn_with(actor, (), SpawnOptions::default().name(name))
+    ) -> Result<ActorRef<A>, SpawnError>
+    where
+        A::Args: NoInitArgs,
+    {
+        self.spawn_with(actor, A::Args::none(), SpawnOptions::default().name(name))
             .await
     }
 
