@@ -24,6 +24,9 @@ pub(crate) mod flag {
     pub const TRAP_EXIT: u8 = 1;
     /// An async handler is pending.
     pub const AWAITING: u8 = 2;
+    /// The crash that ends the process was logged where it was caught (a blocking
+    /// job's panic): its termination is not logged again.
+    pub const CRASH_LOGGED: u8 = 4;
 }
 
 /// A system signal, queued like a message but handled by the runtime.

@@ -46,7 +46,7 @@ impl<A: Actor> Cell<A> {
             }
         });
         self.core.set_flag(flag::AWAITING, false);
-        if log {
+        if log && !self.core.has_flag(flag::CRASH_LOGGED) {
             log_exit(&self.core, &reason);
         }
         self.mailbox.kill_state();
