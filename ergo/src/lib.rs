@@ -26,7 +26,7 @@ pub mod prelude {
     pub use ergo_runtime::{
         Actor, ActorRef, ApplicationSpec, CallError, Context, Down, Exit, LookupError, Node,
         NodeMonitor, Pid, Priority, Reason, Ref, ReplyTo, SendError, SpawnError, SpawnOptions,
-        StartMode, Step, Target,
+        Step, Target,
     };
 }
 
