@@ -29,6 +29,8 @@ thread_local! {
     static DEPTH: Cell<u32> = const { Cell::new(0) };
     /// Reply tokens dropped while unwinding, waiting for the panic's reason.
     static ORPHANS: RefCell<Vec<Orphan>> = const { RefCell::new(Vec::new()) };
+    /// True while `ORPHANS` may hold something (spares a borrow per guarded section).
+    static PARKED: Cell<bool> = const { Cell::new(false) };
     /// Where the panic being unwound happened, recorded by the hook.
     static CAUGHT: RefCell<Option<Site>> = const { RefCell::new(None) };
     /// The exit reason of the process terminating on this thread.
@@ -104,6 +106,10 @@ fn crashed(payload: Box<dyn Any + Send>) -> Crash {
 }
 
 fn answer_orphans(err: impl Fn() -> CallError) {
+    if !PARKED.get() {
+        return;
+    }
+    PARKED.set(false);
     loop {
         let orphans = ORPHANS.with(|o| std::mem::take(&mut *o.borrow_mut()));
         if orphans.is_empty() {
@@ -136,6 +142,7 @@ pub(crate) fn dropped_token(answer: Orphan) {
         let _ = ORPHANS.try_with(|o| {
             if let Ok(mut o) = o.try_borrow_mut() {
                 o.extend(answer.take());
+                PARKED.set(true);
             }
         });
         // Parked, unless thread-local storage is already gone.
