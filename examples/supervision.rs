@@ -89,13 +89,15 @@ async fn print_tree(node: &Node, title: &str) -> Result<(), SupervisorError> {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // Crashes here are on purpose: one line each instead of a backtrace.
-    std::panic::set_hook(Box::new(|info| eprintln!("(a process panicked: {info})")));
-    let node = Node::builder("mynode@127.0.0.1").start().await?;
+    // Crashes here are on purpose: each is logged once, as one line.
+    let node = Node::builder("mynode@127.0.0.1")
+        .log_level(tracing::Level::ERROR)
+        .start()
+        .await?;
     node.load_application(
         ApplicationSpec::new("myapp", ChildSpec::new("mysup", || (MySup::new(), ())))
             .description("a counter and two workers")
-            .mode(StartMode::Transient)
+            .mode(Restart::Transient)
             .role("counting", "counter"),
     )?;
     let root = node.start_application("myapp").await?;

@@ -151,7 +151,7 @@ async fn load_start_inspect_stop() {
     node.unload_application("web").unwrap();
     assert!(node.application_info("web").is_none());
     // Stopping an application never stops the node.
-    assert!(node.lookup::<Service>("db").is_some());
+    assert!(node.lookup::<Service>("db").is_ok());
     node.stop().await.unwrap();
 }
 
@@ -206,7 +206,7 @@ async fn dependency_cycles_and_failed_starts_are_errors() {
 
 /// Starts an application in `mode` whose tree ends (with `Shutdown`, through
 /// auto-shutdown) when its only child ends; returns whether that stopped the node.
-async fn mode_case(mode: StartMode, expect_node_stop: bool) {
+async fn mode_case(mode: Restart, expect_node_stop: bool) {
     let node = node("apps_modes").await;
     node.load_application(ApplicationSpec::new("app", fragile("svc")).mode(mode))
         .unwrap();
@@ -238,10 +238,10 @@ async fn mode_case(mode: StartMode, expect_node_stop: bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_permanent_application_that_ends_takes_the_node_down() {
-    mode_case(StartMode::Permanent, true).await;
-    mode_case(StartMode::Temporary, false).await;
+    mode_case(Restart::Permanent, true).await;
+    mode_case(Restart::Temporary, false).await;
     // The root ended with Shutdown, which is not a failure: transient keeps the node.
-    mode_case(StartMode::Transient, false).await;
+    mode_case(Restart::Transient, false).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -250,7 +250,7 @@ async fn a_failed_transient_application_takes_the_node_down() {
     // A root that is the worker itself: its crash is the application's failure.
     node.load_application(
         ApplicationSpec::new("app", ChildSpec::new("svc", || (Service, ())).registered())
-            .mode(StartMode::Transient),
+            .mode(Restart::Transient),
     )
     .unwrap();
     node.start_application("app").await.unwrap();
@@ -266,6 +266,25 @@ async fn a_failed_transient_application_takes_the_node_down() {
             .unwrap()
             .last_exit
             .is_some_and(|r| r.is_failure())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transient_application_whose_tree_gives_up_takes_the_node_down() {
+    let node = node("apps_give_up").await;
+    let spec = SupervisorSpec::new(Strategy::OneForOne)
+        .intensity(0, std::time::Duration::from_secs(3600))
+        .child(ChildSpec::new("svc", || (Service, ())).registered());
+    let root = ChildSpec::new("root", move || (Supervisor::new(spec.clone()), ()));
+    node.load_application(ApplicationSpec::new("app", root).mode(Restart::Transient))
+        .unwrap();
+    node.start_application("app").await.unwrap();
+    let svc: ActorRef<Service> = node.lookup("svc").unwrap();
+    svc.crash().unwrap();
+    guard("the node to stop", node.wait()).await.unwrap();
+    ergo_tests::eventually("the application to be marked ended", || {
+        node.application_info("app").unwrap().last_exit == Some(Reason::MaxRestartIntensity)
     })
     .await;
 }

@@ -2,7 +2,7 @@
 //! processes spawned and stopped, kills in the middle of a handler, env lookups through
 //! node < parent < spawn options, and what process info reports.
 
-use std::future::IntoFuture;
+use std::future::{Future, IntoFuture};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +18,9 @@ use tokio::sync::oneshot;
 enum InitMode {
     Fail,
     Panic,
+    /// Panics while `init` is called, before it returns its future (the shape a sync
+    /// `#[init] fn` expands to).
+    SyncPanic,
     Forever,
 }
 
@@ -42,16 +45,27 @@ impl Actor for BadInit {
     type Reply = ();
     type Args = ();
 
-    async fn init(&mut self, ctx: &mut Context<Self>, _: ()) -> Result<(), Reason> {
+    fn init(
+        &mut self,
+        ctx: &mut Context<Self>,
+        _: (),
+    ) -> impl Future<Output = Result<(), Reason>> + Send {
         if let Some(other) = self.link_to {
             ctx.link(other).expect("local link");
             ctx.monitor(other).expect("local monitor");
         }
         ctx.create_alias();
-        match self.mode {
-            InitMode::Fail => Err(Reason::error("nope")),
-            InitMode::Panic => panic!("init panicked"),
-            InitMode::Forever => std::future::pending().await,
+        if let InitMode::SyncPanic = self.mode {
+            panic!("sync init panicked");
+        }
+        let mode = std::mem::replace(&mut self.mode, InitMode::Fail);
+        async move {
+            match mode {
+                InitMode::Fail => Err(Reason::error("nope")),
+                InitMode::Panic => panic!("init panicked"),
+                InitMode::SyncPanic => unreachable!(),
+                InitMode::Forever => std::future::pending().await,
+            }
         }
     }
 
@@ -149,6 +163,24 @@ async fn an_init_panic_leaves_nothing_behind() {
     .await;
     assert_eq!(err, SpawnError::Init(Reason::Panic("init panicked".into())));
     node.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_sync_init_panic_fails_the_spawn_and_leaves_nothing_behind() {
+    let node = node("init_sync_panic").await;
+    let err = failed_spawn(
+        &node,
+        InitMode::SyncPanic,
+        SpawnOptions::new(),
+        Reason::Panic("sync init panicked".into()),
+    )
+    .await;
+    assert_eq!(
+        err,
+        SpawnError::Init(Reason::Panic("sync init panicked".into()))
+    );
+    // Nothing is stuck in `Init`: the node stops.
+    guard("the node stop", node.stop()).await.unwrap();
 }
 
 #[tokio::test]

@@ -301,13 +301,13 @@ async fn a_panic_ends_only_the_process_that_panicked() {
     let down = guard("the Down", monitor.down()).await;
     assert_eq!(down.reason, Reason::Panic("async boom".into()));
 
-    // A panic inside a call handler: the caller learns at once.
+    // A panic inside a call handler: the caller learns at once, and why.
     let victim = node
         .spawn(Probe::new("call").journal(&journal))
         .await
         .unwrap();
     let r = ask(&victim, |_, _| -> u64 { panic!("call boom") }).await;
-    assert_eq!(r, Err(CallError::NoReply));
+    assert_eq!(r, Err(CallError::Exited(Reason::Panic("call boom".into()))));
 
     // Everyone else still answers, with their state intact.
     for (i, p) in others.iter().enumerate() {
@@ -372,7 +372,10 @@ async fn sends_and_calls_from_outside_any_process() {
     let found = node.lookup::<Probe>("outside_probe").unwrap();
     assert_eq!(found, probe);
     assert!(
-        node.lookup::<Deferrer>("outside_probe").is_none(),
+        matches!(
+            node.lookup::<Deferrer>("outside_probe"),
+            Err(ergo::LookupError::WrongType { .. })
+        ),
         "wrong actor type"
     );
     assert_eq!(seen(&found).await.len(), 5);
@@ -445,5 +448,100 @@ async fn stop_requested_before_an_async_handler_is_not_deferred_to_the_next_mess
         Vec::<u64>::new(),
         "a message was handled after the process asked to stop"
     );
+    node.stop().await.unwrap();
+}
+
+/// Call handlers that panic (at once, or after an await), and a reply token kept for
+/// later in the actor's state.
+#[derive(Default)]
+struct Fragile {
+    kept: Vec<ReplyTo<u64>>,
+}
+
+#[ergo::actor]
+impl Fragile {
+    #[handle_call]
+    fn boom(&mut self) -> u64 {
+        panic!("boom in a call")
+    }
+
+    #[handle_call]
+    async fn boom_later(&mut self) -> u64 {
+        tokio::task::yield_now().await;
+        panic!("boom after an await")
+    }
+
+    /// Keeps the token: the answer comes later, or never.
+    #[handle_call]
+    fn keep(&mut self, reply: ReplyTo<u64>) {
+        self.kept.push(reply);
+    }
+
+    #[handle_call]
+    fn kept(&mut self) -> usize {
+        self.kept.len()
+    }
+
+    #[handle_cast]
+    fn quit(&mut self, ctx: &mut Context<Self>) {
+        ctx.stop(Reason::error("asked to quit"));
+    }
+}
+
+/// Starts a `keep` call and returns once the process holds its token.
+async fn kept_call(f: &ActorRef<Fragile>) -> tokio::task::JoinHandle<Result<u64, CallError>> {
+    let call = tokio::spawn(f.keep().into_future());
+    guard("the token kept", async {
+        while f.kept().await.unwrap() == 0 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    call
+}
+
+#[tokio::test]
+async fn a_panicking_call_handler_gives_its_caller_the_panic() {
+    let node = node("call_panic").await;
+    let panic = |msg: &str| Err(CallError::Exited(Reason::Panic(msg.into())));
+
+    let f = node.spawn(Fragile::default()).await.unwrap();
+    assert_eq!(f.boom().await, panic("boom in a call"));
+    assert!(!f.is_alive());
+
+    let f = node.spawn(Fragile::default()).await.unwrap();
+    assert_eq!(f.boom_later().await, panic("boom after an await"));
+
+    // A caller whose token the actor kept learns of the panic of another handler.
+    let f = node.spawn(Fragile::default()).await.unwrap();
+    let waiting = kept_call(&f).await;
+    assert_eq!(f.boom().await, panic("boom in a call"));
+    assert_eq!(
+        guard("the kept call", waiting).await.unwrap(),
+        panic("boom in a call")
+    );
+    node.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_reply_pending_when_the_process_ends_gets_its_exit_reason() {
+    let node = node("pending_exit").await;
+    let f = node.spawn(Fragile::default()).await.unwrap();
+    let waiting = kept_call(&f).await;
+    f.quit().unwrap();
+    assert_eq!(
+        guard("the kept call", waiting).await.unwrap(),
+        Err(CallError::Exited(Reason::error("asked to quit")))
+    );
+
+    let f = node.spawn(Fragile::default()).await.unwrap();
+    let waiting = kept_call(&f).await;
+    node.kill(f.pid());
+    assert_eq!(
+        guard("the kept call", waiting).await.unwrap(),
+        Err(CallError::Exited(Reason::Kill))
+    );
+    // A token dropped by a live handler still says NoReply (see
+    // `a_dropped_reply_token_fails_the_call_at_once`).
     node.stop().await.unwrap();
 }

@@ -1,8 +1,9 @@
 //! Registered names and aliases: register / unregister / whereis, one name per process,
 //! taken names, names freed at exit; aliases created, used, deleted and dropped at exit.
 
-use ergo::{Atom, NameError, Reason, SendError, SpawnError, SpawnOptions};
-use ergo_tests::{ask, guard, node, seen, Cmd, Probe};
+use ergo::NetError;
+use ergo::{Atom, LookupError, NameError, Reason, SendError, SpawnError, SpawnOptions};
+use ergo_tests::{ask, guard, node, seen, Cmd, Probe, Recorder};
 
 #[tokio::test]
 async fn register_whereis_unregister() {
@@ -148,5 +149,29 @@ async fn aliases_route_messages_until_deleted() {
     ));
     assert_eq!(node.info().aliases, aliases_before);
     assert_eq!(node.create_alias(b.pid()), Err(NameError::NoProcess));
+    node.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_typed_lookup_says_why_it_found_nothing() {
+    let node = node("lookups").await;
+    let probe = node.spawn_register("probe", Probe::new("p")).await.unwrap();
+    assert_eq!(node.lookup::<Probe>("probe"), Ok(probe));
+    assert_eq!(node.lookup::<Probe>("nobody"), Err(LookupError::NotFound));
+    let wrong = LookupError::WrongType {
+        expected: std::any::type_name::<Recorder>(),
+        found: std::any::type_name::<Probe>(),
+    };
+    assert_eq!(node.lookup::<Recorder>("probe"), Err(wrong.clone()));
+    assert!(wrong.to_string().contains("Probe"), "{wrong}");
+    // The same answer as a lookup through the node's name (as for another node).
+    let here = node.name().to_string();
+    assert_eq!(
+        node.lookup_remote::<Recorder>("probe", &here).await,
+        Err(NetError::WrongType {
+            expected: std::any::type_name::<Recorder>(),
+            found: std::any::type_name::<Probe>().to_owned(),
+        })
+    );
     node.stop().await.unwrap();
 }

@@ -521,7 +521,7 @@ pub struct Chatty {
 impl Chatty {
     #[handle_call]
     fn say(&mut self, ctx: &mut Context<Self>, compress: Option<usize>) {
-        ctx.set_compression(compress);
+        ctx.set_compression_threshold(compress);
         // 3,000 identical bytes: lz4 shrinks them to a few dozen.
         let _ = self.to.send(CounterMessage::Note("a".repeat(3000)));
     }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ergo::prelude::*;
-use ergo::supervisor::{is_intensity_exceeded, AutoShutdown, ChildInfo, ChildKind, Shutdown};
+use ergo::supervisor::{AutoShutdown, ChildInfo, ChildKind, Shutdown};
 use ergo::SpawnError;
 use ergo_tests::{eventually, guard, node};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
@@ -375,22 +375,54 @@ async fn intensity_exceeded_escalates_two_levels_up() {
         let mut bd = bd;
         let mut md = md;
         if let Some(down) = bd.try_down() {
-            assert!(is_intensity_exceeded(&down.reason), "{}", down.reason);
+            assert_eq!(down.reason, Reason::MaxRestartIntensity);
             bottom_exits += 1;
         }
         if let Some(down) = md.try_down() {
-            assert!(is_intensity_exceeded(&down.reason), "{}", down.reason);
+            assert_eq!(down.reason, Reason::MaxRestartIntensity);
             mid_exits += 1;
         }
     }
     let down = guard("the top supervisor's Down", top_down.down()).await;
-    assert!(is_intensity_exceeded(&down.reason), "{}", down.reason);
+    assert_eq!(down.reason, Reason::MaxRestartIntensity);
     assert!(
         bottom_exits >= 3 && mid_exits >= 1,
         "{bottom_exits} {mid_exits}"
     );
     assert!(node.whereis("w").is_none() && node.whereis("mid").is_none());
     eventually("the tree is gone", || node.processes().is_empty()).await;
+    node.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_that_gives_up_exits_with_a_typed_shutdown() {
+    let node = node("give_up").await;
+    let (tx, mut rx) = channel();
+    // The bottom supervisor gives up at the first restart; it is a transient child of
+    // the top one, which (as in OTP, where it exits with `shutdown`) does not restart it.
+    let bottom = SupervisorSpec::new(Strategy::OneForOne)
+        .intensity(0, Duration::from_secs(3600))
+        .child(worker("w", &tx));
+    let top = SupervisorSpec::new(Strategy::OneForOne)
+        .child(sup_spec("bottom", bottom).restart(Restart::Transient));
+    let top = node.spawn(Supervisor::new(top)).await.unwrap();
+    until(&mut rx, |e| matches!(e, Ev::Started(..))).await;
+    let bottom = node.monitor(node.whereis("bottom").unwrap()).unwrap();
+    let w: ActorRef<Worker> = node.lookup("w").unwrap();
+    w.crash().unwrap();
+    let down = guard("the bottom supervisor's Down", bottom.down()).await;
+    assert_eq!(down.reason, Reason::MaxRestartIntensity);
+    assert!(!down.reason.is_failure());
+    assert_eq!(
+        down.reason.to_string(),
+        "shutdown: reached max restart intensity"
+    );
+    // Not restarted, and the top supervisor lives on.
+    let children = top.which_children().await.unwrap();
+    assert_eq!(pids(&children), [None]);
+    assert_eq!(top.count_children().await.unwrap().restarts, 0);
+    assert!(node.whereis("w").is_none());
+    top.stop().await.unwrap();
     node.stop().await.unwrap();
 }
 
@@ -549,6 +581,52 @@ async fn a_child_failing_init_fails_the_supervisor_cleanly() {
     }
     assert_eq!(stopped, ["b", "a"]);
     node.stop().await.unwrap();
+}
+
+/// An actor whose sync `#[init]` panics.
+struct PanicsInInit;
+
+#[actor]
+impl PanicsInInit {
+    #[init]
+    fn init(&mut self) {
+        panic!("sync init panicked");
+    }
+
+    #[handle_call]
+    fn ping(&mut self) {}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_child_whose_sync_init_panics_fails_to_start_and_the_supervisor_lives_on() {
+    let node = node("sync_init_panic").await;
+    let sup = node
+        .spawn(Supervisor::new(SupervisorSpec::new(Strategy::OneForOne)))
+        .await
+        .unwrap();
+    let before = node.info().processes;
+    let err = sup
+        .start_child(ChildSpec::new("bad", || (PanicsInInit, ())).registered())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        SupervisorError::Start {
+            id: ergo::Atom::new("bad"),
+            error: SpawnError::Init(Reason::Panic("sync init panicked".into())),
+        }
+    );
+    assert!(sup.is_alive());
+    assert!(sup.which_children().await.unwrap().is_empty());
+    assert_eq!(node.info().processes, before, "nothing left behind");
+    assert!(node.whereis("bad").is_none());
+    // The same panic in a supervisor's own start: the spawn fails cleanly.
+    let spec = SupervisorSpec::new(Strategy::OneForOne)
+        .child(ChildSpec::new("bad", || (PanicsInInit, ())));
+    let err = node.spawn(Supervisor::new(spec)).await.unwrap_err();
+    assert!(matches!(err, SpawnError::Init(_)), "{err:?}");
+    assert_eq!(node.info().processes, before, "nothing left behind");
+    guard("the node stop", node.stop()).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

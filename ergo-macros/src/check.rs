@@ -12,34 +12,7 @@ use syn::{ItemImpl, Type};
 use crate::ctxt::Ctxt;
 use crate::model::{self, Actor, Handler, ParamKind, Receiver, Ret};
 use crate::parse::Kind;
-
-/// Names a call or cast handler may not have: the handle's methods are reached through
-/// `ActorRef<A>` by `Deref`, so these (inherent or prelude-trait methods of `ActorRef`)
-/// would always win over the generated method.
-const RESERVED: &[(&str, &str)] = &[
-    ("pid", "an inherent method of `ActorRef`"),
-    ("send", "an inherent method of `ActorRef`"),
-    ("send_with_priority", "an inherent method of `ActorRef`"),
-    ("request", "an inherent method of `ActorRef`"),
-    ("request_map", "an inherent method of `ActorRef`"),
-    ("exit", "an inherent method of `ActorRef`"),
-    ("is_alive", "an inherent method of `ActorRef`"),
-    ("node", "an inherent method of `ActorRef`"),
-    ("clone", "`Clone::clone`, implemented by `ActorRef`"),
-    (
-        "clone_from",
-        "`Clone::clone_from`, implemented by `ActorRef`",
-    ),
-    ("eq", "`PartialEq::eq`, implemented by `ActorRef`"),
-    ("ne", "`PartialEq::ne`, implemented by `ActorRef`"),
-    ("into", "`Into::into`, implemented by `ActorRef`"),
-    ("try_into", "`TryInto::try_into`, implemented by `ActorRef`"),
-    ("to_owned", "`ToOwned::to_owned`, implemented by `ActorRef`"),
-    (
-        "deref",
-        "`Deref::deref`, which leads from `ActorRef` to the handle",
-    ),
-];
+use crate::reserved;
 
 /// Rules on the impl block itself. Returns false if no actor can be generated at all.
 pub fn impl_block(cx: &Ctxt, item: &ItemImpl) -> bool {
@@ -83,12 +56,17 @@ pub fn impl_block(cx: &Ctxt, item: &ItemImpl) -> bool {
     ok
 }
 
-/// Rules on the handlers.
-pub fn actor(cx: &Ctxt, actor: &Actor) {
+/// Rules on the handlers. Returns, per handler, whether it broke none of them (the
+/// fallback expansion still gives the valid ones their handle methods).
+pub fn actor(cx: &Ctxt, actor: &Actor) -> Vec<bool> {
+    let mut valid = Vec::with_capacity(actor.handlers.len());
     for h in &actor.handlers {
+        let before = cx.len();
         handler(cx, actor, h);
+        valid.push(cx.len() == before);
     }
-    duplicates(cx, actor);
+    duplicates(cx, actor, &mut valid);
+    valid
 }
 
 fn handler(cx: &Ctxt, actor: &Actor, h: &Handler) {
@@ -353,16 +331,34 @@ fn ret(cx: &Ctxt, h: &Handler) {
     }
 }
 
-fn duplicates(cx: &Ctxt, actor: &Actor) {
-    let mut names: HashMap<String, &Handler> = HashMap::new();
-    let mut calls: HashMap<String, &Handler> = HashMap::new();
-    let mut messages: HashMap<String, &Handler> = HashMap::new();
-    let mut infos: HashMap<String, &Handler> = HashMap::new();
-    let mut init: Option<&Handler> = None;
-    let mut terminate: Option<&Handler> = None;
-    for h in &actor.handlers {
+fn duplicates(cx: &Ctxt, actor: &Actor, valid: &mut [bool]) {
+    let mut seen = Seen::default();
+    for (i, h) in actor.handlers.iter().enumerate() {
+        let before = cx.len();
+        seen.check(cx, h);
+        if cx.len() != before {
+            valid[i] = false;
+        }
+    }
+}
+
+/// What the handlers before the one being checked took: names, variants, info types,
+/// init and terminate.
+#[derive(Default)]
+struct Seen<'a> {
+    names: HashMap<String, &'a Handler>,
+    calls: HashMap<String, &'a Handler>,
+    messages: HashMap<String, &'a Handler>,
+    infos: HashMap<String, &'a Handler>,
+    init: Option<&'a Handler>,
+    terminate: Option<&'a Handler>,
+}
+
+impl<'a> Seen<'a> {
+    /// The rules across handlers, for `h` against those before it.
+    fn check(&mut self, cx: &Ctxt, h: &'a Handler) {
         let name = h.name().to_string();
-        if let Some(first) = names.get(&name) {
+        if let Some(first) = self.names.get(&name) {
             cx.error_spanned_by(
                 h.name(),
                 format!(
@@ -372,23 +368,23 @@ fn duplicates(cx: &Ctxt, actor: &Actor) {
                     first.kind.name()
                 ),
             );
-            continue;
+            return;
         }
-        names.insert(name.clone(), h);
+        self.names.insert(name.clone(), h);
         if matches!(h.kind, Kind::Call | Kind::Cast) {
-            if let Some((_, why)) = RESERVED.iter().find(|(n, _)| *n == name) {
+            if let Some(what) = reserved::collision(&name, false) {
                 cx.error_spanned_by(
                     h.name(),
                     format!(
                         "a call or cast handler cannot be named `{name}`: `actor_ref.{name}(..)` \
-                         would call {why}, not the handler. Choose another name"
+                         would call {what}, not the handler. Rename the handler"
                     ),
                 );
             }
         }
         let variants = match h.kind {
-            Kind::Call => Some(&mut calls),
-            Kind::Cast | Kind::Info => Some(&mut messages),
+            Kind::Call => Some(&mut self.calls),
+            Kind::Cast | Kind::Info => Some(&mut self.messages),
             _ => None,
         };
         if let Some(variants) = variants {
@@ -410,7 +406,7 @@ fn duplicates(cx: &Ctxt, actor: &Actor) {
             Kind::Info => {
                 if let Some(p) = h.values().next() {
                     let key = p.ty.to_token_stream().to_string();
-                    if let Some(first) = infos.get(&key) {
+                    if let Some(first) = self.infos.get(&key) {
                         cx.error_spanned_by(
                             &p.ty,
                             format!(
@@ -420,15 +416,15 @@ fn duplicates(cx: &Ctxt, actor: &Actor) {
                             ),
                         );
                     } else {
-                        infos.insert(key, h);
+                        self.infos.insert(key, h);
                     }
                 }
             }
             Kind::Init | Kind::Terminate => {
                 let slot = if h.kind == Kind::Init {
-                    &mut init
+                    &mut self.init
                 } else {
-                    &mut terminate
+                    &mut self.terminate
                 };
                 if let Some(first) = slot.replace(h) {
                     cx.error_spanned_by(

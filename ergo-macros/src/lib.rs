@@ -10,6 +10,7 @@ mod codegen;
 mod ctxt;
 mod model;
 mod parse;
+mod reserved;
 mod supervisor;
 
 use proc_macro::TokenStream;
@@ -80,6 +81,70 @@ use crate::parse::Kind;
 /// assert_eq!(counter.checked_sub(9).await, Err(CallError::Handler("below zero".to_string())));
 /// counter.reset()?;
 /// assert_eq!(counter.add(1).timeout(std::time::Duration::from_secs(1)).await?, 1);
+/// node.stop().await?;
+/// # Ok(()) }
+/// ```
+///
+/// # Handlers must not block
+///
+/// Processes run on ergo's scheduler threads, one per core, a message at a time. A
+/// handler that blocks — `std::thread::sleep`, blocking file or socket I/O, a long
+/// computation, waiting on a `std::sync` lock or channel — holds its scheduler thread
+/// for as long: with as many such handlers as cores, *every* process on the node
+/// waits, even ones that have nothing to do with them. Instead:
+///
+/// - await: an `async` handler waiting on a tokio timer, socket or channel frees the
+///   thread (the process itself reads no other message until it is done);
+/// - `ctx.spawn_blocking(job)` runs `job` on tokio's blocking thread pool and sends its
+///   result back to the process as a message; the process goes on handling messages;
+/// - `ctx.spawn_blocking_reply(reply, job)` does the same for a call: the handler takes
+///   its `ReplyTo` token and the caller gets the job's result.
+///
+/// ```
+/// use ergo::prelude::*;
+///
+/// /// The result of a blocking job, delivered as a message.
+/// struct Digest(u64);
+///
+/// #[derive(Default)]
+/// struct Hasher {
+///     last: Option<u64>,
+/// }
+///
+/// #[actor]
+/// impl Hasher {
+///     /// Hashes off the scheduler; the result comes back as a `Digest` message.
+///     #[handle_cast]
+///     fn hash(&mut self, ctx: &mut Context<Self>, data: Vec<u8>) {
+///         ctx.spawn_blocking(move || Digest(data.iter().map(|b| *b as u64).sum()));
+///     }
+///
+///     #[handle_info(local)]
+///     fn digest(&mut self, d: Digest) {
+///         self.last = Some(d.0);
+///     }
+///
+///     #[handle_call]
+///     fn last(&mut self) -> Option<u64> {
+///         self.last
+///     }
+///
+///     /// Blocking I/O answering a call: the caller awaits the job's result.
+///     #[handle_call]
+///     fn size(&mut self, ctx: &mut Context<Self>, path: String, reply: ReplyTo<Option<u64>>) {
+///         ctx.spawn_blocking_reply(reply, move || std::fs::metadata(path).ok().map(|m| m.len()));
+///     }
+/// }
+///
+/// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let node = Node::builder("doc@127.0.0.1").start().await?;
+/// let hasher = node.spawn(Hasher::default()).await?;
+/// hasher.hash(vec![1, 2, 3])?;
+/// while hasher.last().await?.is_none() {
+///     tokio::task::yield_now().await;
+/// }
+/// assert_eq!(hasher.last().await?, Some(6));
+/// assert_eq!(hasher.size("/no/such/file".into()).await?, None);
 /// node.stop().await?;
 /// # Ok(()) }
 /// ```
@@ -187,16 +252,16 @@ fn expand_actor(args: TokenStream2, input: TokenStream2) -> TokenStream2 {
     } else {
         None
     };
-    if let Some(actor) = &actor {
-        check::actor(&cx, actor);
-    }
-    match (cx.check(), actor) {
-        (Ok(()), Some(actor)) => codegen::expand(&item, &actor),
-        (Err(err), _) => codegen::fallback(&item, &krate, stub, err),
+    let valid = actor.as_ref().map(|actor| check::actor(&cx, actor));
+    let model = actor.as_ref().zip(valid.as_deref());
+    match (cx.check(), &actor) {
+        (Ok(()), Some(actor)) => codegen::expand(&item, actor),
+        (Err(err), _) => codegen::fallback(&item, &krate, stub, model, err),
         (Ok(()), None) => codegen::fallback(
             &item,
             &krate,
             false,
+            None,
             syn::Error::new_spanned(&item.self_ty, "`#[actor]` could not read this type"),
         ),
     }

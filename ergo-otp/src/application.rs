@@ -10,8 +10,8 @@
 //! application by itself.
 //!
 //! ```
-//! use ergo_otp::supervisor::{ChildSpec, Strategy, Supervisor, SupervisorSpec};
-//! use ergo_otp::{ApplicationExt, ApplicationSpec, ApplicationState, StartMode};
+//! use ergo_otp::supervisor::{ChildSpec, Restart, Strategy, Supervisor, SupervisorSpec};
+//! use ergo_otp::{ApplicationExt, ApplicationSpec, ApplicationState};
 //! use ergo_runtime::Node;
 //!
 //! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -20,7 +20,7 @@
 //! node.load_application(
 //!     ApplicationSpec::new("myapp", ChildSpec::new("myapp_sup", tree))
 //!         .description("an example")
-//!         .mode(StartMode::Transient)
+//!         .mode(Restart::Transient)
 //!         .env("greeting", "hello"),
 //! )?;
 //! let root = node.start_application("myapp").await?;
@@ -37,20 +37,16 @@ use thiserror::Error;
 
 use ergo_runtime::{Atom, Node, Pid, Reason, SpawnError};
 
-use crate::supervisor::{stop_child, ChildSpec};
+use crate::supervisor::{stop_child, ChildSpec, Restart};
 
-/// What happens when an application's root ends by itself.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub enum StartMode {
-    /// Reported, nothing else (the default, as in Erlang).
-    #[default]
-    Temporary,
-    /// The node stops if the application failed (an abnormal exit reason).
-    Transient,
-    /// The node stops whenever the application ends (other than by
-    /// `stop_application`).
-    Permanent,
-}
+/// What happens when an application's root ends by itself: OTP's application start
+/// types, which are the three words of a child's restart policy, so it is the same
+/// type, [`Restart`]. `Temporary` (an application's default, as in Erlang): reported,
+/// nothing else. `Transient`: the node stops if the application failed (an abnormal
+/// exit reason, or its supervisor gave up: `Reason::MaxRestartIntensity`).
+/// `Permanent`: the node stops whenever the application ends (other than by
+/// `stop_application`). The node never restarts an application by itself.
+pub type StartMode = Restart;
 
 /// Where an application is in its life.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -71,7 +67,7 @@ pub struct ApplicationSpec {
     name: Atom,
     description: String,
     version: String,
-    mode: StartMode,
+    mode: Restart,
     env: Vec<(String, String)>,
     depends: Vec<Atom>,
     tags: Vec<Atom>,
@@ -87,7 +83,7 @@ impl ApplicationSpec {
             name: name.into(),
             description: String::new(),
             version: String::new(),
-            mode: StartMode::Temporary,
+            mode: Restart::Temporary,
             env: Vec::new(),
             depends: Vec::new(),
             tags: Vec::new(),
@@ -108,8 +104,9 @@ impl ApplicationSpec {
         self
     }
 
-    /// The start mode (default `Temporary`).
-    pub fn mode(mut self, mode: StartMode) -> Self {
+    /// What the node does when the application ends by itself (default
+    /// `Restart::Temporary`; see [`StartMode`]).
+    pub fn mode(mut self, mode: Restart) -> Self {
         self.mode = mode;
         self
     }
@@ -155,7 +152,7 @@ pub struct ApplicationInfo {
     /// Its version.
     pub version: String,
     /// Its start mode.
-    pub mode: StartMode,
+    pub mode: Restart,
     /// Where it is.
     pub state: ApplicationState,
     /// Its root process, while running.
@@ -485,9 +482,11 @@ async fn application_ended(node: &Node, name: Atom, pid: Pid, reason: Reason) {
     };
     tracing::info!(app = %name, %reason, ?mode, "application ended");
     let stop_node = match mode {
-        StartMode::Temporary => false,
-        StartMode::Transient => reason.is_failure(),
-        StartMode::Permanent => true,
+        Restart::Temporary => false,
+        // As in OTP, a tree that gave up (its supervisor's `shutdown` after too
+        // many restarts) is an abnormal end of the application.
+        Restart::Transient => reason.is_failure() || reason == Reason::MaxRestartIntensity,
+        Restart::Permanent => true,
     };
     if stop_node && !node.is_stopping() {
         tracing::warn!(app = %name, %reason, "a {mode:?} application ended: stopping the node");

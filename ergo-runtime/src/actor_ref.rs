@@ -2,7 +2,7 @@
 
 use std::convert::Infallible;
 use std::fmt;
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 use std::pin::Pin;
@@ -30,8 +30,9 @@ pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// needs no lookup. The methods `#[actor]` generates (one per handler) are reached
 /// through it: `counter.add(5).await`.
 ///
-/// Inherent methods: `pid`, `node`, `send`, `send_with_priority`, `request`, `request_map`,
-/// `exit`, `is_alive`. Handlers may not use these names.
+/// Handlers may not take the names of its methods (`pid`, `send`, `is_local`, ..):
+/// `#[actor]` refuses them. Its list, `ergo-macros/src/reserved.rs`, is checked against
+/// this type's methods by a test: adding a method here means adding it there.
 pub struct ActorRef<A: Actor> {
     inner: Inner<A>,
 }
@@ -205,11 +206,10 @@ impl<A: Actor> ActorRef<A> {
         map: fn(A::Reply) -> Result<T, CallError<E>>,
     ) -> Request<A, T, E> {
         Request {
-            target: self.clone(),
-            req,
+            start: Some((self.clone(), req, Priority::Normal)),
             timeout: DEFAULT_CALL_TIMEOUT,
-            priority: Priority::Normal,
             map,
+            wait: None,
         }
     }
 
@@ -267,14 +267,19 @@ impl<A: HasHandle> Deref for ActorRef<A> {
 }
 
 /// A call about to be made: set `.timeout(..)` / `.priority(..)`, then `.await` it.
+/// It is the call's future: it sends on first poll, then waits for the reply or the
+/// timeout (so a forgotten `.await` gets rustc's "consider `await`ing" hint).
 #[must_use = "a request does nothing until awaited"]
 pub struct Request<A: Actor, T = <A as Actor>::Reply, E = Infallible> {
-    target: ActorRef<A>,
-    req: A::Call,
+    start: Option<(ActorRef<A>, A::Call, Priority)>,
     timeout: Duration,
-    priority: Priority,
     map: fn(A::Reply) -> Result<T, CallError<E>>,
+    wait: Option<Timeout<ReplySlot<A>>>,
 }
+
+/// The future of a [`Request`]: the request itself (the name is kept for code that
+/// names it).
+pub type CallFuture<A, T, E> = Request<A, T, E>;
 
 impl<A: Actor, T, E> Request<A, T, E> {
     /// How long to wait for the reply (default 5 s).
@@ -285,38 +290,16 @@ impl<A: Actor, T, E> Request<A, T, E> {
 
     /// The queue the request goes to (default `Normal`).
     pub fn priority(mut self, priority: Priority) -> Self {
-        self.priority = priority;
-        self
-    }
-}
-
-impl<A: Actor, T, E> IntoFuture for Request<A, T, E> {
-    type Output = Result<T, CallError<E>>;
-    type IntoFuture = CallFuture<A, T, E>;
-
-    fn into_future(self) -> CallFuture<A, T, E> {
-        CallFuture {
-            start: Some((self.target, self.req, self.priority)),
-            timeout: self.timeout,
-            map: self.map,
-            wait: None,
+        if let Some((_, _, p)) = &mut self.start {
+            *p = priority;
         }
+        self
     }
 }
 
 type ReplySlot<A> = oneshot::Receiver<Result<<A as Actor>::Reply, CallError>>;
 
-/// The future of a [`Request`]: sends on first poll, then waits for the reply or the
-/// timeout.
-#[must_use = "futures do nothing unless polled"]
-pub struct CallFuture<A: Actor, T, E> {
-    start: Option<(ActorRef<A>, A::Call, Priority)>,
-    timeout: Duration,
-    map: fn(A::Reply) -> Result<T, CallError<E>>,
-    wait: Option<Timeout<ReplySlot<A>>>,
-}
-
-impl<A: Actor, T, E> Future for CallFuture<A, T, E> {
+impl<A: Actor, T, E> Future for Request<A, T, E> {
     type Output = Result<T, CallError<E>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
@@ -349,7 +332,7 @@ impl<A: Actor, T, E> Future for CallFuture<A, T, E> {
             this.wait = Some(tokio::time::timeout(this.timeout, rx));
         }
         let Some(wait) = this.wait.as_mut() else {
-            panic!("CallFuture polled after completion");
+            panic!("Request polled after completion");
         };
         // SAFETY: `wait` lives inside the pinned `self` and is not moved until dropped.
         let wait = unsafe { Pin::new_unchecked(wait) };

@@ -12,14 +12,26 @@ use crate::error::{LinkError, NameError, SendError, SpawnError};
 use crate::mailbox::Priority;
 use crate::node::Node;
 use crate::pid::{Alias, Atom, Pid, Ref, Target};
-use crate::process::core::{flag, Watcher};
-use crate::process::{links, Cell};
+use crate::process::core::{flag, Signal, Watcher};
+use crate::process::{guard, links, Cell, Envelope};
 use crate::reason::Reason;
-use crate::spawn::SpawnOptions;
+use crate::reply::ReplyTo;
+use crate::spawn::{NoInitArgs, SpawnOptions};
 use crate::timer::TimerRef;
 
 /// The running process as its handlers see it. A `Context<A>` only exists inside a
 /// process of actor `A`, so a context of another actor cannot be used by mistake.
+///
+/// # Handlers must not block
+///
+/// Processes run on ergo's scheduler threads, one per core. A handler that blocks
+/// (`std::thread::sleep`, blocking I/O, a long computation, a lock held elsewhere)
+/// holds its thread: with as many blocking handlers as cores, every other process
+/// waits. Await instead (an `async` handler waiting on a timer or a tokio socket frees
+/// the thread), or move the blocking work off the scheduler:
+/// [`spawn_blocking`](Context::spawn_blocking) runs it on tokio's blocking pool and
+/// sends the result back as a message, [`spawn_blocking_reply`](Context::spawn_blocking_reply)
+/// answers a call with it; the process handles other messages meanwhile.
 pub struct Context<A: Actor> {
     cell: Arc<Cell<A>>,
     stop: Option<Reason>,
@@ -66,17 +78,22 @@ impl<A: Actor> Context<A> {
         self.cell.core.has_flag(flag::TRAP_EXIT)
     }
 
-    /// Spawns a child process (its parent is this process; not linked).
-    pub async fn spawn<B: Actor<Args = ()>>(&self, actor: B) -> Result<ActorRef<B>, SpawnError> {
-        self.spawn_with(actor, (), SpawnOptions::default()).await
+    /// Spawns a child process (its parent is this process; not linked). Its init takes
+    /// no arguments (else `spawn_with`).
+    pub async fn spawn<B: Actor>(&self, actor: B) -> Result<ActorRef<B>, SpawnError>
+    where
+        B::Args: NoInitArgs,
+    {
+        self.spawn_with(actor, B::Args::none(), SpawnOptions::default())
+            .await
     }
 
     /// Spawns a child linked to this process.
-    pub async fn spawn_link<B: Actor<Args = ()>>(
-        &self,
-        actor: B,
-    ) -> Result<ActorRef<B>, SpawnError> {
-        self.spawn_with(actor, (), SpawnOptions::default().link())
+    pub async fn spawn_link<B: Actor>(&self, actor: B) -> Result<ActorRef<B>, SpawnError>
+    where
+        B::Args: NoInitArgs,
+    {
+        self.spawn_with(actor, B::Args::none(), SpawnOptions::default().link())
             .await
     }
 
@@ -183,10 +200,65 @@ impl<A: Actor> Context<A> {
         self.node().send_with_priority(to, msg, Priority::Normal)
     }
 
-    /// Compression of what this process sends to other nodes: frames above `bytes` are
-    /// lz4-compressed (`Some(0)`: never; `None`: the node's setting).
-    pub fn set_compression(&self, bytes: Option<usize>) {
+    /// The compression threshold of what this process sends to other nodes: frames
+    /// above `bytes` are lz4-compressed (`Some(0)`: never; `None`: the node's setting).
+    pub fn set_compression_threshold(&self, bytes: Option<usize>) {
         self.cell.core.set_compress_above(bytes);
+    }
+
+    /// Runs blocking work off ergo's scheduler threads, on tokio's blocking thread
+    /// pool, and sends its result to this process as a message (handled like any
+    /// message of type `T`: a `#[handle_info]` of that type). The handler returns at
+    /// once and the process handles other messages meanwhile; a result that arrives
+    /// after the process ended is dropped. A panic in `job` crashes this process with
+    /// `Reason::Panic`, as a panic in a handler would. (An example: the `#[actor]`
+    /// docs, "Handlers must not block".)
+    pub fn spawn_blocking<T, F>(&self, job: F)
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+        A: Handles<T>,
+    {
+        let me = self.myself();
+        self.run_blocking(job, move |value| {
+            let _ = me.send(value);
+        });
+    }
+
+    /// Answers a call with the result of blocking work run off ergo's scheduler
+    /// threads (see [`spawn_blocking`](Context::spawn_blocking)): a call handler that
+    /// takes its `ReplyTo` token hands it over with the job and returns at once; the
+    /// caller gets the job's result. A panic in `job` crashes this process, and the
+    /// caller gets `CallError::Exited(Reason::Panic(..))`.
+    pub fn spawn_blocking_reply<T, F>(&self, reply: ReplyTo<T>, job: F)
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run_blocking(job, move |value| reply.send(value));
+    }
+
+    fn run_blocking<T, F, D>(&self, job: F, deliver: D)
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+        D: FnOnce(T) + Send + 'static,
+    {
+        let cell = self.cell.clone();
+        self.node().inner().runtime.spawn_blocking(move || {
+            match guard::run(job) {
+                Ok(value) => deliver(value),
+                Err(crash) => {
+                    // The job's crash is the process's: logged once, here; what was
+                    // to carry the result (a reply token) goes with the reason.
+                    crash.log("blocking job", cell.core.pid(), cell.core.name());
+                    guard::exiting(&crash.reason, || drop(deliver));
+                    cell.core.set_flag(flag::CRASH_LOGGED, true);
+                    let stop = Envelope::Signal(Box::new(Signal::Stop(crash.reason)));
+                    let _ = cell.deliver(Priority::Urgent, stop, true);
+                }
+            }
+        });
     }
 
     /// Looks up an environment variable: this process's own (spawn options, inherited

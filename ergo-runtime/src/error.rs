@@ -76,7 +76,7 @@ pub enum CallError<E = Infallible> {
     /// No reply within the timeout (the late reply, if any, is dropped).
     #[error("call timed out after {0:?}")]
     Timeout(Duration),
-    /// No live process at that address, or it terminated before replying.
+    /// No live process at that address, or it terminated before handling the request.
     #[error("no such process")]
     NoProcess,
     /// The target's queue for this priority is at its limit.
@@ -88,6 +88,11 @@ pub enum CallError<E = Infallible> {
     /// The handler dropped its reply token without answering.
     #[error("the handler dropped the reply token without replying")]
     NoReply,
+    /// The process terminated after taking the request and before answering it: its
+    /// handler panicked (`Reason::Panic`), or it stopped, or was killed, with the reply
+    /// still pending. Carries the process's exit reason, as an Erlang caller gets it.
+    #[error("the process exited before replying: {0}")]
+    Exited(Reason),
     /// The request or reply could not be carried (a wrong type behind a raw pid, a
     /// message the target does not handle).
     #[error("bad request: {0}")]
@@ -109,6 +114,7 @@ impl CallError<Infallible> {
             CallError::MailboxFull => CallError::MailboxFull,
             CallError::CallToSelf => CallError::CallToSelf,
             CallError::NoReply => CallError::NoReply,
+            CallError::Exited(r) => CallError::Exited(r),
             CallError::BadRequest(s) => CallError::BadRequest(s),
             CallError::NoConnection => CallError::NoConnection,
             CallError::Handler(never) => match never {},
@@ -132,6 +138,22 @@ pub enum SpawnError {
     /// The node is stopping or stopped.
     #[error("the node is stopping")]
     NodeStopping,
+}
+
+/// Why a typed lookup by name ([`Node::lookup`](crate::Node::lookup)) gave no handle.
+#[derive(Error, Debug, Clone, PartialEq, Eq)]
+pub enum LookupError {
+    /// No live process is registered under the name.
+    #[error("no process is registered under that name")]
+    NotFound,
+    /// The name is held by a process running another actor type.
+    #[error("the process registered under that name runs `{found}`, not `{expected}`")]
+    WrongType {
+        /// The actor type asked for.
+        expected: &'static str,
+        /// The actor type it runs.
+        found: &'static str,
+    },
 }
 
 /// Errors of the name and alias registry.

@@ -25,13 +25,24 @@ pub enum Reason {
     NoConnection,
     /// Something took longer than allowed (an init timeout).
     Timeout,
+    /// A supervisor gave up: its children failed more often than its restart intensity
+    /// allows, so it stopped them and itself. A shutdown, as in OTP (where the
+    /// supervisor exits with `shutdown`, and Erlang peers see that atom): not a failure
+    /// for its own supervisor's restart policy (a transient supervisor is not
+    /// restarted; a permanent one is, and counts toward the parent's intensity), but
+    /// a typed marker so code can tell why the supervisor ended.
+    MaxRestartIntensity,
 }
 
 impl Reason {
-    /// `Normal` and `Shutdown` are not failures: transient children are not restarted
-    /// and linked processes are not taken down by `Normal`.
+    /// `Normal`, `Shutdown` and `MaxRestartIntensity` are not failures: transient
+    /// children are not restarted (and linked processes are not taken down by
+    /// `Normal`).
     pub fn is_failure(&self) -> bool {
-        !matches!(self, Reason::Normal | Reason::Shutdown)
+        !matches!(
+            self,
+            Reason::Normal | Reason::Shutdown | Reason::MaxRestartIntensity
+        )
     }
 
     /// A user error as a reason.
@@ -51,6 +62,7 @@ impl fmt::Display for Reason {
             Reason::NoProcess => f.write_str("noproc"),
             Reason::NoConnection => f.write_str("noconnection"),
             Reason::Timeout => f.write_str("timeout"),
+            Reason::MaxRestartIntensity => f.write_str("shutdown: reached max restart intensity"),
         }
     }
 }

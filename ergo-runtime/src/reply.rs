@@ -13,19 +13,44 @@ enum Inner<R> {
     Mapped(Box<dyn FnOnce(Result<R, CallError>) + Send>),
 }
 
+impl<R> Inner<R> {
+    fn finish(self, result: Result<R, CallError>) {
+        match self {
+            // The caller may have given up: a late reply is dropped silently.
+            Inner::Direct(slot) => drop(slot.send(result)),
+            Inner::Mapped(f) => f(result),
+        }
+    }
+}
+
+/// The answer of a token dropped unanswered, boxed so it can wait for the reason (see
+/// `process::guard`). A function pointer made where `R: Send + 'static` is known, so
+/// `Drop` (which cannot require it) can box it.
+type Orphan<R> = fn(Inner<R>) -> crate::process::guard::Orphan;
+
+fn orphan<R: Send + 'static>(inner: Inner<R>) -> crate::process::guard::Orphan {
+    Box::new(move |err| inner.finish(Err(err)))
+}
+
 /// The right to answer one call. `send` consumes it, so a call is answered at most
-/// once by construction; dropping it unanswered tells the caller at once
-/// ([`CallError::NoReply`]). It is `Send`: a handler may move it into a message to
+/// once by construction. It is `Send`: a handler may move it into a message to
 /// another process, which answers later. A reply to a caller that gave up is dropped.
+///
+/// Dropping it unanswered tells the caller at once: with
+/// [`CallError::Exited`]`(reason)` if it was dropped because the process holding it
+/// ended (a panic in the handler, a stop with a reply still pending), else with
+/// [`CallError::NoReply`].
 #[must_use = "a dropped ReplyTo answers the caller with CallError::NoReply"]
 pub struct ReplyTo<R> {
     inner: Option<Inner<R>>,
+    orphan: Orphan<R>,
 }
 
 impl<R: Send + 'static> ReplyTo<R> {
     pub(crate) fn new(slot: Slot<R>) -> Self {
         ReplyTo {
             inner: Some(Inner::Direct(slot)),
+            orphan: orphan::<R>,
         }
     }
 
@@ -34,6 +59,7 @@ impl<R: Send + 'static> ReplyTo<R> {
     pub fn from_fn(f: impl FnOnce(Result<R, CallError>) + Send + 'static) -> Self {
         ReplyTo {
             inner: Some(Inner::Mapped(Box::new(f))),
+            orphan: orphan::<R>,
         }
     }
 
@@ -68,29 +94,31 @@ impl<R: Send + 'static> ReplyTo<R> {
         ReplyTo {
             inner: Some(Inner::Mapped(Box::new(
                 move |result: Result<T, CallError>| {
-                    let mut back = ReplyTo { inner };
-                    back.finish(result.map(wrap));
+                    if let Some(inner) = inner {
+                        inner.finish(result.map(wrap));
+                    }
                 },
             ))),
+            orphan: orphan::<T>,
         }
     }
 
     fn finish(&mut self, result: Result<R, CallError>) {
-        match self.inner.take() {
-            // The caller may have given up: a late reply is dropped silently.
-            Some(Inner::Direct(slot)) => drop(slot.send(result)),
-            Some(Inner::Mapped(f)) => f(result),
-            None => {}
+        if let Some(inner) = self.inner.take() {
+            inner.finish(result);
         }
     }
 }
 
 impl<R> Drop for ReplyTo<R> {
     fn drop(&mut self) {
-        match self.inner.take() {
-            Some(Inner::Direct(slot)) => drop(slot.send(Err(CallError::NoReply))),
-            Some(Inner::Mapped(f)) => f(Err(CallError::NoReply)),
-            None => {}
+        let Some(inner) = self.inner.take() else {
+            return;
+        };
+        if crate::process::guard::plain_drop() {
+            inner.finish(Err(CallError::NoReply));
+        } else {
+            crate::process::guard::dropped_token((self.orphan)(inner));
         }
     }
 }

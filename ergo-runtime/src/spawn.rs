@@ -2,13 +2,10 @@
 //! behind.
 
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
-
-use futures_util::FutureExt;
 
 use crate::actor::Actor;
 use crate::actor_ref::ActorRef;
@@ -17,11 +14,30 @@ use crate::error::SpawnError;
 use crate::node::Node;
 use crate::pid::{Atom, Pid};
 use crate::process::core::Core;
-use crate::process::{links, panic_reason, Cell};
+use crate::process::guard::{self, Crash, Guarded};
+use crate::process::{links, Cell};
 use crate::reason::Reason;
 
 /// Default init timeout: 5 seconds.
 pub const DEFAULT_INIT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The arguments of an init that takes none: `()`. The spawns that give no arguments
+/// (`spawn`, `spawn_register`, `Context::spawn`, `spawn_link`, a `supervisor!` child
+/// without `#[args(..)]`) require it, so an actor whose init takes arguments gets an
+/// error saying to use `spawn_with`.
+#[diagnostic::on_unimplemented(
+    message = "this actor's init takes arguments (`{Self}`), and this spawn gives none",
+    label = "the init needs `{Self}`",
+    note = "spawn it with `spawn_with(actor, args, SpawnOptions::new())` (`SpawnOptions::new().name(..)` registers it); in `supervisor!`, give the child `#[args(..)]`"
+)]
+pub trait NoInitArgs: Sized {
+    /// The value of no arguments.
+    fn none() -> Self;
+}
+
+impl NoInitArgs for () {
+    fn none() -> Self {}
+}
 
 /// How to spawn a process.
 #[derive(Clone, Debug)]
@@ -152,10 +168,17 @@ async fn run_init<A: Actor>(
     let mut ctx = Context::new(cell.clone());
     // SAFETY: the process is in the `Init` state until `activate`: nobody else runs it.
     let actor = unsafe { cell.actor_during_init() };
-    let init = AssertUnwindSafe(actor.init(&mut ctx, args)).catch_unwind();
+    // A sync init (`#[init] fn`, or a hand-written `init` that works before it returns
+    // its future) runs inside this call: it is guarded, as the future's polls are.
+    let ctx_ref = &mut ctx;
+    let init = match guard::run(move || actor.init(ctx_ref, args)) {
+        Ok(init) => init,
+        Err(crash) => return Err(init_crashed(cell, crash)),
+    };
     let mut init = pin!(init);
+    let mut init = Guarded(init.as_mut());
     // Most inits finish at once: no timer for them.
-    let first = std::future::poll_fn(|cx| Poll::Ready(init.as_mut().poll(cx))).await;
+    let first = std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut init).poll(cx))).await;
     let outcome = match first {
         Poll::Ready(outcome) => outcome,
         Poll::Pending => match tokio::time::timeout(timeout, init).await {
@@ -166,14 +189,25 @@ async fn run_init<A: Actor>(
     match outcome {
         Ok(Ok(())) => Ok(()),
         Ok(Err(reason)) => Err(SpawnError::Init(reason)),
-        Err(panic) => Err(SpawnError::Init(panic_reason(panic))),
+        Err(crash) => Err(init_crashed(cell, crash)),
     }
+}
+
+/// An init that panicked: logged once, and the spawn fails with the panic as reason.
+fn init_crashed<A: Actor>(cell: &Arc<Cell<A>>, crash: Crash) -> SpawnError {
+    crash.log("init", cell.core.pid(), cell.core.name());
+    SpawnError::Init(crash.reason)
 }
 
 /// Undoes a spawn whose init failed: nothing of the process stays behind.
 fn abandon<A: Actor>(cell: &Arc<Cell<A>>, reason: Reason) {
-    // SAFETY: still in the `Init` state.
-    unsafe { cell.drop_actor() };
+    // Reply tokens the actor holds are answered with the reason init failed.
+    guard::exiting(&reason, || {
+        // SAFETY: still in the `Init` state.
+        if let Err(crash) = guard::run(|| unsafe { cell.drop_actor() }) {
+            crash.log("dropping the actor", cell.core.pid(), cell.core.name());
+        }
+    });
     cell.mailbox.kill_state();
     crate::process::terminate_release(&cell.core, &reason);
     cell.mailbox.drain_dead(crate::process::Envelope::discard);

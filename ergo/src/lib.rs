@@ -18,10 +18,10 @@ pub use ergo_runtime::dist::{NetError, RemoteError};
 pub use ergo_runtime::wire;
 pub use ergo_runtime::{
     Actor, ActorFuture, ActorRef, Alias, Atom, CallError, CallFuture, Context, Down, Exit, Handles,
-    HasHandle, LinkError, NameError, Node, NodeBuilder, NodeError, NodeInfo, NodeMonitor, Pid,
-    Priority, ProcessInfo, ProcessState, Reason, Ref, ReplyTo, Request, SendError, SpawnError,
-    SpawnOptions, Step, Target, TimerRef, Wire, WireError, DEFAULT_CALL_TIMEOUT,
-    DEFAULT_INIT_TIMEOUT,
+    HasHandle, LinkError, LookupError, NameError, NoInitArgs, Node, NodeBuilder, NodeError,
+    NodeInfo, NodeMonitor, Pid, Priority, ProcessInfo, ProcessState, Reason, Ref, ReplyTo, Request,
+    SendError, SpawnError, SpawnOptions, Step, Target, TimerRef, Wire, WireError,
+    DEFAULT_CALL_TIMEOUT, DEFAULT_INIT_TIMEOUT,
 };
 
 /// Supervision trees: strategies, restart policies, child specs, typed child handles.
@@ -67,11 +67,11 @@ pub mod prelude {
         SupervisorRef, SupervisorSpec,
     };
     #[doc(no_inline)]
-    pub use ergo_otp::{ApplicationExt, ApplicationSpec, StartMode};
+    pub use ergo_otp::{ApplicationExt, ApplicationSpec};
     #[doc(no_inline)]
     pub use ergo_runtime::{
-        Actor, ActorRef, CallError, Context, Down, Exit, Node, NodeMonitor, Pid, Priority, Reason,
-        Ref, ReplyTo, SendError, SpawnError, SpawnOptions, Step, Target,
+        Actor, ActorRef, CallError, Context, Down, Exit, LookupError, Node, NodeMonitor, Pid,
+        Priority, Reason, Ref, ReplyTo, SendError, SpawnError, SpawnOptions, Step, Target,
     };
 }
 

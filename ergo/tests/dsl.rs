@@ -520,7 +520,14 @@ async fn a_registered_actor_is_found_typed() {
     let found: ActorRef<Counter> = node.lookup("counter").unwrap();
     assert_eq!(found, counter);
     assert_eq!(found.add(1).await, Ok(1));
-    assert!(node.lookup::<Holder>("counter").is_none());
+    assert_eq!(
+        node.lookup::<Holder>("counter"),
+        Err(LookupError::WrongType {
+            expected: std::any::type_name::<Holder>(),
+            found: std::any::type_name::<Counter>(),
+        })
+    );
+    assert_eq!(node.lookup::<Counter>("nobody"), Err(LookupError::NotFound));
     node.stop().await.unwrap();
 }
 

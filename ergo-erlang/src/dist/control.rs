@@ -365,7 +365,7 @@ fn deliver(shared: &Arc<Shared>, conn: &Arc<Conn>, target: Target, msg: Term) {
                     }
                 },
                 // The caller's monitor reports the exit.
-                Err(CallError::NoProcess) => return,
+                Err(CallError::NoProcess | CallError::Exited(_)) => return,
                 Err(e) => error_term(call_error_term(&e)),
             };
             call.reply(&reply_conn, reply);
@@ -419,6 +419,7 @@ fn call_error_term(e: &CallError) -> Term {
         CallError::MailboxFull => Term::atom("mailbox_full"),
         CallError::CallToSelf => Term::atom("call_to_self"),
         CallError::NoReply => Term::atom("no_reply"),
+        CallError::Exited(reason) => reason_to_term(reason),
         CallError::BadRequest(s) => Term::tuple([Term::atom("bad_request"), Term::binary(s)]),
         CallError::NoConnection => Term::atom("noconnection"),
         CallError::Handler(never) => match *never {},

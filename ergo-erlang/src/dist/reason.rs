@@ -16,7 +16,7 @@ fn plain_atom(s: &str) -> bool {
 pub fn reason_to_term(reason: &Reason) -> Term {
     match reason {
         Reason::Normal => Term::atom("normal"),
-        Reason::Shutdown => Term::atom("shutdown"),
+        Reason::Shutdown | Reason::MaxRestartIntensity => Term::atom("shutdown"),
         Reason::Kill => Term::atom("killed"),
         Reason::NoProcess => Term::atom("noproc"),
         Reason::NoConnection => Term::atom("noconnection"),

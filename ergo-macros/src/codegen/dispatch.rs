@@ -9,10 +9,21 @@ use super::respan;
 use crate::model::{Actor, Handler, ParamKind, Ret, Signal};
 use crate::parse::Kind;
 
+/// The where clause of every generated impl of a trait that extends `Actor`
+/// (`Handles`, `HasHandle`): it holds for every actor, as `Actor: Send`; for a state
+/// that is not `Send` it makes those impls conditional instead of failing them, so the
+/// one error is the `Actor` impl's ("`Rc<..>` cannot be sent between threads safely").
+/// The binder keeps the bound from being checked as a trivially false one.
+pub fn only_send(actor: &Actor) -> TokenStream {
+    let self_ty = &actor.self_ty;
+    quote!(where for<'__ergo> #self_ty: ::core::marker::Send)
+}
+
 /// The `Actor` impl and the `Handles` impls.
 pub fn actor_impl(actor: &Actor) -> TokenStream {
     let krate = &actor.krate;
     let self_ty = &actor.self_ty;
+    let only_send = only_send(actor);
     let call = actor.item("Call");
     let reply = actor.item("Reply");
     let message = actor.item("Message");
@@ -49,13 +60,7 @@ pub fn actor_impl(actor: &Actor) -> TokenStream {
 
     let init = actor.of(Kind::Init).next().map(|h| init(actor, h));
     let args = match actor.of(Kind::Init).next() {
-        Some(h) => {
-            let tys: Vec<_> = h.values().map(|p| &p.ty).collect();
-            match &tys[..] {
-                [one] => quote!(#one),
-                many => quote!((#(#many),*)),
-            }
-        }
+        Some(h) => args_type(h),
         None => quote!(()),
     };
     let terminate = actor.of(Kind::Terminate).next().map(|h| {
@@ -88,7 +93,7 @@ pub fn actor_impl(actor: &Actor) -> TokenStream {
     let handles = infos.iter().map(|(h, ty)| {
         let v = &h.variant;
         quote_spanned! {ty.span()=>
-            impl #krate::Handles<#ty> for #self_ty {
+            impl #krate::Handles<#ty> for #self_ty #only_send {
                 fn into_message(msg: #ty) -> #message {
                     #message::#v(msg)
                 }
@@ -155,13 +160,23 @@ pub fn actor_impl(actor: &Actor) -> TokenStream {
             }
         }
 
-        impl #krate::Handles<#message> for #self_ty {
+        impl #krate::Handles<#message> for #self_ty #only_send {
             fn into_message(msg: #message) -> #message {
                 msg
             }
         }
 
         #(#handles)*
+    }
+}
+
+/// The actor's `Args`: the init handler's arguments (none → `()`, one → its type,
+/// several → a tuple).
+pub fn args_type(init: &Handler) -> TokenStream {
+    let tys: Vec<_> = init.values().map(|p| &p.ty).collect();
+    match &tys[..] {
+        [one] => quote!(#one),
+        many => quote!((#(#many),*)),
     }
 }
 

@@ -10,6 +10,18 @@ use crate::parse::Kind;
 
 /// The handle struct, its `HasHandle` impl and its methods.
 pub fn handle(actor: &Actor) -> TokenStream {
+    handle_of(actor, |_| true, false)
+}
+
+/// The handle the fallback expansion emits: methods for the handlers `include` picks,
+/// with `unreachable!()` bodies, so calls to valid handlers still type-check while the
+/// real errors are reported.
+pub fn stub_handle(actor: &Actor, include: impl Fn(usize) -> bool) -> TokenStream {
+    handle_of(actor, include, true)
+}
+
+fn handle_of(actor: &Actor, include: impl Fn(usize) -> bool, stub: bool) -> TokenStream {
+    let only_send = super::dispatch::only_send(actor);
     let krate = &actor.krate;
     let self_ty = &actor.self_ty;
     let handle = actor.item("Handle");
@@ -19,11 +31,17 @@ pub fn handle(actor: &Actor) -> TokenStream {
          so `actor_ref.method(..)` needs no import.",
         actor.ident
     );
-    let methods = actor.handlers.iter().filter_map(|h| match h.kind {
-        Kind::Call => Some(call_method(actor, h)),
-        Kind::Cast => Some(cast_method(actor, h)),
-        _ => None,
-    });
+    let methods: Vec<TokenStream> = actor
+        .handlers
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| include(*i))
+        .filter_map(|(_, h)| match h.kind {
+            Kind::Call => Some(call_method(actor, h, stub)),
+            Kind::Cast => Some(cast_method(actor, h, stub)),
+            _ => None,
+        })
+        .collect();
     quote! {
         #[doc = #doc]
         #[repr(transparent)]
@@ -39,11 +57,11 @@ pub fn handle(actor: &Actor) -> TokenStream {
 
         // SAFETY: the handle is `#[repr(transparent)]` over `ActorRef<Self>` (asserted
         // above), as `HasHandle` requires.
-        unsafe impl #krate::HasHandle for #self_ty {
+        unsafe impl #krate::HasHandle for #self_ty #only_send {
             type Handle = #handle;
         }
 
-        #[allow(dead_code, private_interfaces, unreachable_pub, clippy::too_many_arguments)]
+        #[allow(dead_code, private_interfaces, unreachable_pub, unused_variables, clippy::too_many_arguments)]
         impl #handle {
             #(#methods)*
         }
@@ -71,7 +89,7 @@ fn variant_expr(h: &Handler, enum_name: &syn::Ident, names: &[&syn::Ident]) -> T
     }
 }
 
-fn call_method(actor: &Actor, h: &Handler) -> TokenStream {
+fn call_method(actor: &Actor, h: &Handler, stub: bool) -> TokenStream {
     let krate = &actor.krate;
     let self_ty = &actor.self_ty;
     let name = h.name();
@@ -109,21 +127,28 @@ fn call_method(actor: &Actor, h: &Handler) -> TokenStream {
     let sig = quote_spanned! {h.sig.span()=>
         pub fn #name(&self, #(#decls),*) -> #krate::Request<#self_ty, #ok, #err_ty>
     };
-    quote! {
-        #(#docs)*
-        #[doc = ""]
-        #[doc = #summary]
-        #sig {
+    let body = if stub {
+        quote!(::core::unreachable!())
+    } else {
+        quote! {
             #krate::ActorRef::request_map(&self.0, #request, |reply| match reply {
                 #arms
                 #[allow(unreachable_patterns)]
                 _ => ::core::result::Result::Err(#krate::__private::wrong_reply(#name_str)),
             })
         }
+    };
+    quote! {
+        #(#docs)*
+        #[doc = ""]
+        #[doc = #summary]
+        #sig {
+            #body
+        }
     }
 }
 
-fn cast_method(actor: &Actor, h: &Handler) -> TokenStream {
+fn cast_method(actor: &Actor, h: &Handler, stub: bool) -> TokenStream {
     let krate = &actor.krate;
     let name = h.name();
     let message = actor.item("Message");
@@ -138,12 +163,17 @@ fn cast_method(actor: &Actor, h: &Handler) -> TokenStream {
         pub fn #name(&self, #(#decls),*)
             -> ::core::result::Result<(), #krate::SendError<#message>>
     };
+    let body = if stub {
+        quote!(::core::unreachable!())
+    } else {
+        quote!(#krate::ActorRef::send(&self.0, #msg))
+    };
     quote! {
         #(#docs)*
         #[doc = ""]
         #[doc = #summary]
         #sig {
-            #krate::ActorRef::send(&self.0, #msg)
+            #body
         }
     }
 }

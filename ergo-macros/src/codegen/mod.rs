@@ -32,12 +32,24 @@ pub fn expand(item: &ItemImpl, actor: &Actor) -> TokenStream {
 
 /// What `#[actor]` emits when the impl block has errors: the errors, the user's impl
 /// (so the IDE and the rest of the crate keep working) and, when the type is known, a
-/// stub `Actor` impl so code using the actor does not fail a second time.
-pub fn fallback(item: &ItemImpl, krate: &syn::Path, stub: bool, err: syn::Error) -> TokenStream {
+/// stub `Actor` impl so code using the actor does not fail a second time. With the
+/// handlers read (`model`: the actor and which handlers broke no rule), the stub has
+/// the generated enums (empty), `Handles` for the valid info types and the handle with
+/// a method per valid call and cast handler (bodies `unreachable!()`, as thiserror's
+/// fallback does): only the real errors are reported, not every call site of a good
+/// handler.
+pub fn fallback(
+    item: &ItemImpl,
+    krate: &syn::Path,
+    stub: bool,
+    model: Option<(&Actor, &[bool])>,
+    err: syn::Error,
+) -> TokenStream {
     let errors = err.into_compile_error();
-    let stub = stub.then(|| {
-        let self_ty = &item.self_ty;
-        quote! {
+    let self_ty = &item.self_ty;
+    let stub = match (stub, model) {
+        (false, _) => None,
+        (true, None) => Some(quote! {
             impl #krate::Actor for #self_ty {
                 type Message = ();
                 type Call = ();
@@ -55,12 +67,87 @@ pub fn fallback(item: &ItemImpl, krate: &syn::Path, stub: bool, err: syn::Error)
                     ::core::unreachable!()
                 }
             }
-        }
-    });
+        }),
+        (true, Some((actor, valid))) => Some(stub_actor(actor, valid)),
+    };
     quote! {
         #errors
         #item
         #stub
+    }
+}
+
+/// The stub of an actor whose handlers were read: empty enums, an `Actor` impl that
+/// is never run, `Handles` for the valid info types, and the handle.
+fn stub_actor(actor: &Actor, valid: &[bool]) -> TokenStream {
+    let krate = &actor.krate;
+    let self_ty = &actor.self_ty;
+    let (call, reply, message) = (
+        actor.item("Call"),
+        actor.item("Reply"),
+        actor.item("Message"),
+    );
+    let ok = |i: usize| valid.get(i).copied().unwrap_or(false);
+    let only_send = dispatch::only_send(actor);
+    let handles = actor
+        .handlers
+        .iter()
+        .enumerate()
+        .filter(|(i, h)| ok(*i) && h.kind == crate::parse::Kind::Info && h.signal().is_none())
+        .filter_map(|(_, h)| h.values().next().map(|p| &p.ty))
+        .map(|ty| {
+            quote! {
+                impl #krate::Handles<#ty> for #self_ty #only_send {
+                    fn into_message(_: #ty) -> #message {
+                        ::core::unreachable!()
+                    }
+                }
+            }
+        });
+    // The init's arguments, if the init is valid: `spawn_with` call sites type-check.
+    let args = actor
+        .handlers
+        .iter()
+        .enumerate()
+        .find(|(_, h)| h.kind == crate::parse::Kind::Init)
+        .filter(|(i, _)| ok(*i))
+        .map_or_else(|| quote!(()), |(_, h)| dispatch::args_type(h));
+    let handle = handle::stub_handle(actor, ok);
+    quote! {
+        #[allow(dead_code, unreachable_pub)]
+        pub enum #call {}
+        #[allow(dead_code, unreachable_pub)]
+        pub enum #reply {}
+        #[allow(dead_code, unreachable_pub)]
+        pub enum #message {}
+
+        impl #krate::Actor for #self_ty {
+            type Message = #message;
+            type Call = #call;
+            type Reply = #reply;
+            type Args = #args;
+            fn handle_message(&mut self, _: &mut #krate::Context<Self>, msg: #message) -> #krate::Step<Self> {
+                match msg {}
+            }
+            fn handle_call(
+                &mut self,
+                _: &mut #krate::Context<Self>,
+                req: #call,
+                _: #krate::ReplyTo<#reply>,
+            ) -> #krate::Step<Self> {
+                match req {}
+            }
+        }
+
+        impl #krate::Handles<#message> for #self_ty #only_send {
+            fn into_message(msg: #message) -> #message {
+                msg
+            }
+        }
+
+        #(#handles)*
+
+        #handle
     }
 }
 

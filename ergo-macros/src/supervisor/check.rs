@@ -9,32 +9,6 @@ use super::model::{Child, Shutdown, Strategy, Supervisor};
 use super::parse::{Input, RawChild};
 use crate::ctxt::Ctxt;
 
-/// Names a child may not have: the generated accessor would be hidden by an inherent
-/// method of `ActorRef` (or of a supervisor's `ActorRef`).
-const RESERVED: &[&str] = &[
-    "pid",
-    "node",
-    "send",
-    "send_with_priority",
-    "request",
-    "request_map",
-    "exit",
-    "is_alive",
-    "supervisor",
-    "start_child",
-    "start_child_with",
-    "terminate_child",
-    "restart_child",
-    "delete_child",
-    "which_children",
-    "count_children",
-    "child",
-    "stop",
-    "clone",
-    "eq",
-    "ne",
-];
-
 /// Lowers `input`; `None` if there were errors (recorded in `cx`).
 pub fn lower(cx: &Ctxt, input: Input) -> Option<Supervisor> {
     let strategy = Strategy::ALL
@@ -89,11 +63,16 @@ pub fn lower(cx: &Ctxt, input: Input) -> Option<Supervisor> {
             );
             continue;
         }
-        if RESERVED.contains(&raw.name.to_string().as_str()) {
+        let accessor = if strategy == Some(Strategy::SimpleOneForOne) {
+            format!("start_{}", raw.name)
+        } else {
+            raw.name.to_string()
+        };
+        if let Some(what) = crate::reserved::collision(&accessor, true) {
             cx.error_spanned_by(
                 &raw.name,
                 format!(
-                    "`{}` cannot name a child: the handle's accessor would be hidden by the `ActorRef` method of that name",
+                    "`{}` cannot name a child: its accessor `sup.{accessor}(..)` would call {what}. Rename the child",
                     raw.name
                 ),
             );

@@ -155,9 +155,13 @@ fn child_spec(c: &Child, sofo: bool) -> TokenStream {
             #sup::ChildSpec::with_args::<#ty, _>(#id, || -> #ty { #value })
         }
     } else {
+        // Without `#[args(..)]`, the init must take none: the error of a child whose
+        // init takes some points at the child and says to give `#[args(..)]`.
         let args = match &c.args {
             Some(a) => quote!(#a),
-            None => quote!(()),
+            None => quote_spanned! {ty.span()=>
+                <<#ty as ::ergo::Actor>::Args as ::ergo::NoInitArgs>::none()
+            },
         };
         quote_spanned! {ty.span()=>
             #sup::ChildSpec::new::<#ty, _>(#id, || -> (#ty, <#ty as ::ergo::Actor>::Args) { (#value, #args) }).registered()

@@ -5,8 +5,10 @@
 //! Build a [`SupervisorSpec`] of [`ChildSpec`]s and spawn a [`Supervisor`], or declare
 //! a typed tree with `ergo::supervisor!`. Either way the supervisor has a pid, can be
 //! monitored and linked, and can itself be the child of a supervisor: if it gives up
-//! (restart intensity exceeded) it exits with a failure and its parent applies its own
-//! strategy.
+//! (restart intensity exceeded) it stops its children and exits with
+//! [`Reason::MaxRestartIntensity`](crate::Reason::MaxRestartIntensity) (OTP's
+//! `shutdown`), and its parent applies its own strategy: a permanent child supervisor
+//! is restarted (and counts toward the parent's intensity), a transient one is not.
 //!
 //! ```
 //! use ergo_otp::supervisor::{ChildSpec, Strategy, Supervisor, SupervisorExt, SupervisorSpec};
@@ -72,7 +74,7 @@ pub use spec::{
     AutoShutdown, ChildKind, Restart, Shutdown, Strategy, SupervisorSpec, DEFAULT_INTENSITY,
     DEFAULT_PERIOD, DEFAULT_SHUTDOWN,
 };
-pub use state::{is_intensity_exceeded, ChildKey, SupervisorState, INTENSITY_EXCEEDED};
+pub use state::{ChildKey, SupervisorState};
 
 pub(crate) use child::StartError;
 pub(crate) use stop::stop_child;

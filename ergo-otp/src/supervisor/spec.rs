@@ -23,7 +23,8 @@ pub enum Strategy {
     SimpleOneForOne,
 }
 
-/// When a child is restarted.
+/// When a child is restarted. The same three words are an application's start mode
+/// ([`StartMode`](crate::StartMode), what the node does when the application ends).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub enum Restart {
     /// Always (the default, as in OTP).

@@ -17,15 +17,6 @@ use ergo_runtime::Node;
 use ergo_runtime::{Atom, Pid};
 use ergo_runtime::{Exit, Reason};
 
-/// The prefix of the reason a supervisor exits with when its restart intensity is
-/// exceeded.
-pub const INTENSITY_EXCEEDED: &str = "restart intensity exceeded";
-
-/// True if `reason` is a supervisor giving up after too many restarts.
-pub fn is_intensity_exceeded(reason: &Reason) -> bool {
-    matches!(reason, Reason::Error(msg) if msg.starts_with(INTENSITY_EXCEEDED))
-}
-
 struct Child {
     spec: ChildSpec,
     pid: Option<Pid>,
@@ -266,14 +257,18 @@ impl SupervisorState {
         targets
     }
 
+    /// Restart intensity exceeded: stops every child; the supervisor then exits with
+    /// [`Reason::MaxRestartIntensity`] (OTP's `shutdown`). What happened is logged.
     async fn give_up(&mut self, here: &Here, id: Atom, reason: &Reason) -> Reason {
-        let why = format!(
-            "{INTENSITY_EXCEEDED} ({}); child '{id}' exited: {reason}",
+        tracing::error!(
+            pid = %here.me,
+            child = %id,
+            %reason,
+            "supervisor reached its max restart intensity ({}): giving up",
             self.window.describe()
         );
-        tracing::warn!(pid = %here.me, "{why}");
         self.stop_all(here).await;
-        Reason::Error(why)
+        Reason::MaxRestartIntensity
     }
 
     fn significant_ended(&self) -> bool {

@@ -78,12 +78,16 @@ impl NodeBuilder {
         validate_name(&self.name)?;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| NodeError::NoRuntime)?;
         if let Some(level) = self.log_level {
+            use std::io::IsTerminal;
             let _ = tracing_subscriber::fmt()
                 .with_max_level(level)
                 .with_target(false)
+                .with_ansi(std::io::stderr().is_terminal())
                 .with_writer(std::io::stderr)
                 .try_init();
         }
+        // Panics in handlers are logged once, through `tracing`, where they are caught.
+        crate::process::guard::install_hook();
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();

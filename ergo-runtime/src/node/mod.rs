@@ -23,14 +23,14 @@ pub(crate) use registry::Registry;
 use crate::actor::Actor;
 use crate::actor_ref::ActorRef;
 use crate::dist::RemoteTarget;
-use crate::error::{CallError, LinkError, NameError, SendError, SpawnError};
+use crate::error::{CallError, LinkError, LookupError, NameError, SendError, SpawnError};
 use crate::info::{NodeInfo, ProcessInfo};
 use crate::mailbox::Priority;
 use crate::pid::{Alias, Atom, Pid, Ref, Target};
 use crate::process::core::{AnyProcess, Watcher};
 use crate::process::links;
 use crate::reason::{Down, Reason};
-use crate::spawn::SpawnOptions;
+use crate::spawn::{NoInitArgs, SpawnOptions};
 use table::ProcessTable;
 
 pub(crate) struct NodeInner {
@@ -130,18 +130,25 @@ impl Node {
 
     // ---- spawning ----
 
-    /// Spawns a process running `actor` (init without arguments).
-    pub async fn spawn<A: Actor<Args = ()>>(&self, actor: A) -> Result<ActorRef<A>, SpawnError> {
-        self.spawn_with(actor, (), SpawnOptions::default()).await
+    /// Spawns a process running `actor` (init without arguments; else `spawn_with`).
+    pub async fn spawn<A: Actor>(&self, actor: A) -> Result<ActorRef<A>, SpawnError>
+    where
+        A::Args: NoInitArgs,
+    {
+        self.spawn_with(actor, A::Args::none(), SpawnOptions::default())
+            .await
     }
 
     /// Spawns a process and registers it under `name`.
-    pub async fn spawn_register<A: Actor<Args = ()>>(
+    pub async fn spawn_register<A: Actor>(
         &self,
         name: impl Into<Atom>,
         actor: A,
-    ) -> Result<ActorRef<A>, SpawnError> {
-        self.spawn_with(actor, (), SpawnOptions::default().name(name))
+    ) -> Result<ActorRef<A>, SpawnError>
+    where
+        A::Args: NoInitArgs,
+    {
+        self.spawn_with(actor, A::Args::none(), SpawnOptions::default().name(name))
             .await
     }
 
@@ -168,9 +175,19 @@ impl Node {
         self.process(pid).and_then(ActorRef::from_process)
     }
 
-    /// A typed handle to the process registered as `name`, if it runs actor `A`.
-    pub fn lookup<A: Actor>(&self, name: impl Into<Atom>) -> Option<ActorRef<A>> {
-        self.whereis(name).and_then(|pid| self.actor_ref(pid))
+    /// A typed handle to the process registered as `name`: `NotFound` if no live
+    /// process holds the name, `WrongType` if it runs another actor than `A` (as
+    /// `lookup_remote` says for a process on another node).
+    pub fn lookup<A: Actor>(&self, name: impl Into<Atom>) -> Result<ActorRef<A>, LookupError> {
+        let process = self
+            .whereis(name)
+            .and_then(|pid| self.process(pid))
+            .ok_or(LookupError::NotFound)?;
+        let found = process.kind();
+        ActorRef::from_process(process).ok_or(LookupError::WrongType {
+            expected: std::any::type_name::<A>(),
+            found,
+        })
     }
 
     // ---- messaging ----

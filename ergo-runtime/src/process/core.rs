@@ -24,6 +24,9 @@ pub(crate) mod flag {
     pub const TRAP_EXIT: u8 = 1;
     /// An async handler is pending.
     pub const AWAITING: u8 = 2;
+    /// The crash that ends the process was logged where it was caught (a blocking
+    /// job's panic): its termination is not logged again.
+    pub const CRASH_LOGGED: u8 = 4;
 }
 
 /// A system signal, queued like a message but handled by the runtime.
@@ -109,6 +112,11 @@ impl Core {
 
     pub(crate) fn pid(&self) -> Pid {
         self.node.pid_of(self.id)
+    }
+
+    /// The registered name, if any.
+    pub(crate) fn name(&self) -> Option<Atom> {
+        self.side().and_then(|s| s.lock().name)
     }
 
     pub(crate) fn has_flag(&self, bit: u8) -> bool {

@@ -3,6 +3,7 @@
 
 pub(crate) mod core;
 pub(crate) mod current;
+pub(crate) mod guard;
 pub(crate) mod links;
 mod terminate;
 
@@ -10,7 +11,6 @@ pub(crate) use terminate::release as terminate_release;
 
 use std::any::Any;
 use std::cell::UnsafeCell;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll, Wake, Waker};
 
@@ -147,11 +147,11 @@ impl<A: Actor> Cell<A> {
             let slot = unsafe { &mut *self.slot.get() };
             if let Slot::Busy(_) = slot {
                 if self.mailbox.take_woken() {
-                    if let Some(stop) = self.poll_pending(slot) {
-                        if let Some(reason) = stop {
-                            return self.terminate(&mut ctx, reason);
-                        }
-                        continue;
+                    match self.poll_pending(slot) {
+                        Polled::Pending => {}
+                        Polled::Done(None) => continue,
+                        Polled::Done(Some(reason)) => return self.terminate(&mut ctx, reason),
+                        Polled::Crashed(crash) => return self.crash(&mut ctx, crash),
                     }
                 }
                 if self.mailbox.try_idle(true) {
@@ -176,12 +176,9 @@ impl<A: Actor> Cell<A> {
             let Slot::Ready(actor) = slot else {
                 unreachable!("the actor is present between handlers")
             };
-            let step = catch_unwind(AssertUnwindSafe(|| {
-                self.dispatch(actor, &mut ctx, envelope)
-            }));
-            let step = match step {
+            let step = match guard::run(|| self.dispatch(actor, &mut ctx, envelope)) {
                 Ok(step) => step,
-                Err(panic) => Step::Stop(panic_reason(panic)),
+                Err(crash) => return self.crash(&mut ctx, crash),
             };
             match step {
                 Step::Continue => {
@@ -208,27 +205,31 @@ impl<A: Actor> Cell<A> {
         }
     }
 
-    /// Polls a pending async handler. `None`: still pending. `Some(None)`: done, go on.
-    /// `Some(Some(reason))`: done, and the process must stop.
-    fn poll_pending(self: &Arc<Self>, slot: &mut Slot<A>) -> Option<Option<Reason>> {
+    /// Polls a pending async handler.
+    fn poll_pending(self: &Arc<Self>, slot: &mut Slot<A>) -> Polled {
         let Slot::Busy(future) = slot else {
-            return Some(None);
+            return Polled::Done(None);
         };
         let waker = Waker::from(self.clone());
         let mut cx = TaskContext::from_waker(&waker);
-        let polled = catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)));
-        match polled {
-            Ok(Poll::Pending) => None,
+        match guard::run(|| future.as_mut().poll(&mut cx)) {
+            Ok(Poll::Pending) => Polled::Pending,
             Ok(Poll::Ready((actor, mut ctx))) => {
                 *slot = Slot::Ready(actor);
                 self.core.set_flag(flag::AWAITING, false);
-                Some(ctx.take_stop())
+                Polled::Done(ctx.take_stop())
             }
-            Err(panic) => {
-                // The actor was inside the future and is gone with it.
-                *slot = Slot::Empty;
+            Err(crash) => {
+                // The actor was inside the future and is gone with it: what it held
+                // (reply tokens of deferred calls) goes with the crash's reason.
+                let old = std::mem::replace(slot, Slot::Empty);
+                guard::exiting(&crash.reason, || {
+                    if let Err(again) = guard::run(|| drop(old)) {
+                        again.log("dropping the actor", self.core.pid(), self.core.name());
+                    }
+                });
                 self.core.set_flag(flag::AWAITING, false);
-                Some(Some(panic_reason(panic)))
+                Polled::Crashed(crash)
             }
         }
     }
@@ -399,20 +400,19 @@ impl<A: Actor> AnyProcess for Cell<A> {
     }
 }
 
+/// What polling a pending async handler gave.
+enum Polled {
+    /// Still pending.
+    Pending,
+    /// Done; the process stops if a reason is given.
+    Done(Option<Reason>),
+    /// It panicked: the process crashes.
+    Crashed(guard::Crash),
+}
+
 fn refused_remotely(refused: Refused) -> RemoteError {
     match refused {
         Refused::Dead => RemoteError::NoProcess,
         Refused::Full => RemoteError::MailboxFull,
     }
-}
-
-pub(crate) fn panic_reason(panic: Box<dyn Any + Send>) -> Reason {
-    let msg = if let Some(s) = panic.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = panic.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "panic".to_owned()
-    };
-    Reason::Panic(msg)
 }

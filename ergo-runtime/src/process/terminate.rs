@@ -3,7 +3,6 @@
 //! mailbox is discarded (callers are answered with `NoProcess`).
 
 use std::mem;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use crate::actor::Actor;
@@ -13,26 +12,43 @@ use crate::pid::Pid;
 use crate::reason::{Down, Exit, Reason};
 
 use super::core::{flag, Core, Side, Signal};
+use super::guard::{self, Crash};
 use super::links::deliver_down;
 use super::{Cell, Envelope, Slot};
 
 impl<A: Actor> Cell<A> {
     /// Ends the process. Runs on the scheduler thread that ran its last handler.
     pub(crate) fn terminate(self: &Arc<Self>, ctx: &mut Context<A>, reason: Reason) {
+        self.end(ctx, reason, true);
+    }
+
+    /// Ends the process after a handler panicked: the crash is logged once, here.
+    pub(crate) fn crash(self: &Arc<Self>, ctx: &mut Context<A>, crash: Crash) {
+        crash.log("process", self.core.pid(), self.core.name());
+        self.end(ctx, crash.reason, false);
+    }
+
+    fn end(self: &Arc<Self>, ctx: &mut Context<A>, reason: Reason, log: bool) {
         // SAFETY: we still hold the `Running` state.
         let slot = unsafe { &mut *self.slot.get() };
-        if let Slot::Ready(actor) = slot {
-            let ran = catch_unwind(AssertUnwindSafe(|| actor.terminate(ctx, &reason)));
-            if ran.is_err() {
-                tracing::error!(pid = %self.core.pid(), "terminate panicked");
+        let pid = self.core.pid();
+        // Reply tokens the actor still holds (deferred answers) are dropped in here:
+        // their callers get `CallError::Exited(reason)`.
+        guard::exiting(&reason, || {
+            if let Slot::Ready(actor) = slot {
+                if let Err(crash) = guard::run(|| actor.terminate(ctx, &reason)) {
+                    crash.log("terminate", pid, self.core.name());
+                }
             }
-        }
-        let old = mem::replace(slot, Slot::Empty);
-        if catch_unwind(AssertUnwindSafe(|| drop(old))).is_err() {
-            tracing::error!(pid = %self.core.pid(), "dropping the actor panicked");
-        }
+            let old = mem::replace(slot, Slot::Empty);
+            if let Err(crash) = guard::run(|| drop(old)) {
+                crash.log("dropping the actor", pid, self.core.name());
+            }
+        });
         self.core.set_flag(flag::AWAITING, false);
-        log_exit(&self.core, &reason);
+        if log && !self.core.has_flag(flag::CRASH_LOGGED) {
+            log_exit(&self.core, &reason);
+        }
         self.mailbox.kill_state();
         release(&self.core, &reason);
         self.mailbox.drain_dead(Envelope::discard);
@@ -41,11 +57,12 @@ impl<A: Actor> Cell<A> {
 
 fn log_exit(core: &Core, reason: &Reason) {
     let pid = core.pid();
+    let name = core.name().map(|n| n.to_string()).unwrap_or_default();
     match reason {
         Reason::Normal | Reason::Shutdown => {
-            tracing::debug!(%pid, %reason, "process terminated")
+            tracing::debug!(%pid, %name, %reason, "process terminated")
         }
-        _ => tracing::warn!(%pid, %reason, "process terminated abnormally"),
+        _ => tracing::warn!(%pid, %name, %reason, "process terminated abnormally"),
     }
 }
 
