@@ -608,3 +608,59 @@ async fn a_remote_name_can_be_monitored() {
     a.stop().await.unwrap();
     b.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn node_level_monitors_of_remote_processes_and_names() {
+    let (a, b) = pair("net_a9", "net_b9").await;
+    let by_pid = b.spawn(Counter::default()).await.unwrap();
+    let by_name = b.spawn_register("named", Counter::default()).await.unwrap();
+    let kept = b.spawn(Counter::default()).await.unwrap();
+    // From outside any process, by pid and by {name, node}, like a process would.
+    let m_pid = a.monitor(by_pid.pid()).expect("a node-level monitor of a remote pid");
+    let m_name = a
+        .monitor(("named", "net_b9@127.0.0.1"))
+        .expect("a node-level monitor of a remote name");
+    let m_kept = a.monitor(kept.pid()).unwrap();
+    // The monitors are in place once a call through the same pairs has come back.
+    let remote: ActorRef<Counter> = a.actor_ref(by_pid.pid()).unwrap();
+    remote.add(0).await.unwrap();
+    by_pid.fail().unwrap();
+    let down = guard("Down by pid", m_pid.down()).await;
+    assert_eq!(
+        (down.pid, down.reason),
+        (by_pid.pid(), Reason::error("asked to fail"))
+    );
+    by_name.fail().unwrap();
+    let down = guard("Down by name", m_name.down()).await;
+    assert_eq!(
+        (down.pid, down.reason),
+        (by_name.pid(), Reason::error("asked to fail"))
+    );
+    // A lost connection: the remaining monitor fires NoConnection, once.
+    assert!(a.disconnect("net_b9@127.0.0.1"));
+    let down = guard("Down on loss", m_kept.down()).await;
+    assert_eq!((down.pid, down.reason), (kept.pid(), Reason::NoConnection));
+    a.stop().await.unwrap();
+    b.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_remote_handle_is_not_alive_once_its_node_is_lost() {
+    let (a, b) = pair("net_a10", "net_b10").await;
+    let counter = b.spawn(Counter::default()).await.unwrap();
+    let remote: ActorRef<Counter> = a.actor_ref(counter.pid()).unwrap();
+    assert_eq!(guard("call", remote.add(1)).await.unwrap(), 1);
+    assert!(remote.is_alive());
+    let monitor = a.monitor(counter.pid()).unwrap();
+    b.stop().await.unwrap();
+    let down = guard("Down", monitor.down()).await;
+    assert!(
+        matches!(down.reason, Reason::NoConnection | Reason::Shutdown),
+        "{down:?}"
+    );
+    // Once the loss is known, the handle says so (a bounded wait: the Down may come
+    // from b's shutdown, before the connection closes).
+    ergo_tests::eventually("the handle knows its node is lost", || !remote.is_alive()).await;
+    assert!(a.connected_nodes().is_empty());
+    a.stop().await.unwrap();
+}
