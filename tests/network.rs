@@ -616,7 +616,9 @@ async fn node_level_monitors_of_remote_processes_and_names() {
     let by_name = b.spawn_register("named", Counter::default()).await.unwrap();
     let kept = b.spawn(Counter::default()).await.unwrap();
     // From outside any process, by pid and by {name, node}, like a process would.
-    let m_pid = a.monitor(by_pid.pid()).expect("a node-level monitor of a remote pid");
+    let m_pid = a
+        .monitor(by_pid.pid())
+        .expect("a node-level monitor of a remote pid");
     let m_name = a
         .monitor(("named", "net_b9@127.0.0.1"))
         .expect("a node-level monitor of a remote name");
@@ -663,4 +665,71 @@ async fn a_remote_handle_is_not_alive_once_its_node_is_lost() {
     ergo_tests::eventually("the handle knows its node is lost", || !remote.is_alive()).await;
     assert!(a.connected_nodes().is_empty());
     a.stop().await.unwrap();
+}
+
+/// A message sent by pid without knowing the receiver's actor type.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Note {
+    text: String,
+}
+
+/// A type nobody registered for other nodes.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Unregistered(u8);
+
+/// Keeps the notes it gets.
+#[derive(Default)]
+pub struct Board {
+    notes: Vec<Note>,
+}
+
+#[actor]
+impl Board {
+    #[handle_info]
+    fn note(&mut self, note: Note) {
+        self.notes.push(note);
+    }
+
+    #[handle_info]
+    fn other(&mut self, _: Unregistered) {}
+
+    #[handle_call]
+    fn notes(&mut self) -> Vec<Note> {
+        self.notes.clone()
+    }
+}
+
+#[tokio::test]
+async fn untyped_sends_by_pid_cross_nodes_for_registered_types() {
+    ergo::register_message::<Note>();
+    let (a, b) = pair("net_a11", "net_b11").await;
+    let board = b.spawn_register("board", Board::default()).await.unwrap();
+    // By pid and by {name, node}, without the receiver's actor type.
+    a.send(board.pid(), Note { text: "one".into() }).unwrap();
+    a.send(("board", "net_b11@127.0.0.1"), Note { text: "two".into() })
+        .unwrap();
+    let remote: ActorRef<Board> = a.actor_ref(board.pid()).unwrap();
+    let notes = guard("notes", async {
+        loop {
+            let notes = remote.notes().await.unwrap();
+            if notes.len() >= 2 {
+                break notes;
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    assert_eq!(
+        notes,
+        vec![Note { text: "one".into() }, Note { text: "two".into() }]
+    );
+    // A type that cannot cross is refused at once, with the message given back.
+    match a.send(board.pid(), Unregistered(7)) {
+        Err(SendError::NotRemote(msg)) => {
+            assert_eq!(msg.downcast_ref::<Unregistered>(), Some(&Unregistered(7)))
+        }
+        other => panic!("expected NotRemote, got {other:?}"),
+    }
+    a.stop().await.unwrap();
+    b.stop().await.unwrap();
 }

@@ -75,6 +75,20 @@ pub(crate) fn handle(net: &Arc<Network>, peer: &Arc<Peer>, header: Header, paylo
                 tracing::warn!(node = %net.node.name(), from = %remote(from), ?to, error = %e, "message from the network refused");
             }
         }
+        Header::SendAny {
+            from,
+            to,
+            priority: p,
+            kind,
+        } => {
+            let result = match resolve(net, to) {
+                Some(pid) => net.dist.deliver_wire_any(pid, &kind, payload, priority(p)),
+                None => Err(RemoteError::NoProcess),
+            };
+            if let Err(e) = result {
+                tracing::warn!(node = %net.node.name(), from = %remote(from), ?to, %kind, error = %e, "untyped message from the network refused");
+            }
+        }
         Header::Call {
             from,
             to,

@@ -116,6 +116,14 @@ pub enum Header {
     /// Starts a loaded application the receiver allows remote starts of; answered with
     /// [`Header::Spawned`] carrying the root process.
     StartApp { tag: u64, name: Atom },
+    /// An untyped message of a registered type (`ergo::register_message`), named by
+    /// `kind` (a type name, not interned); the receiver decodes it if it handles it.
+    SendAny {
+        from: u64,
+        to: WireTarget,
+        priority: u8,
+        kind: String,
+    },
 }
 
 /// A frame that cannot be used.

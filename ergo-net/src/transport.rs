@@ -5,7 +5,7 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use ergo_runtime::dist::{Answer, BoxFuture, NetError, Payload, RemoteTarget, Transport};
-use ergo_runtime::{Atom, Pid, Priority, Reason, Ref};
+use ergo_runtime::{Atom, Pid, Priority, Reason, Ref, SendError};
 
 use crate::dispatch::priority_byte;
 use crate::frame::{Header, WireTarget};
@@ -88,6 +88,33 @@ impl Transport for NetTransport {
             return Err(e.into());
         }
         Ok(())
+    }
+
+    fn send_any(
+        &self,
+        from: Option<Pid>,
+        to: RemoteTarget,
+        priority: Priority,
+        msg: Box<dyn std::any::Any + Send>,
+    ) -> Result<(), SendError<Box<dyn std::any::Any + Send>>> {
+        let Some(encoder) = ergo_runtime::wire::message_encoder((*msg).type_id()) else {
+            return Err(SendError::NotRemote(msg));
+        };
+        let Ok(net) = self.net() else {
+            return Err(SendError::NoConnection(msg));
+        };
+        let peer = net.connected_peer(to.node());
+        let (target, id) = wire_target(to);
+        let header = Header::SendAny {
+            from: from.map_or(0, |p| p.id()),
+            to: target,
+            priority: priority_byte(priority),
+            kind: encoder.kind.to_owned(),
+        };
+        net.write(&peer, key_of(from, id), &header, |buf| {
+            (encoder.encode)(&*msg, buf)
+        })
+        .map_err(|e| SendError::Encode(e.to_string()))
     }
 
     fn call(

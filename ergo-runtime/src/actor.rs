@@ -143,6 +143,17 @@ pub trait Actor: Send + Sized + 'static {
         msg.downcast::<Self::Message>().map(|m| *m)
     }
 
+    /// Decodes an untyped message that came from another node as the registered type
+    /// named `kind` (see [`crate::wire::register_message`]), if this actor handles it.
+    /// `#[actor]` generates it for every `#[handle_info]` type.
+    fn message_from_wire(
+        kind: &str,
+        bytes: &[u8],
+    ) -> Option<Result<Self::Message, crate::wire::WireError>> {
+        let _ = (kind, bytes);
+        None
+    }
+
     /// How this actor's messages cross the network (`#[actor]` provides the postcard
     /// table; `None`: local only).
     fn wire() -> Option<&'static crate::wire::Wire<Self>> {

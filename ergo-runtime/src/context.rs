@@ -190,8 +190,12 @@ impl<A: Actor> Context<A> {
         });
     }
 
-    /// Sends an untyped message by pid, name or alias (converted to the target's message
-    /// type; refused if it does not handle it).
+    /// Sends an untyped message by pid, name, alias or `(name, node)`: the target
+    /// converts it to its own message type (a local one refuses it at once with
+    /// `SendError::Unhandled`). To a process on another node it crosses if its type is
+    /// registered with [`crate::register_message`] (else `SendError::NotRemote`, with
+    /// the message back); the remote node drops and logs what the target does not
+    /// handle. An Erlang process takes a `Term`.
     pub fn send<M: Any + Send>(
         &self,
         to: impl Into<Target>,

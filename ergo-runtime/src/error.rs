@@ -30,6 +30,13 @@ pub enum SendError<M> {
     /// cannot be handed back.
     #[error("cannot send to a remote process: {0}")]
     Encode(String),
+    /// An untyped message for a process on another node, of a type that cannot cross:
+    /// register it with `ergo::register_message::<T>()` (typed sends through an
+    /// `ActorRef` need nothing).
+    #[error(
+        "this message type is not registered for sends to other nodes (ergo::register_message)"
+    )]
+    NotRemote(M),
 }
 
 impl<M> SendError<M> {
@@ -39,7 +46,8 @@ impl<M> SendError<M> {
             SendError::NoProcess(m)
             | SendError::MailboxFull(m)
             | SendError::Unhandled(m)
-            | SendError::NoConnection(m) => Some(m),
+            | SendError::NoConnection(m)
+            | SendError::NotRemote(m) => Some(m),
             SendError::Encode(_) => None,
         }
     }
@@ -51,6 +59,7 @@ impl<M> SendError<M> {
             SendError::MailboxFull(m) => SendError::MailboxFull(f(m)),
             SendError::Unhandled(m) => SendError::Unhandled(f(m)),
             SendError::NoConnection(m) => SendError::NoConnection(f(m)),
+            SendError::NotRemote(m) => SendError::NotRemote(f(m)),
             SendError::Encode(e) => SendError::Encode(e),
         }
     }
@@ -63,6 +72,7 @@ impl<M> fmt::Debug for SendError<M> {
             SendError::MailboxFull(_) => f.write_str("SendError::MailboxFull(..)"),
             SendError::Unhandled(_) => f.write_str("SendError::Unhandled(..)"),
             SendError::NoConnection(_) => f.write_str("SendError::NoConnection(..)"),
+            SendError::NotRemote(_) => f.write_str("SendError::NotRemote(..)"),
             SendError::Encode(e) => write!(f, "SendError::Encode({e:?})"),
         }
     }

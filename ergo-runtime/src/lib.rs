@@ -37,4 +37,4 @@ pub use reason::{Down, Exit, Reason};
 pub use reply::ReplyTo;
 pub use spawn::{NoInitArgs, SpawnOptions, DEFAULT_INIT_TIMEOUT};
 pub use timer::TimerRef;
-pub use wire::{Wire, WireError};
+pub use wire::{register_message, Wire, WireError};

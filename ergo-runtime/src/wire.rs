@@ -128,3 +128,55 @@ pub trait NoWire<A: Actor> {
 }
 
 impl<A: Actor> NoWire<A> for &WireProbe<A> {}
+
+/// Decodes `bytes` as a `T` (what the generated `Actor::message_from_wire` calls).
+#[doc(hidden)]
+pub fn decode_as<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, WireError> {
+    decode(bytes)
+}
+
+/// How an untyped message of a registered type is encoded for another node.
+#[derive(Clone, Copy)]
+pub struct MessageEncoder {
+    /// The type's name, which the receiving actor matches against the types it handles.
+    pub kind: &'static str,
+    /// Encodes a value of the type (given as `&dyn Any`).
+    pub encode: fn(&dyn std::any::Any, &mut Vec<u8>) -> Result<(), WireError>,
+}
+
+type Registry = parking_lot::RwLock<rustc_hash::FxHashMap<std::any::TypeId, MessageEncoder>>;
+
+fn registry() -> &'static Registry {
+    static REGISTRY: std::sync::OnceLock<Registry> = std::sync::OnceLock::new();
+    REGISTRY.get_or_init(Default::default)
+}
+
+/// Lets messages of type `T` sent without an actor type (`node.send(pid, msg)`,
+/// `ctx.send(pid, msg)`) cross to processes on other nodes, as Go Ergo's
+/// `RegisterTypeOf` does. The receiving process takes it if it handles `T`
+/// (`#[handle_info] fn f(&mut self, msg: T)`), matched by the type's name: both nodes
+/// must build `T` from the same source. Typed sends through an `ActorRef` need no
+/// registration.
+pub fn register_message<T: Serialize + std::any::Any + Send>() {
+    fn encode<T: Serialize + 'static>(
+        value: &dyn std::any::Any,
+        buf: &mut Vec<u8>,
+    ) -> Result<(), WireError> {
+        match value.downcast_ref::<T>() {
+            Some(value) => self::encode(value, buf),
+            None => Err(WireError::Encode("a message of another type".into())),
+        }
+    }
+    registry().write().insert(
+        std::any::TypeId::of::<T>(),
+        MessageEncoder {
+            kind: std::any::type_name::<T>(),
+            encode: encode::<T>,
+        },
+    );
+}
+
+/// The encoder of a registered message type (see [`register_message`]).
+pub fn message_encoder(type_id: std::any::TypeId) -> Option<MessageEncoder> {
+    registry().read().get(&type_id).copied()
+}

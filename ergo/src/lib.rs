@@ -17,11 +17,11 @@ pub use ergo_runtime::dist::{NetError, RemoteError};
 #[doc(hidden)]
 pub use ergo_runtime::wire;
 pub use ergo_runtime::{
-    Actor, ActorFuture, ActorRef, Alias, Atom, CallError, CallFuture, Context, Down, Exit, Handles,
-    HasHandle, LinkError, LookupError, NameError, NoInitArgs, Node, NodeBuilder, NodeError,
-    NodeInfo, NodeMonitor, Pid, Priority, ProcessInfo, ProcessState, Reason, Ref, ReplyTo, Request,
-    SendError, SpawnError, SpawnOptions, Step, Target, TimerRef, Wire, WireError,
-    DEFAULT_CALL_TIMEOUT, DEFAULT_INIT_TIMEOUT,
+    register_message, Actor, ActorFuture, ActorRef, Alias, Atom, CallError, CallFuture, Context,
+    Down, Exit, Handles, HasHandle, LinkError, LookupError, NameError, NoInitArgs, Node,
+    NodeBuilder, NodeError, NodeInfo, NodeMonitor, Pid, Priority, ProcessInfo, ProcessState,
+    Reason, Ref, ReplyTo, Request, SendError, SpawnError, SpawnOptions, Step, Target, TimerRef,
+    Wire, WireError, DEFAULT_CALL_TIMEOUT, DEFAULT_INIT_TIMEOUT,
 };
 
 /// Supervision trees: strategies, restart policies, child specs, typed child handles.

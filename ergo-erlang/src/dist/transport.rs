@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 
 use ergo_runtime::dist::{Answer, BoxFuture, NetError, Payload, RemoteTarget, Transport};
-use ergo_runtime::{Atom, Down, Pid, Priority, Reason, Ref};
+use ergo_runtime::{Atom, Down, Pid, Priority, Reason, Ref, SendError};
 
 use super::conn::Conn;
 use super::reason::reason_to_term;
@@ -205,16 +205,18 @@ impl Transport for ErlTransport {
         &self,
         from: Option<Pid>,
         to: RemoteTarget,
+        _priority: Priority,
         msg: Box<dyn Any + Send>,
-    ) -> Result<(), Box<dyn Any + Send>> {
+    ) -> Result<(), SendError<Box<dyn Any + Send>>> {
         let Some((shared, Some(conn))) = self.conn(to.node()) else {
-            return Err(msg);
+            return Err(SendError::NoConnection(msg));
         };
         let msg = match msg.downcast::<Term>() {
             Ok(t) => *t,
             Err(other) => match other.downcast::<GenCast>() {
                 Ok(c) => Term::tuple([Term::atom("$gen_cast"), c.0]),
-                Err(other) => return Err(other),
+                // Erlang distribution carries terms only.
+                Err(other) => return Err(SendError::NotRemote(other)),
             },
         };
         let target = match to {
@@ -228,7 +230,7 @@ impl Transport for ErlTransport {
         if conn.send_to(&target, &from, &msg) {
             Ok(())
         } else {
-            Err(Box::new(msg))
+            Err(SendError::NoConnection(Box::new(msg)))
         }
     }
 

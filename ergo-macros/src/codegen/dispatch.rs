@@ -90,6 +90,17 @@ pub fn actor_impl(actor: &Actor) -> TokenStream {
             };
         }
     });
+    // Untyped messages from other nodes, by the registered type's name.
+    let from_wire = infos.iter().filter(|(h, _)| !h.local).map(|(h, ty)| {
+        let v = &h.variant;
+        quote! {
+            if kind == ::core::any::type_name::<#ty>() {
+                return ::core::option::Option::Some(
+                    #krate::wire::decode_as::<#ty>(bytes).map(#message::#v),
+                );
+            }
+        }
+    });
     let handles = infos.iter().map(|(h, ty)| {
         let v = &h.variant;
         quote_spanned! {ty.span()=>
@@ -145,6 +156,15 @@ pub fn actor_impl(actor: &Actor) -> TokenStream {
                 #[allow(unused_imports)]
                 use #krate::wire::{NoWire as _, ViaPostcard as _};
                 (&#krate::wire::WireProbe::<Self>::new()).wire()
+            }
+
+            #[allow(unused_variables)]
+            fn message_from_wire(
+                kind: &str,
+                bytes: &[u8],
+            ) -> ::core::option::Option<::core::result::Result<#message, #krate::WireError>> {
+                #(#from_wire)*
+                ::core::option::Option::None
             }
 
             fn message_from_any(

@@ -84,6 +84,21 @@ impl Dist {
         }
     }
 
+    /// Delivers an untyped message of the registered type named `kind` (see
+    /// `ergo::register_message`) from another node.
+    pub fn deliver_wire_any(
+        &self,
+        to: Pid,
+        kind: &str,
+        payload: &[u8],
+        priority: Priority,
+    ) -> Result<(), RemoteError> {
+        match self.node.process(to) {
+            Some(process) => process.deliver_wire_any(kind, payload, priority),
+            None => Err(RemoteError::NoProcess),
+        }
+    }
+
     /// Delivers an encoded request from another node; the encoded reply (or why there
     /// is none) goes to `reply`.
     pub fn call_wire(

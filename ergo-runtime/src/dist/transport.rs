@@ -4,6 +4,7 @@ use std::any::Any;
 use std::future::Future;
 use std::pin::Pin;
 
+use crate::error::SendError;
 use crate::mailbox::Priority;
 use crate::pid::{Atom, Pid, Ref};
 use crate::reason::{Down, Reason};
@@ -85,15 +86,17 @@ pub trait Transport: Send + Sync + 'static {
         reply: Answer,
     ) -> Result<(), NetError>;
     /// Sends an untyped message (each transport decides what it can carry: Erlang
-    /// distribution carries terms); gives it back if it cannot.
+    /// distribution carries terms, the native network registered types); gives it
+    /// back with the reason if it cannot.
     fn send_any(
         &self,
         from: Option<Pid>,
         to: RemoteTarget,
+        priority: Priority,
         msg: Box<dyn Any + Send>,
-    ) -> Result<(), Box<dyn Any + Send>> {
-        let _ = (from, to);
-        Err(msg)
+    ) -> Result<(), SendError<Box<dyn Any + Send>>> {
+        let _ = (from, to, priority);
+        Err(SendError::NotRemote(msg))
     }
     /// Carries an exit signal from a local process to a remote one; `link` says it is
     /// a link firing (the process `from` ended) rather than an explicit exit signal.

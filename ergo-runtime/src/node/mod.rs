@@ -192,8 +192,12 @@ impl Node {
 
     // ---- messaging ----
 
-    /// Sends an untyped message by pid, name or alias; the target converts it to its
-    /// own message type or refuses it (`SendError::Unhandled`).
+    /// Sends an untyped message by pid, name, alias or `(name, node)`: the target
+    /// converts it to its own message type (a local one refuses it at once with
+    /// `SendError::Unhandled`). To a process on another node it crosses if its type is
+    /// registered with [`crate::register_message`] (else `SendError::NotRemote`, with
+    /// the message back); the remote node drops and logs what the target does not
+    /// handle. An Erlang process takes a `Term`.
     pub fn send<M: Any + Send>(
         &self,
         to: impl Into<Target>,
@@ -214,25 +218,23 @@ impl Node {
         if let Target::Remote { name, node } = to {
             if node != self.name() {
                 return match self.transport_for(node) {
-                    Some(transport) => transport
-                        .send_any(
-                            crate::process::current::pid(),
-                            RemoteTarget::Name { name, node },
-                            msg,
-                        )
-                        .map_err(SendError::Unhandled),
+                    Some(transport) => transport.send_any(
+                        crate::process::current::pid(),
+                        RemoteTarget::Name { name, node },
+                        priority,
+                        msg,
+                    ),
                     None => Err(SendError::NoConnection(msg)),
                 };
             }
         }
         let pid = self.resolve(to);
         if let Some(pid) = pid.filter(|p| !self.is_local(*p) && p.node() != self.name()) {
-            // Another node: a transport that can carry untyped messages (Erlang
-            // distribution carries terms); typed sends go through a remote `ActorRef`.
+            // Another node: its transport carries what it can (Erlang distribution
+            // terms, the native network registered message types).
+            let from = crate::process::current::pid();
             return match self.transport_for(pid.node()) {
-                Some(transport) => transport
-                    .send_any(crate::process::current::pid(), RemoteTarget::Pid(pid), msg)
-                    .map_err(SendError::Unhandled),
+                Some(transport) => transport.send_any(from, RemoteTarget::Pid(pid), priority, msg),
                 None => Err(SendError::NoConnection(msg)),
             };
         }
@@ -266,6 +268,9 @@ impl Node {
             }
             SendError::NoConnection(_) => CallError::NoConnection,
             SendError::Encode(e) => CallError::BadRequest(e),
+            SendError::NotRemote(_) => {
+                CallError::BadRequest("the request cannot cross to another node".into())
+            }
         })?;
         match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(result)) => result,

@@ -236,6 +236,13 @@ pub(crate) trait AnyProcess: Send + Sync + 'static {
         payload: &[u8],
         priority: Priority,
     ) -> Result<(), crate::dist::RemoteError>;
+    /// Delivers an untyped message of the registered type `kind` from another node.
+    fn deliver_wire_any(
+        self: Arc<Self>,
+        kind: &str,
+        payload: &[u8],
+        priority: Priority,
+    ) -> Result<(), crate::dist::RemoteError>;
     /// Delivers a request from another node; the encoded reply (or error) goes to `reply`.
     fn call_wire(
         self: Arc<Self>,

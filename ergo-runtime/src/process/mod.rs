@@ -355,6 +355,28 @@ impl<A: Actor> AnyProcess for Cell<A> {
         Ok(())
     }
 
+    fn deliver_wire_any(
+        self: Arc<Self>,
+        kind: &str,
+        payload: &[u8],
+        priority: Priority,
+    ) -> Result<(), RemoteError> {
+        let msg = match A::message_from_wire(kind, payload) {
+            Some(decoded) => decoded.map_err(|e| RemoteError::Rejected(e.to_string()))?,
+            None => {
+                return Err(RemoteError::Rejected(format!(
+                    "`{}` does not handle `{kind}`",
+                    std::any::type_name::<A>()
+                )))
+            }
+        };
+        self.mailbox
+            .admit(priority, false)
+            .map_err(refused_remotely)?;
+        self.push(priority, Envelope::Message(msg));
+        Ok(())
+    }
+
     fn call_wire(
         self: Arc<Self>,
         payload: &[u8],
