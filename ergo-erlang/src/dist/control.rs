@@ -283,7 +283,7 @@ fn deliver_to_pid(shared: &Arc<Shared>, conn: &Arc<Conn>, to: &ErlPid, msg: Term
 /// A `REG_SEND` to a name on this node.
 fn deliver_to_name(shared: &Arc<Shared>, conn: &Arc<Conn>, from: &ErlPid, name: &str, msg: Term) {
     if name == "net_kernel" {
-        return net_kernel(conn, from, msg);
+        return net_kernel(shared, conn, from, msg);
     }
     let Some(pid) = shared.node.whereis(name) else {
         tracing::debug!(name, %msg, "dropped a message for an unregistered name");
@@ -293,10 +293,13 @@ fn deliver_to_name(shared: &Arc<Shared>, conn: &Arc<Conn>, from: &ErlPid, name: 
 }
 
 /// What net_kernel answers: `{is_auth, Node}` → `yes` (what `net_adm:ping` asks).
-fn net_kernel(conn: &Arc<Conn>, from: &ErlPid, msg: Term) {
+fn net_kernel(shared: &Arc<Shared>, conn: &Arc<Conn>, from: &ErlPid, msg: Term) {
     if let Some(call) = GenCall::parse(&msg) {
         let reply = match call.req.as_tuple() {
             Some([tag, _]) if tag.is_atom("is_auth") => Term::atom("yes"),
+            Some([tag, name]) if tag.is_atom(super::typed::LOOKUP) => {
+                super::typed::found_term(shared, name)
+            }
             _ => {
                 tracing::debug!(req = %call.req, "net_kernel: unsupported call");
                 return;
@@ -346,6 +349,27 @@ impl GenCall {
 /// Hands a message to a local process: a gen_server call to its call handlers, a cast
 /// to its cast handlers, anything else as a plain message (a `Term`).
 fn deliver(shared: &Arc<Shared>, conn: &Arc<Conn>, target: Target, msg: Term) {
+    // Typed messages and calls from another ergo node (see `typed`).
+    if let Target::Pid(pid) = target {
+        if super::typed::deliver_send(shared, pid, &msg) {
+            return;
+        }
+        if let Some(call) = GenCall::parse(&msg) {
+            let reply_conn = conn.clone();
+            let (from, tag) = (call.from.clone(), call.tag.clone());
+            let reply = move |answer: Term| {
+                let call = GenCall {
+                    from,
+                    tag,
+                    req: Term::nil(),
+                };
+                call.reply(&reply_conn, answer);
+            };
+            if super::typed::deliver_call(shared, pid, &call.req, reply).is_none() {
+                return;
+            }
+        }
+    }
     if let Some(call) = GenCall::parse(&msg) {
         let reply_conn = conn.clone();
         let from = call.from.clone();

@@ -9,6 +9,7 @@ pub mod flags;
 pub mod handshake;
 pub mod reason;
 mod transport;
+mod typed;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -193,6 +194,8 @@ struct InMonitor {
 pub(crate) struct Shared {
     node: Node,
     dist: Dist,
+    /// Where typed calls to other ergo nodes wait for their answers.
+    runtime: tokio::runtime::Handle,
     name: String,
     cookie: String,
     creation: u32,
@@ -234,6 +237,7 @@ impl Distribution {
         let shared = Arc::new(Shared {
             node: node.clone(),
             dist: Dist::new(node),
+            runtime: tokio::runtime::Handle::current(),
             cookie: node.cookie().to_owned(),
             creation: node.creation(),
             flags: flags::ours(options.hidden),

@@ -11,7 +11,7 @@ use ergo_runtime::{Atom, Down, Pid, Priority, Reason, Ref, SendError};
 
 use super::conn::Conn;
 use super::reason::reason_to_term;
-use super::{ctl, ErlTarget, GenCast, OutMonitor, Shared};
+use super::{ctl, ErlCallError, ErlTarget, GenCast, OutMonitor, Shared};
 use crate::term::{ErlPid, Term};
 
 /// Reaches the Erlang nodes a [`super::Distribution`] has been connected to.
@@ -46,24 +46,69 @@ impl Transport for ErlTransport {
 
     fn send(
         &self,
-        _from: Option<Pid>,
+        from: Option<Pid>,
         to: RemoteTarget,
-        _priority: Priority,
-        _payload: Payload<'_>,
-        _ack: Option<Answer>,
+        priority: Priority,
+        payload: Payload<'_>,
+        ack: Option<Answer>,
     ) -> Result<(), NetError> {
-        Err(unsupported(to.node()))
+        if ack.is_some() {
+            // Erlang distribution has no delivery acknowledgement.
+            return Err(NetError::Unsupported {
+                node: to.node(),
+                what: "important delivery (no acknowledgement in Erlang distribution)",
+            });
+        }
+        let Some((shared, Some(conn))) = self.conn(to.node()) else {
+            return Err(NetError::NoConnection(to.node()));
+        };
+        let mut bytes = Vec::new();
+        payload(&mut bytes)?;
+        let from = from.map_or_else(|| shared.node_pid(), ErlPid::from_pid);
+        if conn.send_to(
+            &erl_target(to),
+            &from,
+            &super::typed::send_term(priority, bytes),
+        ) {
+            Ok(())
+        } else {
+            Err(NetError::NoConnection(to.node()))
+        }
     }
 
     fn call(
         &self,
         _from: Option<Pid>,
         to: Pid,
-        _priority: Priority,
-        _payload: Payload<'_>,
-        _reply: Answer,
+        priority: Priority,
+        payload: Payload<'_>,
+        reply: Answer,
     ) -> Result<(), NetError> {
-        Err(unsupported(to.node()))
+        let Some((shared, Some(_))) = self.conn(to.node()) else {
+            return Err(NetError::NoConnection(to.node()));
+        };
+        let mut bytes = Vec::new();
+        payload(&mut bytes)?;
+        let req = super::typed::call_term(priority, bytes);
+        let runtime = shared.runtime.clone();
+        runtime.spawn(async move {
+            // The caller has its own timeout; this one only bounds the bookkeeping.
+            let answer = shared
+                .call(ErlTarget::Pid(ErlPid::from_pid(to)), req, CALL_BOOKKEEPING)
+                .await;
+            match answer {
+                Ok(term) => match super::typed::reply_bytes(&term) {
+                    Ok(bytes) => reply(Ok(&bytes)),
+                    Err(e) => reply(Err(e)),
+                },
+                Err(ErlCallError::Exit(reason)) if reason.is_atom("noproc") => reply(Err(
+                    NetError::Remote(ergo_runtime::dist::RemoteError::NoProcess),
+                )),
+                Err(ErlCallError::Timeout(d)) => reply(Err(NetError::Timeout(d))),
+                Err(_) => reply(Err(NetError::NoConnection(to.node()))),
+            }
+        });
+        Ok(())
     }
 
     fn exit(&self, from: Pid, to: Pid, reason: Reason, linked: bool) {
@@ -219,13 +264,7 @@ impl Transport for ErlTransport {
                 Err(other) => return Err(SendError::NotRemote(other)),
             },
         };
-        let target = match to {
-            RemoteTarget::Pid(p) => ErlTarget::Pid(ErlPid::from_pid(p)),
-            RemoteTarget::Name { name, node } => ErlTarget::Name {
-                name: name.as_str().to_string(),
-                node: node.as_str().to_string(),
-            },
-        };
+        let target = erl_target(to);
         let from = from.map_or_else(|| shared.node_pid(), ErlPid::from_pid);
         if conn.send_to(&target, &from, &msg) {
             Ok(())
@@ -234,13 +273,23 @@ impl Transport for ErlTransport {
         }
     }
 
-    fn lookup(
-        &self,
-        _name: Atom,
-        node: Atom,
-    ) -> BoxFuture<Result<Option<(Pid, String)>, NetError>> {
-        // An Erlang node has no actor types to check a typed handle against.
-        Box::pin(async move { Err(unsupported(node)) })
+    fn lookup(&self, name: Atom, node: Atom) -> BoxFuture<Result<Option<(Pid, String)>, NetError>> {
+        let Some((shared, Some(_))) = self.conn(node) else {
+            return Box::pin(async move { Err(NetError::NoConnection(node)) });
+        };
+        Box::pin(async move {
+            // Asked of the peer's net_kernel: an ergo node answers, a BEAM node does not.
+            let target = ErlTarget::Name {
+                name: "net_kernel".into(),
+                node: node.as_str().to_string(),
+            };
+            let req = super::typed::lookup_term(&name.as_str());
+            match shared.call(target, req, LOOKUP_TIMEOUT).await {
+                Ok(answer) => super::typed::found(&answer),
+                Err(ErlCallError::Timeout(_)) => Err(unsupported(node)),
+                Err(_) => Err(NetError::NoConnection(node)),
+            }
+        })
     }
 
     fn connected_nodes(&self) -> Vec<Atom> {
@@ -267,9 +316,26 @@ impl Transport for ErlTransport {
     }
 }
 
+/// How long a typed call's bookkeeping waits for an answer at most (the caller's own
+/// timeout is usually far shorter).
+const CALL_BOOKKEEPING: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// How long a typed lookup waits for the peer's answer (a BEAM node never answers).
+const LOOKUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+fn erl_target(to: RemoteTarget) -> ErlTarget {
+    match to {
+        RemoteTarget::Pid(p) => ErlTarget::Pid(ErlPid::from_pid(p)),
+        RemoteTarget::Name { name, node } => ErlTarget::Name {
+            name: name.as_str().to_string(),
+            node: node.as_str().to_string(),
+        },
+    }
+}
+
 fn unsupported(node: Atom) -> NetError {
     NetError::Unsupported {
         node,
-        what: "typed messages (Erlang distribution carries terms: send a `Term`)",
+        what: "typed lookups (the peer is not an ergo node: send it a `Term`)",
     }
 }
