@@ -111,7 +111,10 @@ fn notify(node: &Node, pid: Pid, side: Side, reason: &Reason) {
             }));
         }
     }
-    for (reference, monitor) in side.monitors {
+    // Monitors fire in the order they were set up (references are made in order).
+    let mut monitors: Vec<_> = side.monitors.into_iter().collect();
+    monitors.sort_unstable_by_key(|(reference, _)| reference.id());
+    for (reference, monitor) in monitors {
         let down = Down {
             monitor: reference,
             pid,
