@@ -66,8 +66,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let workers: ActorRef<Workers> = top.workers().get()?;
     assert_eq!(workers.a().get()?.ping().await?, 1);
     let pool = top.pool().get()?;
-    let pid = pool.start_member(7).await?;
-    assert_eq!(node.actor_ref::<Sized>(pid).expect("alive").n().await?, 7);
+    let member: ActorRef<Sized> = pool.start_member(7).await?;
+    assert_eq!(member.n().await?, 7);
     top.stop().await?;
     node.stop().await?;
     Ok(())

@@ -202,8 +202,8 @@ fn accessor(c: &Child, sofo: bool) -> TokenStream {
             pub async fn #start(
                 &self,
                 args: <#ty as ::ergo::Actor>::Args,
-            ) -> ::core::result::Result<::ergo::Pid, #sup::SupervisorError> {
-                self.0.supervisor().start_child_with(args).await
+            ) -> ::core::result::Result<::ergo::ActorRef<#ty>, #sup::SupervisorError> {
+                self.0.supervisor().start_child_with::<#ty>(args).await
             }
         }
     } else {

@@ -75,11 +75,33 @@ impl SupervisorRef {
 
     /// Starts an instance of a simple-one-for-one supervisor's child with `args`
     /// (the type its actor's init takes); restarts reuse a clone of them.
-    pub async fn start_child_with<T: Clone + Send + 'static>(
+    ///
+    /// The arguments are typed by the actor asked for (`start_child_with::<Worker>(42)`)
+    /// and the instance comes back as its typed handle. If the template runs another
+    /// actor type, the instance is stopped again and `WrongType` returned.
+    pub async fn start_child_with<A: Actor>(
         &self,
-        args: T,
-    ) -> Result<Pid, SupervisorError> {
-        self.ask(|tx| Op::StartInstance(Box::new(args), tx)).await
+        args: A::Args,
+    ) -> Result<ActorRef<A>, SupervisorError>
+    where
+        A::Args: Clone,
+    {
+        let pid = self.ask(|tx| Op::StartInstance(Box::new(args), tx)).await?;
+        match self.node.actor_ref::<A>(pid) {
+            Some(actor) => Ok(actor),
+            None => {
+                let actual = self
+                    .node
+                    .process_info(pid)
+                    .map_or("a process that already ended", |i| i.kind);
+                let _ = self.terminate_child(pid).await;
+                Err(SupervisorError::WrongType {
+                    id: Atom::new("simple_one_for_one"),
+                    expected: std::any::type_name::<A>(),
+                    actual,
+                })
+            }
+        }
     }
 
     /// Stops a child (by id, or pid for simple-one-for-one instances) within its
@@ -174,10 +196,12 @@ pub trait SupervisorExt {
     async fn start_child(&self, spec: ChildSpec) -> Result<Pid, SupervisorError>;
 
     /// See [`SupervisorRef::start_child_with`].
-    async fn start_child_with<T: Clone + Send + 'static>(
+    async fn start_child_with<A: Actor>(
         &self,
-        args: T,
-    ) -> Result<Pid, SupervisorError>;
+        args: A::Args,
+    ) -> Result<ActorRef<A>, SupervisorError>
+    where
+        A::Args: Clone;
 
     /// See [`SupervisorRef::terminate_child`].
     async fn terminate_child(&self, key: impl Into<ChildKey>) -> Result<(), SupervisorError>;
@@ -210,11 +234,14 @@ impl<S: SupervisorActor> SupervisorExt for ActorRef<S> {
         self.supervisor().start_child(spec).await
     }
 
-    async fn start_child_with<T: Clone + Send + 'static>(
+    async fn start_child_with<A: Actor>(
         &self,
-        args: T,
-    ) -> Result<Pid, SupervisorError> {
-        self.supervisor().start_child_with(args).await
+        args: A::Args,
+    ) -> Result<ActorRef<A>, SupervisorError>
+    where
+        A::Args: Clone,
+    {
+        self.supervisor().start_child_with::<A>(args).await
     }
 
     async fn terminate_child(&self, key: impl Into<ChildKey>) -> Result<(), SupervisorError> {
