@@ -634,7 +634,7 @@ async fn a_child_whose_sync_init_panics_fails_to_start_and_the_supervisor_lives_
         .unwrap();
     let before = node.info().processes;
     let err = sup
-        .start_child(ChildSpec::new("bad", || (PanicsInInit, ())).registered())
+        .start_child::<PanicsInInit>(ChildSpec::new("bad", || (PanicsInInit, ())).registered())
         .await
         .unwrap_err();
     assert_eq!(
@@ -663,12 +663,18 @@ async fn run_time_operations() {
     let (tx, _rx) = channel();
     let spec = SupervisorSpec::new(Strategy::OneForOne).child(worker("a", &tx));
     let sup = node.spawn(Supervisor::new(spec)).await.unwrap();
-    let b = sup.start_child(worker("b", &tx)).await.unwrap();
-    assert_eq!(node.whereis("b"), Some(b));
+    let b: ActorRef<Worker> = sup.start_child(worker("b", &tx)).await.unwrap();
+    assert_eq!(node.whereis("b"), Some(b.pid()));
     assert_eq!(
-        sup.start_child(worker("b", &tx)).await,
+        sup.start_child::<Worker>(worker("b", &tx)).await,
         Err(SupervisorError::AlreadyPresent("b".into()))
     );
+    // A spec of another actor type than the one asked for: refused before it starts.
+    assert!(matches!(
+        sup.start_child::<Numbered>(worker("c", &tx)).await,
+        Err(SupervisorError::WrongType { .. })
+    ));
+    assert!(node.whereis("c").is_none());
     let counts = sup.count_children().await.unwrap();
     assert_eq!((counts.specs, counts.active, counts.workers), (2, 2, 2));
     assert_eq!(
@@ -679,7 +685,7 @@ async fn run_time_operations() {
     assert!(node.whereis("b").is_none());
     assert_eq!(sup.which_children().await.unwrap()[1].pid, None);
     let b2 = sup.restart_child("b").await.unwrap();
-    assert_ne!(b, b2);
+    assert_ne!(b.pid(), b2);
     sup.terminate_child("b").await.unwrap();
     sup.delete_child("b").await.unwrap();
     assert_eq!(sup.which_children().await.unwrap().len(), 1);

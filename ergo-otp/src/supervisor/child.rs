@@ -83,6 +83,7 @@ pub struct ChildSpec {
     pub(crate) significant: bool,
     pub(crate) kind: ChildKind,
     pub(crate) actor_type: &'static str,
+    pub(crate) actor_id: TypeId,
     pub(crate) args_type: Option<TypeId>,
     pub(crate) start: StartFn,
 }
@@ -176,6 +177,7 @@ impl ChildSpec {
             significant: false,
             kind: kind_of::<A>(),
             actor_type: std::any::type_name::<A>(),
+            actor_id: TypeId::of::<A>(),
             args_type,
             start,
         }

@@ -68,9 +68,24 @@ impl SupervisorRef {
     }
 
     /// Adds a child to a one-for-one, all-for-one or rest-for-one supervisor and
-    /// starts it; its pid.
-    pub async fn start_child(&self, spec: ChildSpec) -> Result<Pid, SupervisorError> {
-        self.ask(|tx| Op::StartChild(spec, tx)).await
+    /// starts it; its typed handle (`let cache: ActorRef<Cache> = ..`, or
+    /// `start_child::<Cache>(..)`). A spec of another actor type is refused before
+    /// anything starts (`WrongType`).
+    pub async fn start_child<A: Actor>(
+        &self,
+        spec: ChildSpec,
+    ) -> Result<ActorRef<A>, SupervisorError> {
+        if spec.actor_id != std::any::TypeId::of::<A>() {
+            return Err(SupervisorError::WrongType {
+                id: spec.id,
+                expected: std::any::type_name::<A>(),
+                actual: spec.actor_type,
+            });
+        }
+        let pid = self.ask(|tx| Op::StartChild(spec, tx)).await?;
+        self.node
+            .actor_ref::<A>(pid)
+            .ok_or_else(|| SupervisorError::UnknownChild(format!("{pid} ended as it started")))
     }
 
     /// Starts an instance of a simple-one-for-one supervisor's child with `args`
@@ -193,7 +208,7 @@ pub trait SupervisorExt {
     fn supervisor(&self) -> SupervisorRef;
 
     /// See [`SupervisorRef::start_child`].
-    async fn start_child(&self, spec: ChildSpec) -> Result<Pid, SupervisorError>;
+    async fn start_child<A: Actor>(&self, spec: ChildSpec) -> Result<ActorRef<A>, SupervisorError>;
 
     /// See [`SupervisorRef::start_child_with`].
     async fn start_child_with<A: Actor>(
@@ -230,8 +245,8 @@ impl<S: SupervisorActor> SupervisorExt for ActorRef<S> {
         SupervisorRef::new(self.node(), self.pid())
     }
 
-    async fn start_child(&self, spec: ChildSpec) -> Result<Pid, SupervisorError> {
-        self.supervisor().start_child(spec).await
+    async fn start_child<A: Actor>(&self, spec: ChildSpec) -> Result<ActorRef<A>, SupervisorError> {
+        self.supervisor().start_child::<A>(spec).await
     }
 
     async fn start_child_with<A: Actor>(
