@@ -6,7 +6,7 @@
 //! a typed tree with `ergo::supervisor!`. Either way the supervisor has a pid, can be
 //! monitored and linked, and can itself be the child of a supervisor: if it gives up
 //! (restart intensity exceeded) it stops its children and exits with
-//! [`Reason::MaxRestartIntensity`](ergo_runtime::Reason::MaxRestartIntensity) (OTP's
+//! `Reason::MaxRestartIntensity` (OTP's
 //! `shutdown`), and its parent applies its own strategy: a permanent child supervisor
 //! is restarted (and counts toward the parent's intensity), a transient one is not.
 //!
