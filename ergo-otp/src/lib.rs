@@ -1,9 +1,10 @@
 //! OTP behaviours above the ergo core, as OTP's `supervisor` and application
-//! controller sit above erts: [`supervisor`] trees that restart what fails, and
-//! applications — named trees loaded, started and stopped on a node
+//! controller sit above erts: [`supervisor`] trees that restart what fails, typed
+//! publish/subscribe [`events`], and applications — named trees loaded, started and stopped on a node
 //! ([`ApplicationExt`]).
 
 mod application;
+pub mod events;
 pub mod supervisor;
 
 pub use application::{

@@ -27,6 +27,9 @@ pub use ergo_runtime::{
 /// Supervision trees: strategies, restart policies, child specs, typed child handles.
 pub use ergo_otp::supervisor;
 
+/// Typed publish/subscribe between processes.
+pub use ergo_otp::events;
+
 /// The native network between ergo nodes (the `net` feature, on by default): start it
 /// with `Node::builder(..).network(NetOptions::new())`.
 #[cfg(feature = "net")]
@@ -61,6 +64,8 @@ pub mod prelude {
     #[cfg(feature = "net")]
     #[doc(no_inline)]
     pub use ergo_net::{NetBuilderExt, NetworkExt};
+    #[doc(no_inline)]
+    pub use ergo_otp::events::{Event, EventDemand, EventDown, EventOptions, EventsExt};
     #[doc(no_inline)]
     pub use ergo_otp::supervisor::{
         ChildRef, ChildSpec, Restart, Strategy, Supervisor, SupervisorError, SupervisorExt,

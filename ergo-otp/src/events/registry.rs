@@ -1,0 +1,300 @@
+//! The node's events (a node extension): who produces each, who subscribes, what is
+//! buffered; and the tasks that end an event with its producer and drop a subscriber
+//! that ended.
+
+use std::any::{Any, TypeId};
+use std::collections::VecDeque;
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use ergo_runtime::{Atom, Node, Pid, Reason};
+use parking_lot::Mutex;
+use rustc_hash::FxHashMap;
+
+use super::{Event, EventDemand, EventDown, EventError, EventOptions};
+
+struct Entry {
+    /// Tells this registration from a later one under the same name.
+    generation: u64,
+    owner: Pid,
+    type_id: TypeId,
+    type_name: &'static str,
+    open: bool,
+    notify: bool,
+    capacity: usize,
+    /// The last values (of the event's type), oldest first.
+    buffer: VecDeque<Box<dyn Any + Send>>,
+    /// Subscriber → linked (true) or monitoring (false).
+    subscribers: FxHashMap<Pid, bool>,
+}
+
+#[derive(Default)]
+struct Registry {
+    events: Mutex<FxHashMap<Atom, Entry>>,
+    next: AtomicU64,
+}
+
+fn registry(node: &Node) -> Arc<Registry> {
+    node.extension_or_insert(Registry::default)
+}
+
+/// Publishes to one event; cheap to clone. Only values of the event's type.
+pub struct EventToken<M> {
+    node: Node,
+    name: Atom,
+    generation: u64,
+    _type: PhantomData<fn(M)>,
+}
+
+impl<M> Clone for EventToken<M> {
+    fn clone(&self) -> Self {
+        EventToken {
+            node: self.node.clone(),
+            name: self.name,
+            generation: self.generation,
+            _type: PhantomData,
+        }
+    }
+}
+
+impl<M> std::fmt::Debug for EventToken<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "EventToken({})", self.name)
+    }
+}
+
+impl<M: Clone + Send + 'static> EventToken<M> {
+    /// The event's name.
+    pub fn name(&self) -> Atom {
+        self.name
+    }
+
+    /// Sends `message` to every subscriber (and keeps it, if the event buffers).
+    pub fn publish(&self, message: M) -> Result<(), EventError> {
+        publish(&self.node, self.name, Some(self.generation), message)
+    }
+
+    /// Ends the event: monitoring subscribers get an `EventDown`, linked ones an exit
+    /// signal, with [`unregistered`] as the reason (Go Ergo's `ErrUnregistered`).
+    pub fn unregister(self) -> Result<(), EventError> {
+        end(&self.node, self.name, self.generation, unregistered())
+            .then_some(())
+            .ok_or(EventError::Ended(self.name))
+    }
+}
+
+pub(super) fn register<M: Clone + Send + 'static>(
+    node: &Node,
+    name: Atom,
+    owner: Pid,
+    options: EventOptions,
+    notify: bool,
+) -> Result<EventToken<M>, EventError> {
+    let registry = registry(node);
+    let generation = registry.next.fetch_add(1, Ordering::Relaxed);
+    {
+        let mut events = registry.events.lock();
+        if events.contains_key(&name) {
+            return Err(EventError::Taken(name));
+        }
+        events.insert(
+            name,
+            Entry {
+                generation,
+                owner,
+                type_id: TypeId::of::<M>(),
+                type_name: std::any::type_name::<M>(),
+                open: options.open,
+                notify,
+                capacity: options.buffer,
+                buffer: VecDeque::new(),
+                subscribers: FxHashMap::default(),
+            },
+        );
+    }
+    // The event ends with its producer.
+    match node.monitor(owner) {
+        Ok(monitor) => {
+            let node = node.clone();
+            tokio::spawn(async move {
+                let down = monitor.down().await;
+                end(&node, name, generation, down.reason);
+            });
+        }
+        Err(_) => {
+            end(node, name, generation, Reason::NoProcess);
+        }
+    }
+    Ok(EventToken {
+        node: node.clone(),
+        name,
+        generation,
+        _type: PhantomData,
+    })
+}
+
+fn check_type<M: 'static>(name: Atom, entry: &Entry) -> Result<(), EventError> {
+    if entry.type_id == TypeId::of::<M>() {
+        Ok(())
+    } else {
+        Err(EventError::WrongType {
+            name,
+            expected: std::any::type_name::<M>(),
+            actual: entry.type_name,
+        })
+    }
+}
+
+pub(super) fn subscribe<M: Clone + Send + 'static>(
+    node: &Node,
+    name: Atom,
+    subscriber: Pid,
+    linked: bool,
+) -> Result<Vec<M>, EventError> {
+    let registry = registry(node);
+    let (buffered, demand, generation) = {
+        let mut events = registry.events.lock();
+        let entry = events.get_mut(&name).ok_or(EventError::Unknown(name))?;
+        check_type::<M>(name, entry)?;
+        let first = entry.subscribers.is_empty();
+        let new = entry.subscribers.insert(subscriber, linked).is_none();
+        let buffered: Vec<M> = entry
+            .buffer
+            .iter()
+            .filter_map(|b| b.downcast_ref::<M>().cloned())
+            .collect();
+        let demand = (first && new && entry.notify).then_some(entry.owner);
+        (buffered, demand, entry.generation)
+    };
+    if let Some(owner) = demand {
+        let _ = node.send(
+            owner,
+            EventDemand {
+                name,
+                subscribers: true,
+            },
+        );
+    }
+    // A subscriber that ends is dropped (and may end the demand).
+    if let Ok(monitor) = node.monitor(subscriber) {
+        let node = node.clone();
+        tokio::spawn(async move {
+            monitor.down().await;
+            drop_subscriber(&node, name, generation, subscriber);
+        });
+    }
+    Ok(buffered)
+}
+
+pub(super) fn unsubscribe(node: &Node, name: Atom, subscriber: Pid) -> bool {
+    let generation = match registry(node).events.lock().get(&name) {
+        Some(entry) => entry.generation,
+        None => return false,
+    };
+    drop_subscriber(node, name, generation, subscriber)
+}
+
+fn drop_subscriber(node: &Node, name: Atom, generation: u64, subscriber: Pid) -> bool {
+    let (removed, demand) = {
+        let registry = registry(node);
+        let mut events = registry.events.lock();
+        let Some(entry) = events.get_mut(&name).filter(|e| e.generation == generation) else {
+            return false;
+        };
+        let removed = entry.subscribers.remove(&subscriber).is_some();
+        let demand =
+            (removed && entry.subscribers.is_empty() && entry.notify).then_some(entry.owner);
+        (removed, demand)
+    };
+    if let Some(owner) = demand {
+        let _ = node.send(
+            owner,
+            EventDemand {
+                name,
+                subscribers: false,
+            },
+        );
+    }
+    removed
+}
+
+pub(super) fn publish_open<M: Clone + Send + 'static>(
+    node: &Node,
+    name: Atom,
+    message: M,
+) -> Result<(), EventError> {
+    publish(node, name, None, message)
+}
+
+/// Publishes with the token of `generation`, or by name (`None`: the event must be
+/// open).
+fn publish<M: Clone + Send + 'static>(
+    node: &Node,
+    name: Atom,
+    generation: Option<u64>,
+    message: M,
+) -> Result<(), EventError> {
+    let registry = registry(node);
+    let subscribers: Vec<Pid> = {
+        let mut events = registry.events.lock();
+        let entry = match events.get_mut(&name) {
+            Some(entry) if generation.is_none_or(|g| g == entry.generation) => entry,
+            _ if generation.is_some() => return Err(EventError::Ended(name)),
+            _ => return Err(EventError::Unknown(name)),
+        };
+        if generation.is_none() && !entry.open {
+            return Err(EventError::NotOpen(name));
+        }
+        check_type::<M>(name, entry)?;
+        if entry.capacity > 0 {
+            if entry.buffer.len() == entry.capacity {
+                entry.buffer.pop_front();
+            }
+            entry.buffer.push_back(Box::new(message.clone()));
+        }
+        entry.subscribers.keys().copied().collect()
+    };
+    let timestamp = SystemTime::now();
+    for pid in subscribers {
+        let event = Event {
+            name,
+            timestamp,
+            message: message.clone(),
+        };
+        // A subscriber that ended meanwhile is dropped by its monitor.
+        let _ = node.send(pid, event);
+    }
+    Ok(())
+}
+
+/// The reason an event ends with when its producer unregisters it.
+pub fn unregistered() -> Reason {
+    Reason::error("event unregistered")
+}
+
+/// Ends the event `name` of `generation` with `reason`; false if it had ended.
+fn end(node: &Node, name: Atom, generation: u64, reason: Reason) -> bool {
+    let entry = {
+        let registry = registry(node);
+        let mut events = registry.events.lock();
+        match events.get(&name) {
+            Some(e) if e.generation == generation => events.remove(&name),
+            _ => None,
+        }
+    };
+    let Some(entry) = entry else { return false };
+    for (pid, linked) in entry.subscribers {
+        if linked {
+            node.send_exit_from(entry.owner, pid, reason.clone());
+        } else {
+            let down = EventDown {
+                name,
+                reason: reason.clone(),
+            };
+            let _ = node.send(pid, down);
+        }
+    }
+    true
+}

@@ -1,0 +1,239 @@
+//! Events on one node: typed publish/subscribe with a token, open events, buffers for
+//! late subscribers, demand notices, and the end of an event reaching monitors and
+//! links with the producer's reason.
+
+use ergo::events::{unregistered, EventError, EventToken};
+use ergo::prelude::*;
+use ergo::Atom;
+use ergo_tests::{guard, node};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Price(u64);
+
+/// Registers `prices` and publishes what it is told to.
+#[derive(Default)]
+struct Producer {
+    token: Option<EventToken<Price>>,
+    demand: Vec<bool>,
+}
+
+#[actor]
+impl Producer {
+    #[handle_call(local)]
+    fn start(
+        &mut self,
+        ctx: &mut Context<Self>,
+        buffer: usize,
+        open: bool,
+    ) -> Result<(), EventError> {
+        let mut options = EventOptions::new().buffer(buffer);
+        if open {
+            options = options.open();
+        }
+        self.token = Some(ctx.register_demand_event::<Price>("prices", options)?);
+        Ok(())
+    }
+
+    #[handle_call(local)]
+    fn publish(&mut self, n: u64) -> Result<(), EventError> {
+        self.token.as_ref().expect("started").publish(Price(n))
+    }
+
+    #[handle_call(local)]
+    fn unregister(&mut self) -> Result<(), EventError> {
+        self.token.take().expect("started").unregister()
+    }
+
+    #[handle_call]
+    fn demand(&mut self) -> Vec<bool> {
+        self.demand.clone()
+    }
+
+    #[handle_cast]
+    fn crash(&mut self) {
+        panic!("producer crashed");
+    }
+
+    #[handle_info(local)]
+    fn on_demand(&mut self, demand: EventDemand) {
+        self.demand.push(demand.subscribers);
+    }
+}
+
+/// Subscribes and keeps what it gets.
+#[derive(Default)]
+struct Subscriber {
+    prices: Vec<u64>,
+    downs: Vec<Reason>,
+    exits: Vec<Reason>,
+}
+
+#[actor]
+impl Subscriber {
+    #[init]
+    fn init(&mut self, ctx: &mut Context<Self>) {
+        ctx.trap_exit(true);
+    }
+
+    #[handle_call(local)]
+    fn monitor(&mut self, ctx: &mut Context<Self>) -> Result<Vec<u64>, EventError> {
+        let past = ctx.monitor_event::<Price>("prices")?;
+        Ok(past.into_iter().map(|p| p.0).collect())
+    }
+
+    #[handle_call(local)]
+    fn link(&mut self, ctx: &mut Context<Self>) -> Result<Vec<u64>, EventError> {
+        let past = ctx.link_event::<Price>("prices")?;
+        Ok(past.into_iter().map(|p| p.0).collect())
+    }
+
+    #[handle_call(local)]
+    fn monitor_as_string(&mut self, ctx: &mut Context<Self>) -> Result<Vec<String>, EventError> {
+        ctx.monitor_event::<String>("prices")
+    }
+
+    #[handle_call]
+    fn unsubscribe(&mut self, ctx: &mut Context<Self>) -> bool {
+        ctx.unsubscribe_event("prices")
+    }
+
+    #[handle_call(local)]
+    fn publish_open(&mut self, ctx: &mut Context<Self>, n: u64) -> Result<(), EventError> {
+        ctx.publish_event("prices", Price(n))
+    }
+
+    #[handle_call(local)]
+    fn seen(&mut self) -> (Vec<u64>, Vec<Reason>, Vec<Reason>) {
+        (self.prices.clone(), self.downs.clone(), self.exits.clone())
+    }
+
+    #[handle_info(local)]
+    fn price(&mut self, event: Event<Price>) {
+        assert_eq!(event.name, Atom::new("prices"));
+        self.prices.push(event.message.0);
+    }
+
+    /// Handles text events too (so subscribing to one compiles; the registry refuses
+    /// it at run time for an event of prices).
+    #[handle_info(local)]
+    fn text(&mut self, _: Event<String>) {}
+
+    #[handle_info(local)]
+    fn ended(&mut self, down: EventDown) {
+        self.downs.push(down.reason);
+    }
+
+    #[handle_info]
+    fn exit(&mut self, exit: Exit) {
+        self.exits.push(exit.reason);
+    }
+}
+
+async fn seen_until(
+    s: &ActorRef<Subscriber>,
+    done: impl Fn(&(Vec<u64>, Vec<Reason>, Vec<Reason>)) -> bool,
+) -> (Vec<u64>, Vec<Reason>, Vec<Reason>) {
+    guard("subscriber state", async {
+        loop {
+            let seen = s.seen().await.unwrap();
+            if done(&seen) {
+                break seen;
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+}
+
+async fn demand_until(p: &ActorRef<Producer>, n: usize) -> Vec<bool> {
+    guard("demand notices", async {
+        loop {
+            let demand = p.demand().await.unwrap();
+            if demand.len() >= n {
+                break demand;
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribers_get_published_values_and_the_buffer_and_the_producer_demand() {
+    let node = node("events_pub").await;
+    let producer = node.spawn(Producer::default()).await.unwrap();
+    producer.start(2, false).await.unwrap();
+    // Before anyone subscribes: kept in the buffer of 2, the oldest dropped.
+    for n in 1..=3 {
+        producer.publish(n).await.unwrap();
+    }
+    let a = node.spawn(Subscriber::default()).await.unwrap();
+    let b = node.spawn(Subscriber::default()).await.unwrap();
+    assert_eq!(a.monitor().await, Ok(vec![2, 3]));
+    assert_eq!(b.link().await, Ok(vec![2, 3]));
+    assert_eq!(demand_until(&producer, 1).await, vec![true]);
+    // A subscription of another type is refused; so is a second registration.
+    assert!(matches!(
+        a.monitor_as_string().await,
+        Err(CallError::Handler(EventError::WrongType { .. }))
+    ));
+    let other = node.spawn(Producer::default()).await.unwrap();
+    assert_eq!(
+        other.start(0, false).await,
+        Err(CallError::Handler(EventError::Taken(Atom::new("prices"))))
+    );
+    // Not open: publishing by name is refused.
+    assert_eq!(
+        a.publish_open(9).await,
+        Err(CallError::Handler(EventError::NotOpen(Atom::new("prices"))))
+    );
+    producer.publish(4).await.unwrap();
+    producer.publish(5).await.unwrap();
+    for s in [&a, &b] {
+        let (prices, ..) = seen_until(s, |s| s.0.len() >= 2).await;
+        assert_eq!(prices, vec![4, 5]);
+    }
+    // The last subscriber leaving (one unsubscribes, the other ends) turns demand off.
+    assert!(a.unsubscribe().await.unwrap());
+    assert!(!a.unsubscribe().await.unwrap());
+    assert_eq!(demand_until(&producer, 1).await, vec![true]);
+    node.kill(b.pid());
+    assert_eq!(demand_until(&producer, 2).await, vec![true, false]);
+    node.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_ends_with_its_producer_and_on_unregister() {
+    let node = node("events_end").await;
+    // The producer crashes: monitors get EventDown, links an exit, with its reason.
+    let producer = node.spawn(Producer::default()).await.unwrap();
+    producer.start(0, true).await.unwrap();
+    let (m, l) = (
+        node.spawn(Subscriber::default()).await.unwrap(),
+        node.spawn(Subscriber::default()).await.unwrap(),
+    );
+    m.monitor().await.unwrap();
+    l.link().await.unwrap();
+    // Open: anyone publishes by name.
+    m.publish_open(7).await.unwrap();
+    seen_until(&l, |s| s.0 == [7]).await;
+    producer.crash().unwrap();
+    let crashed = Reason::Panic("producer crashed".into());
+    assert_eq!(
+        seen_until(&m, |s| !s.1.is_empty()).await.1,
+        vec![crashed.clone()]
+    );
+    assert_eq!(seen_until(&l, |s| !s.2.is_empty()).await.2, vec![crashed]);
+    // The name is free again; a token of the old event publishes nothing.
+    let producer = node.spawn(Producer::default()).await.unwrap();
+    producer.start(0, false).await.unwrap();
+    m.monitor().await.unwrap();
+    producer.unregister().await.unwrap();
+    let downs = seen_until(&m, |s| s.1.len() >= 2).await.1;
+    assert_eq!(downs[1], unregistered());
+    assert_eq!(
+        m.publish_open(1).await,
+        Err(CallError::Handler(EventError::Unknown(Atom::new("prices"))))
+    );
+    node.stop().await.unwrap();
+}
