@@ -1,13 +1,14 @@
-//! Events on one node: typed publish/subscribe with a token, open events, buffers for
-//! late subscribers, demand notices, and the end of an event reaching monitors and
-//! links with the producer's reason.
+//! Events: typed publish/subscribe with a token, open events, buffers for late
+//! subscribers, demand notices, the end of an event reaching monitors and links with
+//! the producer's reason — on one node, and from another node through one shared
+//! subscription per node.
 
 use ergo::events::{unregistered, EventError, EventToken};
 use ergo::prelude::*;
-use ergo::Atom;
+use ergo::{Atom, Node};
 use ergo_tests::{guard, node};
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Price(u64);
 
 /// Registers `prices` and publishes what it is told to.
@@ -90,6 +91,35 @@ impl Subscriber {
     #[handle_call(local)]
     fn monitor_as_string(&mut self, ctx: &mut Context<Self>) -> Result<Vec<String>, EventError> {
         ctx.monitor_event::<String>("prices")
+    }
+
+    #[handle_call(local)]
+    async fn monitor_remote(
+        &mut self,
+        ctx: &mut Context<Self>,
+        at: String,
+    ) -> Result<Vec<u64>, EventError> {
+        let past = ctx
+            .monitor_remote_event::<Price>("prices", at.as_str())
+            .await?;
+        Ok(past.into_iter().map(|p| p.0).collect())
+    }
+
+    #[handle_call(local)]
+    async fn link_remote(
+        &mut self,
+        ctx: &mut Context<Self>,
+        at: String,
+    ) -> Result<Vec<u64>, EventError> {
+        let past = ctx
+            .link_remote_event::<Price>("prices", at.as_str())
+            .await?;
+        Ok(past.into_iter().map(|p| p.0).collect())
+    }
+
+    #[handle_call]
+    fn unsubscribe_remote(&mut self, ctx: &mut Context<Self>, at: String) -> bool {
+        ctx.unsubscribe_remote_event("prices", at.as_str())
     }
 
     #[handle_call]
@@ -236,4 +266,89 @@ async fn an_event_ends_with_its_producer_and_on_unregister() {
         Err(CallError::Handler(EventError::Unknown(Atom::new("prices"))))
     );
     node.stop().await.unwrap();
+}
+
+/// Two nodes with the native network; `a` reaches `b` by a static route.
+async fn pair(a: &str, b: &str) -> (Node, Node) {
+    use ergo::net::NetOptions;
+    let nb = Node::builder(&format!("{b}@127.0.0.1"))
+        .cookie("events")
+        .network(NetOptions::new().registrar(None))
+        .start()
+        .await
+        .unwrap();
+    let route = NetOptions::new()
+        .registrar(None)
+        .route(&format!("{b}@127.0.0.1"), nb.listen_addr().unwrap());
+    let na = Node::builder(&format!("{a}@127.0.0.1"))
+        .cookie("events")
+        .network(route)
+        .start()
+        .await
+        .unwrap();
+    (na, nb)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribers_on_another_node_share_one_subscription() {
+    ergo::register_message::<Price>();
+    let (a, b) = pair("events_sub", "events_pub").await;
+    let at = "events_pub@127.0.0.1".to_string();
+    let producer = b.spawn(Producer::default()).await.unwrap();
+    producer.start(2, false).await.unwrap();
+    producer.publish(1).await.unwrap();
+    // Three subscribers on node a: the first subscribes the node, the others join.
+    let mut subs = Vec::new();
+    for _ in 0..3 {
+        subs.push(a.spawn(Subscriber::default()).await.unwrap());
+    }
+    assert_eq!(subs[0].monitor_remote(at.clone()).await, Ok(vec![1]));
+    assert_eq!(subs[1].monitor_remote(at.clone()).await, Ok(vec![1]));
+    assert_eq!(subs[2].link_remote(at.clone()).await, Ok(vec![1]));
+    // One demand notice on b for node a's three subscribers.
+    assert_eq!(demand_until(&producer, 1).await, vec![true]);
+    producer.publish(2).await.unwrap();
+    producer.publish(3).await.unwrap();
+    for s in &subs {
+        assert_eq!(seen_until(s, |s| s.0.len() >= 2).await.0, vec![2, 3]);
+    }
+    // The last local unsubscribe removes node a's subscription there.
+    assert!(subs[0].unsubscribe_remote(at.clone()).await.unwrap());
+    assert!(subs[1].unsubscribe_remote(at.clone()).await.unwrap());
+    assert_eq!(demand_until(&producer, 1).await, vec![true]);
+    assert!(subs[2].unsubscribe_remote(at.clone()).await.unwrap());
+    assert_eq!(demand_until(&producer, 2).await, vec![true, false]);
+    // Subscribed again, then the producer crashes: the end crosses with its reason.
+    assert_eq!(subs[0].monitor_remote(at.clone()).await, Ok(vec![2, 3]));
+    assert_eq!(subs[1].link_remote(at.clone()).await, Ok(vec![2, 3]));
+    producer.crash().unwrap();
+    let crashed = Reason::Panic("producer crashed".into());
+    assert_eq!(
+        seen_until(&subs[0], |s| !s.1.is_empty()).await.1,
+        vec![crashed.clone()]
+    );
+    assert_eq!(
+        seen_until(&subs[1], |s| !s.2.is_empty()).await.2,
+        vec![crashed]
+    );
+    a.stop().await.unwrap();
+    b.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_node_ends_its_events_for_remote_subscribers() {
+    ergo::register_message::<Price>();
+    let (a, b) = pair("events_sub2", "events_pub2").await;
+    let at = "events_pub2@127.0.0.1".to_string();
+    let producer = b.spawn(Producer::default()).await.unwrap();
+    producer.start(0, false).await.unwrap();
+    let sub = a.spawn(Subscriber::default()).await.unwrap();
+    assert_eq!(sub.monitor_remote(at.clone()).await, Ok(vec![]));
+    assert!(a.disconnect(&at));
+    assert_eq!(
+        seen_until(&sub, |s| !s.1.is_empty()).await.1,
+        vec![Reason::NoConnection]
+    );
+    a.stop().await.unwrap();
+    b.stop().await.unwrap();
 }

@@ -9,11 +9,18 @@
 //! The types are checked at compile time: a subscriber must handle `Event<M>` and
 //! `EventDown` (`#[handle_info]`), and a token publishes only `M`.
 //!
-//! This node's events only: subscribing to an event on another node is not built yet.
+//! Events of other nodes: `monitor_remote_event` / `link_remote_event` (the value type
+//! registered with `ergo::register_message` on the producer's node). Each node's relay
+//! process (`ergo_event_relay`) subscribes once for all its local subscribers.
 
 mod registry;
+mod relay;
+mod remote;
 
+use std::future::Future;
 use std::time::SystemTime;
+
+use serde::de::DeserializeOwned;
 
 use ergo_runtime::{Actor, Atom, Context, Handles, Reason};
 use thiserror::Error;
@@ -104,6 +111,18 @@ pub enum EventError {
     /// The token's event has ended.
     #[error("event '{0}' has ended")]
     Ended(Atom),
+    /// The event's type cannot cross to other nodes: register it with
+    /// `ergo::register_message::<T>()` on the producer's node.
+    #[error("event '{name}' carries `{kind}`, which is not registered for other nodes")]
+    NotRemote {
+        /// The event's name.
+        name: Atom,
+        /// Its message type.
+        kind: &'static str,
+    },
+    /// The event's node could not be asked.
+    #[error("cannot reach the events of {0}")]
+    NoConnection(Atom),
 }
 
 /// Events on a process's [`Context`]: register, subscribe, unsubscribe, publish.
@@ -143,6 +162,32 @@ pub trait EventsExt<A: Actor> {
     ) -> Result<Vec<M>, EventError>
     where
         A: Handles<Event<M>>;
+
+    /// Subscribes to the event `name` of another node (its type registered there with
+    /// `ergo::register_message`): as [`EventsExt::monitor_event`]. The first subscriber
+    /// on this node pays one round trip; the others join locally, and a published value
+    /// crosses the network once per subscribing node.
+    fn monitor_remote_event<M: Clone + Send + DeserializeOwned + 'static>(
+        &mut self,
+        name: impl Into<Atom>,
+        node: impl Into<Atom>,
+    ) -> impl Future<Output = Result<Vec<M>, EventError>> + Send
+    where
+        A: Handles<Event<M>> + Handles<EventDown>;
+
+    /// As [`EventsExt::monitor_remote_event`], linked: this process exits with the
+    /// producer's reason (or `NoConnection`) when the event ends.
+    fn link_remote_event<M: Clone + Send + DeserializeOwned + 'static>(
+        &mut self,
+        name: impl Into<Atom>,
+        node: impl Into<Atom>,
+    ) -> impl Future<Output = Result<Vec<M>, EventError>> + Send
+    where
+        A: Handles<Event<M>>;
+
+    /// Unsubscribes from an event of another node; the last subscriber on this node
+    /// unsubscribes the node.
+    fn unsubscribe_remote_event(&mut self, name: impl Into<Atom>, node: impl Into<Atom>) -> bool;
 
     /// Unsubscribes (either kind); false if it was not subscribed.
     fn unsubscribe_event(&mut self, name: impl Into<Atom>) -> bool;
@@ -193,6 +238,34 @@ impl<A: Actor> EventsExt<A> for Context<A> {
         A: Handles<Event<M>>,
     {
         registry::subscribe::<M>(self.node(), name.into(), self.pid(), true)
+    }
+
+    fn monitor_remote_event<M: Clone + Send + DeserializeOwned + 'static>(
+        &mut self,
+        name: impl Into<Atom>,
+        node: impl Into<Atom>,
+    ) -> impl Future<Output = Result<Vec<M>, EventError>> + Send
+    where
+        A: Handles<Event<M>> + Handles<EventDown>,
+    {
+        let (here, me, name, at) = (self.node().clone(), self.pid(), name.into(), node.into());
+        async move { remote::subscribe::<M>(&here, name, at, me, false).await }
+    }
+
+    fn link_remote_event<M: Clone + Send + DeserializeOwned + 'static>(
+        &mut self,
+        name: impl Into<Atom>,
+        node: impl Into<Atom>,
+    ) -> impl Future<Output = Result<Vec<M>, EventError>> + Send
+    where
+        A: Handles<Event<M>>,
+    {
+        let (here, me, name, at) = (self.node().clone(), self.pid(), name.into(), node.into());
+        async move { remote::subscribe::<M>(&here, name, at, me, true).await }
+    }
+
+    fn unsubscribe_remote_event(&mut self, name: impl Into<Atom>, node: impl Into<Atom>) -> bool {
+        remote::unsubscribe(self.node(), (name.into(), node.into()), self.pid())
     }
 
     fn unsubscribe_event(&mut self, name: impl Into<Atom>) -> bool {

@@ -13,6 +13,7 @@ use ergo_runtime::{Atom, Node, Pid, Reason};
 use parking_lot::Mutex;
 use rustc_hash::FxHashMap;
 
+use super::relay::{EventRelay, RelayMessage};
 use super::{Event, EventDemand, EventDown, EventError, EventOptions};
 
 struct Entry {
@@ -28,6 +29,14 @@ struct Entry {
     buffer: VecDeque<Box<dyn Any + Send>>,
     /// Subscriber → linked (true) or monitoring (false).
     subscribers: FxHashMap<Pid, bool>,
+    /// Other nodes subscribed through their relays: relay pid (its node is the key).
+    remote: FxHashMap<Atom, Pid>,
+}
+
+impl Entry {
+    fn has_subscribers(&self) -> bool {
+        !self.subscribers.is_empty() || !self.remote.is_empty()
+    }
 }
 
 #[derive(Default)]
@@ -111,9 +120,15 @@ pub(super) fn register<M: Clone + Send + 'static>(
                 capacity: options.buffer,
                 buffer: VecDeque::new(),
                 subscribers: FxHashMap::default(),
+                remote: FxHashMap::default(),
             },
         );
     }
+    // Other nodes subscribe through this node's relay.
+    let relay_node = node.clone();
+    tokio::spawn(async move {
+        super::relay::local_relay(&relay_node).await;
+    });
     // The event ends with its producer.
     match node.monitor(owner) {
         Ok(monitor) => {
@@ -158,7 +173,7 @@ pub(super) fn subscribe<M: Clone + Send + 'static>(
         let mut events = registry.events.lock();
         let entry = events.get_mut(&name).ok_or(EventError::Unknown(name))?;
         check_type::<M>(name, entry)?;
-        let first = entry.subscribers.is_empty();
+        let first = !entry.has_subscribers();
         let new = entry.subscribers.insert(subscriber, linked).is_none();
         let buffered: Vec<M> = entry
             .buffer
@@ -237,7 +252,7 @@ fn publish<M: Clone + Send + 'static>(
     message: M,
 ) -> Result<(), EventError> {
     let registry = registry(node);
-    let subscribers: Vec<Pid> = {
+    let subscribers: (Vec<Pid>, Vec<Pid>) = {
         let mut events = registry.events.lock();
         let entry = match events.get_mut(&name) {
             Some(entry) if generation.is_none_or(|g| g == entry.generation) => entry,
@@ -254,9 +269,17 @@ fn publish<M: Clone + Send + 'static>(
             }
             entry.buffer.push_back(Box::new(message.clone()));
         }
-        entry.subscribers.keys().copied().collect()
+        (
+            entry.subscribers.keys().copied().collect(),
+            entry.remote.values().copied().collect::<Vec<Pid>>(),
+        )
     };
+    let (subscribers, relays) = subscribers;
     let timestamp = SystemTime::now();
+    if !relays.is_empty() {
+        // Encoded once, sent once per subscribing node.
+        send_remote(node, name, timestamp, &message, &relays);
+    }
     for pid in subscribers {
         let event = Event {
             name,
@@ -285,6 +308,15 @@ fn end(node: &Node, name: Atom, generation: u64, reason: Reason) -> bool {
         }
     };
     let Some(entry) = entry else { return false };
+    for relay in entry.remote.into_values() {
+        if let Some(relay) = node.actor_ref::<EventRelay>(relay) {
+            let _ = relay.send(RelayMessage::Ended {
+                origin: node.name().as_str().to_string(),
+                name: name.as_str().to_string(),
+                reason: reason.clone(),
+            });
+        }
+    }
     for (pid, linked) in entry.subscribers {
         if linked {
             node.send_exit_from(entry.owner, pid, reason.clone());
@@ -297,4 +329,107 @@ fn end(node: &Node, name: Atom, generation: u64, reason: Reason) -> bool {
         }
     }
     true
+}
+
+fn send_remote<M: 'static>(node: &Node, name: Atom, at: SystemTime, message: &M, relays: &[Pid]) {
+    let Some(encoder) = ergo_runtime::wire::message_encoder(TypeId::of::<M>()) else {
+        return; // refused at subscription: nobody can be subscribed
+    };
+    let mut bytes = Vec::new();
+    if let Err(e) = (encoder.encode)(message, &mut bytes) {
+        tracing::warn!(event = %name, error = %e, "an event value could not be encoded");
+        return;
+    }
+    for &relay in relays {
+        if let Some(relay) = node.actor_ref::<EventRelay>(relay) {
+            let _ = relay.send(RelayMessage::Published {
+                origin: node.name().as_str().to_string(),
+                name: name.as_str().to_string(),
+                millis: super::relay::millis(at),
+                bytes: bytes.clone(),
+            });
+        }
+    }
+}
+
+/// Subscribes another node (through its relay) to `name`: the event's type name and
+/// its buffered values, encoded.
+pub(super) fn add_remote(
+    node: &Node,
+    name: Atom,
+    relay: Pid,
+) -> Result<(&'static str, Vec<Vec<u8>>, usize), EventError> {
+    let registry = registry(node);
+    let (answer, demand, generation) = {
+        let mut events = registry.events.lock();
+        let entry = events.get_mut(&name).ok_or(EventError::Unknown(name))?;
+        let encoder =
+            ergo_runtime::wire::message_encoder(entry.type_id).ok_or(EventError::NotRemote {
+                name,
+                kind: entry.type_name,
+            })?;
+        let mut buffered = Vec::with_capacity(entry.buffer.len());
+        for value in &entry.buffer {
+            let mut bytes = Vec::new();
+            if (encoder.encode)(&**value, &mut bytes).is_ok() {
+                buffered.push(bytes);
+            }
+        }
+        let first = !entry.has_subscribers();
+        entry.remote.insert(relay.node(), relay);
+        let demand = (first && entry.notify).then_some(entry.owner);
+        (
+            (encoder.kind, buffered, entry.capacity),
+            demand,
+            entry.generation,
+        )
+    };
+    if let Some(owner) = demand {
+        let _ = node.send(
+            owner,
+            EventDemand {
+                name,
+                subscribers: true,
+            },
+        );
+    }
+    // A lost node (its relay unreachable) unsubscribes.
+    if let Ok(monitor) = node.monitor(relay) {
+        let node = node.clone();
+        tokio::spawn(async move {
+            monitor.down().await;
+            if super::registry::registry(&node)
+                .events
+                .lock()
+                .get(&name)
+                .is_some_and(|e| e.generation == generation)
+            {
+                drop_remote(&node, name, relay);
+            }
+        });
+    }
+    Ok(answer)
+}
+
+/// Another node's relay has no more subscribers to `name`.
+pub(super) fn drop_remote(node: &Node, name: Atom, relay: Pid) {
+    let demand = {
+        let registry = registry(node);
+        let mut events = registry.events.lock();
+        let Some(entry) = events.get_mut(&name) else {
+            return;
+        };
+        let removed = entry.remote.get(&relay.node()).is_some_and(|r| *r == relay)
+            && entry.remote.remove(&relay.node()).is_some();
+        (removed && !entry.has_subscribers() && entry.notify).then_some(entry.owner)
+    };
+    if let Some(owner) = demand {
+        let _ = node.send(
+            owner,
+            EventDemand {
+                name,
+                subscribers: false,
+            },
+        );
+    }
 }
