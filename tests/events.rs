@@ -307,10 +307,25 @@ async fn subscribers_on_another_node_share_one_subscription() {
     assert_eq!(subs[2].link_remote(at.clone()).await, Ok(vec![1]));
     // One demand notice on b for node a's three subscribers.
     assert_eq!(demand_until(&producer, 1).await, vec![true]);
+    // 1,000 more subscribers on node a join locally.
+    let mut crowd = Vec::new();
+    for _ in 0..1_000 {
+        let s = a.spawn(Subscriber::default()).await.unwrap();
+        assert_eq!(s.monitor_remote(at.clone()).await, Ok(vec![1]));
+        crowd.push(s);
+    }
     producer.publish(2).await.unwrap();
     producer.publish(3).await.unwrap();
-    for s in &subs {
+    for s in subs.iter().chain(&crowd) {
         assert_eq!(seen_until(s, |s| s.0.len() >= 2).await.0, vec![2, 3]);
+    }
+    // Each value left node b once for node a, however many subscribe there.
+    let info = ergo::events::info(&b, "prices").unwrap();
+    assert_eq!(info.published, 3);
+    assert_eq!(info.sent, vec![(Atom::new("events_sub@127.0.0.1"), 2)]);
+    assert_eq!(info.nodes, vec![Atom::new("events_sub@127.0.0.1")]);
+    for s in &crowd {
+        assert!(s.unsubscribe_remote(at.clone()).await.unwrap());
     }
     // The last local unsubscribe removes node a's subscription there.
     assert!(subs[0].unsubscribe_remote(at.clone()).await.unwrap());
@@ -344,11 +359,41 @@ async fn a_lost_node_ends_its_events_for_remote_subscribers() {
     producer.start(0, false).await.unwrap();
     let sub = a.spawn(Subscriber::default()).await.unwrap();
     assert_eq!(sub.monitor_remote(at.clone()).await, Ok(vec![]));
+    assert_eq!(demand_until(&producer, 1).await, vec![true]);
     assert!(a.disconnect(&at));
     assert_eq!(
         seen_until(&sub, |s| !s.1.is_empty()).await.1,
         vec![Reason::NoConnection]
     );
+    // On the producer's side the lost node is no subscriber any more.
+    assert_eq!(demand_until(&producer, 2).await, vec![true, false]);
+    assert!(ergo::events::info(&b, "prices").unwrap().nodes.is_empty());
     a.stop().await.unwrap();
     b.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_node_itself_can_produce_an_event() {
+    let node = node("events_node").await;
+    let token =
+        ergo::events::register_node_event::<Price>(&node, "prices", EventOptions::new().buffer(1))
+            .unwrap();
+    token.publish(Price(1)).unwrap();
+    let s = node.spawn(Subscriber::default()).await.unwrap();
+    assert_eq!(s.monitor().await, Ok(vec![1]));
+    token.publish(Price(2)).unwrap();
+    assert_eq!(seen_until(&s, |s| !s.0.is_empty()).await.0, vec![2]);
+    assert_eq!(ergo::events::names(&node), vec![Atom::new("prices")]);
+    let info = ergo::events::info(&node, "prices").unwrap();
+    assert_eq!(
+        (info.published, info.delivered, info.subscribers),
+        (2, 1, 1)
+    );
+    token.unregister().unwrap();
+    assert_eq!(
+        seen_until(&s, |s| !s.1.is_empty()).await.1,
+        vec![unregistered()]
+    );
+    assert!(ergo::events::names(&node).is_empty());
+    node.stop().await.unwrap();
 }

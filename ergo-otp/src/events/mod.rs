@@ -22,10 +22,11 @@ use std::time::SystemTime;
 
 use serde::de::DeserializeOwned;
 
-use ergo_runtime::{Actor, Atom, Context, Handles, Reason};
+use ergo_runtime::dist::Dist;
+use ergo_runtime::{Actor, Atom, Context, Handles, Node, Reason};
 use thiserror::Error;
 
-pub use registry::{unregistered, EventToken};
+pub use registry::{unregistered, EventInfo, EventToken};
 
 /// A published value, as a subscriber receives it.
 #[derive(Clone, Debug, PartialEq)]
@@ -123,6 +124,28 @@ pub enum EventError {
     /// The event's node could not be asked.
     #[error("cannot reach the events of {0}")]
     NoConnection(Atom),
+}
+
+/// Registers an event produced by the node itself, from outside any process (`main`,
+/// a web handler): it ends only when its token unregisters it.
+pub fn register_node_event<M: Clone + Send + 'static>(
+    node: &Node,
+    name: impl Into<Atom>,
+    options: EventOptions,
+) -> Result<EventToken<M>, EventError> {
+    let owner = Dist::new(node).pid(0);
+    registry::register::<M>(node, name.into(), owner, options, false)
+}
+
+/// What the event `name` of this node has done so far: values published, delivered
+/// here, sent per subscribing node; its subscribers.
+pub fn info(node: &Node, name: impl Into<Atom>) -> Option<EventInfo> {
+    registry::info(node, name.into())
+}
+
+/// The events registered on this node.
+pub fn names(node: &Node) -> Vec<Atom> {
+    registry::names(node)
 }
 
 /// Events on a process's [`Context`]: register, subscribe, unsubscribe, publish.

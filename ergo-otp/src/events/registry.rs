@@ -31,6 +31,11 @@ struct Entry {
     subscribers: FxHashMap<Pid, bool>,
     /// Other nodes subscribed through their relays: relay pid (its node is the key).
     remote: FxHashMap<Atom, Pid>,
+    published: u64,
+    delivered: u64,
+    /// Values sent to each subscribing node (once per publish, whatever its number of
+    /// subscribers).
+    sent: FxHashMap<Atom, u64>,
 }
 
 impl Entry {
@@ -101,6 +106,9 @@ pub(super) fn register<M: Clone + Send + 'static>(
     options: EventOptions,
     notify: bool,
 ) -> Result<EventToken<M>, EventError> {
+    // The node itself (pid 0) produces node-level events: they end only when
+    // unregistered.
+    let by_process = owner.id() != 0;
     let registry = registry(node);
     let generation = registry.next.fetch_add(1, Ordering::Relaxed);
     {
@@ -121,6 +129,9 @@ pub(super) fn register<M: Clone + Send + 'static>(
                 buffer: VecDeque::new(),
                 subscribers: FxHashMap::default(),
                 remote: FxHashMap::default(),
+                published: 0,
+                delivered: 0,
+                sent: FxHashMap::default(),
             },
         );
     }
@@ -131,6 +142,7 @@ pub(super) fn register<M: Clone + Send + 'static>(
     });
     // The event ends with its producer.
     match node.monitor(owner) {
+        _ if !by_process => {}
         Ok(monitor) => {
             let node = node.clone();
             tokio::spawn(async move {
@@ -268,6 +280,11 @@ fn publish<M: Clone + Send + 'static>(
                 entry.buffer.pop_front();
             }
             entry.buffer.push_back(Box::new(message.clone()));
+        }
+        entry.published += 1;
+        entry.delivered += entry.subscribers.len() as u64;
+        for remote in entry.remote.keys() {
+            *entry.sent.entry(*remote).or_default() += 1;
         }
         (
             entry.subscribers.keys().copied().collect(),
@@ -432,4 +449,52 @@ pub(super) fn drop_remote(node: &Node, name: Atom, relay: Pid) {
             },
         );
     }
+}
+
+/// What an event has done so far.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventInfo {
+    /// The event's name.
+    pub name: Atom,
+    /// Its producer (the node's pid 0 for a node-level event).
+    pub owner: Pid,
+    /// Its message type.
+    pub kind: &'static str,
+    /// Values published.
+    pub published: u64,
+    /// Values sent to subscribers on this node.
+    pub delivered: u64,
+    /// Values sent to each subscribing node (once per value, whatever its number of
+    /// subscribers).
+    pub sent: Vec<(Atom, u64)>,
+    /// Subscribers on this node.
+    pub subscribers: usize,
+    /// Nodes subscribed.
+    pub nodes: Vec<Atom>,
+}
+
+pub(super) fn info(node: &Node, name: Atom) -> Option<EventInfo> {
+    let registry = registry(node);
+    let events = registry.events.lock();
+    let e = events.get(&name)?;
+    let mut sent: Vec<(Atom, u64)> = e.sent.iter().map(|(n, c)| (*n, *c)).collect();
+    sent.sort_by_key(|(n, _)| n.as_str().to_string());
+    let mut nodes: Vec<Atom> = e.remote.keys().copied().collect();
+    nodes.sort_by_key(|n| n.as_str().to_string());
+    Some(EventInfo {
+        name,
+        owner: e.owner,
+        kind: e.type_name,
+        published: e.published,
+        delivered: e.delivered,
+        sent,
+        subscribers: e.subscribers.len(),
+        nodes,
+    })
+}
+
+pub(super) fn names(node: &Node) -> Vec<Atom> {
+    let mut names: Vec<Atom> = registry(node).events.lock().keys().copied().collect();
+    names.sort_by_key(|n| n.as_str().to_string());
+    names
 }
