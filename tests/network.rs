@@ -733,3 +733,55 @@ async fn untyped_sends_by_pid_cross_nodes_for_registered_types() {
     a.stop().await.unwrap();
     b.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn many_local_monitors_of_one_remote_process_cross_as_one() {
+    let (a, b) = pair("net_a12", "net_b12").await;
+    let target = b.spawn(Counter::default()).await.unwrap();
+    let mut watchers = Vec::new();
+    for _ in 0..100 {
+        let w = a.spawn(Watcher::default()).await.unwrap();
+        assert!(w.watch(target.pid()).await.unwrap());
+        watchers.push(w);
+    }
+    let node_monitor = a.monitor(target.pid()).unwrap();
+    // Node b holds one monitor for node a's 101.
+    let on_b = ergo::dev::Dist::new(&b);
+    let a_name = a.name();
+    ergo_tests::eventually("the monitor is on b", || on_b.booked(a_name).2 == 1).await;
+    assert_eq!(ergo::dev::Dist::new(&a).booked(b.name()).1, 101);
+    target.fail().unwrap();
+    // One Down crossed; each watcher gets its own, once.
+    let down = guard("node-level Down", node_monitor.down()).await;
+    assert_eq!(down.reason, Reason::error("asked to fail"));
+    for w in &watchers {
+        let (downs, _) = report(w, 1).await;
+        assert_eq!(downs, vec![Reason::error("asked to fail")]);
+    }
+    assert_eq!(on_b.booked(a_name), (0, 0, 0));
+    assert_eq!(ergo::dev::Dist::new(&a).booked(b.name()), (0, 0, 0));
+    a.stop().await.unwrap();
+    b.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_shared_remote_monitor_goes_with_the_last_local_one() {
+    let (a, b) = pair("net_a13", "net_b13").await;
+    let target = b.spawn(Counter::default()).await.unwrap();
+    let first = a.monitor(target.pid()).unwrap();
+    let second = a.monitor(target.pid()).unwrap();
+    let (on_a, on_b, a_name) = (ergo::dev::Dist::new(&a), ergo::dev::Dist::new(&b), a.name());
+    ergo_tests::eventually("the monitor is on b", || on_b.booked(a_name).2 == 1).await;
+    drop(first);
+    assert_eq!(on_a.booked(b.name()).1, 1);
+    // b still watches for the remaining one: a call through the same pair has come
+    // back, and the monitor is still there.
+    let remote: ActorRef<Counter> = a.actor_ref(target.pid()).unwrap();
+    remote.add(0).await.unwrap();
+    assert_eq!(on_b.booked(a_name).2, 1);
+    drop(second);
+    ergo_tests::eventually("the monitor left b", || on_b.booked(a_name).2 == 0).await;
+    assert_eq!(on_a.booked(b.name()), (0, 0, 0));
+    a.stop().await.unwrap();
+    b.stop().await.unwrap();
+}

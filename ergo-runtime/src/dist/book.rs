@@ -8,15 +8,41 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use crate::pid::{Atom, Pid, Ref};
 use crate::process::core::Watcher;
 
+/// The local monitors of one remote process: one monitor on the wire stands for all.
+pub(crate) struct Shared {
+    /// The reference of the monitor on the wire.
+    pub(crate) wire: Ref,
+    /// Local reference → who is told.
+    pub(crate) watchers: FxHashMap<Ref, Watcher>,
+}
+
 /// What one peer holds through its connection.
 #[derive(Default)]
 pub(crate) struct Book {
     /// Links between a local and a remote process: (local, remote).
     pub(crate) links: FxHashSet<(Pid, Pid)>,
-    /// Monitors local watchers hold on the peer's processes: ref → (watcher, target).
-    pub(crate) watching: FxHashMap<Ref, (Watcher, Pid)>,
+    /// Monitors local watchers hold on the peer's processes, by target: however many
+    /// watch one process, one monitor crosses the network and one `Down` comes back.
+    pub(crate) targets: FxHashMap<Pid, Shared>,
+    /// Wire reference → target; local reference → target.
+    wire_refs: FxHashMap<Ref, Pid>,
+    local_refs: FxHashMap<Ref, Pid>,
+    /// Monitors of names on the peer (each its own): ref → (watcher, target).
+    pub(crate) named: FxHashMap<Ref, (Watcher, Pid)>,
     /// Monitors the peer's processes hold on local ones: ref → local target.
     pub(crate) watched: FxHashMap<Ref, Pid>,
+}
+
+impl Book {
+    fn watching(&self) -> usize {
+        self.named.len() + self.local_refs.len()
+    }
+}
+
+/// A monitor dropped locally, and the wire monitor to cancel if it was the last.
+pub(crate) struct Dropped {
+    /// The wire reference to demonitor, when no local watcher is left.
+    pub(crate) cancel: Option<Ref>,
 }
 
 #[derive(Default)]
@@ -53,14 +79,82 @@ impl Books {
         .is_some()
     }
 
-    pub(crate) fn add_watching(&self, reference: Ref, watcher: Watcher, target: Pid) {
+    /// Books a monitor of `target` (a pid, or a name's placeholder when `by_name`);
+    /// the wire reference to monitor with if a monitor must cross the network (the
+    /// first of a pid, every one of a name).
+    pub(crate) fn add_watching(
+        &self,
+        reference: Ref,
+        watcher: Watcher,
+        target: Pid,
+        by_name: bool,
+    ) -> Option<Ref> {
         self.with(target.node(), |b| {
-            b.watching.insert(reference, (watcher, target))
-        });
+            if by_name {
+                b.named.insert(reference, (watcher, target));
+                return Some(reference);
+            }
+            b.local_refs.insert(reference, target);
+            match b.targets.get_mut(&target) {
+                Some(shared) => {
+                    shared.watchers.insert(reference, watcher);
+                    None
+                }
+                None => {
+                    let mut watchers = FxHashMap::default();
+                    watchers.insert(reference, watcher);
+                    b.targets.insert(
+                        target,
+                        Shared {
+                            wire: reference,
+                            watchers,
+                        },
+                    );
+                    b.wire_refs.insert(reference, target);
+                    Some(reference)
+                }
+            }
+        })
     }
 
-    pub(crate) fn take_watching(&self, peer: Atom, reference: Ref) -> Option<(Watcher, Pid)> {
-        self.with_existing(peer, |b| b.watching.remove(&reference))
+    /// Drops the local monitor `reference` (a demonitor).
+    pub(crate) fn take_watching(&self, peer: Atom, reference: Ref) -> Option<Dropped> {
+        self.with_existing(peer, |b| {
+            if b.named.remove(&reference).is_some() {
+                return Some(Dropped {
+                    cancel: Some(reference),
+                });
+            }
+            let target = b.local_refs.remove(&reference)?;
+            let shared = b.targets.get_mut(&target)?;
+            shared.watchers.remove(&reference);
+            let cancel = if shared.watchers.is_empty() {
+                let wire = shared.wire;
+                b.targets.remove(&target);
+                b.wire_refs.remove(&wire);
+                Some(wire)
+            } else {
+                None
+            };
+            Some(Dropped { cancel })
+        })
+    }
+
+    /// The watchers a `Down` for the wire monitor `wire` is for, each with its own
+    /// reference; empty if none is left (demonitored meanwhile).
+    pub(crate) fn take_down(&self, peer: Atom, wire: Ref) -> Vec<(Ref, Watcher)> {
+        self.with_existing(peer, |b| {
+            if let Some((watcher, _)) = b.named.remove(&wire) {
+                return Some(vec![(wire, watcher)]);
+            }
+            let target = b.wire_refs.remove(&wire)?;
+            let shared = b.targets.remove(&target)?;
+            for reference in shared.watchers.keys() {
+                b.local_refs.remove(reference);
+            }
+            Some(shared.watchers.into_iter().collect())
+        })
+        .unwrap_or_default()
     }
 
     pub(crate) fn add_watched(&self, peer: Atom, reference: Ref, local: Pid) {
@@ -86,7 +180,7 @@ impl Books {
     /// Links, outgoing and incoming monitors through `peer` (for inspection and tests).
     pub(crate) fn counts(&self, peer: Atom) -> (usize, usize, usize) {
         self.0.lock().books.get(&peer).map_or((0, 0, 0), |b| {
-            (b.links.len(), b.watching.len(), b.watched.len())
+            (b.links.len(), b.watching(), b.watched.len())
         })
     }
 }

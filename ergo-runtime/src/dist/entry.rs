@@ -232,13 +232,16 @@ impl Dist {
     /// meanwhile: each monitor fires exactly once.
     pub fn deliver_down(&self, down: Down) -> bool {
         let peer = down.pid.node();
-        match self.node.inner().books.take_watching(peer, down.monitor) {
-            Some((watcher, _)) => {
-                crate::process::links::deliver_down(&self.node, watcher, down);
-                true
-            }
-            None => false,
+        let watchers = self.node.inner().books.take_down(peer, down.monitor);
+        let delivered = !watchers.is_empty();
+        for (reference, watcher) in watchers {
+            let down = Down {
+                monitor: reference,
+                ..down.clone()
+            };
+            crate::process::links::deliver_down(&self.node, watcher, down);
         }
+        delivered
     }
 
     /// The connection to `peer` is gone: every link through it fires with
@@ -247,8 +250,8 @@ impl Dist {
     /// exactly once, in time linear in their number.
     pub fn connection_lost(&self, peer: Atom) {
         let book = self.node.inner().books.take(peer);
-        let (links, watching, watched) =
-            (book.links.len(), book.watching.len(), book.watched.len());
+        let watched = book.watched.len();
+        let links = book.links.len();
         let mut links_by_local: FxHashMap<Pid, Vec<Pid>> = FxHashMap::default();
         for (local, remote) in book.links {
             links_by_local.entry(local).or_default().push(remote);
@@ -256,7 +259,16 @@ impl Dist {
         for (local, remotes) in links_by_local {
             self.link_fired(local, &remotes, Reason::NoConnection);
         }
-        for (reference, (watcher, target)) in book.watching {
+        let mut watching = 0;
+        let named = book.named.into_iter().map(|(r, (w, t))| (r, w, t));
+        let shared = book.targets.into_iter().flat_map(|(target, shared)| {
+            shared
+                .watchers
+                .into_iter()
+                .map(move |(r, w)| (r, w, target))
+        });
+        for (reference, watcher, target) in named.chain(shared) {
+            watching += 1;
             let down = Down {
                 monitor: reference,
                 pid: target,

@@ -178,7 +178,9 @@ pub(crate) fn monitor(node: &Node, watcher: Watcher, target: Target) -> Result<R
     Ok(reference)
 }
 
-/// A monitor of a process on another node: booked for its peer, then asked for.
+/// A monitor of a process on another node: booked for its peer; the monitor crosses
+/// the network only if it is the first of that process from this node (a name's
+/// monitor always does). Shared ones are held by the node (pid 0) on the wire.
 fn monitor_remote(
     node: &Node,
     transport: Arc<dyn Transport>,
@@ -187,6 +189,7 @@ fn monitor_remote(
     target_pid: Pid,
 ) -> Ref {
     let reference = node.make_ref();
+    let by_name = matches!(target, RemoteTarget::Name { .. });
     let watcher_pid = match &watcher {
         Watcher::Process(w) => {
             let watching = node.process(*w).and_then(|p| {
@@ -200,10 +203,14 @@ fn monitor_remote(
         }
         Watcher::Node(_) => node.pid_of(0),
     };
-    node.inner()
+    let wire_watcher = if by_name { watcher_pid } else { node.pid_of(0) };
+    let wire = node
+        .inner()
         .books
-        .add_watching(reference, watcher, target_pid);
-    transport.monitor(watcher_pid, target, reference);
+        .add_watching(reference, watcher, target_pid, by_name);
+    if let Some(wire) = wire {
+        transport.monitor(wire_watcher, target, wire);
+    }
     reference
 }
 
@@ -227,15 +234,16 @@ pub(crate) fn demonitor(node: &Node, watcher: Option<Pid>, reference: Ref) -> bo
 /// remote).
 pub(crate) fn remove_monitor(node: &Node, watcher: Option<Pid>, target: Pid, reference: Ref) {
     if !node.is_local(target) {
-        if node
-            .inner()
-            .books
-            .take_watching(target.node(), reference)
-            .is_some()
-        {
+        let dropped = node.inner().books.take_watching(target.node(), reference);
+        // The wire monitor goes with the last local one of its target.
+        if let Some(cancel) = dropped.and_then(|d| d.cancel) {
             if let Some(transport) = node.transport_for(target.node()) {
-                let watcher = watcher.unwrap_or_else(|| node.pid_of(0));
-                transport.demonitor(watcher, RemoteTarget::Pid(target), reference);
+                let by_name = target.id() == 0;
+                let wire_watcher = match watcher {
+                    Some(w) if by_name => w,
+                    _ => node.pid_of(0),
+                };
+                transport.demonitor(wire_watcher, RemoteTarget::Pid(target), cancel);
             }
         }
         return;
