@@ -363,3 +363,14 @@ pub async fn spawn_receiver(node: &Node) -> ActorRef<Receiver> {
     };
     node.spawn(receiver).await.expect("spawn")
 }
+
+/// The process's peak resident set (VmHWM), in bytes.
+pub fn peak_rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}

@@ -5,6 +5,7 @@
 mod local;
 mod network;
 mod peer_lost;
+mod pubsub;
 
 #[tokio::main]
 async fn main() {
@@ -12,6 +13,7 @@ async fn main() {
     match which.as_str() {
         "local" => local::run(std::env::args().nth(2).as_deref()).await,
         "network" => network::run(std::env::args().nth(2).as_deref()).await,
+        "pubsub" => pubsub::run(std::env::args().nth(2).as_deref()).await,
         "net-peer" => {
             let pairs = std::env::args()
                 .nth(2)
@@ -20,7 +22,7 @@ async fn main() {
             network::peer(pairs).await
         }
         other => {
-            eprintln!("unknown benchmark {other:?}; available: local, network");
+            eprintln!("unknown benchmark {other:?}; available: local, network, pubsub");
             std::process::exit(2);
         }
     }

@@ -17,16 +17,43 @@ mod registry;
 mod relay;
 mod remote;
 
+use std::any::Any;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use serde::de::DeserializeOwned;
 
 use ergo_runtime::dist::Dist;
-use ergo_runtime::{Actor, Atom, Context, Handles, Node, Reason};
+use ergo_runtime::{Actor, ActorRef, Atom, Context, Handles, Node, Reason};
 use thiserror::Error;
 
 pub use registry::{unregistered, EventInfo, EventToken};
+
+/// Hands an `Event<M>` (given as `&dyn Any`) to one subscriber, typed: made where the
+/// subscriber's actor type is known, so a delivery is a typed send.
+pub(crate) type Deliver = Arc<dyn Fn(&dyn Any) + Send + Sync>;
+
+/// One subscriber of an event.
+#[derive(Clone)]
+pub(crate) struct Subscription {
+    pub(crate) linked: bool,
+    pub(crate) deliver: Deliver,
+}
+
+fn subscription<A, M>(me: ActorRef<A>, linked: bool) -> Subscription
+where
+    A: Handles<Event<M>>,
+    M: Clone + Send + 'static,
+{
+    let deliver: Deliver = Arc::new(move |event: &dyn Any| {
+        if let Some(event) = event.downcast_ref::<Event<M>>() {
+            // A subscriber that ended meanwhile is dropped by its monitor.
+            let _ = me.send(event.clone());
+        }
+    });
+    Subscription { linked, deliver }
+}
 
 /// A published value, as a subscriber receives it.
 #[derive(Clone, Debug, PartialEq)]
@@ -250,7 +277,8 @@ impl<A: Actor> EventsExt<A> for Context<A> {
     where
         A: Handles<Event<M>> + Handles<EventDown>,
     {
-        registry::subscribe::<M>(self.node(), name.into(), self.pid(), false)
+        let sub = subscription::<A, M>(self.myself(), false);
+        registry::subscribe::<M>(self.node(), name.into(), self.pid(), sub)
     }
 
     fn link_event<M: Clone + Send + 'static>(
@@ -260,7 +288,8 @@ impl<A: Actor> EventsExt<A> for Context<A> {
     where
         A: Handles<Event<M>>,
     {
-        registry::subscribe::<M>(self.node(), name.into(), self.pid(), true)
+        let sub = subscription::<A, M>(self.myself(), true);
+        registry::subscribe::<M>(self.node(), name.into(), self.pid(), sub)
     }
 
     fn monitor_remote_event<M: Clone + Send + DeserializeOwned + 'static>(
@@ -272,7 +301,8 @@ impl<A: Actor> EventsExt<A> for Context<A> {
         A: Handles<Event<M>> + Handles<EventDown>,
     {
         let (here, me, name, at) = (self.node().clone(), self.pid(), name.into(), node.into());
-        async move { remote::subscribe::<M>(&here, name, at, me, false).await }
+        let sub = subscription::<A, M>(self.myself(), false);
+        async move { remote::subscribe::<M>(&here, name, at, me, sub).await }
     }
 
     fn link_remote_event<M: Clone + Send + DeserializeOwned + 'static>(
@@ -284,7 +314,8 @@ impl<A: Actor> EventsExt<A> for Context<A> {
         A: Handles<Event<M>>,
     {
         let (here, me, name, at) = (self.node().clone(), self.pid(), name.into(), node.into());
-        async move { remote::subscribe::<M>(&here, name, at, me, true).await }
+        let sub = subscription::<A, M>(self.myself(), true);
+        async move { remote::subscribe::<M>(&here, name, at, me, sub).await }
     }
 
     fn unsubscribe_remote_event(&mut self, name: impl Into<Atom>, node: impl Into<Atom>) -> bool {

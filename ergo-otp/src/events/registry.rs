@@ -14,7 +14,7 @@ use parking_lot::Mutex;
 use rustc_hash::FxHashMap;
 
 use super::relay::{EventRelay, RelayMessage};
-use super::{Event, EventDemand, EventDown, EventError, EventOptions};
+use super::{Deliver, Event, EventDemand, EventDown, EventError, EventOptions, Subscription};
 
 struct Entry {
     /// Tells this registration from a later one under the same name.
@@ -27,8 +27,7 @@ struct Entry {
     capacity: usize,
     /// The last values (of the event's type), oldest first.
     buffer: VecDeque<Box<dyn Any + Send>>,
-    /// Subscriber → linked (true) or monitoring (false).
-    subscribers: FxHashMap<Pid, bool>,
+    subscribers: FxHashMap<Pid, Subscription>,
     /// Other nodes subscribed through their relays: relay pid (its node is the key).
     remote: FxHashMap<Atom, Pid>,
     published: u64,
@@ -178,7 +177,7 @@ pub(super) fn subscribe<M: Clone + Send + 'static>(
     node: &Node,
     name: Atom,
     subscriber: Pid,
-    linked: bool,
+    subscription: Subscription,
 ) -> Result<Vec<M>, EventError> {
     let registry = registry(node);
     let (buffered, demand, generation) = {
@@ -186,7 +185,7 @@ pub(super) fn subscribe<M: Clone + Send + 'static>(
         let entry = events.get_mut(&name).ok_or(EventError::Unknown(name))?;
         check_type::<M>(name, entry)?;
         let first = !entry.has_subscribers();
-        let new = entry.subscribers.insert(subscriber, linked).is_none();
+        let new = entry.subscribers.insert(subscriber, subscription).is_none();
         let buffered: Vec<M> = entry
             .buffer
             .iter()
@@ -264,7 +263,7 @@ fn publish<M: Clone + Send + 'static>(
     message: M,
 ) -> Result<(), EventError> {
     let registry = registry(node);
-    let subscribers: (Vec<Pid>, Vec<Pid>) = {
+    let subscribers: (Vec<Deliver>, Vec<Pid>) = {
         let mut events = registry.events.lock();
         let entry = match events.get_mut(&name) {
             Some(entry) if generation.is_none_or(|g| g == entry.generation) => entry,
@@ -287,7 +286,11 @@ fn publish<M: Clone + Send + 'static>(
             *entry.sent.entry(*remote).or_default() += 1;
         }
         (
-            entry.subscribers.keys().copied().collect(),
+            entry
+                .subscribers
+                .values()
+                .map(|s| s.deliver.clone())
+                .collect(),
             entry.remote.values().copied().collect::<Vec<Pid>>(),
         )
     };
@@ -297,14 +300,13 @@ fn publish<M: Clone + Send + 'static>(
         // Encoded once, sent once per subscribing node.
         send_remote(node, name, timestamp, &message, &relays);
     }
-    for pid in subscribers {
-        let event = Event {
-            name,
-            timestamp,
-            message: message.clone(),
-        };
-        // A subscriber that ended meanwhile is dropped by its monitor.
-        let _ = node.send(pid, event);
+    let event = Event {
+        name,
+        timestamp,
+        message,
+    };
+    for deliver in subscribers {
+        deliver(&event);
     }
     Ok(())
 }
@@ -334,8 +336,8 @@ fn end(node: &Node, name: Atom, generation: u64, reason: Reason) -> bool {
             });
         }
     }
-    for (pid, linked) in entry.subscribers {
-        if linked {
+    for (pid, subscription) in entry.subscribers {
+        if subscription.linked {
             node.send_exit_from(entry.owner, pid, reason.clone());
         } else {
             let down = EventDown {

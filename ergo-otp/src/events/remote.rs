@@ -2,6 +2,7 @@
 //! holding the local subscribers; the first one subscribes this node's relay there
 //! (one round trip), the others are local, and the last one leaving unsubscribes it.
 
+use std::any::Any;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -12,21 +13,20 @@ use rustc_hash::FxHashMap;
 use serde::de::DeserializeOwned;
 
 use super::relay::{local_relay, EventRelay, RelayCall, RelayMessage, RelayReply, RELAY};
-use super::{Event, EventDown, EventError};
+use super::{Deliver, Event, EventDown, EventError, Subscription};
 
 /// An event of another node, as this node's subscribers see it.
 type Key = (Atom, Atom);
 
-/// Decodes one published value and sends it, as an `Event<M>`, to each subscriber.
-type Deliver = fn(&Node, Atom, SystemTime, &[u8], &[Pid]);
+/// Decodes one published value into an `Event<M>`.
+type Decode = fn(Atom, SystemTime, &[u8]) -> Option<Box<dyn Any + Send>>;
 
 struct Proxy {
     type_name: &'static str,
-    deliver: Deliver,
+    decode: Decode,
     /// The relay on the event's node.
     relay: Pid,
-    /// Local subscriber → linked.
-    subscribers: FxHashMap<Pid, bool>,
+    subscribers: FxHashMap<Pid, Subscription>,
     /// The last values seen (encoded), for later local subscribers.
     buffer: VecDeque<Vec<u8>>,
     capacity: usize,
@@ -39,27 +39,21 @@ fn proxies(node: &Node) -> Arc<Proxies> {
     node.extension_or_insert(Proxies::default)
 }
 
-fn deliver<M: Clone + Send + DeserializeOwned + 'static>(
-    node: &Node,
+fn decode<M: Send + DeserializeOwned + 'static>(
     name: Atom,
     timestamp: SystemTime,
     bytes: &[u8],
-    to: &[Pid],
-) {
-    let message: M = match ergo_runtime::wire::decode_as(bytes) {
-        Ok(m) => m,
-        Err(e) => {
-            tracing::warn!(event = %name, error = %e, "an event value from another node did not decode");
-            return;
-        }
-    };
-    for &pid in to {
-        let event = Event {
+) -> Option<Box<dyn Any + Send>> {
+    match ergo_runtime::wire::decode_as::<M>(bytes) {
+        Ok(message) => Some(Box::new(Event {
             name,
             timestamp,
-            message: message.clone(),
-        };
-        let _ = node.send(pid, event);
+            message,
+        })),
+        Err(e) => {
+            tracing::warn!(event = %name, error = %e, "an event value from another node did not decode");
+            None
+        }
     }
 }
 
@@ -76,12 +70,12 @@ pub(super) async fn subscribe<M: Clone + Send + DeserializeOwned + 'static>(
     name: Atom,
     at: Atom,
     subscriber: Pid,
-    linked: bool,
+    subscription: Subscription,
 ) -> Result<Vec<M>, EventError> {
     let key = (name, at);
     let expected = std::any::type_name::<M>();
     // Another local subscriber already pays for the subscription.
-    if let Some(buffered) = join_local::<M>(node, key, subscriber, linked)? {
+    if let Some(buffered) = join_local::<M>(node, key, subscriber, &subscription)? {
         return Ok(buffered);
     }
     let mine = local_relay(node)
@@ -128,14 +122,14 @@ pub(super) async fn subscribe<M: Clone + Send + DeserializeOwned + 'static>(
             created = true;
             Proxy {
                 type_name: expected,
-                deliver: deliver::<M>,
+                decode: decode::<M>,
                 relay: theirs.pid(),
                 subscribers: FxHashMap::default(),
                 capacity,
                 buffer: buffered.into(),
             }
         });
-        proxy.subscribers.insert(subscriber, linked);
+        proxy.subscribers.insert(subscriber, subscription);
     }
     watch_subscriber(node, key, subscriber);
     if created {
@@ -163,7 +157,7 @@ fn join_local<M: DeserializeOwned>(
     node: &Node,
     key: Key,
     subscriber: Pid,
-    linked: bool,
+    subscription: &Subscription,
 ) -> Result<Option<Vec<M>>, EventError> {
     let buffered = {
         let proxies = proxies(node);
@@ -178,7 +172,7 @@ fn join_local<M: DeserializeOwned>(
                 actual: proxy.type_name,
             });
         }
-        proxy.subscribers.insert(subscriber, linked);
+        proxy.subscribers.insert(subscriber, subscription.clone());
         proxy.buffer.iter().cloned().collect::<Vec<_>>()
     };
     watch_subscriber(node, key, subscriber);
@@ -241,7 +235,7 @@ fn unsubscribe_there(node: &Node, name: Atom, theirs: Pid, mine: Pid) {
 
 /// A value published on another node: to every local subscriber, decoded once.
 pub(super) fn published(node: &Node, key: Key, at: SystemTime, bytes: &[u8]) {
-    let (deliver, to) = {
+    let (decode, to) = {
         let proxies = proxies(node);
         let mut map = proxies.0.lock();
         let Some(proxy) = map.get_mut(&key) else {
@@ -254,11 +248,20 @@ pub(super) fn published(node: &Node, key: Key, at: SystemTime, bytes: &[u8]) {
             proxy.buffer.push_back(bytes.to_vec());
         }
         (
-            proxy.deliver,
-            proxy.subscribers.keys().copied().collect::<Vec<_>>(),
+            proxy.decode,
+            proxy
+                .subscribers
+                .values()
+                .map(|s| s.deliver.clone())
+                .collect::<Vec<Deliver>>(),
         )
     };
-    deliver(node, key.0, at, bytes, &to);
+    // Decoded once for every subscriber on this node.
+    if let Some(event) = decode(key.0, at, bytes) {
+        for deliver in to {
+            deliver(&*event);
+        }
+    }
 }
 
 /// An event of another node ended (or its node was lost): every local subscriber
@@ -267,8 +270,8 @@ pub(super) fn ended(node: &Node, key: Key, reason: Reason) {
     let Some(proxy) = proxies(node).0.lock().remove(&key) else {
         return;
     };
-    for (pid, linked) in proxy.subscribers {
-        if linked {
+    for (pid, subscription) in proxy.subscribers {
+        if subscription.linked {
             node.send_exit(pid, reason.clone());
         } else {
             let _ = node.send(
