@@ -397,3 +397,94 @@ async fn the_node_itself_can_produce_an_event() {
     assert!(ergo::events::names(&node).is_empty());
     node.stop().await.unwrap();
 }
+
+/// Keeps the ticks it gets from another OS process's event.
+#[derive(Default)]
+struct Ticks {
+    seen: Vec<u64>,
+}
+
+#[actor]
+impl Ticks {
+    #[handle_call(local)]
+    async fn subscribe(&mut self, ctx: &mut Context<Self>, at: String) -> Result<(), EventError> {
+        ctx.monitor_remote_event::<u64>("ticks", at.as_str())
+            .await
+            .map(drop)
+    }
+
+    #[handle_call]
+    fn count(&mut self) -> usize {
+        self.seen.len()
+    }
+
+    #[handle_call]
+    fn seen(&mut self) -> Vec<u64> {
+        self.seen.clone()
+    }
+
+    #[handle_info(local)]
+    fn tick(&mut self, event: Event<u64>) {
+        self.seen.push(event.message);
+    }
+
+    #[handle_info(local)]
+    fn ended(&mut self, _down: EventDown) {}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_sees_every_event_of_another_os_process_in_order() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+    ergo::register_message::<u64>();
+    let producer = "events_os_pub@127.0.0.1";
+    let mut child = Command::new(env!("CARGO_BIN_EXE_event-node"))
+        .arg(producer)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start event-node");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("READY line");
+    let addr: std::net::SocketAddr = line
+        .trim()
+        .strip_prefix("READY ")
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("bad READY line {line:?}"));
+    let node = Node::builder("events_os_sub@127.0.0.1")
+        .cookie("events")
+        .network(
+            ergo::net::NetOptions::new()
+                .registrar(None)
+                .route(producer, addr),
+        )
+        .start()
+        .await
+        .unwrap();
+    let subs = [
+        node.spawn(Ticks::default()).await.unwrap(),
+        node.spawn(Ticks::default()).await.unwrap(),
+    ];
+    for s in &subs {
+        s.subscribe(producer.to_string()).await.unwrap();
+    }
+    const N: u64 = 5_000;
+    let mut stdin = child.stdin.take().expect("stdin");
+    writeln!(stdin, "publish {N}").unwrap();
+    stdin.flush().unwrap();
+    for s in &subs {
+        guard("every tick", async {
+            while s.count().await.unwrap() < N as usize {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await;
+        assert_eq!(s.seen().await.unwrap(), (0..N).collect::<Vec<_>>());
+    }
+    drop(stdin);
+    let _ = child.kill();
+    let _ = child.wait();
+    node.stop().await.unwrap();
+}
