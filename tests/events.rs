@@ -488,3 +488,94 @@ async fn a_subscriber_sees_every_event_of_another_os_process_in_order() {
     let _ = child.wait();
     node.stop().await.unwrap();
 }
+
+/// Forwards TCP connections to `to`, counting the bytes that flow towards `to`.
+async fn counting_proxy(
+    to: std::net::SocketAddr,
+) -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::atomic::AtomicU64>,
+) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let bytes = std::sync::Arc::new(AtomicU64::new(0));
+    let counted = bytes.clone();
+    tokio::spawn(async move {
+        while let Ok((inbound, _)) = listener.accept().await {
+            let Ok(outbound) = tokio::net::TcpStream::connect(to).await else {
+                continue;
+            };
+            let (mut in_read, mut in_write) = inbound.into_split();
+            let (mut out_read, mut out_write) = outbound.into_split();
+            let counted = counted.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 * 1024];
+                while let Ok(n) = in_read.read(&mut buf).await {
+                    if n == 0 || out_write.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                    counted.fetch_add(n as u64, Ordering::Relaxed);
+                }
+            });
+            tokio::spawn(async move {
+                let _ = tokio::io::copy(&mut out_read, &mut in_write).await;
+            });
+        }
+    });
+    (addr, bytes)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_remote_subscribers_cost_one_message_per_publish_on_the_wire() {
+    use std::sync::atomic::Ordering;
+    ergo::register_message::<Price>();
+    let (sub_name, pub_name) = ("events_wire_sub@127.0.0.1", "events_wire_pub@127.0.0.1");
+    let subs_node = Node::builder(sub_name)
+        .cookie("events")
+        .network(ergo::net::NetOptions::new().registrar(None))
+        .start()
+        .await
+        .unwrap();
+    // Everything the producer's node sends to the subscribers' node goes through the
+    // proxy, which counts it.
+    let (proxy, wire_bytes) = counting_proxy(subs_node.listen_addr().unwrap()).await;
+    let pub_node = Node::builder(pub_name)
+        .cookie("events")
+        .network(
+            ergo::net::NetOptions::new()
+                .registrar(None)
+                .route(sub_name, proxy),
+        )
+        .start()
+        .await
+        .unwrap();
+    let producer = pub_node.spawn(Producer::default()).await.unwrap();
+    producer.start(0, false).await.unwrap();
+    // The producer's node calls first, so the subscribers' node learns where it is.
+    let probe = subs_node.spawn(Subscriber::default()).await.unwrap();
+    let remote: ActorRef<Subscriber> = pub_node.actor_ref(probe.pid()).unwrap();
+    assert!(!remote.unsubscribe().await.unwrap());
+    let mut subs = Vec::new();
+    for _ in 0..10_000 {
+        let s = subs_node.spawn(Subscriber::default()).await.unwrap();
+        assert_eq!(s.monitor_remote(pub_name.to_string()).await, Ok(vec![]));
+        subs.push(s);
+    }
+    let before = wire_bytes.load(Ordering::Relaxed);
+    const PUBLISHED: u64 = 20;
+    for n in 0..PUBLISHED {
+        producer.publish(n).await.unwrap();
+    }
+    for s in [&subs[0], &subs[9_999]] {
+        seen_until(s, |s| s.0.len() == PUBLISHED as usize).await;
+    }
+    let per_publish = (wire_bytes.load(Ordering::Relaxed) - before) / PUBLISHED;
+    // One small frame per value (per subscriber it would be 10,000 frames).
+    assert!(per_publish < 512, "{per_publish} bytes per publish");
+    let info = ergo::events::info(&pub_node, "prices").unwrap();
+    assert_eq!(info.sent, vec![(Atom::new(sub_name), PUBLISHED)]);
+    subs_node.stop().await.unwrap();
+    pub_node.stop().await.unwrap();
+}

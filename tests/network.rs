@@ -785,3 +785,41 @@ async fn the_shared_remote_monitor_goes_with_the_last_local_one() {
     a.stop().await.unwrap();
     b.stop().await.unwrap();
 }
+
+/// Local handlers declared before remote ones.
+#[derive(Default)]
+pub struct Mixed {
+    n: u64,
+}
+
+#[actor]
+impl Mixed {
+    #[handle_call(local)]
+    fn local_first(&mut self, _not_remote: std::sync::Arc<std::sync::Mutex<u8>>) {}
+
+    #[handle_cast(local)]
+    fn local_cast(&mut self, _not_remote: std::sync::mpsc::Sender<u8>) {}
+
+    #[handle_call]
+    fn add(&mut self, n: u64) -> u64 {
+        self.n += n;
+        self.n
+    }
+
+    #[handle_cast]
+    fn reset(&mut self) {
+        self.n = 0;
+    }
+}
+
+#[tokio::test]
+async fn remote_calls_reach_an_actor_that_also_has_local_handlers() {
+    let (a, b) = pair("net_a14", "net_b14").await;
+    let mixed = b.spawn(Mixed::default()).await.unwrap();
+    let remote: ActorRef<Mixed> = a.actor_ref(mixed.pid()).unwrap();
+    assert_eq!(guard("call", remote.add(2)).await.unwrap(), 2);
+    remote.reset().unwrap();
+    assert_eq!(guard("call", remote.add(3)).await.unwrap(), 3);
+    a.stop().await.unwrap();
+    b.stop().await.unwrap();
+}

@@ -162,6 +162,20 @@ pub mod __private {
             value.serialize(s)
         }
 
+        /// Refuses to serialize a `local` handler's argument or reply.
+        pub fn refuse_serialize<T, S: Serializer>(_: &T, _: S) -> Result<S::Ok, S::Error> {
+            Err(serde::ser::Error::custom(
+                "a `local` handler's message cannot cross the network",
+            ))
+        }
+
+        /// Refuses to deserialize a `local` handler's argument or reply.
+        pub fn refuse_deserialize<'de, T, D: Deserializer<'de>>(_: D) -> Result<T, D::Error> {
+            Err(serde::de::Error::custom(
+                "a `local` handler's message cannot cross the network",
+            ))
+        }
+
         /// Deserializes a message argument or reply.
         pub fn deserialize<'de, T: WireDeserialize, D: Deserializer<'de>>(
             d: D,

@@ -75,17 +75,28 @@ pub fn enums(actor: &Actor) -> TokenStream {
 
 fn variant(actor: &Actor, h: &Handler, doc: &str, fields: Vec<&syn::Type>) -> TokenStream {
     let v = &h.variant;
-    let skip = h.local.then(|| quote!(#[serde(skip)]));
+    // A local handler's fields refuse to cross, but its variant keeps its place: a
+    // skipped variant would shift the indices of the others in non-self-describing
+    // formats (postcard), and remote calls to the other handlers would not decode.
     let fields: Vec<TokenStream> = if h.local {
-        fields.iter().map(|ty| quote!(#ty)).collect()
+        fields.iter().map(|ty| local_field(actor, ty)).collect()
     } else {
         fields.iter().map(|ty| wire_field(actor, ty)).collect()
     };
     if fields.is_empty() {
-        quote! { #[doc = #doc] #skip #v, }
+        quote! { #[doc = #doc] #v, }
     } else {
-        quote! { #[doc = #doc] #skip #v(#(#fields),*), }
+        quote! { #[doc = #doc] #v(#(#fields),*), }
     }
+}
+
+/// A field of a local handler: (de)serializing it is an error, whatever its type.
+fn local_field(actor: &Actor, ty: &syn::Type) -> TokenStream {
+    let base = format!("{}::__private::wire", actor.krate.to_token_stream()).replace(' ', "");
+    let t = ty.to_token_stream().to_string();
+    let ser = format!("{base}::refuse_serialize::<{t}, _>");
+    let de = format!("{base}::refuse_deserialize::<{t}, _>");
+    quote!(#[serde(serialize_with = #ser, deserialize_with = #de)] #ty)
 }
 
 /// A field (de)serialized through `ergo::__private::wire`, named in string literals

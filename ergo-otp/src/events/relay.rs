@@ -15,7 +15,7 @@ pub(crate) const RELAY: &str = "ergo_event_relay";
 
 /// What relays send each other.
 #[derive(Serialize, Deserialize, Debug)]
-pub enum RelayMessage {
+pub(crate) enum RelayMessage {
     /// A value published on the sender's node, encoded once.
     Published {
         /// The event's node.
@@ -47,7 +47,7 @@ pub enum RelayMessage {
 
 /// What a relay asks another.
 #[derive(Serialize, Deserialize, Debug)]
-pub enum RelayCall {
+pub(crate) enum RelayCall {
     /// Subscribe `relay` (on another node) to the event `name` of this node.
     Subscribe {
         /// The event.
@@ -59,7 +59,7 @@ pub enum RelayCall {
 
 /// A relay's answer.
 #[derive(Serialize, Deserialize, Debug)]
-pub enum RelayReply {
+pub(crate) enum RelayReply {
     /// Subscribed: the event's message type and its buffered values, encoded.
     Subscribed {
         /// The event's message type name.
@@ -74,7 +74,7 @@ pub enum RelayReply {
 }
 
 /// The relay process.
-pub struct EventRelay;
+pub(crate) struct EventRelay;
 
 impl Actor for EventRelay {
     type Message = RelayMessage;
