@@ -231,7 +231,7 @@ async fn a_node_with_another_cookie_is_refused() {
         .lookup_remote::<NetCounter>("counter", "mp_cb@127.0.0.1")
         .await;
     assert!(
-        matches!(found, Err(ergo::NetError::NoConnection(_))),
+        matches!(found, Err(ergo::NetError::WrongCookie(_))),
         "{found:?}"
     );
     // The node still serves the right cookie.

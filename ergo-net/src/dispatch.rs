@@ -50,6 +50,7 @@ fn crc(s: &str) -> u32 {
 
 pub(crate) fn handle(net: &Arc<Network>, peer: &Arc<Peer>, header: Header, payload: &[u8]) {
     let remote = |id: u64| Pid::new(peer.name, id, peer.creation());
+    let local = |id: u64, creation: u32| Pid::new(net.node.name(), id, creation);
     match header {
         Header::Send {
             from,
@@ -72,7 +73,13 @@ pub(crate) fn handle(net: &Arc<Network>, peer: &Arc<Peer>, header: Header, paylo
                     },
                 );
             } else if let Err(e) = result {
-                tracing::warn!(node = %net.node.name(), from = %remote(from), ?to, error = %e, "message from the network refused");
+                // The sender did not ask to know: counted, and logged rate-limited.
+                net.refused_plain
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let node = net.node.name().as_str();
+                net.logs.warn(&node, "message refused", || {
+                    tracing::warn!(node = %node, from = %remote(from), ?to, error = %e, "message from the network refused");
+                });
             }
         }
         Header::Call {
@@ -87,14 +94,11 @@ pub(crate) fn handle(net: &Arc<Network>, peer: &Arc<Peer>, header: Header, paylo
             let key = crate::peer::pair_key(callee, from);
             let (reply_net, name) = (net.clone(), peer.name);
             let reply = Box::new(move |result: Result<Vec<u8>, RemoteError>| {
-                let peer = reply_net.connected_peer(name);
-                let status = result.as_ref().map(|_| ()).map_err(Clone::clone);
-                let _ = reply_net.write(&peer, key, &Header::Reply { tag, status }, |buf| {
-                    if let Ok(bytes) = &result {
-                        buf.extend_from_slice(bytes);
-                    }
-                    Ok(())
-                });
+                let (status, bytes) = match result {
+                    Ok(bytes) => (Ok(()), bytes),
+                    Err(e) => (Err(e), Vec::new()),
+                };
+                reply_net.write_reply(name, key, &Header::Reply { tag, status }, &bytes);
             });
             let delivered = match process {
                 Some(pid) => net.dist.call_wire(pid, payload, priority(p), reply),
@@ -134,31 +138,33 @@ pub(crate) fn handle(net: &Arc<Network>, peer: &Arc<Peer>, header: Header, paylo
         Header::Exit {
             from,
             to,
+            creation,
             reason,
             link,
         } => {
-            let (from, to) = (remote(from), net.dist.pid(to));
+            let (from, to) = (remote(from), local(to, creation));
             if link {
                 net.dist.deliver_link_exit(from, to, reason);
             } else {
                 net.dist.deliver_exit(from, to, reason);
             }
         }
-        Header::Link { from, to } => {
-            let (from, to) = (remote(from), net.dist.pid(to));
+        Header::Link { from, to, creation } => {
+            let (from, to) = (remote(from), local(to, creation));
             if !net.dist.accept_link(to, from) {
                 let reason = Reason::NoProcess;
                 let exit = Header::Exit {
                     from: to.id(),
                     to: from.id(),
+                    creation: from.creation(),
                     reason,
                     link: true,
                 };
                 net.write_control(peer.name, key_of(Some(to), from.id()), exit);
             }
         }
-        Header::Unlink { from, to } => {
-            let (from, to) = (remote(from), net.dist.pid(to));
+        Header::Unlink { from, to, creation } => {
+            let (from, to) = (remote(from), local(to, creation));
             net.dist.accept_unlink(to, from);
         }
         Header::Monitor {

@@ -60,17 +60,20 @@ pub enum Header {
         tag: u64,
         status: Result<(), RemoteError>,
     },
-    /// An exit signal from a process of the sender to one of the receiver.
+    /// An exit signal from a process of the sender to one of the receiver (`to`, of
+    /// the receiver's incarnation `creation`: a signal for a former incarnation's
+    /// process reaches nobody).
     Exit {
         from: u64,
         to: u64,
+        creation: u32,
         reason: Reason,
         link: bool,
     },
     /// Adds the receiver's half of a link.
-    Link { from: u64, to: u64 },
+    Link { from: u64, to: u64, creation: u32 },
     /// Removes the receiver's half of a link.
-    Unlink { from: u64, to: u64 },
+    Unlink { from: u64, to: u64, creation: u32 },
     /// Starts a monitor by a process of the sender.
     Monitor {
         watcher: u64,

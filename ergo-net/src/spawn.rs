@@ -57,6 +57,10 @@ pub trait NetworkExt {
     /// The address this node accepts connections on, once its network runs.
     fn listen_addr(&self) -> Option<SocketAddr>;
 
+    /// Counters of the network (buffered bytes, refused messages and handshakes), once
+    /// it runs.
+    fn network_stats(&self) -> Option<crate::NetStats>;
+
     /// Lets other nodes spawn processes from `factory` under `name`. The remote side
     /// sends the init arguments; the factory builds the actor.
     fn enable_spawn<A, F>(
@@ -108,6 +112,10 @@ impl NetworkExt for Node {
 
     fn listen_addr(&self) -> Option<SocketAddr> {
         network_of(self).map(|n| n.listen)
+    }
+
+    fn network_stats(&self) -> Option<crate::NetStats> {
+        network_of(self).map(|n| n.stats())
     }
 
     fn enable_spawn<A, F>(
@@ -201,7 +209,7 @@ async fn spawn_on(
     payload: Vec<u8>,
 ) -> Result<Pid, NetError> {
     let net = net_or_err(this)?;
-    let peer = net.connected_peer(node);
+    let peer = net.connected_peer(node)?;
     let tag = net.tag();
     let header = Header::Spawn { tag, factory, name };
     let answer = await_answer(&peer, tag, std::time::Duration::from_secs(15), decode_id);
@@ -216,7 +224,7 @@ async fn spawn_on(
 /// Asks `node` to start its application `app`; the pid of its root supervisor.
 async fn start_on(this: &Node, node: Atom, app: Atom) -> Result<Pid, NetError> {
     let net = net_or_err(this)?;
-    let peer = net.connected_peer(node);
+    let peer = net.connected_peer(node)?;
     let tag = net.tag();
     let answer = await_answer(&peer, tag, std::time::Duration::from_secs(30), decode_id);
     let header = Header::StartApp { tag, name: app };

@@ -55,17 +55,16 @@ impl Transport for NetTransport {
         ack: Option<Answer>,
     ) -> Result<(), NetError> {
         let net = self.net()?;
-        let peer = net.connected_peer(to.node());
+        let peer = net.connected_peer(to.node())?;
         let tag = match ack {
             Some(answer) => {
                 let tag = net.tag();
-                let name = peer.name;
                 peer.add_pending(
                     tag,
                     Box::new(move |result| {
                         answer(result.map_err(|e| match e {
                             PendingError::Remote(e) => NetError::Remote(e),
-                            PendingError::NoConnection => NetError::NoConnection(name),
+                            PendingError::Lost(e) => e,
                         }))
                     }),
                 );
@@ -85,7 +84,7 @@ impl Transport for NetTransport {
             if tag != 0 {
                 peer.take_pending(tag);
             }
-            return Err(e.into());
+            return Err(e);
         }
         Ok(())
     }
@@ -99,15 +98,14 @@ impl Transport for NetTransport {
         reply: Answer,
     ) -> Result<(), NetError> {
         let net = self.net()?;
-        let peer = net.connected_peer(to.node());
+        let peer = net.connected_peer(to.node())?;
         let tag = net.tag();
-        let name = peer.name;
         peer.add_pending(
             tag,
             Box::new(move |answer| {
                 reply(answer.map_err(|e| match e {
                     PendingError::Remote(e) => NetError::Remote(e),
-                    PendingError::NoConnection => NetError::NoConnection(name),
+                    PendingError::Lost(e) => e,
                 }))
             }),
         );
@@ -119,7 +117,7 @@ impl Transport for NetTransport {
         };
         if let Err(e) = net.write(&peer, key_of(from, to.id()), &header, payload) {
             peer.take_pending(tag);
-            return Err(e.into());
+            return Err(e);
         }
         Ok(())
     }
@@ -129,6 +127,7 @@ impl Transport for NetTransport {
         let exit = Header::Exit {
             from: from.id(),
             to: to.id(),
+            creation: to.creation(),
             reason,
             link,
         };
@@ -140,6 +139,7 @@ impl Transport for NetTransport {
         let link = Header::Link {
             from: local.id(),
             to: remote.id(),
+            creation: remote.creation(),
         };
         net.write_control(remote.node(), key_of(Some(local), remote.id()), link);
     }
@@ -149,6 +149,7 @@ impl Transport for NetTransport {
         let unlink = Header::Unlink {
             from: local.id(),
             to: remote.id(),
+            creation: remote.creation(),
         };
         net.write_control(remote.node(), key_of(Some(local), remote.id()), unlink);
     }
@@ -192,7 +193,10 @@ impl Transport for NetTransport {
             Ok(net) => net,
             Err(e) => return Box::pin(async move { Err(e) }),
         };
-        let peer = net.connected_peer(node);
+        let peer = match net.connected_peer(node) {
+            Ok(peer) => peer,
+            Err(e) => return Box::pin(async move { Err(e) }),
+        };
         let tag = net.tag();
         let answer = await_answer(&peer, tag, Duration::from_secs(5), |bytes| {
             postcard::from_bytes::<Option<(u64, String)>>(bytes).map_err(|e| {
