@@ -137,34 +137,45 @@ pub(crate) fn handle(net: &Arc<Network>, peer: &Arc<Peer>, header: Header, paylo
         }
         Header::Exit {
             from,
+            from_creation,
             to,
-            creation,
+            to_creation,
             reason,
             link,
         } => {
-            let (from, to) = (remote(from), local(to, creation));
+            let from = Pid::new(peer.name, from, from_creation);
+            let to = local(to, to_creation);
             if link {
                 net.dist.deliver_link_exit(from, to, reason);
             } else {
                 net.dist.deliver_exit(from, to, reason);
             }
         }
-        Header::Link { from, to, creation } => {
-            let (from, to) = (remote(from), local(to, creation));
+        Header::Link {
+            from,
+            to,
+            to_creation,
+        } => {
+            let (from, to) = (remote(from), local(to, to_creation));
             if !net.dist.accept_link(to, from) {
                 let reason = Reason::NoProcess;
                 let exit = Header::Exit {
                     from: to.id(),
+                    from_creation: to.creation(),
                     to: from.id(),
-                    creation: from.creation(),
+                    to_creation: from.creation(),
                     reason,
                     link: true,
                 };
                 net.write_control(peer.name, key_of(Some(to), from.id()), exit);
             }
         }
-        Header::Unlink { from, to, creation } => {
-            let (from, to) = (remote(from), local(to, creation));
+        Header::Unlink {
+            from,
+            to,
+            to_creation,
+        } => {
+            let (from, to) = (remote(from), local(to, to_creation));
             net.dist.accept_unlink(to, from);
         }
         Header::Monitor {
@@ -182,14 +193,15 @@ pub(crate) fn handle(net: &Arc<Network>, peer: &Arc<Peer>, header: Header, paylo
             match net.dist.accept_monitor(local, remote(watcher), r) {
                 Some(_) => {}
                 None => {
-                    let (pid, name) = match target {
-                        WireTarget::Pid { id, .. } => (id, None),
-                        WireTarget::Name(name) => (0, Some(name)),
+                    let (pid, pid_creation, name) = match target {
+                        WireTarget::Pid { id, creation } => (id, creation, None),
+                        WireTarget::Name(name) => (0, net.node.creation(), Some(name)),
                     };
                     let down = Header::Down {
                         watcher,
                         reference,
                         pid,
+                        pid_creation,
                         name,
                         reason: Reason::NoProcess,
                     };
@@ -207,13 +219,14 @@ pub(crate) fn handle(net: &Arc<Network>, peer: &Arc<Peer>, header: Header, paylo
             watcher,
             reference,
             pid,
+            pid_creation,
             name,
             reason,
         } => {
             let _ = watcher;
             let down = Down {
                 monitor: net.dist.local_ref(reference),
-                pid: remote(pid),
+                pid: Pid::new(peer.name, pid, pid_creation),
                 name,
                 reason,
             };

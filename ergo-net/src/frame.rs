@@ -60,20 +60,29 @@ pub enum Header {
         tag: u64,
         status: Result<(), RemoteError>,
     },
-    /// An exit signal from a process of the sender to one of the receiver (`to`, of
-    /// the receiver's incarnation `creation`: a signal for a former incarnation's
-    /// process reaches nobody).
+    /// An exit signal from a process of the sender (of its incarnation
+    /// `from_creation`) to one of the receiver (of the receiver's incarnation
+    /// `to_creation`: a signal for a former incarnation's process reaches nobody).
     Exit {
         from: u64,
+        from_creation: u32,
         to: u64,
-        creation: u32,
+        to_creation: u32,
         reason: Reason,
         link: bool,
     },
     /// Adds the receiver's half of a link.
-    Link { from: u64, to: u64, creation: u32 },
+    Link {
+        from: u64,
+        to: u64,
+        to_creation: u32,
+    },
     /// Removes the receiver's half of a link.
-    Unlink { from: u64, to: u64, creation: u32 },
+    Unlink {
+        from: u64,
+        to: u64,
+        to_creation: u32,
+    },
     /// Starts a monitor by a process of the sender.
     Monitor {
         watcher: u64,
@@ -91,6 +100,8 @@ pub enum Header {
         watcher: u64,
         reference: u64,
         pid: u64,
+        /// The incarnation `pid` belongs to (that of a stale pid when it is the reason).
+        pid_creation: u32,
         name: Option<Atom>,
         reason: Reason,
     },

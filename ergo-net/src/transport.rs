@@ -126,8 +126,9 @@ impl Transport for NetTransport {
         let Ok(net) = self.net() else { return };
         let exit = Header::Exit {
             from: from.id(),
+            from_creation: from.creation(),
             to: to.id(),
-            creation: to.creation(),
+            to_creation: to.creation(),
             reason,
             link,
         };
@@ -139,7 +140,7 @@ impl Transport for NetTransport {
         let link = Header::Link {
             from: local.id(),
             to: remote.id(),
-            creation: remote.creation(),
+            to_creation: remote.creation(),
         };
         net.write_control(remote.node(), key_of(Some(local), remote.id()), link);
     }
@@ -149,7 +150,7 @@ impl Transport for NetTransport {
         let unlink = Header::Unlink {
             from: local.id(),
             to: remote.id(),
-            creation: remote.creation(),
+            to_creation: remote.creation(),
         };
         net.write_control(remote.node(), key_of(Some(local), remote.id()), unlink);
     }
@@ -182,6 +183,7 @@ impl Transport for NetTransport {
             watcher: watcher.id(),
             reference: down.monitor.id(),
             pid: down.pid.id(),
+            pid_creation: down.pid.creation(),
             name: down.name,
             reason: down.reason,
         };
