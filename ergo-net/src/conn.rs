@@ -105,7 +105,7 @@ async fn connect(
         re_resolve,
     };
     let attempt = async {
-        let mut stream = TcpStream::connect(addr)
+        let mut stream = connect_evicting(net, addr)
             .await
             .map_err(|e| lost(format!("connect to {addr}: {e}"), true))?;
         let _ = stream.set_nodelay(true);
@@ -137,6 +137,30 @@ async fn connect(
         Ok(result) => result,
         Err(_) => Err(lost(format!("connect to {addr} timed out"), true)),
     }
+}
+
+/// Connects; out of file descriptors, drops the oldest stranger still in its handshake
+/// (a peer we mean to talk to comes before one that has not proved anything) and tries
+/// again, a few times.
+async fn connect_evicting(net: &Network, addr: SocketAddr) -> std::io::Result<TcpStream> {
+    let mut tries = 0;
+    loop {
+        match TcpStream::connect(addr).await {
+            Err(e) if out_of_descriptors(&e) && tries < 8 => {
+                tries += 1;
+                if !(net.guard.evict_oldest() || net.registrar_guard.evict_oldest()) {
+                    return Err(e);
+                }
+                tokio::task::yield_now().await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// EMFILE or ENFILE.
+pub(crate) fn out_of_descriptors(e: &std::io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(23 | 24))
 }
 
 fn start_outbound(net: &Arc<Network>, peer: &Arc<Peer>, index: usize, stream: TcpStream) {
@@ -205,10 +229,13 @@ async fn write_loop(
 }
 
 /// Accepts connections until the node's runtime ends. On errors (too many open files,
-/// out of buffers) it backs off, up to a second, and logs once per interval.
+/// out of buffers) it first drops the oldest stranger still in its handshake, if any
+/// (freeing a descriptor for whoever waits in the backlog), else backs off up to a
+/// second; it logs rate-limited either way, and never spins.
 pub(crate) fn accept_loop(net: Arc<Network>, listener: TcpListener) {
     let runtime = net.runtime.clone();
     let tasks = net.clone();
+    let cap = crate::guard::within_fd_limit(net.options.max_handshakes);
     let task = runtime.spawn(async move {
         let mut backoff = Duration::ZERO;
         loop {
@@ -220,8 +247,7 @@ pub(crate) fn accept_loop(net: Arc<Network>, listener: TcpListener) {
                     let handle = tokio::spawn(async move {
                         accept(&child, stream, from, ticket).await;
                     });
-                    net.guard
-                        .admit(net.options.max_handshakes, ticket, handle.abort_handle());
+                    net.guard.admit(cap, ticket, handle.abort_handle());
                 }
                 Err(e) => {
                     backoff = accept_backoff(&net, "network acceptor", &e, backoff).await;
@@ -232,7 +258,8 @@ pub(crate) fn accept_loop(net: Arc<Network>, listener: TcpListener) {
     tasks.tasks.lock().push(task.abort_handle());
 }
 
-/// Logs (rate-limited) and sleeps after a failed `accept`; the next backoff.
+/// After a failed `accept`: logs (rate-limited), frees a descriptor by evicting the
+/// oldest stranger of either acceptor if there is one, else sleeps; the next backoff.
 pub(crate) async fn accept_backoff(
     net: &Network,
     what: &'static str,
@@ -241,8 +268,20 @@ pub(crate) async fn accept_backoff(
 ) -> Duration {
     let node = net.node.name().as_str();
     net.logs.warn(&node, "accept failed", || {
-        tracing::warn!(node = %node, what, %error, "accept failed (too many open files?); backing off");
+        tracing::warn!(node = %node, what, %error, "accept failed (too many open files?); dropping the oldest unauthenticated connection or backing off");
     });
+    let (mine, other): (&crate::guard::Guard, &crate::guard::Guard) =
+        (&net.guard, &net.registrar_guard);
+    let (first, second) = if mine.pending() >= other.pending() {
+        (mine, other)
+    } else {
+        (other, mine)
+    };
+    if first.evict_oldest() || second.evict_oldest() {
+        // Progress: the aborted task's socket closes once the runtime drops it.
+        tokio::task::yield_now().await;
+        return Duration::ZERO;
+    }
     let next = (backoff * 2).clamp(Duration::from_millis(10), Duration::from_secs(1));
     tokio::time::sleep(next).await;
     next

@@ -61,6 +61,19 @@ impl Guard {
         p.queue.push_back((ticket, task));
     }
 
+    /// Evicts the oldest connection still in its handshake (to free a file descriptor
+    /// when the process has none left); false if there was none.
+    pub(crate) fn evict_oldest(&self) -> bool {
+        match self.pending.lock().queue.pop_front() {
+            Some((_, oldest)) => {
+                oldest.abort();
+                self.refused.fetch_add(1, Ordering::Relaxed);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The handshake of `ticket` ended (either way).
     pub(crate) fn done(&self, ticket: u64) {
         let mut p = self.pending.lock();
@@ -104,6 +117,24 @@ impl Guard {
     /// A handshake from `ip` succeeded: its failures are forgiven.
     pub(crate) fn succeeded(&self, ip: IpAddr) {
         self.failures.lock().remove(&ip);
+    }
+}
+
+/// At most a quarter of the process's open-file limit goes to strangers per acceptor
+/// (Linux: read from `/proc/self/limits`; elsewhere `cap` as given).
+pub(crate) fn within_fd_limit(cap: usize) -> usize {
+    let soft = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|limits| {
+            limits
+                .lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3))
+                .and_then(|n| n.parse::<usize>().ok())
+        });
+    match soft {
+        Some(soft) => cap.min(soft / 4).max(1),
+        None => cap,
     }
 }
 

@@ -71,6 +71,8 @@ pub(crate) struct Network {
     pub(crate) logs: ratelimit::LogLimiter,
     /// Unauthenticated connections and failed handshakes.
     pub(crate) guard: guard::Guard,
+    /// Unauthenticated sessions of the registrar this node serves.
+    pub(crate) registrar_guard: Arc<guard::Guard>,
     /// Plain messages from peers refused because the target's mailbox was full or the
     /// target did not exist.
     pub(crate) refused_plain: AtomicU64,
@@ -317,6 +319,7 @@ pub(crate) async fn start(node: &Node, options: NetOptions) -> Result<SocketAddr
         failed_dials: Mutex::default(),
         logs: ratelimit::LogLimiter::new(LOG_LINES, LOG_INTERVAL),
         guard: guard::Guard::default(),
+        registrar_guard: Arc::default(),
         refused_plain: AtomicU64::new(0),
         next_tag: AtomicU64::new(1),
         spawns: spawn::Factories::default(),
@@ -363,7 +366,7 @@ impl Network {
             buffered: self.peers.lock().values().map(|p| p.buffered()).sum(),
             refused_plain: self.refused_plain.load(Ordering::Relaxed),
             handshakes_refused: self.guard.refused(),
-            unauthenticated: self.guard.pending(),
+            unauthenticated: self.guard.pending() + self.registrar_guard.pending(),
         }
     }
 }
@@ -380,7 +383,8 @@ pub struct NetStats {
     pub refused_plain: u64,
     /// Handshakes refused (wrong cookie, malformed, timed out, evicted).
     pub handshakes_refused: u64,
-    /// Connections currently in their handshake (not yet authenticated).
+    /// Connections currently in their handshake, and unregistered sessions of the
+    /// registrar this node serves (strangers, until they prove the cookie).
     pub unauthenticated: usize,
 }
 

@@ -62,8 +62,9 @@ pub struct NetOptions {
     /// peer is declared lost. With its writer's batch in flight, a peer costs at most
     /// about `pool_size × 3 × write_buffer` bytes of memory however slow it reads.
     pub write_buffer: usize,
-    /// Connections accepted but not yet authenticated, at most (default 128); one more
-    /// evicts the oldest.
+    /// Connections accepted but not yet authenticated, at most (default 128, and never
+    /// more than a quarter of the process's open-file limit); one more evicts the
+    /// oldest.
     pub max_handshakes: usize,
     /// How long an address a peer told us in its handshake is used to dial it back
     /// (default 10 min). It is also forgotten as soon as dialing it fails, and the peer

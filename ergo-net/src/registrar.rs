@@ -12,8 +12,9 @@
 //!   node's cookie register: nobody else can squat a name or redirect its peers.
 //!
 //! A session that has not registered is a stranger's: each of its lines must come
-//! within the connect timeout, and at most [`MAX_OPEN_SESSIONS`] such sessions are
-//! open (one more closes the oldest). The accept loop backs off on errors (too many
+//! within the connect timeout, and at most [`MAX_OPEN_SESSIONS`] such sessions (and at
+//! most a quarter of the process's open-file limit) are open: one more closes the
+//! oldest. The accept loop backs off on errors (too many
 //! open files) and logs them rate-limited.
 
 use std::net::SocketAddr;
@@ -229,13 +230,16 @@ async fn keep_registered(
 }
 
 async fn serve(net: Weak<Network>, listener: TcpListener, table: Table) {
-    let Some((cookie, idle)) = net
-        .upgrade()
-        .map(|n| (n.node.cookie().to_owned(), n.options.connect_timeout))
-    else {
+    let Some((cookie, idle, strangers)) = net.upgrade().map(|n| {
+        (
+            n.node.cookie().to_owned(),
+            n.options.connect_timeout,
+            n.registrar_guard.clone(),
+        )
+    }) else {
         return;
     };
-    let strangers = Arc::new(Guard::default());
+    let cap = crate::guard::within_fd_limit(MAX_OPEN_SESSIONS);
     // Sessions live in the set: when the serving node stops (this task is aborted), they
     // close with it, and the registered nodes notice and take over.
     let mut sessions = tokio::task::JoinSet::new();
@@ -251,7 +255,7 @@ async fn serve(net: Weak<Network>, listener: TcpListener, table: Table) {
                         session(stream, table, &cookie, idle, &guard, ticket).await;
                         guard.done(ticket);
                     });
-                    strangers.admit(MAX_OPEN_SESSIONS, ticket, handle);
+                    strangers.admit(cap, ticket, handle);
                 }
                 Err(e) => {
                     let Some(strong) = net.upgrade() else { return };
