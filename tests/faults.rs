@@ -612,3 +612,104 @@ async fn half_open_connections_do_not_lock_a_node_out() {
     a.stop().await.unwrap();
     b.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn names_from_the_wire_are_not_interned() {
+    use ergo_net::frame::{self, Header, WireName, WireTarget};
+    let b = node_with("flt_b23", NetOptions::new().registrar(None)).await;
+    b.spawn_register("counter", NetCounter::default())
+        .await
+        .unwrap();
+    let mut stream = TcpStream::connect(b.listen_addr().unwrap()).await.unwrap();
+    handshake::client(&mut stream, "raw23@127.0.0.1", 1, COOKIE, 0)
+        .await
+        .unwrap();
+    let mut bytes = Vec::new();
+    for i in 0..10_000u64 {
+        // (Plain sends: they need no answer, and this raw peer cannot be dialed back.)
+        let header = Header::Send {
+            from: 1,
+            to: WireTarget::Name(WireName(format!("made-up-name-{i}"))),
+            priority: 2,
+            ack: 0,
+        };
+        frame::encode(&mut bytes, &header, 0, |_| Ok(())).unwrap();
+    }
+    // Then a real one, so we know when the node has read them all.
+    frame::encode(
+        &mut bytes,
+        &Header::Send {
+            from: 1,
+            to: WireTarget::Name(WireName("counter".into())),
+            priority: 2,
+            ack: 0,
+        },
+        0,
+        |b| (NetCounter::wire().unwrap().encode_message)(&NetCounterMessage::Record(7), b),
+    )
+    .unwrap();
+    stream.write_all(&bytes).await.unwrap();
+    let counter = b.lookup::<NetCounter>("counter").unwrap();
+    guard("the last frame", async {
+        while counter.seen().await.unwrap().is_empty() {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    })
+    .await;
+    // The node refused them all, and interned none of the names.
+    assert_eq!(b.network_stats().unwrap().refused_plain, 10_000);
+    for i in [0, 4_999, 9_999] {
+        assert_eq!(Atom::existing(&format!("made-up-name-{i}")), None);
+    }
+    b.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn only_nodes_with_the_cookie_register_with_the_registrar() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let registrar = SocketAddr::from(([127, 0, 0, 1], port));
+    // Strangers' sessions get 500 ms per line (the connect timeout).
+    let r = node_with(
+        "flt_r24",
+        NetOptions::new()
+            .registrar(Some(registrar))
+            .connect_timeout(Duration::from_millis(500)),
+    )
+    .await;
+    let mut session = BufReader::new(TcpStream::connect(registrar).await.unwrap());
+    let mut line = String::new();
+    let mut ask = async |session: &mut BufReader<TcpStream>, text: &str| {
+        session.get_mut().write_all(text.as_bytes()).await.unwrap();
+        line.clear();
+        session.read_line(&mut line).await.unwrap();
+        line.trim().to_string()
+    };
+    // A squatter without the cookie: challenged, and denied.
+    let challenge = ask(&mut session, "REGISTER squat@127.0.0.1 4000\n").await;
+    assert!(challenge.starts_with("CHALLENGE "), "{challenge}");
+    let guess = format!("PROOF {}\n", "00".repeat(32));
+    assert_eq!(ask(&mut session, &guess).await, "DENIED");
+    assert_eq!(ask(&mut session, "RESOLVE squat@127.0.0.1\n").await, "NONE");
+    // With the cookie, the same exchange registers.
+    let challenge = ask(&mut session, "REGISTER named@127.0.0.1 4001\n").await;
+    let challenge = ergo_net::registrar::parse_hex(&challenge["CHALLENGE ".len()..]).unwrap();
+    let proof =
+        ergo_net::registrar::registration_proof(COOKIE, &challenge, "named@127.0.0.1", 4001);
+    let hex: String = proof.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(ask(&mut session, &format!("PROOF {hex}\n")).await, "OK");
+    assert_eq!(
+        ask(&mut session, "RESOLVE named@127.0.0.1\n").await,
+        "PORT 4001"
+    );
+    // A stranger's session that says nothing is closed after the connect timeout.
+    let mut idle = TcpStream::connect(registrar).await.unwrap();
+    let mut rest = Vec::new();
+    guard("the idle session is closed", idle.read_to_end(&mut rest))
+        .await
+        .unwrap();
+    r.stop().await.unwrap();
+}

@@ -247,7 +247,7 @@ fn record_frame(n: u64, good: bool) -> Vec<u8> {
     let mut buf = Vec::new();
     let header = Header::Send {
         from: 0,
-        to: WireTarget::Name(Atom::new("counter")),
+        to: WireTarget::Name(frame::WireName("counter".into())),
         priority: 2,
         ack: 0,
     };

@@ -29,18 +29,23 @@ pub(crate) fn priority_byte(priority: Priority) -> u8 {
 }
 
 /// The live local process a frame names.
-fn resolve(net: &Network, target: WireTarget) -> Option<Pid> {
-    let target = match target {
-        WireTarget::Pid { id, creation } => Target::Pid(Pid::new(net.node.name(), id, creation)),
-        WireTarget::Name(name) => Target::Name(name),
-    };
-    net.dist.resolve(target)
+fn resolve(net: &Network, target: &WireTarget) -> Option<Pid> {
+    net.dist.resolve(local_target(net, target)?)
 }
 
-fn target_id(target: WireTarget) -> u64 {
+/// The local target a frame names; `None` for a name this node never interned (it
+/// names nothing here, and is not interned now).
+fn local_target(net: &Network, target: &WireTarget) -> Option<Target> {
+    Some(match target {
+        WireTarget::Pid { id, creation } => Target::Pid(Pid::new(net.node.name(), *id, *creation)),
+        WireTarget::Name(name) => Target::Name(name.existing()?),
+    })
+}
+
+fn target_id(target: &WireTarget) -> u64 {
     match target {
-        WireTarget::Pid { id, .. } => id,
-        WireTarget::Name(name) => u64::from(crc(&name.as_str())),
+        WireTarget::Pid { id, .. } => *id,
+        WireTarget::Name(name) => u64::from(crc(&name.0)),
     }
 }
 
@@ -58,12 +63,12 @@ pub(crate) fn handle(net: &Arc<Network>, peer: &Arc<Peer>, header: Header, paylo
             priority: p,
             ack,
         } => {
-            let result = match resolve(net, to) {
+            let result = match resolve(net, &to) {
                 Some(pid) => net.dist.deliver_wire(pid, payload, priority(p)),
                 None => Err(RemoteError::NoProcess),
             };
             if ack != 0 {
-                let key = key_of(Some(remote(from)), target_id(to));
+                let key = key_of(Some(remote(from)), target_id(&to));
                 net.write_control(
                     peer.name,
                     key,
@@ -88,9 +93,9 @@ pub(crate) fn handle(net: &Arc<Network>, peer: &Arc<Peer>, header: Header, paylo
             priority: p,
             tag,
         } => {
-            let process = resolve(net, to);
+            let process = resolve(net, &to);
             // Replies take the slot of (callee → caller), like the callee's own sends.
-            let callee = process.map_or(target_id(to), |p| p.id());
+            let callee = process.map_or(target_id(&to), |p| p.id());
             let key = crate::peer::pair_key(callee, from);
             let (reply_net, name) = (net.clone(), peer.name);
             let reply = Box::new(move |result: Result<Vec<u8>, RemoteError>| {
@@ -184,13 +189,9 @@ pub(crate) fn handle(net: &Arc<Network>, peer: &Arc<Peer>, header: Header, paylo
             reference,
         } => {
             let r = net.dist.remote_ref(peer.name, peer.creation(), reference);
-            let local = match target {
-                WireTarget::Pid { id, creation } => {
-                    Target::Pid(Pid::new(net.node.name(), id, creation))
-                }
-                WireTarget::Name(name) => Target::Name(name),
-            };
-            match net.dist.accept_monitor(local, remote(watcher), r) {
+            let accepted = local_target(net, &target)
+                .and_then(|local| net.dist.accept_monitor(local, remote(watcher), r));
+            match accepted {
                 Some(_) => {}
                 None => {
                     let (pid, pid_creation, name) = match target {
@@ -227,22 +228,23 @@ pub(crate) fn handle(net: &Arc<Network>, peer: &Arc<Peer>, header: Header, paylo
             let down = Down {
                 monitor: net.dist.local_ref(reference),
                 pid: Pid::new(peer.name, pid, pid_creation),
-                name,
+                // We monitored that name, so it is interned here (else it is dropped).
+                name: name.and_then(|n| n.existing()),
                 reason,
             };
             net.dist.deliver_down(down);
         }
         Header::Lookup { tag, name } => {
-            let found = net
-                .dist
-                .lookup(name)
+            let found = name
+                .existing()
+                .and_then(|name| net.dist.lookup(name))
                 .map(|(pid, kind)| (pid.id(), kind.to_owned()));
             net.write_control(peer.name, key_of(None, tag), Header::Found { tag, found });
         }
         Header::Spawn { tag, factory, name } => {
             crate::spawn::serve(net, peer.name, tag, factory, name, payload.to_vec());
         }
-        Header::StartApp { tag, name } => crate::spawn::serve_start(net, peer.name, tag, name),
+        Header::StartApp { tag, name } => crate::spawn::serve_start(net, peer.name, tag, &name),
         Header::Ping | Header::Pong => {}
     }
 }

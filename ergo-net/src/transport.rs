@@ -8,7 +8,7 @@ use ergo_runtime::dist::{Answer, BoxFuture, NetError, Payload, RemoteTarget, Tra
 use ergo_runtime::{Atom, Pid, Priority, Reason, Ref};
 
 use crate::dispatch::priority_byte;
-use crate::frame::{Header, WireTarget};
+use crate::frame::{Header, WireName, WireTarget};
 use crate::peer::PendingError;
 use crate::{await_answer, key_of, Network};
 
@@ -25,7 +25,7 @@ fn wire_target(target: RemoteTarget) -> (WireTarget, u64) {
     match target {
         RemoteTarget::Pid(pid) => (Network::target_of(pid), pid.id()),
         RemoteTarget::Name { name, .. } => (
-            WireTarget::Name(name),
+            WireTarget::Name(WireName::of(name)),
             u64::from(crc32fast::hash(name.as_str().as_bytes())),
         ),
     }
@@ -184,7 +184,7 @@ impl Transport for NetTransport {
             reference: down.monitor.id(),
             pid: down.pid.id(),
             pid_creation: down.pid.creation(),
-            name: down.name,
+            name: down.name.map(WireName::of),
             reason: down.reason,
         };
         net.write_control(watcher.node(), key_of(Some(down.pid), watcher.id()), frame);
@@ -205,7 +205,14 @@ impl Transport for NetTransport {
                 NetError::Remote(ergo_runtime::dist::RemoteError::Rejected(e.to_string()))
             })
         });
-        net.write_control(node, key_of(None, tag), Header::Lookup { tag, name });
+        net.write_control(
+            node,
+            key_of(None, tag),
+            Header::Lookup {
+                tag,
+                name: WireName::of(name),
+            },
+        );
         Box::pin(async move {
             let found = answer.await?;
             Ok(found.map(|(id, kind)| (Pid::new(node, id, peer.creation()), kind)))
