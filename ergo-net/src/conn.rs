@@ -345,6 +345,8 @@ fn connected(net: &Arc<Network>, stream: TcpStream, from: SocketAddr, info: hand
     if info.listen_port != 0 {
         net.learn_address(name, SocketAddr::new(from.ip(), info.listen_port));
     }
+    // It is alive and told us where it listens: sends to it need not fail fast.
+    net.dial_succeeded(name);
     let mut peer = net.peer(name);
     let known = peer.creation();
     if known != 0 && known != info.creation {
