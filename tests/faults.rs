@@ -12,7 +12,7 @@ use ergo::net::{NetOptions, NetworkExt};
 use ergo::prelude::*;
 use ergo::{Atom, NetError, RemoteError};
 use ergo_net::handshake::{self, Challenge, Closing, Hello};
-use ergo_tests::{guard, NetCounter, NetCounterMessage};
+use ergo_tests::{guard, Cmd, NetCounter, NetCounterMessage, Probe};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -712,4 +712,41 @@ async fn only_nodes_with_the_cookie_register_with_the_registrar() {
         .await
         .unwrap();
     r.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_that_times_out_still_closes_the_network() {
+    let b = node_with("flt_b25", fast()).await;
+    let addr = b.listen_addr().unwrap();
+    let counter = b.spawn(NetCounter::default()).await.unwrap();
+    let a = node_with("flt_a25", fast().route("flt_b25@127.0.0.1", addr)).await;
+    let remote: ActorRef<NetCounter> = a.actor_ref(counter.pid()).unwrap();
+    assert_eq!(remote.add(1).await.unwrap(), 1);
+    let watcher = a.spawn(Watcher::default()).await.unwrap();
+    // A handler waiting for a gate nobody opens during the stop.
+    let stuck = b.spawn(Probe::new("stuck")).await.unwrap();
+    assert!(watcher.watch(stuck.pid()).await.unwrap());
+    let (mut key, gate) = ergo_tests::gate();
+    stuck.send(Cmd::Block(gate)).unwrap();
+    key.entered().await;
+    let stopped = b.stop_with_timeout(Duration::from_millis(200)).await;
+    assert!(
+        stopped.is_err(),
+        "the stuck process makes the stop time out"
+    );
+    guard("wait() after a timed-out stop", b.wait())
+        .await
+        .unwrap();
+    // Its peers see it gone (the stuck process is still running, but unreachable)...
+    let seen = report(&watcher, 1).await;
+    assert_eq!(seen, vec![("down".to_string(), Reason::NoConnection)]);
+    // ...and it accepts no more connections.
+    guard("the listener closes", async {
+        while TcpStream::connect(addr).await.is_ok() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    key.open();
+    a.stop().await.unwrap();
 }
