@@ -526,8 +526,9 @@ async fn a_stalled_peer_bounds_the_senders_memory_and_the_sender_is_told() {
         }
     }
     assert!(busy >= 50_000, "the sender was never told the peer is busy");
-    // The buffer never holds more than its bound (messages stop at 1×, control at 2×).
-    assert!(peak_buffered <= 2 * BUFFER, "buffered {peak_buffered}");
+    // The buffer never holds more than its bound (messages stop at the limit; the last
+    // one accepted may cross it by its own size).
+    assert!(peak_buffered <= BUFFER + 1024, "buffered {peak_buffered}");
     let growth = peak_rss.saturating_sub(before);
     // Bound: the write buffer, the batch the writer holds, and the socket buffers of
     // the sender and the proxy — a few MiB; 64 MiB is the guard.
@@ -541,7 +542,7 @@ async fn a_stalled_peer_bounds_the_senders_memory_and_the_sender_is_told() {
     println!(
         "FIGURE stalled peer: sent {sent}, accepted {accepted}, refused busy {busy}; \
          peak buffered {peak_buffered} B (bound {} B), process RSS growth {} KiB (peak {} KiB)",
-        2 * BUFFER,
+        BUFFER,
         growth / 1024,
         peak_rss / 1024
     );

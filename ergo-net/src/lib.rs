@@ -99,6 +99,7 @@ impl Network {
                     name,
                     self.options.pool_size,
                     self.options.write_buffer,
+                    self.options.max_frame,
                 ))
             })
             .clone()
@@ -375,8 +376,9 @@ impl Network {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct NetStats {
-    /// Bytes waiting in write buffers, over all peers (bounded by
-    /// `pool_size × 2 × write_buffer` per peer; plus what the writers hold).
+    /// Bytes waiting in write buffers, over all peers (messages stop at
+    /// `write_buffer` per connection; control frames at `2 × write_buffer +
+    /// max_frame`; plus the batch each writer holds).
     pub buffered: usize,
     /// Plain (unacknowledged) messages from peers refused on arrival: the target's
     /// mailbox was full or it did not exist. Important senders are told instead.

@@ -57,10 +57,13 @@ pub struct NetOptions {
     /// How long a connect and handshake may take (default 5 s).
     pub connect_timeout: Duration,
     /// Bytes of frames one connection's buffer holds before sends to that peer fail
-    /// with `NetError::Busy` (default [`DEFAULT_WRITE_BUFFER`], 4 MiB). Control frames
-    /// (links, monitors, exits, replies, acks) may use up to twice that; beyond it the
-    /// peer is declared lost. With its writer's batch in flight, a peer costs at most
-    /// about `pool_size × 3 × write_buffer` bytes of memory however slow it reads.
+    /// with `NetError::Busy` (default [`DEFAULT_WRITE_BUFFER`], 4 MiB): the message is
+    /// not queued, and the sender knows it. Control frames (links, monitors, exits,
+    /// replies, acks) may use up to `2 × write_buffer + max_frame`; beyond that the
+    /// peer is declared lost (links and monitors fire) rather than a signal dropped. A
+    /// peer that reads nothing for `peer_timeout` is declared lost anyway. With its
+    /// writer's batch in flight, messages to a stalled peer cost at most about
+    /// `pool_size × 2 × write_buffer` bytes of memory.
     pub write_buffer: usize,
     /// Connections accepted but not yet authenticated, at most (default 128, and never
     /// more than a quarter of the process's open-file limit); one more evicts the

@@ -32,9 +32,9 @@ pub(crate) enum Full {
     /// At the soft limit: messages are refused (the sender is told), control frames
     /// still pass.
     Busy,
-    /// At the hard limit (twice the soft one), even for control frames: the peer
-    /// does not read, and is declared lost rather than silently dropping a link or a
-    /// monitor signal.
+    /// At the hard limit (twice the soft one plus a largest frame), even for control
+    /// frames: the peer does not read, and is declared lost rather than silently
+    /// dropping a link or a monitor signal.
     Stuck,
 }
 
@@ -49,6 +49,8 @@ pub(crate) struct Peer {
     pub(crate) name: Atom,
     /// Bytes a slot's buffer may hold before messages are refused.
     limit: usize,
+    /// Bytes it may hold before even control frames are (the peer is then lost).
+    hard_limit: usize,
     /// Its creation, once known from a handshake (0 before).
     pub(crate) creation: AtomicU32,
     pub(crate) slots: Vec<Slot>,
@@ -61,10 +63,14 @@ pub(crate) struct Peer {
 }
 
 impl Peer {
-    pub(crate) fn new(name: Atom, pool: usize, limit: usize) -> Peer {
+    /// `limit` bytes per slot for messages; control frames may go up to twice that
+    /// plus one largest frame (`max_frame`: a big message may sit in an otherwise
+    /// empty buffer without blocking the links and monitors behind it).
+    pub(crate) fn new(name: Atom, pool: usize, limit: usize, max_frame: usize) -> Peer {
         Peer {
             name,
             limit: limit.max(1),
+            hard_limit: limit.max(1) * 2 + max_frame,
             creation: AtomicU32::new(0),
             slots: (0..pool.max(1))
                 .map(|_| Slot {
@@ -89,7 +95,7 @@ impl Peer {
 
     /// Appends a frame to the slot chosen by `key` (the same key, the same slot: order
     /// between one sender and one receiver is kept), unless the slot's buffer is full:
-    /// at the limit for a message, at twice the limit for a `control` frame. A frame
+    /// at the limit for a message, at the hard limit for a `control` frame. A frame
     /// bigger than the limit still goes into an empty buffer.
     pub(crate) fn write<R>(
         &self,
@@ -99,7 +105,7 @@ impl Peer {
     ) -> Result<R, Full> {
         let slot = &self.slots[(mix(key) % self.slots.len() as u64) as usize];
         let mut buf = slot.buf.lock();
-        if buf.len() >= self.limit * 2 {
+        if buf.len() >= self.hard_limit {
             return Err(Full::Stuck);
         }
         if !control && buf.len() >= self.limit {
