@@ -551,7 +551,7 @@ async fn a_stalled_peer_bounds_the_senders_memory_and_the_sender_is_told() {
 }
 
 #[tokio::test]
-async fn a_full_remote_mailbox_is_counted_for_plain_sends() {
+async fn plain_sends_to_a_missing_process_are_counted() {
     let b = node_with("flt_b21", NetOptions::new().registrar(None)).await;
     let a = node_with(
         "flt_a21",
@@ -750,4 +750,90 @@ async fn a_stop_that_times_out_still_closes_the_network() {
     .await;
     key.open();
     a.stop().await.unwrap();
+}
+
+/// A counter that can be held inside a handler (its mailbox then fills up).
+pub struct Holdable {
+    gate: Option<ergo_tests::Gate>,
+    seen: Vec<u64>,
+}
+
+#[actor]
+impl Holdable {
+    #[handle_cast]
+    async fn hold(&mut self) {
+        if let Some(gate) = self.gate.take() {
+            gate.pass().await;
+        }
+    }
+
+    #[handle_cast]
+    fn record(&mut self, n: u64) {
+        self.seen.push(n);
+    }
+
+    #[handle_call]
+    fn seen(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.seen)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_remote_mailbox_is_reported_to_important_senders_and_counted_for_plain_ones() {
+    let b = node_with("flt_b26", NetOptions::new().registrar(None)).await;
+    let a = node_with(
+        "flt_a26",
+        NetOptions::new()
+            .registrar(None)
+            .pool_size(1)
+            .route("flt_b26@127.0.0.1", b.listen_addr().unwrap()),
+    )
+    .await;
+    let (mut key, gate) = ergo_tests::gate();
+    let holdable = Holdable {
+        gate: Some(gate),
+        seen: Vec::new(),
+    };
+    let local = b
+        .spawn_with(holdable, (), ergo::SpawnOptions::new().mailbox_limit(10))
+        .await
+        .unwrap();
+    local.hold().unwrap();
+    key.entered().await;
+    let remote: ActorRef<Holdable> = a.actor_ref(local.pid()).unwrap();
+    for k in 0..100 {
+        remote.send(HoldableMessage::Record(k)).unwrap();
+    }
+    // Plain sends: refused on arrival once the queue is full, and counted.
+    guard("the refusals counted", async {
+        while b.network_stats().unwrap().refused_plain < 90 {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    })
+    .await;
+    // An important send is told.
+    assert_eq!(
+        remote.send_important(HoldableMessage::Record(100)).await,
+        Err(NetError::Remote(RemoteError::MailboxFull))
+    );
+    key.open();
+    // (A call too is refused while the queue is still full.)
+    let delivered = guard("the queue drains", async {
+        loop {
+            match remote.seen().await {
+                Err(CallError::MailboxFull) => tokio::time::sleep(Duration::from_millis(2)).await,
+                other => return other.unwrap(),
+            }
+        }
+    })
+    .await;
+    let refused = b.network_stats().unwrap().refused_plain;
+    assert_eq!(delivered, (0..10).collect::<Vec<_>>());
+    assert_eq!(refused, 90);
+    println!(
+        "FIGURE full remote mailbox (limit 10): 100 plain sends, {} delivered, {refused} refused and counted; important send: MailboxFull",
+        delivered.len()
+    );
+    a.stop().await.unwrap();
+    b.stop().await.unwrap();
 }
