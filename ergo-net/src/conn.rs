@@ -1,71 +1,113 @@
 //! Connections: dialing a peer's pool, accepting, and the writer and reader tasks.
+//!
+//! Every read has a deadline (`peer_timeout`): a peer silent at a frame boundary or in
+//! the middle of a frame is declared lost. Writers send a keepalive every `keepalive`
+//! whatever the traffic, and an acceptor answers each with a pong on the same
+//! connection, so the dialing side too notices a peer that stopped reading. Any
+//! framing or size error closes the connection and declares the peer lost; nothing is
+//! ever skipped.
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
+use ergo_runtime::dist::NetError;
 use ergo_runtime::Atom;
 
 use crate::frame::{self, Header};
-use crate::handshake;
+use crate::handshake::{self, HandshakeError};
 use crate::peer::{Peer, Slot};
 use crate::Network;
+
+/// Why a dial failed: the error callers get, and the line for the log.
+struct DialError {
+    error: NetError,
+    why: String,
+    /// Worth resolving the address again (nothing there, or someone else).
+    re_resolve: bool,
+}
 
 /// Starts dialing every connection of `peer`'s pool.
 pub(crate) fn dial(net: Arc<Network>, peer: Arc<Peer>) {
     let runtime = net.runtime.clone();
     runtime.spawn(async move {
-        let Some(addr) = resolve(&net, peer.name).await else {
-            net.peer_down(&peer, "no route (no static route, no registrar entry)");
-            return;
-        };
-        for index in 0..peer.slots.len() {
-            match connect(&net, addr).await {
+        let mut learned = true;
+        let mut addr = resolve(&net, peer.name, learned).await;
+        let mut index = 0;
+        while index < peer.slots.len() {
+            let Some((at, from_learned)) = addr else {
+                net.dial_failed(peer.name, NetError::NoConnection(peer.name));
+                net.peer_down(&peer, "no route (no static route, no registrar entry)");
+                return;
+            };
+            match connect(&net, peer.name, at).await {
                 Ok((stream, info)) => {
-                    if info.name != *peer.name.as_str() {
-                        net.peer_down(&peer, "a different node answered at its address");
-                        return;
-                    }
                     peer.creation.store(info.creation, Ordering::Release);
                     start_outbound(&net, &peer, index, stream);
+                    index += 1;
                 }
-                Err(why) => {
-                    net.peer_down(&peer, &why);
+                // An address the peer told us long ago may be stale (it restarted on
+                // another port): forget it and ask the routes and registrars again.
+                Err(e) if e.re_resolve && from_learned && learned && index == 0 => {
+                    net.forget_address(peer.name);
+                    learned = false;
+                    addr = resolve(&net, peer.name, learned).await;
+                }
+                Err(e) => {
+                    if index == 0 {
+                        net.dial_failed(peer.name, e.error.clone());
+                    }
+                    net.peer_failed(&peer, &e.why, e.error);
                     return;
                 }
             }
         }
+        net.dial_succeeded(peer.name);
     });
 }
 
-/// Where `node` accepts connections: static routes, then the address it told us, then
-/// the registrar.
-async fn resolve(net: &Arc<Network>, node: Atom) -> Option<SocketAddr> {
+/// Where `node` accepts connections: static routes, then the address it told us (if
+/// `learned`), then the external and embedded registrars. True if it was learned.
+async fn resolve(net: &Arc<Network>, node: Atom, learned: bool) -> Option<(SocketAddr, bool)> {
     let name = node.as_str();
     if let Some(route) = net.options.routes.iter().find(|r| r.matches(&name)) {
-        return Some(route.addr);
+        return Some((route.addr, false));
     }
-    if let Some(addr) = net.learned_address(node) {
-        return Some(addr);
+    if learned {
+        if let Some(addr) = net.learned_address(node) {
+            return Some((addr, true));
+        }
     }
     if let Some(external) = &net.options.external_registrar {
         if let Some(addr) = external.resolve(&name).await {
-            return Some(addr);
+            return Some((addr, false));
         }
     }
-    net.registrar.resolve(net, &name).await
+    net.registrar
+        .resolve(net, &name)
+        .await
+        .map(|addr| (addr, false))
 }
 
 async fn connect(
     net: &Arc<Network>,
+    name: Atom,
     addr: SocketAddr,
-) -> Result<(TcpStream, handshake::Peer), String> {
+) -> Result<(TcpStream, handshake::Peer), DialError> {
     let node = &net.node;
+    let lost = |why: String, re_resolve: bool| DialError {
+        error: NetError::NoConnection(name),
+        why,
+        re_resolve,
+    };
     let attempt = async {
-        let mut stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+        let mut stream = connect_evicting(net, addr)
+            .await
+            .map_err(|e| lost(format!("connect to {addr}: {e}"), true))?;
         let _ = stream.set_nodelay(true);
         let info = handshake::client(
             &mut stream,
@@ -75,32 +117,72 @@ async fn connect(
             net.listen.port(),
         )
         .await
-        .map_err(|e| e.to_string())?;
-        Ok::<_, String>((stream, info))
+        .map_err(|e| match e {
+            HandshakeError::WrongCookie(_) => DialError {
+                error: NetError::WrongCookie(name),
+                why: format!("{addr} refused our cookie"),
+                re_resolve: false,
+            },
+            e => lost(format!("handshake with {addr}: {e}"), false),
+        })?;
+        if info.name != *name.as_str() {
+            return Err(lost(
+                format!("{} answered at {addr}, not {name}", info.name),
+                true,
+            ));
+        }
+        Ok::<_, DialError>((stream, info))
     };
     match tokio::time::timeout(net.options.connect_timeout, attempt).await {
         Ok(result) => result,
-        Err(_) => Err(format!("connect to {addr} timed out")),
+        Err(_) => Err(lost(format!("connect to {addr} timed out"), true)),
     }
+}
+
+/// Connects; out of file descriptors, drops the oldest stranger still in its handshake
+/// (a peer we mean to talk to comes before one that has not proved anything) and tries
+/// again, a few times.
+async fn connect_evicting(net: &Network, addr: SocketAddr) -> std::io::Result<TcpStream> {
+    let mut tries = 0;
+    loop {
+        match TcpStream::connect(addr).await {
+            Err(e) if out_of_descriptors(&e) && tries < 8 => {
+                tries += 1;
+                if !(net.guard.evict_oldest() || net.registrar_guard.evict_oldest()) {
+                    return Err(e);
+                }
+                tokio::task::yield_now().await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// EMFILE or ENFILE.
+pub(crate) fn out_of_descriptors(e: &std::io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(23 | 24))
 }
 
 fn start_outbound(net: &Arc<Network>, peer: &Arc<Peer>, index: usize, stream: TcpStream) {
     let (read, write) = stream.into_split();
     let runtime = &net.runtime;
     let writer = runtime.spawn(write_loop(net.clone(), peer.clone(), index, write));
-    // Nothing is read on a dialed connection; its end (EOF or error) means the peer is gone.
+    // A dialed connection carries only pongs back; its end (EOF, error, or silence
+    // beyond the peer timeout) means the peer is gone.
     let watcher = {
         let (net, peer) = (net.clone(), peer.clone());
         runtime.spawn(async move {
             let mut read = read;
             let mut scratch = [0u8; 64];
-            loop {
-                match read.read(&mut scratch).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => {}
+            let why = loop {
+                match tokio::time::timeout(net.options.peer_timeout, read.read(&mut scratch)).await
+                {
+                    Ok(Ok(0) | Err(_)) => break "peer closed the connection",
+                    Ok(Ok(_)) => {}
+                    Err(_) => break "peer silent beyond its keepalive (no pong)",
                 }
-            }
-            net.peer_down(&peer, "peer closed the connection");
+            };
+            net.peer_down(&peer, why);
         })
     };
     let mut tasks = peer.tasks.lock();
@@ -120,67 +202,151 @@ async fn write_loop(
     mut write: tokio::net::tcp::OwnedWriteHalf,
 ) {
     let slot: &Slot = &peer.slots[index];
+    let keepalive = net.options.keepalive;
     let mut out = Vec::new();
+    let mut last_ping = Instant::now();
     loop {
         std::mem::swap(&mut *slot.buf.lock(), &mut out);
-        if out.is_empty() {
-            if tokio::time::timeout(net.options.keepalive, slot.ready.notified())
-                .await
-                .is_err()
-            {
-                let _ = frame::encode(&mut out, &Header::Ping, 0, |_| Ok(()));
-            } else {
-                continue;
-            }
+        if last_ping.elapsed() >= keepalive {
+            let _ = frame::encode(&mut out, &Header::Ping, 0, |_| Ok(()));
+            last_ping = Instant::now();
         }
-        if let Err(e) = write.write_all(&out).await {
-            net.peer_down(&peer, &format!("write failed: {e}"));
-            return;
+        if out.is_empty() {
+            let wait = keepalive.saturating_sub(last_ping.elapsed());
+            let _ = tokio::time::timeout(wait, slot.ready.notified()).await;
+            continue;
+        }
+        match tokio::time::timeout(net.options.peer_timeout, write.write_all(&out)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return net.peer_down(&peer, &format!("write failed: {e}")),
+            Err(_) => return net.peer_down(&peer, "peer stopped reading (write timed out)"),
         }
         out.clear();
+        if out.capacity() > 4 * net.options.write_buffer {
+            out = Vec::new(); // give back what a burst took
+        }
     }
 }
 
-/// Accepts connections until the node's runtime ends.
+/// Accepts connections until the node's runtime ends. On errors (too many open files,
+/// out of buffers) it first drops the oldest stranger still in its handshake, if any
+/// (freeing a descriptor for whoever waits in the backlog), else backs off up to a
+/// second; it logs rate-limited either way, and never spins.
 pub(crate) fn accept_loop(net: Arc<Network>, listener: TcpListener) {
     let runtime = net.runtime.clone();
     let tasks = net.clone();
+    let cap = crate::guard::within_fd_limit(net.options.max_handshakes);
     let task = runtime.spawn(async move {
+        let mut backoff = Duration::ZERO;
         loop {
-            let Ok((stream, from)) = listener.accept().await else {
-                continue;
-            };
-            let net = net.clone();
-            tokio::spawn(async move { accept(net, stream, from).await });
+            match listener.accept().await {
+                Ok((stream, from)) => {
+                    backoff = Duration::ZERO;
+                    let child = net.clone();
+                    let ticket = net.guard.ticket();
+                    let handle = tokio::spawn(async move {
+                        accept(&child, stream, from, ticket).await;
+                    });
+                    net.guard.admit(cap, ticket, handle.abort_handle());
+                }
+                Err(e) => {
+                    backoff = accept_backoff(&net, "network acceptor", &e, backoff).await;
+                }
+            }
         }
     });
     tasks.tasks.lock().push(task.abort_handle());
 }
 
-async fn accept(net: Arc<Network>, mut stream: TcpStream, from: SocketAddr) {
+/// After a failed `accept`: logs (rate-limited), frees a descriptor by evicting the
+/// oldest stranger of either acceptor if there is one, else sleeps; the next backoff.
+pub(crate) async fn accept_backoff(
+    net: &Network,
+    what: &'static str,
+    error: &std::io::Error,
+    backoff: Duration,
+) -> Duration {
+    let node = net.node.name().as_str();
+    net.logs.warn(&node, "accept failed", || {
+        tracing::warn!(node = %node, what, %error, "accept failed (too many open files?); dropping the oldest unauthenticated connection or backing off");
+    });
+    let (mine, other): (&crate::guard::Guard, &crate::guard::Guard) =
+        (&net.guard, &net.registrar_guard);
+    let (first, second) = if mine.pending() >= other.pending() {
+        (mine, other)
+    } else {
+        (other, mine)
+    };
+    if first.evict_oldest() || second.evict_oldest() {
+        // Progress: the aborted task's socket closes once the runtime drops it.
+        tokio::task::yield_now().await;
+        return Duration::ZERO;
+    }
+    let next = (backoff * 2).clamp(Duration::from_millis(10), Duration::from_secs(1));
+    tokio::time::sleep(next).await;
+    next
+}
+
+async fn accept(net: &Arc<Network>, stream: TcpStream, from: SocketAddr, ticket: u64) {
+    let authenticated = handshake_in(net, stream, from).await;
+    net.guard.done(ticket);
+    if let Some((stream, info)) = authenticated {
+        connected(net, stream, from, info);
+    }
+}
+
+/// The acceptor's handshake, bounded in time; throttled and logged when it fails.
+async fn handshake_in(
+    net: &Arc<Network>,
+    mut stream: TcpStream,
+    from: SocketAddr,
+) -> Option<(TcpStream, handshake::Peer)> {
     let _ = stream.set_nodelay(true);
     let node = &net.node;
     let my_name = node.name().as_str();
     let shake = handshake::server(&mut stream, &my_name, node.creation(), node.cookie());
     let info = match tokio::time::timeout(net.options.connect_timeout, shake).await {
         Ok(Ok(info)) => info,
-        Ok(Err(handshake::HandshakeError::WrongCookie(who))) => {
-            tracing::warn!(node = %node.name(), %from, peer = %who, "refused a connection: wrong cookie");
-            return;
+        Ok(Err(HandshakeError::WrongCookie(who))) => {
+            let delay = net.guard.failed(from.ip());
+            net.logs.warn(&my_name, "wrong cookie", || {
+                // `who` is what the stranger claims; it is logged, never interned.
+                tracing::warn!(node = %my_name, %from, peer = %who, "refused a connection: wrong cookie");
+            });
+            // Throttled: the answer comes only after a delay growing with the failures
+            // of that address.
+            tokio::time::sleep(delay).await;
+            handshake::refuse(&mut stream).await;
+            return None;
         }
         Ok(Err(e)) => {
-            tracing::warn!(node = %node.name(), %from, error = %e, "refused a connection");
-            return;
+            let delay = net.guard.failed(from.ip());
+            net.logs.warn(&my_name, "bad handshake", || {
+                tracing::warn!(node = %my_name, %from, error = %e, "refused a connection");
+            });
+            tokio::time::sleep(delay).await;
+            return None;
         }
         Err(_) => {
-            tracing::warn!(node = %node.name(), %from, "refused a connection: handshake timed out");
-            return;
+            net.guard.failed(from.ip());
+            net.logs.warn(&my_name, "handshake timeout", || {
+                tracing::warn!(node = %my_name, %from, "refused a connection: handshake timed out");
+            });
+            return None;
         }
     };
+    net.guard.succeeded(from.ip());
+    Some((stream, info))
+}
+
+/// Starts reading from an authenticated connection.
+fn connected(net: &Arc<Network>, stream: TcpStream, from: SocketAddr, info: handshake::Peer) {
     let name = Atom::new(&info.name);
     if info.listen_port != 0 {
         net.learn_address(name, SocketAddr::new(from.ip(), info.listen_port));
     }
+    // It is alive and told us where it listens: sends to it need not fail fast.
+    net.dial_succeeded(name);
     let mut peer = net.peer(name);
     let known = peer.creation();
     if known != 0 && known != info.creation {
@@ -197,41 +363,95 @@ async fn accept(net: Arc<Network>, mut stream: TcpStream, from: SocketAddr) {
 }
 
 async fn read_loop(net: Arc<Network>, peer: Arc<Peer>, stream: TcpStream) {
-    let max = net.options.max_frame;
-    let mut reader = BufReader::with_capacity(64 * 1024, stream);
+    let (read, write) = stream.into_split();
+    let mut reader = BufReader::with_capacity(64 * 1024, read);
+    let mut pong = Vec::new();
+    let _ = frame::encode(&mut pong, &Header::Pong, 0, |_| Ok(()));
     let mut body = Vec::new();
     loop {
-        let len = match tokio::time::timeout(net.options.peer_timeout, reader.read_u32()).await {
-            Ok(Ok(len)) => len as usize,
-            Ok(Err(_)) => return net.peer_down(&peer, "peer closed the connection"),
-            Err(_) => return net.peer_down(&peer, "peer silent beyond its keepalive"),
+        let why = match read_frame(&net, &mut reader, &mut body).await {
+            Ok(()) => match frame::decode(&body, net.options.max_frame) {
+                Ok((Header::Ping, _)) => {
+                    // Never blocks: a pong that does not fit now is not needed.
+                    let _ = write.try_write(&pong);
+                    continue;
+                }
+                Ok((header, payload)) => {
+                    super::dispatch::handle(&net, &peer, header, &payload);
+                    if body.capacity() > 1 << 20 {
+                        body = Vec::new();
+                    }
+                    continue;
+                }
+                Err(e) => ReadError::Frame(e.to_string()),
+            },
+            Err(e) => e,
         };
-        if let Err(e) = frame::check_len(len, max) {
-            tracing::warn!(node = %net.node.name(), peer = %peer.name, error = %e, "frame refused");
-            if skip(&mut reader, len).await.is_err() {
-                return net.peer_down(&peer, "peer closed the connection");
-            }
-            continue;
+        let node = net.node.name().as_str();
+        let text = why.to_string();
+        if let ReadError::Frame(_) = why {
+            net.logs.warn(&node, "frame refused", || {
+                tracing::warn!(node = %node, peer = %peer.name, error = %text, "frame refused; closing the connection");
+            });
         }
-        body.resize(len, 0);
-        if reader.read_exact(&mut body).await.is_err() {
-            return net.peer_down(&peer, "peer closed the connection");
-        }
-        match frame::decode(&body, max) {
-            Ok((header, payload)) => super::dispatch::handle(&net, &peer, header, &payload),
-            Err(e) => {
-                tracing::warn!(node = %net.node.name(), peer = %peer.name, error = %e, "frame refused")
+        return net.peer_down(&peer, &text);
+    }
+}
+
+/// Why reading a frame stopped.
+#[derive(Debug)]
+enum ReadError {
+    Closed,
+    Silent,
+    SilentMidFrame,
+    Frame(String),
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::Closed => f.write_str("peer closed the connection"),
+            ReadError::Silent => f.write_str("peer silent beyond its keepalive"),
+            ReadError::SilentMidFrame => {
+                f.write_str("peer silent beyond its keepalive in the middle of a frame")
             }
+            ReadError::Frame(e) => write!(f, "framing error: {e}"),
         }
     }
 }
 
-/// Reads and drops `len` bytes without holding them.
-async fn skip<R: AsyncRead + Unpin>(reader: &mut R, len: usize) -> std::io::Result<()> {
-    let mut limited = reader.take(len as u64);
-    let copied = tokio::io::copy(&mut limited, &mut tokio::io::sink()).await?;
-    if copied < len as u64 {
-        return Err(std::io::ErrorKind::UnexpectedEof.into());
+/// Reads one frame body into `body`; every read under the peer timeout.
+async fn read_frame<R: AsyncRead + Unpin>(
+    net: &Network,
+    reader: &mut R,
+    body: &mut Vec<u8>,
+) -> Result<(), ReadError> {
+    let deadline = net.options.peer_timeout;
+    let mut len = [0u8; 4];
+    read_exact_within(reader, &mut len, deadline, false).await?;
+    let len = u32::from_be_bytes(len) as usize;
+    frame::check_len(len, net.options.max_frame).map_err(|e| ReadError::Frame(e.to_string()))?;
+    body.clear();
+    body.resize(len, 0);
+    read_exact_within(reader, body, deadline, true).await
+}
+
+/// Fills `buf`, each read allowed `deadline` (a silent read fails it; `mid_frame`
+/// says whether a frame had begun before `buf`).
+async fn read_exact_within<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    buf: &mut [u8],
+    deadline: Duration,
+    mid_frame: bool,
+) -> Result<(), ReadError> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match tokio::time::timeout(deadline, reader.read(&mut buf[filled..])).await {
+            Ok(Ok(0) | Err(_)) => return Err(ReadError::Closed),
+            Ok(Ok(n)) => filled += n,
+            Err(_) if filled == 0 && !mid_frame => return Err(ReadError::Silent),
+            Err(_) => return Err(ReadError::SilentMidFrame),
+        }
     }
     Ok(())
 }

@@ -29,18 +29,23 @@ pub(crate) fn priority_byte(priority: Priority) -> u8 {
 }
 
 /// The live local process a frame names.
-fn resolve(net: &Network, target: WireTarget) -> Option<Pid> {
-    let target = match target {
-        WireTarget::Pid { id, creation } => Target::Pid(Pid::new(net.node.name(), id, creation)),
-        WireTarget::Name(name) => Target::Name(name),
-    };
-    net.dist.resolve(target)
+fn resolve(net: &Network, target: &WireTarget) -> Option<Pid> {
+    net.dist.resolve(local_target(net, target)?)
 }
 
-fn target_id(target: WireTarget) -> u64 {
+/// The local target a frame names; `None` for a name this node never interned (it
+/// names nothing here, and is not interned now).
+fn local_target(net: &Network, target: &WireTarget) -> Option<Target> {
+    Some(match target {
+        WireTarget::Pid { id, creation } => Target::Pid(Pid::new(net.node.name(), *id, *creation)),
+        WireTarget::Name(name) => Target::Name(name.existing()?),
+    })
+}
+
+fn target_id(target: &WireTarget) -> u64 {
     match target {
-        WireTarget::Pid { id, .. } => id,
-        WireTarget::Name(name) => u64::from(crc(&name.as_str())),
+        WireTarget::Pid { id, .. } => *id,
+        WireTarget::Name(name) => u64::from(crc(&name.0)),
     }
 }
 
@@ -50,6 +55,7 @@ fn crc(s: &str) -> u32 {
 
 pub(crate) fn handle(net: &Arc<Network>, peer: &Arc<Peer>, header: Header, payload: &[u8]) {
     let remote = |id: u64| Pid::new(peer.name, id, peer.creation());
+    let local = |id: u64, creation: u32| Pid::new(net.node.name(), id, creation);
     match header {
         Header::Send {
             from,
@@ -57,12 +63,12 @@ pub(crate) fn handle(net: &Arc<Network>, peer: &Arc<Peer>, header: Header, paylo
             priority: p,
             ack,
         } => {
-            let result = match resolve(net, to) {
+            let result = match resolve(net, &to) {
                 Some(pid) => net.dist.deliver_wire(pid, payload, priority(p)),
                 None => Err(RemoteError::NoProcess),
             };
             if ack != 0 {
-                let key = key_of(Some(remote(from)), target_id(to));
+                let key = key_of(Some(remote(from)), target_id(&to));
                 net.write_control(
                     peer.name,
                     key,
@@ -72,7 +78,13 @@ pub(crate) fn handle(net: &Arc<Network>, peer: &Arc<Peer>, header: Header, paylo
                     },
                 );
             } else if let Err(e) = result {
-                tracing::warn!(node = %net.node.name(), from = %remote(from), ?to, error = %e, "message from the network refused");
+                // The sender did not ask to know: counted, and logged rate-limited.
+                net.refused_plain
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let node = net.node.name().as_str();
+                net.logs.warn(&node, "message refused", || {
+                    tracing::warn!(node = %node, from = %remote(from), ?to, error = %e, "message from the network refused");
+                });
             }
         }
         Header::SendAny {
@@ -81,12 +93,17 @@ pub(crate) fn handle(net: &Arc<Network>, peer: &Arc<Peer>, header: Header, paylo
             priority: p,
             kind,
         } => {
-            let result = match resolve(net, to) {
+            let result = match resolve(net, &to) {
                 Some(pid) => net.dist.deliver_wire_any(pid, &kind, payload, priority(p)),
                 None => Err(RemoteError::NoProcess),
             };
             if let Err(e) = result {
-                tracing::warn!(node = %net.node.name(), from = %remote(from), ?to, %kind, error = %e, "untyped message from the network refused");
+                net.refused_plain
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let node = net.node.name().as_str();
+                net.logs.warn(&node, "message refused", || {
+                    tracing::warn!(node = %node, from = %remote(from), ?to, %kind, error = %e, "untyped message from the network refused");
+                });
             }
         }
         Header::Call {
@@ -95,20 +112,17 @@ pub(crate) fn handle(net: &Arc<Network>, peer: &Arc<Peer>, header: Header, paylo
             priority: p,
             tag,
         } => {
-            let process = resolve(net, to);
+            let process = resolve(net, &to);
             // Replies take the slot of (callee → caller), like the callee's own sends.
-            let callee = process.map_or(target_id(to), |p| p.id());
+            let callee = process.map_or(target_id(&to), |p| p.id());
             let key = crate::peer::pair_key(callee, from);
             let (reply_net, name) = (net.clone(), peer.name);
             let reply = Box::new(move |result: Result<Vec<u8>, RemoteError>| {
-                let peer = reply_net.connected_peer(name);
-                let status = result.as_ref().map(|_| ()).map_err(Clone::clone);
-                let _ = reply_net.write(&peer, key, &Header::Reply { tag, status }, |buf| {
-                    if let Ok(bytes) = &result {
-                        buf.extend_from_slice(bytes);
-                    }
-                    Ok(())
-                });
+                let (status, bytes) = match result {
+                    Ok(bytes) => (Ok(()), bytes),
+                    Err(e) => (Err(e), Vec::new()),
+                };
+                reply_net.write_reply(name, key, &Header::Reply { tag, status }, &bytes);
             });
             let delivered = match process {
                 Some(pid) => net.dist.call_wire(pid, payload, priority(p), reply),
@@ -147,32 +161,45 @@ pub(crate) fn handle(net: &Arc<Network>, peer: &Arc<Peer>, header: Header, paylo
         }
         Header::Exit {
             from,
+            from_creation,
             to,
+            to_creation,
             reason,
             link,
         } => {
-            let (from, to) = (remote(from), net.dist.pid(to));
+            let from = Pid::new(peer.name, from, from_creation);
+            let to = local(to, to_creation);
             if link {
                 net.dist.deliver_link_exit(from, to, reason);
             } else {
                 net.dist.deliver_exit(from, to, reason);
             }
         }
-        Header::Link { from, to } => {
-            let (from, to) = (remote(from), net.dist.pid(to));
+        Header::Link {
+            from,
+            to,
+            to_creation,
+        } => {
+            let (from, to) = (remote(from), local(to, to_creation));
             if !net.dist.accept_link(to, from) {
                 let reason = Reason::NoProcess;
                 let exit = Header::Exit {
                     from: to.id(),
+                    from_creation: to.creation(),
                     to: from.id(),
+                    to_creation: from.creation(),
                     reason,
                     link: true,
                 };
                 net.write_control(peer.name, key_of(Some(to), from.id()), exit);
             }
         }
-        Header::Unlink { from, to } => {
-            let (from, to) = (remote(from), net.dist.pid(to));
+        Header::Unlink {
+            from,
+            to,
+            to_creation,
+        } => {
+            let (from, to) = (remote(from), local(to, to_creation));
             net.dist.accept_unlink(to, from);
         }
         Header::Monitor {
@@ -181,23 +208,20 @@ pub(crate) fn handle(net: &Arc<Network>, peer: &Arc<Peer>, header: Header, paylo
             reference,
         } => {
             let r = net.dist.remote_ref(peer.name, peer.creation(), reference);
-            let local = match target {
-                WireTarget::Pid { id, creation } => {
-                    Target::Pid(Pid::new(net.node.name(), id, creation))
-                }
-                WireTarget::Name(name) => Target::Name(name),
-            };
-            match net.dist.accept_monitor(local, remote(watcher), r) {
+            let accepted = local_target(net, &target)
+                .and_then(|local| net.dist.accept_monitor(local, remote(watcher), r));
+            match accepted {
                 Some(_) => {}
                 None => {
-                    let (pid, name) = match target {
-                        WireTarget::Pid { id, .. } => (id, None),
-                        WireTarget::Name(name) => (0, Some(name)),
+                    let (pid, pid_creation, name) = match target {
+                        WireTarget::Pid { id, creation } => (id, creation, None),
+                        WireTarget::Name(name) => (0, net.node.creation(), Some(name)),
                     };
                     let down = Header::Down {
                         watcher,
                         reference,
                         pid,
+                        pid_creation,
                         name,
                         reason: Reason::NoProcess,
                     };
@@ -215,29 +239,31 @@ pub(crate) fn handle(net: &Arc<Network>, peer: &Arc<Peer>, header: Header, paylo
             watcher,
             reference,
             pid,
+            pid_creation,
             name,
             reason,
         } => {
             let _ = watcher;
             let down = Down {
                 monitor: net.dist.local_ref(reference),
-                pid: remote(pid),
-                name,
+                pid: Pid::new(peer.name, pid, pid_creation),
+                // We monitored that name, so it is interned here (else it is dropped).
+                name: name.and_then(|n| n.existing()),
                 reason,
             };
             net.dist.deliver_down(down);
         }
         Header::Lookup { tag, name } => {
-            let found = net
-                .dist
-                .lookup(name)
+            let found = name
+                .existing()
+                .and_then(|name| net.dist.lookup(name))
                 .map(|(pid, kind)| (pid.id(), kind.to_owned()));
             net.write_control(peer.name, key_of(None, tag), Header::Found { tag, found });
         }
         Header::Spawn { tag, factory, name } => {
             crate::spawn::serve(net, peer.name, tag, factory, name, payload.to_vec());
         }
-        Header::StartApp { tag, name } => crate::spawn::serve_start(net, peer.name, tag, name),
+        Header::StartApp { tag, name } => crate::spawn::serve_start(net, peer.name, tag, &name),
         Header::Ping | Header::Pong => {}
     }
 }

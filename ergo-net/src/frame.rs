@@ -18,8 +18,28 @@ use ergo_runtime::Reason;
 /// Flag: the rest of the frame is compressed.
 pub const COMPRESSED: u8 = 1;
 
+/// A name as it crosses the wire: plain text, the same bytes as an [`Atom`], but decoding
+/// it interns nothing. The receiver resolves it with [`Atom::existing`] (a name it has
+/// never interned names nothing there), so names a peer makes up do not grow the
+/// node's atom table.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+#[serde(transparent)]
+pub struct WireName(pub String);
+
+impl WireName {
+    /// The wire form of `atom`.
+    pub fn of(atom: Atom) -> WireName {
+        WireName(atom.as_str().to_string())
+    }
+
+    /// The atom of this name, if this node ever interned it.
+    pub fn existing(&self) -> Option<Atom> {
+        Atom::existing(&self.0)
+    }
+}
+
 /// A process on the receiving node, as a frame names it.
-#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
 pub enum WireTarget {
     /// A pid number and the creation it must match.
     Pid {
@@ -29,7 +49,7 @@ pub enum WireTarget {
         creation: u32,
     },
     /// A registered name.
-    Name(Atom),
+    Name(WireName),
 }
 
 /// What a frame is. Pids of the sending node travel as numbers (the receiver knows the
@@ -60,17 +80,29 @@ pub enum Header {
         tag: u64,
         status: Result<(), RemoteError>,
     },
-    /// An exit signal from a process of the sender to one of the receiver.
+    /// An exit signal from a process of the sender (of its incarnation
+    /// `from_creation`) to one of the receiver (of the receiver's incarnation
+    /// `to_creation`: a signal for a former incarnation's process reaches nobody).
     Exit {
         from: u64,
+        from_creation: u32,
         to: u64,
+        to_creation: u32,
         reason: Reason,
         link: bool,
     },
     /// Adds the receiver's half of a link.
-    Link { from: u64, to: u64 },
+    Link {
+        from: u64,
+        to: u64,
+        to_creation: u32,
+    },
     /// Removes the receiver's half of a link.
-    Unlink { from: u64, to: u64 },
+    Unlink {
+        from: u64,
+        to: u64,
+        to_creation: u32,
+    },
     /// Starts a monitor by a process of the sender.
     Monitor {
         watcher: u64,
@@ -88,11 +120,13 @@ pub enum Header {
         watcher: u64,
         reference: u64,
         pid: u64,
-        name: Option<Atom>,
+        /// The incarnation `pid` belongs to (that of a stale pid when it is the reason).
+        pid_creation: u32,
+        name: Option<WireName>,
         reason: Reason,
     },
     /// Asks for the pid and actor type registered under `name`.
-    Lookup { tag: u64, name: Atom },
+    Lookup { tag: u64, name: WireName },
     /// Answers a lookup: the pid number and the actor type's name.
     Found {
         tag: u64,
@@ -102,7 +136,7 @@ pub enum Header {
     Spawn {
         tag: u64,
         factory: String,
-        name: Option<Atom>,
+        name: Option<WireName>,
     },
     /// Answers a spawn with the new pid number.
     Spawned {
@@ -115,7 +149,7 @@ pub enum Header {
     Pong,
     /// Starts a loaded application the receiver allows remote starts of; answered with
     /// [`Header::Spawned`] carrying the root process.
-    StartApp { tag: u64, name: Atom },
+    StartApp { tag: u64, name: WireName },
     /// An untyped message of a registered type (`ergo::register_message`), named by
     /// `kind` (a type name, not interned); the receiver decodes it if it handles it.
     SendAny {
@@ -237,7 +271,7 @@ mod tests {
     fn round_trip_plain_and_compressed() {
         let header = Header::Send {
             from: 7,
-            to: WireTarget::Name(Atom::new("counter")),
+            to: WireTarget::Name(WireName("counter".into())),
             priority: 2,
             ack: 0,
         };

@@ -1,8 +1,18 @@
 //! The handshake that opens every connection. Both sides prove they know the cookie
-//! without sending it: each sends a random challenge, and each answers the other's with
-//! HMAC-SHA256(cookie, role ‖ their challenge ‖ our challenge ‖ names). Version and
-//! capabilities are agreed on the way. Messages are small (≤ 1 KiB) and the whole
-//! exchange is bounded in time by the caller.
+//! without sending it, and the dialer proves first, as in Erlang distribution:
+//!
+//! 1. dialer → [`Hello`]: its name, creation, capabilities, listen port, challenge `c1`;
+//! 2. acceptor → [`Challenge`]: its name, creation, capabilities, challenge `c2` — and
+//!    no proof;
+//! 3. dialer → [`Closing::Proof`]: HMAC-SHA256(cookie, "client" ‖ c2 ‖ c1 ‖ names);
+//! 4. acceptor verifies it, then → [`Closing::Accepted`] with its own proof,
+//!    HMAC-SHA256(cookie, "server" ‖ c1 ‖ c2 ‖ names), or [`Closing::Refused`].
+//!
+//! So a stranger who dials a node learns nothing derived from its cookie: the only
+//! cookie-derived bytes the acceptor sends follow a valid proof. (A dialer does prove
+//! itself to whatever answers at the address it dials, as in Erlang; dial only
+//! addresses you trust, or use TLS.) Messages are small (≤ 1 KiB), and the whole
+//! exchange is bounded in time by the caller, who also throttles repeated failures.
 
 use hmac::{Hmac, Mac};
 use rand::RngCore;
@@ -53,9 +63,9 @@ pub struct Hello {
     pub challenge: [u8; 32],
 }
 
-/// The server's answer: its identity, its challenge, and its proof.
+/// The acceptor's answer: its identity and its challenge (no proof yet).
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
-pub struct Welcome {
+pub struct Challenge {
     /// Protocol version.
     pub version: u16,
     /// The server node's name.
@@ -66,17 +76,17 @@ pub struct Welcome {
     pub capabilities: u32,
     /// Its challenge.
     pub challenge: [u8; 32],
-    /// HMAC over the client's challenge.
-    pub proof: [u8; 32],
 }
 
-/// The client's proof, and the server's verdict on it.
+/// The dialer's proof, and the acceptor's verdict on it.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub enum Closing {
-    /// HMAC over the server's challenge.
+    /// The dialer's HMAC over the acceptor's challenge.
     Proof([u8; 32]),
-    /// The server accepted the proof.
-    Accepted,
+    /// The acceptor verified the proof; its own HMAC over the dialer's challenge.
+    Accepted([u8; 32]),
+    /// The proof was wrong (nothing else is said).
+    Refused,
 }
 
 /// Who is on the other side of an established connection.
@@ -92,7 +102,8 @@ pub struct Peer {
     pub listen_port: u16,
 }
 
-fn proof(
+/// The proof of `role` (`b"client"` or `b"server"`) over the challenges and names.
+pub fn proof(
     cookie: &str,
     role: &[u8],
     theirs: &[u8; 32],
@@ -161,7 +172,7 @@ pub fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, HandshakeEr
     }
 }
 
-/// The dialing side.
+/// The dialing side: proves first, then checks the acceptor's proof.
 pub async fn client<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
     name: &str,
@@ -182,42 +193,32 @@ pub async fn client<S: AsyncRead + AsyncWrite + Unpin>(
         },
     )
     .await?;
-    let welcome: Welcome = read_msg(stream).await?;
-    if welcome.version != VERSION {
-        return Err(HandshakeError::Version(welcome.version));
+    let theirs: Challenge = read_msg(stream).await?;
+    if theirs.version != VERSION {
+        return Err(HandshakeError::Version(theirs.version));
     }
-    let expected = proof(
-        cookie,
-        b"server",
-        &ours,
-        &welcome.challenge,
-        (name, &welcome.name),
-    );
-    if !verify(expected, &welcome.proof) {
-        return Err(HandshakeError::WrongCookie(welcome.name));
-    }
-    let mine = proof(
-        cookie,
-        b"client",
-        &welcome.challenge,
-        &ours,
-        (name, &welcome.name),
-    );
+    let names = (name, theirs.name.as_str());
+    let mine = proof(cookie, b"client", &theirs.challenge, &ours, names);
     write_msg(stream, &Closing::Proof(mine)).await?;
+    let expected = proof(cookie, b"server", &ours, &theirs.challenge, names);
     match read_msg::<_, Closing>(stream).await {
-        Ok(Closing::Accepted) => Ok(Peer {
-            name: welcome.name,
-            creation: welcome.creation,
-            capabilities: welcome.capabilities,
+        Ok(Closing::Accepted(p)) if verify(expected, &p) => Ok(Peer {
+            name: theirs.name,
+            creation: theirs.creation,
+            capabilities: theirs.capabilities,
             listen_port: 0,
         }),
+        Ok(Closing::Accepted(_) | Closing::Refused) | Err(HandshakeError::Io(_)) => {
+            Err(HandshakeError::WrongCookie(theirs.name))
+        }
         Ok(Closing::Proof(_)) => Err(HandshakeError::Malformed("unexpected proof".into())),
-        Err(HandshakeError::Io(_)) => Err(HandshakeError::WrongCookie(welcome.name)),
         Err(e) => Err(e),
     }
 }
 
-/// The accepting side.
+/// What the accepting side learned: who the dialer says it is, and whether its proof
+/// holds. On `WrongCookie` nothing has been answered yet: the caller decides when to
+/// send [`refuse`] (after a throttling delay).
 pub async fn server<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
     name: &str,
@@ -228,47 +229,53 @@ pub async fn server<S: AsyncRead + AsyncWrite + Unpin>(
     if hello.version != VERSION {
         return Err(HandshakeError::Version(hello.version));
     }
+    if !valid_node_name(&hello.name) {
+        return Err(HandshakeError::Malformed("not a node name".into()));
+    }
     let ours = challenge();
     let capabilities = hello.capabilities & CAPABILITIES;
-    let my_proof = proof(
-        cookie,
-        b"server",
-        &hello.challenge,
-        &ours,
-        (&hello.name, name),
-    );
     write_msg(
         stream,
-        &Welcome {
+        &Challenge {
             version: VERSION,
             name: name.to_owned(),
             creation,
             capabilities,
             challenge: ours,
-            proof: my_proof,
         },
     )
     .await?;
     let Closing::Proof(theirs) = read_msg::<_, Closing>(stream).await? else {
         return Err(HandshakeError::Malformed("expected a proof".into()));
     };
-    let expected = proof(
-        cookie,
-        b"client",
-        &ours,
-        &hello.challenge,
-        (&hello.name, name),
-    );
+    let names = (hello.name.as_str(), name);
+    let expected = proof(cookie, b"client", &ours, &hello.challenge, names);
     if !verify(expected, &theirs) {
         return Err(HandshakeError::WrongCookie(hello.name));
     }
-    write_msg(stream, &Closing::Accepted).await?;
+    let mine = proof(cookie, b"server", &hello.challenge, &ours, names);
+    write_msg(stream, &Closing::Accepted(mine)).await?;
     Ok(Peer {
         name: hello.name,
         creation: hello.creation,
         capabilities,
         listen_port: hello.listen_port,
     })
+}
+
+/// Tells a dialer whose proof was wrong that it is refused.
+pub async fn refuse<S: AsyncWrite + Unpin>(stream: &mut S) {
+    let _ = write_msg(stream, &Closing::Refused).await;
+}
+
+/// `name@host`, printable, without spaces: what a node name may be.
+pub fn valid_node_name(name: &str) -> bool {
+    let mut parts = name.split('@');
+    matches!(
+        (parts.next(), parts.next(), parts.next()),
+        (Some(n), Some(h), None) if !n.is_empty() && !h.is_empty()
+    ) && name.len() <= 255
+        && name.chars().all(|c| c.is_ascii_graphic())
 }
 
 #[cfg(test)]
@@ -299,8 +306,8 @@ mod tests {
             }
         );
         assert!(matches!(c, Err(HandshakeError::WrongCookie(_))), "{c:?}");
-        // The client refused the server's proof and hung up before proving anything.
-        assert!(s.is_err());
+        // The server found the client's proof wrong (and answered nothing).
+        assert!(matches!(s, Err(HandshakeError::WrongCookie(_))), "{s:?}");
     }
 
     #[test]
@@ -316,7 +323,7 @@ mod tests {
                 })
                 .collect();
             let _ = parse::<Hello>(&body);
-            let _ = parse::<Welcome>(&body);
+            let _ = parse::<Challenge>(&body);
             let _ = parse::<Closing>(&body);
         }
     }

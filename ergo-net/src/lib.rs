@@ -6,6 +6,16 @@
 //! Start it with the node: `Node::builder(..).network(NetOptions::new())` (the
 //! [`NetBuilderExt`] trait), or later with [`NetworkExt::start_network`].
 //!
+//! Faults and strangers: the dialer proves it knows the cookie first (see
+//! [`handshake`]); failed handshakes are throttled per address and their warnings
+//! rate-limited; unauthenticated connections are capped (the oldest is dropped for a
+//! new one). Every read has a deadline and a frame that breaks the framing closes the
+//! connection: the peer is declared lost (links and monitors fire `NoConnection`
+//! once) and the next send reconnects, re-resolving the peer's address if dialing the
+//! one it last told us fails. Write buffers are bounded (`NetOptions::write_buffer`):
+//! a send to a peer that does not keep up fails with `NetError::Busy` instead of
+//! growing memory.
+//!
 //! Each node sends only on connections it dialed and reads only from connections it
 //! accepted, so there is never a tie to break between two nodes dialing each other; a
 //! peer learns where to dial back from the handshake. Frames between one sender and one
@@ -15,30 +25,34 @@ mod conn;
 mod dispatch;
 #[doc(hidden)] // for tests that play a hostile peer
 pub mod frame;
+mod guard;
 #[doc(hidden)] // for tests that play a hostile peer
 pub mod handshake;
 mod options;
 mod peer;
-mod registrar;
+mod ratelimit;
+#[doc(hidden)] // for tests and fuzzing of its protocol
+pub mod registrar;
 mod spawn;
 mod transport;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use rustc_hash::FxHashMap;
 
 pub use ergo_runtime::dist::{NetError, RemoteError};
-pub use options::{NetOptions, Route, DEFAULT_REGISTRAR_PORT};
+pub use options::{NetOptions, Route, DEFAULT_REGISTRAR_PORT, DEFAULT_WRITE_BUFFER};
 pub use registrar::{BoxFuture as RegistrarFuture, Registrar};
 pub use spawn::{NetworkExt, SpawnPermission};
 
 use ergo_runtime::dist::Dist;
 use ergo_runtime::{Atom, Node, Pid};
 use frame::{Header, WireTarget};
-use peer::{pair_key, Peer, Pending, PendingError};
+use peer::{pair_key, Full, Peer, Pending, PendingError};
 
 /// The network of one node.
 pub(crate) struct Network {
@@ -48,8 +62,20 @@ pub(crate) struct Network {
     pub(crate) options: NetOptions,
     pub(crate) listen: SocketAddr,
     peers: Mutex<FxHashMap<Atom, Arc<Peer>>>,
-    /// Ports peers told us in their handshake (where to dial them back).
-    learned: Mutex<FxHashMap<Atom, SocketAddr>>,
+    /// Ports peers told us in their handshake (where to dial them back), and when.
+    learned: Mutex<FxHashMap<Atom, (SocketAddr, Instant)>>,
+    /// Nodes whose last dial failed: until when sends fail fast, the next backoff, and
+    /// the error they fail with.
+    failed_dials: Mutex<FxHashMap<Atom, (Instant, Duration, NetError)>>,
+    /// Rate limits of repeated warnings.
+    pub(crate) logs: ratelimit::LogLimiter,
+    /// Unauthenticated connections and failed handshakes.
+    pub(crate) guard: guard::Guard,
+    /// Unauthenticated sessions of the registrar this node serves.
+    pub(crate) registrar_guard: Arc<guard::Guard>,
+    /// Plain messages from peers refused because the target's mailbox was full or the
+    /// target did not exist.
+    pub(crate) refused_plain: AtomicU64,
     next_tag: AtomicU64,
     pub(crate) spawns: spawn::Factories,
     pub(crate) starts: spawn::RemoteStarts,
@@ -68,29 +94,88 @@ impl Network {
         let mut peers = self.peers.lock();
         peers
             .entry(name)
-            .or_insert_with(|| Arc::new(Peer::new(name, self.options.pool_size)))
+            .or_insert_with(|| {
+                Arc::new(Peer::new(
+                    name,
+                    self.options.pool_size,
+                    self.options.write_buffer,
+                    self.options.max_frame,
+                ))
+            })
             .clone()
     }
 
-    /// The peer, and its connections dialed if they are not yet.
-    pub(crate) fn connected_peer(self: &Arc<Self>, name: Atom) -> Arc<Peer> {
+    /// The peer, and its connections dialed if they are not yet; fails fast while a
+    /// recent dial of that node failed (with that dial's error), so that a sender at
+    /// full speed does not turn into a storm of refused dials.
+    pub(crate) fn connected_peer(self: &Arc<Self>, name: Atom) -> Result<Arc<Peer>, NetError> {
+        if let Some(existing) = self.peers.lock().get(&name) {
+            if existing.dialing.load(Ordering::Acquire) {
+                return Ok(existing.clone());
+            }
+        }
+        if let Some((until, _, error)) = self.failed_dials.lock().get(&name) {
+            if Instant::now() < *until {
+                return Err(error.clone());
+            }
+        }
         let peer = self.peer(name);
         if !peer.dialing.swap(true, Ordering::AcqRel) {
             conn::dial(self.clone(), peer.clone());
         }
-        peer
+        Ok(peer)
+    }
+
+    /// Remembers that dialing `name` failed: sends fail fast with `error` for a backoff
+    /// that doubles from 50 ms up to 1 s while dials keep failing.
+    pub(crate) fn dial_failed(&self, name: Atom, error: NetError) {
+        let mut failed = self.failed_dials.lock();
+        let backoff = failed.get(&name).map_or(Duration::from_millis(50), |f| {
+            (f.1 * 2).min(Duration::from_secs(1))
+        });
+        failed.insert(name, (Instant::now() + backoff, backoff, error));
+    }
+
+    /// Forgets past dial failures of `name` (it connected).
+    pub(crate) fn dial_succeeded(&self, name: Atom) {
+        self.failed_dials.lock().remove(&name);
     }
 
     pub(crate) fn learn_address(&self, name: Atom, addr: SocketAddr) {
-        self.learned.lock().insert(name, addr);
+        let mut learned = self.learned.lock();
+        if learned.len() >= 4096 {
+            let ttl = self.options.learned_ttl;
+            learned.retain(|_, (_, at)| at.elapsed() < ttl);
+        }
+        learned.insert(name, (addr, Instant::now()));
     }
 
+    /// The address `name` told us, unless it is older than `learned_ttl`.
     pub(crate) fn learned_address(&self, name: Atom) -> Option<SocketAddr> {
-        self.learned.lock().get(&name).copied()
+        let mut learned = self.learned.lock();
+        match learned.get(&name) {
+            Some((addr, at)) if at.elapsed() < self.options.learned_ttl => Some(*addr),
+            Some(_) => {
+                learned.remove(&name);
+                None
+            }
+            None => None,
+        }
     }
 
-    /// Forgets a lost peer and tells everyone who depended on it.
+    /// Forgets the address `name` told us (dialing it failed).
+    pub(crate) fn forget_address(&self, name: Atom) {
+        self.learned.lock().remove(&name);
+    }
+
+    /// Forgets a lost peer and tells everyone who depended on it (pending answers get
+    /// `NoConnection`).
     pub(crate) fn peer_down(&self, peer: &Arc<Peer>, why: &str) {
+        self.peer_failed(peer, why, NetError::NoConnection(peer.name));
+    }
+
+    /// As [`Network::peer_down`], pending answers failing with `error`.
+    pub(crate) fn peer_failed(&self, peer: &Arc<Peer>, why: &str, error: NetError) {
         if peer.closed.swap(true, Ordering::AcqRel) {
             return;
         }
@@ -100,13 +185,16 @@ impl Network {
                 peers.remove(&peer.name);
             }
         }
-        tracing::warn!(node = %self.node.name(), peer = %peer.name, why, "connection lost");
+        let node = self.node.name().as_str();
+        self.logs.warn(&node, "connection lost", || {
+            tracing::warn!(node = %node, peer = %peer.name, why, "connection lost");
+        });
         for task in peer.tasks.lock().drain(..) {
             task.abort();
         }
         let pending: Vec<Pending> = peer.pending.lock().drain().map(|(_, p)| p).collect();
         for p in pending {
-            p(Err(PendingError::NoConnection));
+            p(Err(PendingError::Lost(error.clone())));
         }
         self.dist.connection_lost(peer.name);
     }
@@ -120,25 +208,73 @@ impl Network {
         for peer in peers {
             self.peer_down(&peer, "node stopping");
         }
+        self.logs.flush(&self.node.name().as_str());
     }
 
-    /// Writes a frame to `peer` on the slot of `key`.
+    /// Writes a message frame to `peer` on the slot of `key`; `NetError::Busy` if the
+    /// slot's buffer is full (nothing was queued).
     pub(crate) fn write(
         self: &Arc<Self>,
-        peer: &Peer,
+        peer: &Arc<Peer>,
         key: u64,
         header: &Header,
         payload: impl FnOnce(&mut Vec<u8>) -> Result<(), ergo_runtime::wire::WireError>,
-    ) -> Result<(), ergo_runtime::wire::WireError> {
-        // The sending process's own threshold, else the node's.
-        let compress = Dist::sender_compression_threshold().unwrap_or(self.options.compress_above);
-        peer.write(key, |buf| frame::encode(buf, header, compress, payload))
+    ) -> Result<(), NetError> {
+        self.write_frame(peer, key, false, header, payload)
     }
 
-    /// Writes a header-only frame.
+    fn write_frame(
+        self: &Arc<Self>,
+        peer: &Arc<Peer>,
+        key: u64,
+        control: bool,
+        header: &Header,
+        payload: impl FnOnce(&mut Vec<u8>) -> Result<(), ergo_runtime::wire::WireError>,
+    ) -> Result<(), NetError> {
+        // The sending process's own threshold, else the node's.
+        let compress = Dist::sender_compression_threshold().unwrap_or(self.options.compress_above);
+        match peer.write(key, control, |buf| {
+            frame::encode(buf, header, compress, payload)
+        }) {
+            Ok(written) => written.map_err(NetError::from),
+            Err(Full::Busy) => Err(NetError::Busy(peer.name)),
+            Err(Full::Stuck) => {
+                self.peer_down(peer, "write buffer overflow: the peer does not read");
+                Err(NetError::NoConnection(peer.name))
+            }
+        }
+    }
+
+    /// Writes a header-only control frame (a link, monitor, exit, ack, reply...). If it
+    /// cannot be written, the peer is treated as lost, so that whoever waits on the
+    /// signal learns it through `NoConnection` rather than never.
     pub(crate) fn write_control(self: &Arc<Self>, to: Atom, key: u64, header: Header) {
-        let peer = self.connected_peer(to);
-        let _ = self.write(&peer, key, &header, |_| Ok(()));
+        match self.connected_peer(to) {
+            Ok(peer) => {
+                let _ = self.write_frame(&peer, key, true, &header, |_| Ok(()));
+            }
+            // A recent dial failed: what depends on that node fires now.
+            Err(_) => self.dist.connection_lost(to),
+        }
+    }
+
+    /// Writes a reply (a control frame with a payload).
+    pub(crate) fn write_reply(
+        self: &Arc<Self>,
+        to: Atom,
+        key: u64,
+        header: &Header,
+        payload: &[u8],
+    ) {
+        match self.connected_peer(to) {
+            Ok(peer) => {
+                let _ = self.write_frame(&peer, key, true, header, |buf| {
+                    buf.extend_from_slice(payload);
+                    Ok(())
+                });
+            }
+            Err(_) => self.dist.connection_lost(to),
+        }
     }
 
     /// The wire form of a pid on its own node.
@@ -176,10 +312,16 @@ pub(crate) async fn start(node: &Node, options: NetOptions) -> Result<SocketAddr
         dist: Dist::new(node),
         runtime: tokio::runtime::Handle::current(),
         registrar: registrar::Client::new(options.registrar),
+
         options,
         listen,
         peers: Mutex::default(),
         learned: Mutex::default(),
+        failed_dials: Mutex::default(),
+        logs: ratelimit::LogLimiter::new(LOG_LINES, LOG_INTERVAL),
+        guard: guard::Guard::default(),
+        registrar_guard: Arc::default(),
+        refused_plain: AtomicU64::new(0),
         next_tag: AtomicU64::new(1),
         spawns: spawn::Factories::default(),
         starts: spawn::RemoteStarts::default(),
@@ -219,7 +361,40 @@ impl Network {
     pub(crate) fn connected_nodes(&self) -> Vec<Atom> {
         self.peers.lock().keys().copied().collect()
     }
+
+    pub(crate) fn stats(&self) -> NetStats {
+        NetStats {
+            buffered: self.peers.lock().values().map(|p| p.buffered()).sum(),
+            refused_plain: self.refused_plain.load(Ordering::Relaxed),
+            handshakes_refused: self.guard.refused(),
+            unauthenticated: self.guard.pending() + self.registrar_guard.pending(),
+        }
+    }
 }
+
+/// Counters of a node's network (see `NetworkExt::network_stats`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct NetStats {
+    /// Bytes waiting in write buffers, over all peers (messages stop at
+    /// `write_buffer` per connection; control frames at `2 × write_buffer +
+    /// max_frame`; plus the batch each writer holds).
+    pub buffered: usize,
+    /// Plain (unacknowledged) messages from peers refused on arrival: the target's
+    /// mailbox was full or it did not exist. Important senders are told instead.
+    pub refused_plain: u64,
+    /// Handshakes refused (wrong cookie, malformed, timed out, evicted).
+    pub handshakes_refused: u64,
+    /// Connections currently in their handshake, and unregistered sessions of the
+    /// registrar this node serves (strangers, until they prove the cookie).
+    pub unauthenticated: usize,
+}
+
+/// Lines of each kind of warning logged per [`LOG_INTERVAL`] before they are only
+/// counted (and summed up in one line when the interval ends).
+pub const LOG_LINES: u32 = 10;
+/// The interval of the warning rate limit.
+pub const LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Starts the native network with a node built by [`ergo_runtime::NodeBuilder`].
 pub trait NetBuilderExt {
@@ -271,7 +446,7 @@ pub(crate) fn await_answer<T: Send + 'static>(
             let _ = tx.send(match answer {
                 Ok(bytes) => decode(bytes),
                 Err(PendingError::Remote(e)) => Err(NetError::Remote(e)),
-                Err(PendingError::NoConnection) => Err(NetError::NoConnection(name)),
+                Err(PendingError::Lost(e)) => Err(e),
             });
         }),
     );

@@ -6,6 +6,10 @@ use std::time::Duration;
 /// The default port of the embedded registrar (as in the Go framework).
 pub const DEFAULT_REGISTRAR_PORT: u16 = 4499;
 
+/// The default bound of one connection's write buffer: 4 MiB (see
+/// [`NetOptions::write_buffer`]).
+pub const DEFAULT_WRITE_BUFFER: usize = 4 << 20;
+
 /// A static route: nodes whose name matches `pattern` (exact, or with one `*`
 /// wildcard) are dialed at `addr`, bypassing the registrar.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,6 +56,23 @@ pub struct NetOptions {
     pub peer_timeout: Duration,
     /// How long a connect and handshake may take (default 5 s).
     pub connect_timeout: Duration,
+    /// Bytes of frames one connection's buffer holds before sends to that peer fail
+    /// with `NetError::Busy` (default [`DEFAULT_WRITE_BUFFER`], 4 MiB): the message is
+    /// not queued, and the sender knows it. Control frames (links, monitors, exits,
+    /// replies, acks) may use up to `2 × write_buffer + max_frame`; beyond that the
+    /// peer is declared lost (links and monitors fire) rather than a signal dropped. A
+    /// peer that reads nothing for `peer_timeout` is declared lost anyway. With its
+    /// writer's batch in flight, messages to a stalled peer cost at most about
+    /// `pool_size × 2 × write_buffer` bytes of memory.
+    pub write_buffer: usize,
+    /// Connections accepted but not yet authenticated, at most (default 128, and never
+    /// more than a quarter of the process's open-file limit); one more evicts the
+    /// oldest.
+    pub max_handshakes: usize,
+    /// How long an address a peer told us in its handshake is used to dial it back
+    /// (default 10 min). It is also forgotten as soon as dialing it fails, and the peer
+    /// is then resolved again through routes and registrars.
+    pub learned_ttl: Duration,
     /// An external registrar, asked after static routes (default none).
     pub external_registrar: Option<std::sync::Arc<dyn super::registrar::Registrar>>,
 }
@@ -65,6 +86,10 @@ impl std::fmt::Debug for NetOptions {
             .field("compress_above", &self.compress_above)
             .field("routes", &self.routes)
             .field("registrar", &self.registrar)
+            .field("keepalive", &self.keepalive)
+            .field("peer_timeout", &self.peer_timeout)
+            .field("write_buffer", &self.write_buffer)
+            .field("max_handshakes", &self.max_handshakes)
             .field("external_registrar", &self.external_registrar.is_some())
             .finish_non_exhaustive()
     }
@@ -82,6 +107,9 @@ impl Default for NetOptions {
             keepalive: Duration::from_secs(5),
             peer_timeout: Duration::from_secs(15),
             connect_timeout: Duration::from_secs(5),
+            write_buffer: DEFAULT_WRITE_BUFFER,
+            max_handshakes: 128,
+            learned_ttl: Duration::from_secs(600),
             external_registrar: None,
         }
     }
@@ -141,10 +169,35 @@ impl NetOptions {
         self
     }
 
-    /// Keepalive period.
+    /// Keepalive period; a peer silent for three of them (also in the middle of a
+    /// frame) is declared lost.
     pub fn keepalive(mut self, period: Duration) -> Self {
         self.keepalive = period;
         self.peer_timeout = period * 3;
+        self
+    }
+
+    /// How long a connect and handshake may take.
+    pub fn connect_timeout(mut self, limit: Duration) -> Self {
+        self.connect_timeout = limit;
+        self
+    }
+
+    /// Bound of one connection's write buffer (see the field).
+    pub fn write_buffer(mut self, bytes: usize) -> Self {
+        self.write_buffer = bytes.max(1);
+        self
+    }
+
+    /// Cap on connections still in their handshake.
+    pub fn max_handshakes(mut self, n: usize) -> Self {
+        self.max_handshakes = n.max(1);
+        self
+    }
+
+    /// How long a learned address is trusted.
+    pub fn learned_ttl(mut self, ttl: Duration) -> Self {
+        self.learned_ttl = ttl;
         self
     }
 }

@@ -11,10 +11,10 @@ use tokio::task::AbortHandle;
 
 use ergo_runtime::Atom;
 
-use ergo_runtime::dist::RemoteError;
+use ergo_runtime::dist::{NetError, RemoteError};
 
 /// What waits for a tagged answer (reply, ack, lookup, spawn): gets the payload or an
-/// error. `None` payload on a lost connection.
+/// error.
 pub(crate) type Pending = Box<dyn FnOnce(Result<&[u8], PendingError>) + Send>;
 
 /// Why a pending answer did not come.
@@ -22,8 +22,20 @@ pub(crate) type Pending = Box<dyn FnOnce(Result<&[u8], PendingError>) + Send>;
 pub(crate) enum PendingError {
     /// The remote node reported an error.
     Remote(RemoteError),
-    /// The connection was lost.
-    NoConnection,
+    /// The connection was lost, or never made (the error says why).
+    Lost(NetError),
+}
+
+/// A slot's write buffer is at its limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Full {
+    /// At the soft limit: messages are refused (the sender is told), control frames
+    /// still pass.
+    Busy,
+    /// At the hard limit (twice the soft one plus a largest frame), even for control
+    /// frames: the peer does not read, and is declared lost rather than silently
+    /// dropping a link or a monitor signal.
+    Stuck,
 }
 
 /// One outbound connection: frames are appended to `buf` by senders and written out by
@@ -35,6 +47,10 @@ pub(crate) struct Slot {
 
 pub(crate) struct Peer {
     pub(crate) name: Atom,
+    /// Bytes a slot's buffer may hold before messages are refused.
+    limit: usize,
+    /// Bytes it may hold before even control frames are (the peer is then lost).
+    hard_limit: usize,
     /// Its creation, once known from a handshake (0 before).
     pub(crate) creation: AtomicU32,
     pub(crate) slots: Vec<Slot>,
@@ -47,9 +63,14 @@ pub(crate) struct Peer {
 }
 
 impl Peer {
-    pub(crate) fn new(name: Atom, pool: usize) -> Peer {
+    /// `limit` bytes per slot for messages; control frames may go up to twice that
+    /// plus one largest frame (`max_frame`: a big message may sit in an otherwise
+    /// empty buffer without blocking the links and monitors behind it).
+    pub(crate) fn new(name: Atom, pool: usize, limit: usize, max_frame: usize) -> Peer {
         Peer {
             name,
+            limit: limit.max(1),
+            hard_limit: limit.max(1) * 2 + max_frame,
             creation: AtomicU32::new(0),
             slots: (0..pool.max(1))
                 .map(|_| Slot {
@@ -73,10 +94,23 @@ impl Peer {
     }
 
     /// Appends a frame to the slot chosen by `key` (the same key, the same slot: order
-    /// between one sender and one receiver is kept).
-    pub(crate) fn write<R>(&self, key: u64, f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    /// between one sender and one receiver is kept), unless the slot's buffer is full:
+    /// at the limit for a message, at the hard limit for a `control` frame. A frame
+    /// bigger than the limit still goes into an empty buffer.
+    pub(crate) fn write<R>(
+        &self,
+        key: u64,
+        control: bool,
+        f: impl FnOnce(&mut Vec<u8>) -> R,
+    ) -> Result<R, Full> {
         let slot = &self.slots[(mix(key) % self.slots.len() as u64) as usize];
         let mut buf = slot.buf.lock();
+        if buf.len() >= self.hard_limit {
+            return Err(Full::Stuck);
+        }
+        if !control && buf.len() >= self.limit {
+            return Err(Full::Busy);
+        }
         let was_empty = buf.is_empty();
         let r = f(&mut buf);
         let now_empty = buf.is_empty();
@@ -84,7 +118,12 @@ impl Peer {
         if was_empty && !now_empty {
             slot.ready.notify_one();
         }
-        r
+        Ok(r)
+    }
+
+    /// Bytes waiting in the slots' buffers (not yet handed to a writer).
+    pub(crate) fn buffered(&self) -> usize {
+        self.slots.iter().map(|s| s.buf.lock().len()).sum()
     }
 
     /// Waits for the answer tagged `tag`; fails it at once if the peer is already lost
@@ -93,7 +132,7 @@ impl Peer {
         let mut map = self.pending.lock();
         if self.is_closed() {
             drop(map);
-            pending(Err(PendingError::NoConnection));
+            pending(Err(PendingError::Lost(NetError::NoConnection(self.name))));
         } else {
             map.insert(tag, pending);
         }

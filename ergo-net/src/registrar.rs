@@ -4,8 +4,18 @@
 //! of `host`. When the serving node stops, the others race to take over and
 //! re-register.
 //!
-//! The protocol is lines of text, each at most 512 bytes: `REGISTER <name> <port>`,
-//! answered `OK` or `TAKEN`; `RESOLVE <name>`, answered `PORT <port>` or `NONE`.
+//! The protocol is lines of text, each at most 512 bytes:
+//! - `RESOLVE <name>`, answered `PORT <port>` or `NONE` (open to anyone, as EPMD is);
+//! - `REGISTER <name> <port>`, answered `CHALLENGE <64 hex digits>`, to which the node
+//!   answers `PROOF <64 hex digits>`, HMAC-SHA256(cookie, "register" ‖ challenge ‖
+//!   name ‖ 0 ‖ port); then `OK`, `TAKEN` or `DENIED`. Only nodes with the serving
+//!   node's cookie register: nobody else can squat a name or redirect its peers.
+//!
+//! A session that has not registered is a stranger's: each of its lines must come
+//! within the connect timeout, and at most [`MAX_OPEN_SESSIONS`] such sessions (and at
+//! most a quarter of the process's open-file limit) are open: one more closes the
+//! oldest. The accept loop backs off on errors (too many
+//! open files) and logs them rate-limited.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Weak};
@@ -16,6 +26,7 @@ use rustc_hash::FxHashMap;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
+use crate::guard::Guard;
 use crate::Network;
 
 /// A boxed future, for the object-safe [`Registrar`] trait.
@@ -32,6 +43,8 @@ pub trait Registrar: Send + Sync + 'static {
 }
 
 const MAX_LINE: usize = 512;
+/// Unregistered registrar sessions open at most.
+pub const MAX_OPEN_SESSIONS: usize = 256;
 
 /// Registered node name → listening port.
 type Table = Arc<Mutex<FxHashMap<String, u16>>>;
@@ -60,7 +73,7 @@ impl Client {
             None
         } else {
             let name = net.node.name().as_str().to_string();
-            let registered = register_with(addr, &name, net.listen.port()).await;
+            let registered = register_with(addr, &name, net.listen.port(), net.node.cookie()).await;
             if registered.is_none() {
                 tracing::warn!(node = %net.node.name(), %addr, "registrar unreachable; static routes only");
             }
@@ -78,7 +91,9 @@ impl Client {
                 .lock()
                 .insert(net.node.name().as_str().to_string(), net.listen.port());
             *self.serving.lock() = Some(table.clone());
-            let task = net.runtime.spawn(serve(listener, table));
+            let task = net
+                .runtime
+                .spawn(serve(Arc::downgrade(net), listener, table));
             net.tasks.lock().push(task.abort_handle());
             tracing::info!(node = %net.node.name(), %addr, "serving the registrar");
             return true;
@@ -114,6 +129,9 @@ impl Client {
                 .ok()?;
             let line = read_line(&mut stream).await?;
             let port: u16 = line.strip_prefix("PORT ")?.trim().parse().ok()?;
+            if port == 0 {
+                return None;
+            }
             Some(SocketAddr::new(ip, port))
         };
         tokio::time::timeout(net.options.connect_timeout, ask)
@@ -123,14 +141,60 @@ impl Client {
     }
 }
 
-/// Registers `name` at `port` with the registrar at `addr`; the open connection is the
-/// registration.
-async fn register_with(addr: SocketAddr, name: &str, port: u16) -> Option<BufReader<TcpStream>> {
-    let stream = TcpStream::connect(addr).await.ok()?;
-    let mut stream = BufReader::new(stream);
-    let line = format!("REGISTER {name} {port}\n");
-    stream.get_mut().write_all(line.as_bytes()).await.ok()?;
-    (read_line(&mut stream).await.as_deref() == Some("OK")).then_some(stream)
+/// Registers `name` at `port` with the registrar at `addr`, proving the cookie; the
+/// open connection is the registration.
+async fn register_with(
+    addr: SocketAddr,
+    name: &str,
+    port: u16,
+    cookie: &str,
+) -> Option<BufReader<TcpStream>> {
+    let register = async {
+        let stream = TcpStream::connect(addr).await.ok()?;
+        let mut stream = BufReader::new(stream);
+        let line = format!("REGISTER {name} {port}\n");
+        stream.get_mut().write_all(line.as_bytes()).await.ok()?;
+        let challenge = parse_hex(read_line(&mut stream).await?.strip_prefix("CHALLENGE ")?)?;
+        let proof = to_hex(&registration_proof(cookie, &challenge, name, port));
+        let line = format!("PROOF {proof}\n");
+        stream.get_mut().write_all(line.as_bytes()).await.ok()?;
+        (read_line(&mut stream).await.as_deref() == Some("OK")).then_some(stream)
+    };
+    tokio::time::timeout(Duration::from_secs(5), register)
+        .await
+        .ok()
+        .flatten()
+}
+
+/// HMAC-SHA256(cookie, "register" ‖ challenge ‖ name ‖ 0 ‖ port).
+pub fn registration_proof(cookie: &str, challenge: &[u8; 32], name: &str, port: u16) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(cookie.as_bytes())
+        .expect("HMAC takes keys of any length");
+    mac.update(b"register");
+    mac.update(challenge);
+    mac.update(name.as_bytes());
+    mac.update(&[0]);
+    mac.update(&port.to_be_bytes());
+    mac.finalize().into_bytes().into()
+}
+
+fn to_hex(bytes: &[u8; 32]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// 64 hex digits as 32 bytes.
+pub fn parse_hex(text: &str) -> Option<[u8; 32]> {
+    let text = text.trim().as_bytes();
+    if text.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, pair) in text.chunks(2).enumerate() {
+        let digit = |c: u8| (c as char).to_digit(16);
+        out[i] = (digit(pair[0])? * 16 + digit(pair[1])?) as u8;
+    }
+    Some(out)
 }
 
 /// Holds the registration open; when it drops, takes over or registers again.
@@ -155,8 +219,9 @@ async fn keep_registered(
         }
         let name = strong.node.name().as_str().to_string();
         let port = strong.listen.port();
+        let cookie = strong.node.cookie().to_owned();
         drop(strong);
-        held = register_with(addr, &name, port).await;
+        held = register_with(addr, &name, port, &cookie).await;
         if held.is_none() {
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(Duration::from_secs(2));
@@ -164,41 +229,90 @@ async fn keep_registered(
     }
 }
 
-async fn serve(listener: TcpListener, table: Table) {
+async fn serve(net: Weak<Network>, listener: TcpListener, table: Table) {
+    let Some((cookie, idle, strangers)) = net.upgrade().map(|n| {
+        (
+            n.node.cookie().to_owned(),
+            n.options.connect_timeout,
+            n.registrar_guard.clone(),
+        )
+    }) else {
+        return;
+    };
+    let cap = crate::guard::within_fd_limit(MAX_OPEN_SESSIONS);
     // Sessions live in the set: when the serving node stops (this task is aborted), they
     // close with it, and the registered nodes notice and take over.
     let mut sessions = tokio::task::JoinSet::new();
+    let mut backoff = Duration::ZERO;
     loop {
         tokio::select! {
-            accepted = listener.accept() => {
-                if let Ok((stream, _)) = accepted {
-                    sessions.spawn(session(stream, table.clone()));
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    backoff = Duration::ZERO;
+                    let ticket = strangers.ticket();
+                    let (table, cookie, guard) = (table.clone(), cookie.clone(), strangers.clone());
+                    let handle = sessions.spawn(async move {
+                        session(stream, table, &cookie, idle, &guard, ticket).await;
+                        guard.done(ticket);
+                    });
+                    strangers.admit(cap, ticket, handle);
                 }
-            }
+                Err(e) => {
+                    let Some(strong) = net.upgrade() else { return };
+                    backoff = crate::conn::accept_backoff(&strong, "registrar", &e, backoff).await;
+                }
+            },
             Some(_) = sessions.join_next(), if !sessions.is_empty() => {}
         }
     }
 }
 
-async fn session(stream: TcpStream, table: Table) {
+/// One registrar session: lines until EOF; unregistered, each line within `idle`.
+async fn session(
+    stream: TcpStream,
+    table: Table,
+    cookie: &str,
+    idle: Duration,
+    strangers: &Guard,
+    ticket: u64,
+) {
     let mut stream = BufReader::new(stream);
     let mut registered: Option<String> = None;
-    while let Some(line) = read_line(&mut stream).await {
-        let answer = match line.split_whitespace().collect::<Vec<_>>()[..] {
-            ["REGISTER", name, port] if registered.is_none() => match port.parse::<u16>() {
-                Ok(port) => {
-                    let mut t = table.lock();
-                    if t.contains_key(name) {
-                        "TAKEN".to_string()
-                    } else {
-                        t.insert(name.to_string(), port);
-                        registered = Some(name.to_string());
-                        "OK".to_string()
+    loop {
+        let line = if registered.is_some() {
+            read_line(&mut stream).await
+        } else {
+            tokio::time::timeout(idle, read_line(&mut stream))
+                .await
+                .ok()
+                .flatten()
+        };
+        let Some(line) = line else { break };
+        let answer = match parse_request(&line) {
+            Request::Register { name, port } if registered.is_none() => {
+                match (port, crate::handshake::valid_node_name(name)) {
+                    (Some(port), true) => {
+                        match authenticate(&mut stream, cookie, name, port, idle).await {
+                            Some(true) => {
+                                let mut t = table.lock();
+                                if t.contains_key(name) {
+                                    "TAKEN".to_string()
+                                } else {
+                                    t.insert(name.to_string(), port);
+                                    registered = Some(name.to_string());
+                                    // Authenticated: no longer a stranger's session.
+                                    strangers.done(ticket);
+                                    "OK".to_string()
+                                }
+                            }
+                            Some(false) => "DENIED".to_string(),
+                            None => break,
+                        }
                     }
+                    _ => "ERROR bad name or port".to_string(),
                 }
-                Err(_) => "ERROR bad port".to_string(),
-            },
-            ["RESOLVE", name] => match table.lock().get(name) {
+            }
+            Request::Resolve(name) => match table.lock().get(name) {
                 Some(port) => format!("PORT {port}"),
                 None => "NONE".to_string(),
             },
@@ -216,6 +330,59 @@ async fn session(stream: TcpStream, table: Table) {
     if let Some(name) = registered {
         table.lock().remove(&name);
     }
+}
+
+/// A request line to the registrar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request<'a> {
+    /// `REGISTER <name> <port>` (`None`: not a nonzero port).
+    Register {
+        /// The node name.
+        name: &'a str,
+        /// Its listening port.
+        port: Option<u16>,
+    },
+    /// `RESOLVE <name>`.
+    Resolve(&'a str),
+    /// Anything else.
+    Unknown,
+}
+
+/// Parses one request line (without its newline).
+pub fn parse_request(line: &str) -> Request<'_> {
+    let mut words = line.split_whitespace();
+    match (words.next(), words.next(), words.next(), words.next()) {
+        (Some("REGISTER"), Some(name), Some(port), None) => Request::Register {
+            name,
+            port: port.parse::<u16>().ok().filter(|p| *p != 0),
+        },
+        (Some("RESOLVE"), Some(name), None, None) => Request::Resolve(name),
+        _ => Request::Unknown,
+    }
+}
+
+/// Challenges a registration; `Some(true)` if the proof holds, `None` if the session
+/// ended or stalled.
+async fn authenticate(
+    stream: &mut BufReader<TcpStream>,
+    cookie: &str,
+    name: &str,
+    port: u16,
+    idle: Duration,
+) -> Option<bool> {
+    let mut challenge = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut challenge);
+    let line = format!("CHALLENGE {}\n", to_hex(&challenge));
+    stream.get_mut().write_all(line.as_bytes()).await.ok()?;
+    let line = tokio::time::timeout(idle, read_line(stream)).await.ok()??;
+    let proof = line.strip_prefix("PROOF ").and_then(parse_hex);
+    let expected = registration_proof(cookie, &challenge, name, port);
+    Some(proof.is_some_and(|p| {
+        p.iter()
+            .zip(expected.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+    }))
 }
 
 /// One line, without its newline; `None` at EOF, on error or past `MAX_LINE`.

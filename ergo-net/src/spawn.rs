@@ -15,7 +15,7 @@ use ergo_otp::ApplicationExt;
 use ergo_runtime::dist::{NetError, RemoteError};
 use ergo_runtime::{Actor, ActorRef, Atom, Node, Pid, SpawnOptions};
 
-use crate::frame::Header;
+use crate::frame::{Header, WireName};
 use crate::{await_answer, key_of, network_of, NetOptions, Network};
 
 /// Which nodes may spawn from a factory.
@@ -56,6 +56,10 @@ pub trait NetworkExt {
 
     /// The address this node accepts connections on, once its network runs.
     fn listen_addr(&self) -> Option<SocketAddr>;
+
+    /// Counters of the network (buffered bytes, refused messages and handshakes), once
+    /// it runs.
+    fn network_stats(&self) -> Option<crate::NetStats>;
 
     /// Lets other nodes spawn processes from `factory` under `name`. The remote side
     /// sends the init arguments; the factory builds the actor.
@@ -108,6 +112,10 @@ impl NetworkExt for Node {
 
     fn listen_addr(&self) -> Option<SocketAddr> {
         network_of(self).map(|n| n.listen)
+    }
+
+    fn network_stats(&self) -> Option<crate::NetStats> {
+        network_of(self).map(|n| n.stats())
     }
 
     fn enable_spawn<A, F>(
@@ -201,9 +209,13 @@ async fn spawn_on(
     payload: Vec<u8>,
 ) -> Result<Pid, NetError> {
     let net = net_or_err(this)?;
-    let peer = net.connected_peer(node);
+    let peer = net.connected_peer(node)?;
     let tag = net.tag();
-    let header = Header::Spawn { tag, factory, name };
+    let header = Header::Spawn {
+        tag,
+        factory,
+        name: name.map(WireName::of),
+    };
     let answer = await_answer(&peer, tag, std::time::Duration::from_secs(15), decode_id);
     net.write(&peer, key_of(None, tag), &header, |buf| {
         buf.extend_from_slice(&payload);
@@ -216,10 +228,13 @@ async fn spawn_on(
 /// Asks `node` to start its application `app`; the pid of its root supervisor.
 async fn start_on(this: &Node, node: Atom, app: Atom) -> Result<Pid, NetError> {
     let net = net_or_err(this)?;
-    let peer = net.connected_peer(node);
+    let peer = net.connected_peer(node)?;
     let tag = net.tag();
     let answer = await_answer(&peer, tag, std::time::Duration::from_secs(30), decode_id);
-    let header = Header::StartApp { tag, name: app };
+    let header = Header::StartApp {
+        tag,
+        name: WireName::of(app),
+    };
     net.write(&peer, key_of(None, tag), &header, |_| Ok(()))?;
     let id = answer.await?;
     Ok(Pid::new(node, id, peer.creation()))
@@ -238,7 +253,7 @@ pub(crate) fn serve(
     from: Atom,
     tag: u64,
     factory: String,
-    name: Option<Atom>,
+    name: Option<WireName>,
     args: Vec<u8>,
 ) {
     let entry = net.spawns.0.read().get(&factory).cloned();
@@ -253,7 +268,11 @@ pub(crate) fn serve(
                     "node {from} may not spawn '{factory}'"
                 )))
             }
-            Some((_, start, _)) => start(net.node.clone(), args, name).await,
+            // Allowed: only now is the name the new process registers under interned.
+            Some((_, start, _)) => {
+                let name = name.map(|n| Atom::new(&n.0));
+                start(net.node.clone(), args, name).await
+            }
         };
         if let Err(e) = &result {
             tracing::warn!(node = %net.node.name(), peer = %from, %factory, error = %e, "remote spawn refused");
@@ -263,7 +282,16 @@ pub(crate) fn serve(
 }
 
 /// Serves a request from `from` to start the application `app`.
-pub(crate) fn serve_start(net: &Arc<Network>, from: Atom, tag: u64, app: Atom) {
+pub(crate) fn serve_start(net: &Arc<Network>, from: Atom, tag: u64, app: &WireName) {
+    // An application this node never heard of has no atom, and gets none.
+    let Some(app) = app.existing() else {
+        let result = Err(RemoteError::NotAllowed(format!(
+            "application '{}' may not be started remotely",
+            app.0
+        )));
+        net.write_control(from, key_of(None, tag), Header::Spawned { tag, result });
+        return;
+    };
     let allowed = net.starts.0.read().get(&app).cloned();
     let net = net.clone();
     net.runtime.clone().spawn(async move {

@@ -8,7 +8,7 @@ use ergo_runtime::dist::{Answer, BoxFuture, NetError, Payload, RemoteTarget, Tra
 use ergo_runtime::{Atom, Pid, Priority, Reason, Ref, SendError};
 
 use crate::dispatch::priority_byte;
-use crate::frame::{Header, WireTarget};
+use crate::frame::{Header, WireName, WireTarget};
 use crate::peer::PendingError;
 use crate::{await_answer, key_of, Network};
 
@@ -25,7 +25,7 @@ fn wire_target(target: RemoteTarget) -> (WireTarget, u64) {
     match target {
         RemoteTarget::Pid(pid) => (Network::target_of(pid), pid.id()),
         RemoteTarget::Name { name, .. } => (
-            WireTarget::Name(name),
+            WireTarget::Name(WireName::of(name)),
             u64::from(crc32fast::hash(name.as_str().as_bytes())),
         ),
     }
@@ -55,17 +55,16 @@ impl Transport for NetTransport {
         ack: Option<Answer>,
     ) -> Result<(), NetError> {
         let net = self.net()?;
-        let peer = net.connected_peer(to.node());
+        let peer = net.connected_peer(to.node())?;
         let tag = match ack {
             Some(answer) => {
                 let tag = net.tag();
-                let name = peer.name;
                 peer.add_pending(
                     tag,
                     Box::new(move |result| {
                         answer(result.map_err(|e| match e {
                             PendingError::Remote(e) => NetError::Remote(e),
-                            PendingError::NoConnection => NetError::NoConnection(name),
+                            PendingError::Lost(e) => e,
                         }))
                     }),
                 );
@@ -85,7 +84,7 @@ impl Transport for NetTransport {
             if tag != 0 {
                 peer.take_pending(tag);
             }
-            return Err(e.into());
+            return Err(e);
         }
         Ok(())
     }
@@ -103,7 +102,10 @@ impl Transport for NetTransport {
         let Ok(net) = self.net() else {
             return Err(SendError::NoConnection(msg));
         };
-        let peer = net.connected_peer(to.node());
+        let peer = match net.connected_peer(to.node()) {
+            Ok(peer) => peer,
+            Err(_) => return Err(SendError::NoConnection(msg)),
+        };
         let (target, id) = wire_target(to);
         let header = Header::SendAny {
             from: from.map_or(0, |p| p.id()),
@@ -126,15 +128,14 @@ impl Transport for NetTransport {
         reply: Answer,
     ) -> Result<(), NetError> {
         let net = self.net()?;
-        let peer = net.connected_peer(to.node());
+        let peer = net.connected_peer(to.node())?;
         let tag = net.tag();
-        let name = peer.name;
         peer.add_pending(
             tag,
             Box::new(move |answer| {
                 reply(answer.map_err(|e| match e {
                     PendingError::Remote(e) => NetError::Remote(e),
-                    PendingError::NoConnection => NetError::NoConnection(name),
+                    PendingError::Lost(e) => e,
                 }))
             }),
         );
@@ -146,7 +147,7 @@ impl Transport for NetTransport {
         };
         if let Err(e) = net.write(&peer, key_of(from, to.id()), &header, payload) {
             peer.take_pending(tag);
-            return Err(e.into());
+            return Err(e);
         }
         Ok(())
     }
@@ -155,7 +156,9 @@ impl Transport for NetTransport {
         let Ok(net) = self.net() else { return };
         let exit = Header::Exit {
             from: from.id(),
+            from_creation: from.creation(),
             to: to.id(),
+            to_creation: to.creation(),
             reason,
             link,
         };
@@ -167,6 +170,7 @@ impl Transport for NetTransport {
         let link = Header::Link {
             from: local.id(),
             to: remote.id(),
+            to_creation: remote.creation(),
         };
         net.write_control(remote.node(), key_of(Some(local), remote.id()), link);
     }
@@ -176,6 +180,7 @@ impl Transport for NetTransport {
         let unlink = Header::Unlink {
             from: local.id(),
             to: remote.id(),
+            to_creation: remote.creation(),
         };
         net.write_control(remote.node(), key_of(Some(local), remote.id()), unlink);
     }
@@ -208,7 +213,8 @@ impl Transport for NetTransport {
             watcher: watcher.id(),
             reference: down.monitor.id(),
             pid: down.pid.id(),
-            name: down.name,
+            pid_creation: down.pid.creation(),
+            name: down.name.map(WireName::of),
             reason: down.reason,
         };
         net.write_control(watcher.node(), key_of(Some(down.pid), watcher.id()), frame);
@@ -219,14 +225,24 @@ impl Transport for NetTransport {
             Ok(net) => net,
             Err(e) => return Box::pin(async move { Err(e) }),
         };
-        let peer = net.connected_peer(node);
+        let peer = match net.connected_peer(node) {
+            Ok(peer) => peer,
+            Err(e) => return Box::pin(async move { Err(e) }),
+        };
         let tag = net.tag();
         let answer = await_answer(&peer, tag, Duration::from_secs(5), |bytes| {
             postcard::from_bytes::<Option<(u64, String)>>(bytes).map_err(|e| {
                 NetError::Remote(ergo_runtime::dist::RemoteError::Rejected(e.to_string()))
             })
         });
-        net.write_control(node, key_of(None, tag), Header::Lookup { tag, name });
+        net.write_control(
+            node,
+            key_of(None, tag),
+            Header::Lookup {
+                tag,
+                name: WireName::of(name),
+            },
+        );
         Box::pin(async move {
             let found = answer.await?;
             Ok(found.map(|(id, kind)| (Pid::new(node, id, peer.creation()), kind)))

@@ -40,6 +40,12 @@ impl Atom {
         Atom(id)
     }
 
+    /// The atom of `name` if it was interned already; never interns (for names that
+    /// arrive from the network, which must not grow the table without bound).
+    pub fn existing(name: &str) -> Option<Atom> {
+        interner().read().ids.get(name).map(|&id| Atom(id))
+    }
+
     /// The interned text.
     pub fn as_str(&self) -> Arc<str> {
         interner().read().names[self.0 as usize].clone()

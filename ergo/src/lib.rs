@@ -35,8 +35,8 @@ pub use ergo_otp::events;
 #[cfg(feature = "net")]
 pub mod net {
     pub use ergo_net::{
-        NetBuilderExt, NetOptions, NetworkExt, Registrar, RegistrarFuture, Route, SpawnPermission,
-        DEFAULT_REGISTRAR_PORT,
+        NetBuilderExt, NetOptions, NetStats, NetworkExt, Registrar, RegistrarFuture, Route,
+        SpawnPermission, DEFAULT_REGISTRAR_PORT, DEFAULT_WRITE_BUFFER,
     };
 }
 

@@ -63,6 +63,14 @@ pub enum NetError {
     /// No answer from the remote node within this time (an important send, a lookup).
     #[error("no answer within {0:?}")]
     Timeout(std::time::Duration),
+    /// The peer refused our cookie, or proved a different one (the handshake failed on
+    /// authentication, not on the network).
+    #[error("cookie mismatch with {0}")]
+    WrongCookie(Atom),
+    /// The connection to the peer is full (its bounded write buffer is at its limit,
+    /// the peer reads slower than we send): the message was not queued; retry later.
+    #[error("the connection to {0} is busy (write buffer full)")]
+    Busy(Atom),
     /// Binding the listener failed.
     #[error("cannot listen: {0}")]
     Listen(String),

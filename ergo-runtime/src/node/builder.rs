@@ -95,7 +95,7 @@ impl NodeBuilder {
         let (stopped, _) = watch::channel(false);
         let node = Node(Arc::new(NodeInner {
             name: Atom::new(&self.name),
-            creation: now.as_secs() as u32,
+            creation: random_creation(now),
             cookie,
             runtime,
             started: Instant::now(),
@@ -126,6 +126,25 @@ fn validate_name(name: &str) -> Result<(), NodeError> {
             Ok(())
         }
         _ => Err(NodeError::BadName(name.to_owned())),
+    }
+}
+
+/// A node's creation: a random nonzero 32-bit number drawn at start (OTP 23+ also uses
+/// 32-bit creations). Two incarnations of one node name, even started within the same
+/// second, get different creations with probability 1 − 2⁻³², so a pid, reference or
+/// monitor of a former incarnation never reaches a process of the new one: it is not
+/// local there and gets `NoProcess`. Nothing is persisted; the randomness comes from the
+/// OS-seeded `RandomState`, mixed with the start time.
+fn random_creation(now: Duration) -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    loop {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(now.as_nanos());
+        let c = h.finish();
+        let creation = (c ^ (c >> 32)) as u32;
+        if creation != 0 {
+            return creation;
+        }
     }
 }
 

@@ -1,0 +1,20 @@
+//! Fuzz target: any registrar request line parses (to a request or `Unknown`), and
+//! any text given as a proof parses as 32 bytes or is refused, without panicking.
+#![no_main]
+
+use ergo_net::registrar::{self, Request};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let line = String::from_utf8_lossy(data);
+    match registrar::parse_request(&line) {
+        Request::Register { name, .. } | Request::Resolve(name) => {
+            assert!(!name.is_empty() && !name.contains(char::is_whitespace));
+        }
+        Request::Unknown => {}
+    }
+    if let Some(bytes) = registrar::parse_hex(&line) {
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, line.trim().to_ascii_lowercase());
+    }
+});
