@@ -80,17 +80,28 @@ pub(crate) fn start(shared: Arc<Shared>, stream: TcpStream, peer: Peer) -> Arc<C
         closed,
     });
     shared.known.lock().insert(conn.peer_atom);
-    if let Some(old) = shared.conns.lock().insert(peer.name.clone(), conn.clone()) {
+    // A node that comes back under the same name while its old connection is still
+    // registered (the handshake's `alive` / `true`): the old incarnation is gone, so
+    // its links and monitors fire now, before the new connection carries anything.
+    let old = shared.conns.lock().remove(&peer.name);
+    if let Some(old) = old {
+        tracing::info!(peer = %old.peer, "the node reconnected: its old connection is closed");
         old.close();
+        shared.lost(&old);
     }
+    shared.conns.lock().insert(peer.name.clone(), conn.clone());
     let (read, write) = stream.into_split();
     let tick = shared.options.tick;
     tokio::spawn(writer(write, rx, closed_rx.clone(), tick));
     let reader_conn = conn.clone();
     tokio::spawn(async move {
         let result = reader(&shared, &reader_conn, read, closed_rx).await;
-        if let Err(e) = result {
-            tracing::info!(peer = %reader_conn.peer, reason = %e, "connection closed");
+        match result {
+            Err(e @ ReadEnd::Invalid(_)) => {
+                tracing::warn!(peer = %reader_conn.peer, reason = %e, "connection closed")
+            }
+            Err(e) => tracing::info!(peer = %reader_conn.peer, reason = %e, "connection closed"),
+            Ok(()) => {}
         }
         reader_conn.close();
         shared.connection_lost(&reader_conn);
@@ -134,6 +145,8 @@ enum ReadEnd {
     TooLarge(u32),
     #[error("closed locally")]
     Closed,
+    #[error("invalid distribution message ({0})")]
+    Invalid(String),
 }
 
 async fn read_frame(
@@ -170,6 +183,8 @@ async fn reader(
             f = tokio::time::timeout(silence, read_frame(&mut r, max)) => f.map_err(|_| ReadEnd::Silent)??,
         };
         let Some(body) = frame else { continue };
-        super::control::handle_frame(shared, conn, &body);
+        if let Err(what) = super::control::handle_frame(shared, conn, &body) {
+            return Err(ReadEnd::Invalid(what));
+        }
     }
 }

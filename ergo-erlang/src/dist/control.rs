@@ -13,41 +13,33 @@ use super::{ctl, GenCast, InMonitor, Shared};
 use crate::etf;
 use crate::term::{ErlPid, ErlRef, Term};
 
-/// Handles one frame (not a tick).
-pub(crate) fn handle_frame(shared: &Arc<Shared>, conn: &Arc<Conn>, body: &[u8]) {
+/// Handles one frame (not a tick). An error means the frame was invalid: as OTP
+/// does ("Invalid distribution message"), the caller closes the connection.
+pub(crate) fn handle_frame(
+    shared: &Arc<Shared>,
+    conn: &Arc<Conn>,
+    body: &[u8],
+) -> Result<(), String> {
     let Some((&first, rest)) = body.split_first() else {
-        return;
+        return Err("an empty frame".into());
     };
     if first != PASS_THROUGH {
-        tracing::warn!(peer = %conn.peer, tag = first, "dropped a frame with a distribution header (not negotiated)");
-        return;
+        return Err(format!(
+            "a frame with a distribution header (tag {first}, not negotiated)"
+        ));
     }
-    let (control, used) = match etf::decode_prefix(rest) {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::warn!(peer = %conn.peer, error = %e, "dropped a frame: bad control message");
-            return;
-        }
-    };
+    let (control, used) =
+        etf::decode_prefix(rest).map_err(|e| format!("bad control message: {e}"))?;
     let rest = &rest[used..];
     let msg = if rest.is_empty() {
         None
     } else {
-        match etf::decode(rest) {
-            Ok(m) => Some(m),
-            Err(e) => {
-                tracing::warn!(peer = %conn.peer, error = %e, "dropped a frame: bad message");
-                return;
-            }
-        }
+        Some(etf::decode(rest).map_err(|e| format!("bad message: {e}"))?)
     };
     let Some(items) = control.as_tuple() else {
-        tracing::warn!(peer = %conn.peer, %control, "dropped a frame: control is not a tuple");
-        return;
+        return Err(format!("control message {control} is not a tuple"));
     };
-    if let Err(what) = dispatch(shared, conn, items, msg) {
-        tracing::warn!(peer = %conn.peer, %control, what, "dropped a malformed control message");
-    }
+    dispatch(shared, conn, items, msg).map_err(|what| format!("{what}: {control}"))
 }
 
 fn pid(t: Option<&Term>) -> Result<&ErlPid, &'static str> {
@@ -55,6 +47,16 @@ fn pid(t: Option<&Term>) -> Result<&ErlPid, &'static str> {
         Some(Term::Pid(p)) => Ok(p),
         _ => Err("expected a pid"),
     }
+}
+
+/// The "from" pid of a signal: it must belong to the connection's peer (OTP closes a
+/// connection that carries a signal from a third node's process).
+fn peer_pid<'a>(conn: &Conn, t: Option<&'a Term>) -> Result<&'a ErlPid, &'static str> {
+    let p = pid(t)?;
+    if p.node != conn.peer {
+        return Err("a signal from a process of another node than the peer");
+    }
+    Ok(p)
 }
 
 fn reference(t: Option<&Term>) -> Result<&ErlRef, &'static str> {
@@ -83,7 +85,7 @@ fn dispatch(
         }
         // REG_SEND, REG_SEND_TT
         6 | 16 => {
-            let from = pid(items.get(1))?;
+            let from = peer_pid(conn, items.get(1))?;
             let name = items
                 .get(3)
                 .and_then(Term::as_atom)
@@ -92,7 +94,7 @@ fn dispatch(
         }
         // LINK
         1 => {
-            let from = pid(items.get(1))?;
+            let from = peer_pid(conn, items.get(1))?;
             let to = pid(items.get(2))?;
             let remote = from.to_pid();
             match shared.local_pid(to) {
@@ -115,9 +117,9 @@ fn dispatch(
         // UNLINK (old) and UNLINK_ID
         4 | 35 => {
             let (from, to) = if op == 4 {
-                (pid(items.get(1))?, pid(items.get(2))?)
+                (peer_pid(conn, items.get(1))?, pid(items.get(2))?)
             } else {
-                (pid(items.get(2))?, pid(items.get(3))?)
+                (peer_pid(conn, items.get(2))?, pid(items.get(3))?)
             };
             let remote = from.to_pid();
             if let Some(local) = shared.local_pid(to) {
@@ -135,7 +137,7 @@ fn dispatch(
         36 | 5 | 7 => {}
         // EXIT, EXIT_TT, EXIT2, EXIT2_TT and their payload forms
         3 | 13 | 8 | 18 | 24 | 25 | 26 | 27 => {
-            let from = pid(items.get(1))?;
+            let from = peer_pid(conn, items.get(1))?;
             let to = pid(items.get(2))?;
             let reason = match op {
                 24..=27 => need_msg()?,
@@ -156,13 +158,14 @@ fn dispatch(
         }
         // MONITOR_P
         19 => {
-            let from = pid(items.get(1))?;
+            let from = peer_pid(conn, items.get(1))?;
             let proc_term = items.get(2).cloned().ok_or("expected a process")?;
             let erl_ref = reference(items.get(3))?;
             monitor_local(shared, conn, from, proc_term, erl_ref);
         }
         // DEMONITOR_P
         20 => {
+            peer_pid(conn, items.get(1))?;
             let erl_ref = reference(items.get(3))?;
             let local_ref = shared.monitors_in_by_erl.lock().remove(erl_ref);
             if let Some(r) = local_ref {
@@ -181,9 +184,25 @@ fn dispatch(
             };
             monitor_fired(shared, erl_ref, reason);
         }
-        other => {
-            tracing::debug!(peer = %conn.peer, op = other, "ignored an unsupported control message");
+        // ALIAS_SEND, ALIAS_SEND_TT: a reply to one of this node's calls, by alias.
+        33 | 34 => {
+            peer_pid(conn, items.get(1))?;
+            let alias = reference(items.get(2))?;
+            let msg = need_msg()?;
+            let call = shared.calls.lock().remove(alias);
+            match (call, msg.as_tuple()) {
+                (Some(call), Some([_, reply])) => {
+                    let _ = call.tx.send(Ok(reply.clone()));
+                }
+                _ => tracing::debug!(%msg, "dropped a message for an inactive alias"),
+            }
         }
+        // Known operations this node did not negotiate (spawn requests and replies,
+        // sequential-trace forms): ignored.
+        9..=11 | 14 | 15 | 17 | 29..=32 => {
+            tracing::debug!(peer = %conn.peer, op, "ignored an unsupported control message");
+        }
+        _ => return Err("an unknown operation"),
     }
     Ok(())
 }
@@ -305,7 +324,7 @@ fn net_kernel(shared: &Arc<Shared>, conn: &Arc<Conn>, from: &ErlPid, msg: Term) 
                 return;
             }
         };
-        call.reply(conn, reply);
+        call.reply(conn, &shared.node_pid(), reply);
     } else {
         tracing::debug!(%from, %msg, "net_kernel: ignored message");
     }
@@ -336,13 +355,25 @@ impl GenCall {
         })
     }
 
-    /// Sends `{Tag, Reply}` to the caller (the tag copied verbatim: a plain ref or
-    /// OTP 24+'s `[alias | Ref]`).
-    fn reply(self, conn: &Conn, reply: Term) {
-        conn.send(
-            &ctl(2, [Term::atom(""), Term::Pid(self.from)]),
-            Some(&Term::tuple([self.tag, reply])),
-        );
+    /// Sends `{Tag, Reply}` to the caller, the tag copied verbatim. OTP 24+ tags a
+    /// call `[alias | Ref]`: with a peer that agreed on `DFLAG_ALIAS` the reply goes to
+    /// that alias (`ALIAS_SEND`), so a reply after the caller gave up is dropped by the
+    /// caller's node, as between BEAM nodes; a plain reference tag gets a `SEND`.
+    fn reply(self, conn: &Conn, replier: &ErlPid, reply: Term) {
+        let alias = match &self.tag {
+            Term::ImproperList(head, tail) if conn.flags & super::flags::ALIAS != 0 => {
+                match (head.as_slice(), tail.as_ref()) {
+                    ([a], Term::Ref(r)) if a.is_atom("alias") => Some(r.clone()),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        let control = match alias {
+            Some(r) => ctl(33, [Term::Pid(replier.clone()), Term::Ref(r)]),
+            None => ctl(2, [Term::atom(""), Term::Pid(self.from)]),
+        };
+        conn.send(&control, Some(&Term::tuple([self.tag, reply])));
     }
 }
 
@@ -350,6 +381,10 @@ impl GenCall {
 /// to its cast handlers, anything else as a plain message (a `Term`).
 fn deliver(shared: &Arc<Shared>, conn: &Arc<Conn>, target: Target, msg: Term) {
     // Typed messages and calls from another ergo node (see `typed`).
+    let replier = match target {
+        Target::Pid(pid) => ErlPid::from_pid(pid),
+        _ => shared.node_pid(),
+    };
     if let Target::Pid(pid) = target {
         if super::typed::deliver_send(shared, pid, &msg) {
             return;
@@ -357,13 +392,14 @@ fn deliver(shared: &Arc<Shared>, conn: &Arc<Conn>, target: Target, msg: Term) {
         if let Some(call) = GenCall::parse(&msg) {
             let reply_conn = conn.clone();
             let (from, tag) = (call.from.clone(), call.tag.clone());
+            let replier = replier.clone();
             let reply = move |answer: Term| {
                 let call = GenCall {
                     from,
                     tag,
                     req: Term::nil(),
                 };
-                call.reply(&reply_conn, answer);
+                call.reply(&reply_conn, &replier, answer);
             };
             if super::typed::deliver_call(shared, pid, &call.req, reply).is_none() {
                 return;
@@ -374,6 +410,7 @@ fn deliver(shared: &Arc<Shared>, conn: &Arc<Conn>, target: Target, msg: Term) {
         let reply_conn = conn.clone();
         let from = call.from.clone();
         let tag = call.tag.clone();
+        let replier2 = replier.clone();
         let answer: ergo_runtime::AnyReply = Box::new(move |result| {
             let call = GenCall {
                 from,
@@ -388,11 +425,16 @@ fn deliver(shared: &Arc<Shared>, conn: &Arc<Conn>, target: Target, msg: Term) {
                         error_term(Term::atom("unencodable_reply"))
                     }
                 },
-                // The caller's monitor reports the exit.
+                // The caller's monitor reports the exit (a crash: the process's exit
+                // reason), as for a gen_server that dies while handling a call.
                 Err(CallError::NoProcess | CallError::Exited(_)) => return,
+                // The handler dropped its reply token without answering: a gen_server
+                // that forgets `From` never replies either (the caller times out, or
+                // its monitor fires when the process ends).
+                Err(CallError::NoReply) => return,
                 Err(e) => error_term(call_error_term(&e)),
             };
-            call.reply(&reply_conn, reply);
+            call.reply(&reply_conn, &replier2, reply);
         });
         let req: Box<dyn Any + Send> = Box::new(call.req.clone());
         let sent =
@@ -406,11 +448,12 @@ fn deliver(shared: &Arc<Shared>, conn: &Arc<Conn>, target: Target, msg: Term) {
                 let req = call.req.clone();
                 call.reply(
                     conn,
+                    &replier,
                     error_term(Term::tuple([Term::atom("unknown_call"), req])),
                 );
             }
             Err(SendError::MailboxFull(_)) => {
-                call.reply(conn, error_term(Term::atom("mailbox_full")));
+                call.reply(conn, &replier, error_term(Term::atom("mailbox_full")));
             }
             // No such process: the caller's monitor reports `noproc`.
             Err(_) => {}

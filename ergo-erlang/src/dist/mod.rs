@@ -577,6 +577,12 @@ impl Shared {
             }
         }
         tracing::info!(peer = %conn.peer, "Erlang node disconnected");
+        self.lost(conn);
+    }
+
+    /// Everything across a connection that is no longer registered fires with
+    /// `noconnection`.
+    fn lost(&self, conn: &Conn) {
         let node_atom = conn.peer_atom;
         let calls: Vec<PendingCall> = {
             let mut calls = self.calls.lock();
