@@ -8,9 +8,13 @@ mod support;
 
 use std::time::Duration;
 
-use ergo::erlang::{Distribution, FromTerm, Options, Term, TermError};
+use ergo::erlang::{
+    epmd, etf, flags, handshake, Distribution, ErlPid, ErlRef, FromTerm, Options, Term, TermError,
+};
 use ergo::prelude::*;
-use support::{unique, Erl};
+use support::{unique, Erl, GUARD};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 /// Any term as one handler argument (a lone `Term` parameter would catch every message).
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -212,4 +216,294 @@ async fn a_crashing_call_exits_with_the_crash_reason_as_on_a_beam_node() {
 #[tokio::test(flavor = "multi_thread")]
 async fn exit_reasons_keep_their_shape_as_on_a_beam_node() {
     same_answers(&["reasons_to_erlang", "killed", "reasons_from_erlang"]).await;
+}
+
+// ---- a scripted peer: speaks the distribution protocol frame by frame ----
+
+/// A hand-driven connection to a node, as a hidden node called `name`.
+struct Peer {
+    s: TcpStream,
+    name: String,
+    creation: u32,
+    next_ref: u32,
+}
+
+async fn hs_send(s: &mut TcpStream, body: &[u8]) {
+    let mut out = (body.len() as u16).to_be_bytes().to_vec();
+    out.extend_from_slice(body);
+    s.write_all(&out).await.unwrap();
+}
+
+async fn hs_recv(s: &mut TcpStream) -> Vec<u8> {
+    let len = s.read_u16().await.unwrap();
+    let mut body = vec![0; usize::from(len)];
+    s.read_exact(&mut body).await.unwrap();
+    body
+}
+
+impl Peer {
+    /// Connects and completes the version-6 handshake (answering `alive` with `true`).
+    async fn connect(port: u16, name: &str, creation: u32) -> Peer {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let ours = flags::MANDATORY_25
+            | flags::MANDATORY_25_DIGEST
+            | flags::DIST_MONITOR
+            | flags::DIST_MONITOR_NAME
+            | flags::UNLINK_ID
+            | flags::V4_NC;
+        let mut n = vec![b'N'];
+        n.extend_from_slice(&ours.to_be_bytes());
+        n.extend_from_slice(&creation.to_be_bytes());
+        n.extend_from_slice(&(name.len() as u16).to_be_bytes());
+        n.extend_from_slice(name.as_bytes());
+        hs_send(&mut s, &n).await;
+        let status = hs_recv(&mut s).await;
+        match &status[..] {
+            b"sok" => {}
+            b"salive" => hs_send(&mut s, b"strue").await,
+            other => panic!("refused: {}", String::from_utf8_lossy(other)),
+        }
+        let ch = hs_recv(&mut s).await;
+        assert_eq!(ch[0], b'N');
+        let their = u32::from_be_bytes(ch[9..13].try_into().unwrap());
+        let mut r = vec![b'r'];
+        r.extend_from_slice(&7u32.to_be_bytes());
+        r.extend_from_slice(&handshake::digest(COOKIE, their));
+        hs_send(&mut s, &r).await;
+        let ack = hs_recv(&mut s).await;
+        assert_eq!(ack[0], b'a');
+        assert_eq!(&ack[1..], &handshake::digest(COOKIE, 7));
+        Peer {
+            s,
+            name: name.to_owned(),
+            creation,
+            next_ref: 1,
+        }
+    }
+
+    fn pid(&self) -> ErlPid {
+        ErlPid {
+            node: self.name.clone(),
+            id: 1,
+            serial: 0,
+            creation: self.creation,
+        }
+    }
+
+    /// Sends a frame; false if the connection is gone.
+    async fn frame(&mut self, control: Term, msg: Option<Term>) -> bool {
+        let mut body = vec![112];
+        body.extend(etf::encode(&control).unwrap());
+        if let Some(m) = msg {
+            body.extend(etf::encode(&m).unwrap());
+        }
+        self.raw(&body).await
+    }
+
+    async fn raw(&mut self, body: &[u8]) -> bool {
+        let mut out = (body.len() as u32).to_be_bytes().to_vec();
+        out.extend_from_slice(body);
+        self.s.write_all(&out).await.is_ok()
+    }
+
+    /// `gen_server:call({Name, Node}, Req)` from this peer's pid: the reply, or None
+    /// if the connection closed first.
+    async fn call(&mut self, name: &str, req: Term) -> Option<Term> {
+        self.next_ref += 1;
+        let r = Term::Ref(ErlRef {
+            node: self.name.clone(),
+            creation: self.creation,
+            ids: vec![self.next_ref, 0, 0],
+        });
+        let me = Term::Pid(self.pid());
+        let msg = Term::tuple([
+            Term::atom("$gen_call"),
+            Term::tuple([me.clone(), r.clone()]),
+            req,
+        ]);
+        let ctl = Term::tuple([Term::Integer(6), me, Term::atom(""), Term::atom(name)]);
+        if !self.frame(ctl, Some(msg)).await {
+            return None;
+        }
+        self.reply_to(&r).await
+    }
+
+    /// The reply `{Ref, Reply}` to a call (other frames skipped), or None if the
+    /// connection closed first.
+    async fn reply_to(&mut self, r: &Term) -> Option<Term> {
+        let read = async {
+            loop {
+                let len = self.s.read_u32().await.ok()?;
+                if len == 0 {
+                    continue;
+                }
+                let mut body = vec![0; len as usize];
+                self.s.read_exact(&mut body).await.ok()?;
+                let (_, used) = etf::decode_prefix(&body[1..]).ok()?;
+                let Ok(m) = etf::decode(&body[1 + used..]) else {
+                    continue;
+                };
+                if let Some([tag, reply]) = m.as_tuple() {
+                    if tag == r {
+                        return Some(reply.clone());
+                    }
+                }
+            }
+        };
+        tokio::time::timeout(GUARD, read)
+            .await
+            .expect("an answer or a close in time")
+    }
+}
+
+fn ctl(items: impl IntoIterator<Item = Term>) -> Term {
+    Term::tuple(items)
+}
+
+/// The port of a node registered with the local epmd.
+async fn port_of(node: &str) -> u16 {
+    let alive = node.split('@').next().unwrap();
+    epmd::port_please("127.0.0.1:4369".parse().unwrap(), alive)
+        .await
+        .unwrap()
+        .expect("registered")
+        .port
+}
+
+/// What each kind of frame does to a connection: `open` if the node still answers a
+/// call after it, `closed` if it dropped the connection.
+async fn validation_outcomes(port: u16) -> Vec<(&'static str, &'static str)> {
+    let mut out = Vec::new();
+    let cases: [&'static str; 6] = [
+        "own_link",
+        "third_node_link",
+        "third_node_exit2",
+        "third_node_monitor",
+        "garbage",
+        "unknown_op",
+    ];
+    for case in cases {
+        let mut peer = Peer::connect(port, &format!("{}@127.0.0.1", unique("fk")), 1).await;
+        // A fresh twin each time: a link to this peer takes it down with the peer.
+        let twin = peer.call("twin", Term::atom("fresh")).await.unwrap();
+        let mut third = peer.pid();
+        third.node = "third@127.0.0.1".into();
+        let third = Term::Pid(third);
+        let own = Term::Pid(peer.pid());
+        let r = Term::Ref(ErlRef {
+            node: peer.name.clone(),
+            creation: 1,
+            ids: vec![99, 0, 0],
+        });
+        let sent = match case {
+            "own_link" => {
+                peer.frame(ctl([Term::Integer(1), own, twin.clone()]), None)
+                    .await
+            }
+            "third_node_link" => {
+                peer.frame(ctl([Term::Integer(1), third, twin.clone()]), None)
+                    .await
+            }
+            "third_node_exit2" => {
+                let reason = Term::atom("because");
+                peer.frame(ctl([Term::Integer(8), third, twin.clone(), reason]), None)
+                    .await
+            }
+            "third_node_monitor" => {
+                peer.frame(ctl([Term::Integer(19), third, twin.clone(), r]), None)
+                    .await
+            }
+            "garbage" => peer.raw(&[112, 131, 200, 1, 2, 3]).await,
+            _ => peer.frame(ctl([Term::Integer(77), own]), None).await,
+        };
+        assert!(sent);
+        let Term::Pid(twin) = twin else {
+            panic!("not a pid: {twin}")
+        };
+        let after = peer.call_pid(&twin, Term::atom("seen")).await;
+        out.push((case, if after.is_some() { "open" } else { "closed" }));
+    }
+    out
+}
+
+/// Item 9: a signal whose sender belongs to a third node, a garbage frame or an
+/// unknown operation closes the connection, as a BEAM node does; a valid one does not.
+#[tokio::test(flavor = "multi_thread")]
+async fn invalid_signals_close_the_connection_as_on_a_beam_node() {
+    let rust = rust_node(COOKIE).await;
+    let beam = beam_node().await;
+    let ours = validation_outcomes(rust.dist.port()).await;
+    let theirs = validation_outcomes(port_of(&beam.name).await).await;
+    assert_eq!(ours, theirs);
+    assert!(ours.contains(&("third_node_link", "closed")), "{ours:?}");
+    rust.stop().await;
+}
+
+/// Links and monitors from the first incarnation of a peer, once the same name
+/// connects again while the old connection is still up.
+async fn reconnect_outcome(port: u16) -> String {
+    let name = format!("{}@127.0.0.1", unique("fk"));
+    let mut old = Peer::connect(port, &name, 1).await;
+    let twin = old.call("twin", Term::atom("fresh")).await.unwrap();
+    let Term::Pid(twin) = twin else {
+        panic!("not a pid: {twin}")
+    };
+    let me = Term::Pid(old.pid());
+    let linked = old
+        .call_pid(&twin, Term::tuple([Term::atom("link_to"), me.clone()]))
+        .await;
+    assert_eq!(linked, Some(Term::atom("true")));
+    let monitored = old
+        .call_pid(&twin, Term::tuple([Term::atom("monitor_pid"), me]))
+        .await;
+    assert_eq!(monitored, Some(Term::atom("true")));
+    // The same name again, a new incarnation, the old socket still open.
+    let mut new = Peer::connect(port, &name, 2).await;
+    let seen = tokio::time::timeout(GUARD, async {
+        loop {
+            let seen = new
+                .call_pid(&twin, Term::atom("seen"))
+                .await
+                .expect("the new connection answers");
+            if matches!(&seen, Term::List(l) if l.len() >= 2) {
+                return seen;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the old incarnation's links and monitors fired");
+    drop(old);
+    seen.to_string()
+}
+
+impl Peer {
+    /// `gen_server:call(Pid, Req)`.
+    async fn call_pid(&mut self, to: &ErlPid, req: Term) -> Option<Term> {
+        self.next_ref += 1;
+        let r = Term::Ref(ErlRef {
+            node: self.name.clone(),
+            creation: self.creation,
+            ids: vec![self.next_ref, 0, 0],
+        });
+        let me = Term::Pid(self.pid());
+        let msg = Term::tuple([Term::atom("$gen_call"), Term::tuple([me, r.clone()]), req]);
+        let ctl = Term::tuple([Term::Integer(2), Term::atom(""), Term::Pid(to.clone())]);
+        if !self.frame(ctl, Some(msg)).await {
+            return None;
+        }
+        self.reply_to(&r).await
+    }
+}
+
+/// Item 10: when a node comes back under the same name while its old connection is
+/// still registered, the old incarnation's links and monitors fire at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_same_name_reconnect_fires_the_old_links_as_on_a_beam_node() {
+    let rust = rust_node(COOKIE).await;
+    let beam = beam_node().await;
+    let ours = reconnect_outcome(rust.dist.port()).await;
+    let theirs = reconnect_outcome(port_of(&beam.name).await).await;
+    assert_eq!(ours, theirs);
+    rust.stop().await;
 }
