@@ -12,6 +12,7 @@ use ergo::erlang::{
     epmd, etf, flags, handshake, Distribution, ErlPid, ErlRef, FromTerm, Options, Term, TermError,
 };
 use ergo::prelude::*;
+use ergo::Atom;
 use support::{unique, Erl, GUARD};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -79,27 +80,15 @@ impl Twin {
     }
 
     #[handle_call]
-    fn monitor_name(&mut self, ctx: &mut Context<Self>, name: String, node: String) -> bool {
-        let target = Target::Remote {
-            name: name.as_str().into(),
-            node: node.as_str().into(),
-        };
+    fn monitor_name(&mut self, ctx: &mut Context<Self>, name: Atom, node: Atom) -> bool {
+        let target = Target::Remote { name, node };
         ctx.monitor(target).is_ok()
     }
 
     #[handle_call]
-    fn send_name(
-        &mut self,
-        ctx: &mut Context<Self>,
-        name: String,
-        node: String,
-        msg: Term,
-    ) -> bool {
-        let target = Target::Remote {
-            name: name.as_str().into(),
-            node: node.as_str().into(),
-        };
-        ctx.send(target, msg).is_ok()
+    fn send_name(&mut self, ctx: &mut Context<Self>, name: Atom, node: Atom, msg: Any) -> bool {
+        let target = Target::Remote { name, node };
+        ctx.send(target, msg.0).is_ok()
     }
 
     /// What this twin saw: `{exit, Reason}` and `{down, Reason}`, in order.
@@ -506,4 +495,11 @@ async fn a_same_name_reconnect_fires_the_old_links_as_on_a_beam_node() {
     let theirs = reconnect_outcome(port_of(&beam.name).await).await;
     assert_eq!(ours, theirs);
     rust.stop().await;
+}
+
+/// Item 7: a link, a monitor by name and a send by name to a node not connected yet
+/// connect to it first and then work, as on a BEAM node.
+#[tokio::test(flavor = "multi_thread")]
+async fn signals_to_an_unconnected_node_connect_first_as_on_a_beam_node() {
+    same_answers(&["auto_connect"]).await;
 }
