@@ -18,7 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// Any term as one handler argument (a lone `Term` parameter would catch every message).
-#[derive(serde::Serialize, serde::Deserialize)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct Any(Term);
 
 impl FromTerm for Any {
@@ -27,8 +27,8 @@ impl FromTerm for Any {
     }
 }
 
-/// The Rust twin of `ergo_twin`'s gen_server.
-#[derive(Default)]
+/// The Rust twin of `ergo_twin`'s gen_server (`sys:get_state/1` shows its `Debug`).
+#[derive(Default, Debug)]
 struct Twin {
     seen: Vec<Term>,
 }
@@ -181,6 +181,9 @@ async fn same_answers(scenarios: &[&str]) {
             ours, theirs,
             "scenario {s}: ergo answered {ours}, BEAM {theirs}"
         );
+        // The scenario ran to its end on both (it did not crash the client).
+        assert!(!theirs.starts_with("{'EXIT'"), "scenario {s}: {theirs}");
+        eprintln!("{s}: {ours}");
     }
     client.line("DONE").await;
     client.exited().await;
@@ -495,6 +498,14 @@ async fn a_same_name_reconnect_fires_the_old_links_as_on_a_beam_node() {
     let theirs = reconnect_outcome(port_of(&beam.name).await).await;
     assert_eq!(ours, theirs);
     rust.stop().await;
+}
+
+/// Item 4: OTP's system messages on an `#[actor]`: `sys:get_state/1`,
+/// `sys:get_status/1`, `sys:suspend/1` (calls wait), `sys:resume/1`,
+/// `gen_server:stop/1,3` (Elixir's `GenServer.stop`), and stopping a gone process.
+#[tokio::test(flavor = "multi_thread")]
+async fn system_messages_work_as_on_a_beam_node() {
+    same_answers(&["sys"]).await;
 }
 
 /// Item 7: a link, a monitor by name and a send by name to a node not connected yet

@@ -22,6 +22,7 @@ mod reply;
 mod sched;
 mod spawn;
 mod sync;
+pub mod system;
 mod timer;
 pub mod wire;
 

@@ -14,6 +14,8 @@ pub use ergo_otp::{
     ApplicationError, ApplicationExt, ApplicationInfo, ApplicationSpec, ApplicationState, StartMode,
 };
 pub use ergo_runtime::dist::{NetError, RemoteError};
+/// OTP's system messages on any process (`sys:get_state/1`, `sys:suspend/1`, ...).
+pub use ergo_runtime::system;
 #[doc(hidden)]
 pub use ergo_runtime::wire;
 pub use ergo_runtime::{

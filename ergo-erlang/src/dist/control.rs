@@ -386,6 +386,9 @@ fn deliver(shared: &Arc<Shared>, conn: &Arc<Conn>, target: Target, msg: Term) {
         _ => shared.node_pid(),
     };
     if let Target::Pid(pid) = target {
+        if let Some((call, request)) = parse_system(&msg) {
+            return system(shared, conn, pid, call, request);
+        }
         if super::typed::deliver_send(shared, pid, &msg) {
             return;
         }
@@ -473,6 +476,103 @@ fn deliver(shared: &Arc<Shared>, conn: &Arc<Conn>, target: Target, msg: Term) {
         }
         Err(e) => tracing::debug!(%msg, error = %e, "message from Erlang not delivered"),
     }
+}
+
+/// `{system, {From, Tag}, Request}`: OTP's system protocol (`sys`, `proc_lib:stop`).
+fn parse_system(msg: &Term) -> Option<(GenCall, Term)> {
+    let [kind, from_tag, req] = msg.as_tuple()? else {
+        return None;
+    };
+    if !kind.is_atom("system") {
+        return None;
+    }
+    let [Term::Pid(from), tag] = from_tag.as_tuple()? else {
+        return None;
+    };
+    let call = GenCall {
+        from: from.clone(),
+        tag: tag.clone(),
+        req: req.clone(),
+    };
+    Some((call, req.clone()))
+}
+
+/// Answers a system message as `sys` and `gen_server` do: the state (as its `Debug`
+/// text in a binary, `undefined` without one), the status, suspend and resume, and
+/// terminate (`gen_server:stop/1,3`); anything else gets
+/// `{error, {unknown_system_msg, Request}}`.
+fn system(
+    shared: &Arc<Shared>,
+    conn: &Arc<Conn>,
+    pid: ergo_runtime::Pid,
+    call: GenCall,
+    req: Term,
+) {
+    use ergo_runtime::system::{SystemReply, SystemRequest};
+    let request = match &req {
+        r if r.is_atom("get_state") => SystemRequest::GetState,
+        r if r.is_atom("get_status") => SystemRequest::GetStatus,
+        r if r.is_atom("suspend") => SystemRequest::Suspend,
+        r if r.is_atom("resume") => SystemRequest::Resume,
+        r => match r.as_tuple() {
+            Some([tag, reason]) if tag.is_atom("terminate") => {
+                SystemRequest::Terminate(term_to_reason(reason, false))
+            }
+            _ => {
+                let replier = ErlPid::from_pid(pid);
+                let unknown = Term::tuple([Term::atom("unknown_system_msg"), req.clone()]);
+                return call.reply(conn, &replier, error_term(unknown));
+            }
+        },
+    };
+    let reply_conn = conn.clone();
+    let me = ErlPid::from_pid(pid);
+    let answer = Box::new(move |reply: SystemReply| {
+        let state_term =
+            |s: Option<String>| s.map_or_else(|| Term::atom("undefined"), Term::binary);
+        let term = match reply {
+            SystemReply::State(s) => state_term(s),
+            SystemReply::Status {
+                state,
+                suspended,
+                parent,
+                name,
+            } => {
+                let sys_state = Term::atom(if suspended { "suspended" } else { "running" });
+                let parent = Term::Pid(parent.map_or_else(|| me.clone(), ErlPid::from_pid));
+                let who = name.map_or_else(|| me.to_string(), |n| n.to_string());
+                let text = |s: &str| Term::list(s.bytes().map(|b| Term::Integer(b.into())));
+                let misc = Term::list([
+                    Term::tuple([
+                        Term::atom("header"),
+                        text(&format!("Status for generic server {who}")),
+                    ]),
+                    Term::tuple([
+                        Term::atom("data"),
+                        Term::list([
+                            Term::tuple([text("Status"), sys_state.clone()]),
+                            Term::tuple([text("Parent"), parent.clone()]),
+                            Term::tuple([text("Logged events"), Term::nil()]),
+                        ]),
+                    ]),
+                    Term::tuple([
+                        Term::atom("data"),
+                        Term::list([Term::tuple([text("State"), state_term(state)])]),
+                    ]),
+                ]);
+                Term::tuple([
+                    Term::atom("status"),
+                    Term::Pid(me.clone()),
+                    Term::tuple([Term::atom("module"), Term::atom("gen_server")]),
+                    Term::list([Term::nil(), sys_state, parent, Term::nil(), misc]),
+                ])
+            }
+            _ => Term::atom("ok"),
+        };
+        call.reply(&reply_conn, &me, term);
+    });
+    // No such process: the caller's monitor reports `noproc`.
+    shared.node.system_request(pid, request, answer);
 }
 
 fn error_term(reason: Term) -> Term {

@@ -146,6 +146,32 @@ scenario("reasons_from_erlang", Node) ->
          seen(T, 2)
      end || R <- [normal, shutdown, {shutdown, tcp_closed}, {bad, #{code => 1}},
                   "text", boom, {panic, <<"oops">>}]];
+scenario("sys", Node) ->
+    T = gen_server:call({twin, Node}, fresh),
+    State = case catch sys:get_state(T) of
+                {'EXIT', E} -> {exit, E};
+                _ -> got_state
+            end,
+    {status, SP, {module, Mod}, [_, SysState, _, _, Misc]} = sys:get_status(T),
+    Suspend = sys:suspend(T),
+    {status, _, _, [_, SysState2 | _]} = sys:get_status(T),
+    WhileSuspended = case catch gen_server:call(T, self_pid, 100) of
+                         {'EXIT', {timeout, _}} -> timeout;
+                         O -> {answered, O}
+                     end,
+    Resume = sys:resume(T),
+    After = gen_server:call(T, self_pid) =:= T,
+    Stray = receive M -> {stray, M} after 0 -> none end,
+    Mon = erlang:monitor(process, T),
+    Stop = gen_server:stop(T),
+    D1 = receive {'DOWN', Mon, process, T, R1} -> R1 after 5000 -> no_down end,
+    T2 = gen_server:call({twin, Node}, fresh),
+    Mon2 = erlang:monitor(process, T2),
+    Stop2 = gen_server:stop(T2, {shutdown, bye}, infinity),
+    D2 = receive {'DOWN', Mon2, process, T2, R2} -> R2 after 5000 -> no_down end,
+    Gone = (catch gen_server:stop(T2)),
+    {State, SP =:= T, Mod, SysState, is_list(Misc), Suspend, SysState2, WhileSuspended,
+     Resume, After, Stray, Stop, D1, Stop2, D2, Gone};
 scenario("auto_connect", Node) ->
     D = persistent_term:get(third),
     Name = list_to_atom("d_" ++ atom_to_list(Node)),
