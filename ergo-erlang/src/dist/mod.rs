@@ -185,9 +185,12 @@ struct PendingCall {
 /// A signal for a peer that is being connected: what to do with the connection, or
 /// if it cannot be made.
 pub(crate) struct Waiting {
-    run: Box<dyn FnOnce(&Arc<Shared>, &Conn) + Send>,
-    fail: Box<dyn FnOnce(&Arc<Shared>) + Send>,
+    run: WithConn,
+    fail: WithoutConn,
 }
+
+type WithConn = Box<dyn FnOnce(&Arc<Shared>, &Conn) + Send>;
+type WithoutConn = Box<dyn FnOnce(&Arc<Shared>) + Send>;
 
 /// A monitor a local process holds on an Erlang process (the core books it; this is
 /// the translation to Erlang's reference).
