@@ -508,6 +508,13 @@ async fn system_messages_work_as_on_a_beam_node() {
     same_answers(&["sys"]).await;
 }
 
+/// Item 6: `rpc:call/4,5` of a function the node does not have fails as on a BEAM
+/// node (`{badrpc, {'EXIT', {undef, [{M, F, A, []}]}}}`).
+#[tokio::test(flavor = "multi_thread")]
+async fn rpc_of_an_unknown_function_fails_as_on_a_beam_node() {
+    same_answers(&["rpc"]).await;
+}
+
 /// Item 7: a link, a monitor by name and a send by name to a node not connected yet
 /// connect to it first and then work, as on a BEAM node.
 #[tokio::test(flavor = "multi_thread")]

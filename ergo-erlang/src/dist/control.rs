@@ -197,9 +197,20 @@ fn dispatch(
                 _ => tracing::debug!(%msg, "dropped a message for an inactive alias"),
             }
         }
-        // Known operations this node did not negotiate (spawn requests and replies,
-        // sequential-trace forms): ignored.
-        9..=11 | 14 | 15 | 17 | 29..=32 => {
+        // SPAWN_REQUEST, SPAWN_REQUEST_TT
+        29 | 30 => {
+            let req_id = reference(items.get(1))?;
+            let from = peer_pid(conn, items.get(2))?;
+            let mfa = items
+                .get(4)
+                .and_then(Term::as_tuple)
+                .ok_or("expected {M, F, A}")?;
+            let opts = items.get(5).ok_or("expected options")?;
+            spawn_request(shared, conn, req_id, from, mfa, opts, need_msg()?);
+        }
+        // Known operations this node does not act on (spawn replies, sequential-trace
+        // forms): ignored.
+        9..=11 | 14 | 15 | 17 | 31 | 32 => {
             tracing::debug!(peer = %conn.peer, op, "ignored an unsupported control message");
         }
         _ => return Err("an unknown operation"),
@@ -304,6 +315,9 @@ fn deliver_to_name(shared: &Arc<Shared>, conn: &Arc<Conn>, from: &ErlPid, name: 
     if name == "net_kernel" {
         return net_kernel(shared, conn, from, msg);
     }
+    if name == "rex" && shared.node.whereis(name).is_none() {
+        return rex(shared, conn, msg);
+    }
     let Some(pid) = shared.node.whereis(name) else {
         tracing::debug!(name, %msg, "dropped a message for an unregistered name");
         return;
@@ -328,6 +342,124 @@ fn net_kernel(shared: &Arc<Shared>, conn: &Arc<Conn>, from: &ErlPid, msg: Term) 
     } else {
         tracing::debug!(%from, %msg, "net_kernel: ignored message");
     }
+}
+
+/// A `SPAWN_REQUEST` (`erlang:spawn_request/5`, hence `erpc:call`, `rpc:call` and
+/// `Node.spawn`): this node runs no Erlang code, so it answers as a BEAM node does for
+/// a module it does not have: the spawn succeeds and the new process exits at once
+/// with `undef` (for `erpc:execute_call/4`, in erpc's `{Ref, error, undef, Stack}`
+/// form, so the caller raises `{exception, undef, [{M, F, A, []}]}` and `rpc:call`
+/// returns `{badrpc, {'EXIT', {undef, [...]}}}`). Its monitor and link fire with that.
+fn spawn_request(
+    shared: &Arc<Shared>,
+    conn: &Arc<Conn>,
+    req_id: &ErlRef,
+    from: &ErlPid,
+    mfa: &[Term],
+    opts: &Term,
+    args: Term,
+) {
+    let opt = |name: &str| match opts {
+        Term::List(items) => items.iter().any(|o| o.is_atom(name)),
+        _ => false,
+    };
+    let (link, monitor) = (opt("link"), opt("monitor"));
+    let n = shared
+        .next_ref
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    // A pid no local process has (serial bit 31): it is already gone.
+    let pid = ErlPid {
+        node: shared.name.clone(),
+        id: n as u32,
+        serial: 0x8000_0000 | ((n >> 32) as u32 & 0x7fff_ffff),
+        creation: shared.creation,
+    };
+    let args_list = match &args {
+        Term::List(items) => items.clone(),
+        _ => Vec::new(),
+    };
+    let reason = match (mfa, args_list.as_slice()) {
+        ([m, f, _], [r, am, af, aa]) if m.is_atom("erpc") && f.is_atom("execute_call") => {
+            let stack = Term::list([Term::tuple([
+                am.clone(),
+                af.clone(),
+                aa.clone(),
+                Term::nil(),
+            ])]);
+            Term::tuple([r.clone(), Term::atom("error"), Term::atom("undef"), stack])
+        }
+        ([m, f, _], _) => {
+            let stack = Term::list([Term::tuple([m.clone(), f.clone(), args, Term::nil()])]);
+            Term::tuple([Term::atom("undef"), stack])
+        }
+        _ => Term::tuple([Term::atom("undef"), Term::nil()]),
+    };
+    let flags = i64::from(link) | (i64::from(monitor) << 1);
+    conn.send(
+        &ctl(
+            31,
+            [
+                Term::Ref(req_id.clone()),
+                Term::Pid(from.clone()),
+                Term::Integer(flags),
+                Term::Pid(pid.clone()),
+            ],
+        ),
+        None,
+    );
+    if link {
+        conn.send(
+            &ctl(
+                3,
+                [
+                    Term::Pid(pid.clone()),
+                    Term::Pid(from.clone()),
+                    reason.clone(),
+                ],
+            ),
+            None,
+        );
+    }
+    if monitor {
+        conn.send(
+            &ctl(
+                21,
+                [
+                    Term::Pid(pid),
+                    Term::Pid(from.clone()),
+                    Term::Ref(req_id.clone()),
+                    reason,
+                ],
+            ),
+            None,
+        );
+    }
+}
+
+/// What `rex` (the `rpc` server) answers: this node runs no Erlang code, so every
+/// `rpc:call(Node, M, F, A)` fails as a BEAM node's does for an undefined function,
+/// `{badrpc, {'EXIT', {undef, [{M, F, A, []}]}}}`. Other requests are ignored.
+fn rex(shared: &Arc<Shared>, conn: &Arc<Conn>, msg: Term) {
+    let Some(call) = GenCall::parse(&msg) else {
+        return;
+    };
+    let answer = match call.req.as_tuple() {
+        Some([tag, m, f, a, ..]) if tag.is_atom("call") || tag.is_atom("block_call") => {
+            let mfa = Term::tuple([m.clone(), f.clone(), a.clone(), Term::nil()]);
+            Term::tuple([
+                Term::atom("badrpc"),
+                Term::tuple([
+                    Term::atom("EXIT"),
+                    Term::tuple([Term::atom("undef"), Term::list([mfa])]),
+                ]),
+            ])
+        }
+        _ => {
+            tracing::debug!(req = %call.req, "rex: unsupported call");
+            return;
+        }
+    };
+    call.reply(conn, &shared.node_pid(), answer);
 }
 
 /// `{'$gen_call', {From, Tag}, Req}`.

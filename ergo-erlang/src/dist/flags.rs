@@ -20,6 +20,7 @@ pub const BIG_CREATION: u64 = 0x40000;
 pub const HANDSHAKE_23: u64 = 0x100_0000;
 pub const UNLINK_ID: u64 = 0x200_0000;
 pub const MANDATORY_25_DIGEST: u64 = 0x400_0000;
+pub const SPAWN: u64 = 1 << 32;
 pub const V4_NC: u64 = 1 << 34;
 pub const ALIAS: u64 = 1 << 35;
 
@@ -38,7 +39,8 @@ pub const MANDATORY_25: u64 = EXTENDED_REFERENCES
 
 /// What this node offers: the OTP 25 mandatory set, monitors (by pid and by name),
 /// the new unlink protocol, 32-bit pid numbers and process aliases (replies to
-/// `[alias | Ref]` tags go by `ALIAS_SEND`). No atom cache (every frame is
+/// `[alias | Ref]` tags go by `ALIAS_SEND`) and spawn requests (answered as for a
+/// function this node does not have: `erpc`/`rpc` get `undef`). No atom cache (every frame is
 /// pass-through), no fragments, no payload exits.
 pub fn ours(hidden: bool) -> u64 {
     let base = MANDATORY_25
@@ -49,7 +51,8 @@ pub fn ours(hidden: bool) -> u64 {
         | SMALL_ATOM_TAGS
         | UNLINK_ID
         | V4_NC
-        | ALIAS;
+        | ALIAS
+        | SPAWN;
     if hidden {
         base
     } else {

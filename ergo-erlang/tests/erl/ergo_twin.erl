@@ -146,6 +146,9 @@ scenario("reasons_from_erlang", Node) ->
          seen(T, 2)
      end || R <- [normal, shutdown, {shutdown, tcp_closed}, {bad, #{code => 1}},
                   "text", boom, {panic, <<"oops">>}]];
+scenario("rpc", Node) ->
+    {rpc:call(Node, nomod, nofun, [1]), rpc:call(Node, nomod, nofun, [], 5000),
+     try erpc:call(Node, nomod, nofun, [1]) catch C:R -> {C, R} end};
 scenario("sys", Node) ->
     T = gen_server:call({twin, Node}, fresh),
     State = case catch sys:get_state(T) of
