@@ -35,18 +35,44 @@ impl Conn {
     /// Queues a control message (and its message, if any). False if the connection
     /// is gone or the terms cannot be encoded (logged).
     pub fn send(&self, control: &Term, msg: Option<&Term>) -> bool {
-        let mut body = vec![PASS_THROUGH];
-        let encoded = etf::encode_into(control, &mut body)
-            .and_then(|()| msg.map_or(Ok(()), |m| etf::encode_into(m, &mut body)));
-        if let Err(e) = encoded {
-            tracing::warn!(peer = %self.peer, error = %e, "cannot encode a message for Erlang");
-            return false;
+        match self.try_send(control, msg) {
+            Ok(sent) => sent,
+            Err(e) => {
+                tracing::warn!(peer = %self.peer, error = %e, "cannot encode a message for Erlang");
+                false
+            }
         }
-        self.tx.send(body).is_ok()
+    }
+
+    /// Queues a control message (and its message): true if queued, false if the
+    /// connection is gone, an error (nothing sent) for a term OTP would refuse.
+    pub fn try_send(&self, control: &Term, msg: Option<&Term>) -> Result<bool, etf::EncodeError> {
+        let mut body = vec![PASS_THROUGH];
+        etf::encode_into(control, &mut body)?;
+        if let Some(m) = msg {
+            etf::encode_into(m, &mut body)?;
+        }
+        Ok(self.tx.send(body).is_ok())
     }
 
     /// Sends `msg` to `to` (`SEND` to a pid, `REG_SEND` to a name) from `from`.
     pub fn send_to(&self, to: &ErlTarget, from: &ErlPid, msg: &Term) -> bool {
+        match self.try_send_to(to, from, msg) {
+            Ok(sent) => sent,
+            Err(e) => {
+                tracing::warn!(peer = %self.peer, error = %e, "cannot encode a message for Erlang");
+                false
+            }
+        }
+    }
+
+    /// As [`Conn::send_to`], an encoding error returned.
+    pub fn try_send_to(
+        &self,
+        to: &ErlTarget,
+        from: &ErlPid,
+        msg: &Term,
+    ) -> Result<bool, etf::EncodeError> {
         let control = match to {
             ErlTarget::Pid(p) => super::ctl(2, [Term::atom(""), Term::Pid(p.clone())]),
             ErlTarget::Name { name, .. } => super::ctl(
@@ -54,7 +80,7 @@ impl Conn {
                 [Term::Pid(from.clone()), Term::atom(""), Term::atom(name)],
             ),
         };
-        self.send(&control, Some(msg))
+        self.try_send(&control, Some(msg))
     }
 
     /// Closes the connection.

@@ -34,12 +34,79 @@ pub(crate) fn handle_frame(
     let msg = if rest.is_empty() {
         None
     } else {
-        Some(etf::decode(rest).map_err(|e| format!("bad message: {e}"))?)
+        match etf::decode(rest) {
+            Ok(m) => Some(m),
+            // A valid term nested deeper than this node decodes: OTP would take it, so
+            // the connection stays; the message is dropped (logged at most once a
+            // second).
+            Err(etf::DecodeError::TooDeep) => {
+                if log_allowed() {
+                    tracing::warn!(peer = %conn.peer, %control, "dropped a message nested deeper than {}", etf::MAX_DEPTH);
+                }
+                too_deep(shared, conn, rest);
+                return Ok(());
+            }
+            Err(e) => return Err(format!("bad message: {e}")),
+        }
     };
     let Some(items) = control.as_tuple() else {
         return Err(format!("control message {control} is not a tuple"));
     };
     dispatch(shared, conn, items, msg).map_err(|what| format!("{what}: {control}"))
+}
+
+/// A message too deep to decode: if it is a call to a local process (`{'$gen_call',
+/// {From, Tag}, Req}`), the caller gets `{error, {too_deep, MaxDepth}}`; if it is the
+/// reply to one of this node's calls (`{Ref, Reply}`), that call fails with the decode
+/// error. Only the leading elements are decoded.
+fn too_deep(shared: &Arc<Shared>, conn: &Arc<Conn>, bytes: &[u8]) {
+    // 131, SMALL_TUPLE_EXT, arity, elements...
+    let [131, 104, arity, ..] = bytes else { return };
+    let element = |at: usize| -> Option<(Term, usize)> {
+        let mut buf = vec![131];
+        buf.extend_from_slice(bytes.get(at..)?);
+        etf::decode_prefix(&buf).ok().map(|(t, used)| (t, used - 1))
+    };
+    let Some((first, used)) = element(3) else {
+        return;
+    };
+    match (*arity, &first) {
+        (3, t) if t.is_atom("$gen_call") => {
+            let Some((from_tag, _)) = element(3 + used) else {
+                return;
+            };
+            let Some([Term::Pid(from), tag]) = from_tag.as_tuple() else {
+                return;
+            };
+            let call = GenCall {
+                from: from.clone(),
+                tag: tag.clone(),
+                req: Term::nil(),
+            };
+            let why = Term::tuple([Term::atom("too_deep"), Term::Integer(etf::MAX_DEPTH as i64)]);
+            call.reply(conn, &shared.node_pid(), error_term(why));
+        }
+        (2, Term::Ref(r)) => {
+            if let Some(call) = shared.calls.lock().remove(r) {
+                let _ = call
+                    .tx
+                    .send(Err(super::ErlCallError::Dist(super::DistError::Decode(
+                        etf::DecodeError::TooDeep,
+                    ))));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// True at most once a second (for warnings a peer could trigger at will).
+fn log_allowed() -> bool {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    LAST.swap(now, Ordering::Relaxed) != now
 }
 
 fn pid(t: Option<&Term>) -> Result<&ErlPid, &'static str> {
@@ -505,7 +572,14 @@ impl GenCall {
             Some(r) => ctl(33, [Term::Pid(replier.clone()), Term::Ref(r)]),
             None => ctl(2, [Term::atom(""), Term::Pid(self.from)]),
         };
-        conn.send(&control, Some(&Term::tuple([self.tag, reply])));
+        let tag = self.tag;
+        if let Err(e) = conn.try_send(&control, Some(&Term::tuple([tag.clone(), reply]))) {
+            // A reply OTP would refuse (a long atom, a duplicate map key): the caller
+            // gets an error instead of waiting for its timeout.
+            tracing::warn!(peer = %conn.peer, error = %e, "a reply cannot be sent to Erlang");
+            let why = Term::tuple([Term::atom("unencodable_reply"), Term::binary(e.to_string())]);
+            conn.send(&control, Some(&Term::tuple([tag, error_term(why)])));
+        }
     }
 }
 

@@ -98,9 +98,12 @@ pub enum DistError {
     /// The connection to the node is gone.
     #[error("not connected to {0}")]
     NotConnected(String),
-    /// A term could not be encoded.
+    /// A term could not be encoded (OTP would refuse it).
     #[error(transparent)]
     Encode(#[from] crate::etf::EncodeError),
+    /// A term that arrived could not be decoded (nested too deep).
+    #[error(transparent)]
+    Decode(#[from] crate::etf::DecodeError),
 }
 
 /// Why a call to an Erlang process failed.
@@ -365,7 +368,7 @@ impl Distribution {
         let to = to.into();
         let conn = self.0.ensure_conn(to.node()).await?;
         let pid0 = self.0.node_pid();
-        if conn.send_to(&to, &pid0, &msg.into_term()) {
+        if conn.try_send_to(&to, &pid0, &msg.into_term())? {
             Ok(())
         } else {
             Err(DistError::NotConnected(to.node().to_owned()))
@@ -628,7 +631,17 @@ impl Shared {
             Term::tuple([Term::Pid(me.clone()), Term::Ref(mref.clone())]),
             req,
         ]);
-        let sent = conn.send(&monitor, None) && conn.send_to(&to, &me, &msg);
+        // A request OTP would refuse (a long atom, a duplicate map key) is refused
+        // here, with the monitor taken back.
+        let sent = conn.send(&monitor, None)
+            && match conn.try_send_to(&to, &me, &msg) {
+                Ok(sent) => sent,
+                Err(e) => {
+                    self.calls.lock().remove(&mref);
+                    conn.send(&ctl(20, [Term::Pid(me), proc_term, Term::Ref(mref)]), None);
+                    return Err(ErlCallError::Dist(DistError::Encode(e)));
+                }
+            };
         if !sent {
             self.calls.lock().remove(&mref);
             return Err(ErlCallError::NoConnection(peer));
