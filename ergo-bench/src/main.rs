@@ -2,6 +2,7 @@
 //! `BENCH <name> <value> <unit>` line per figure (or only the one named), after a line
 //! stating the workload.
 
+mod erlang;
 mod local;
 mod network;
 mod peer_lost;
@@ -12,6 +13,7 @@ async fn main() {
     match which.as_str() {
         "local" => local::run(std::env::args().nth(2).as_deref()).await,
         "network" => network::run(std::env::args().nth(2).as_deref()).await,
+        "erlang" => erlang::run().await,
         "net-peer" => {
             let pairs = std::env::args()
                 .nth(2)
@@ -20,7 +22,7 @@ async fn main() {
             network::peer(pairs).await
         }
         other => {
-            eprintln!("unknown benchmark {other:?}; available: local, network");
+            eprintln!("unknown benchmark {other:?}; available: local, network, erlang");
             std::process::exit(2);
         }
     }

@@ -141,6 +141,7 @@ async fn writer(
     mut closed: watch::Receiver<bool>,
     tick: std::time::Duration,
 ) {
+    let mut out = Vec::new();
     loop {
         let frame = tokio::select! {
             _ = closed.wait_for(|c| *c) => break,
@@ -150,15 +151,31 @@ async fn writer(
                 Err(_) => Vec::new(), // a tick
             },
         };
-        let mut out = Vec::with_capacity(frame.len() + 4);
+        // Every frame queued meanwhile goes out in the same write (bounded batch).
+        out.clear();
         out.extend_from_slice(&(frame.len() as u32).to_be_bytes());
         out.extend_from_slice(&frame);
+        while out.len() < WRITE_BATCH {
+            match rx.try_recv() {
+                Ok(next) => {
+                    out.extend_from_slice(&(next.len() as u32).to_be_bytes());
+                    out.extend_from_slice(&next);
+                }
+                Err(_) => break,
+            }
+        }
         if w.write_all(&out).await.is_err() {
             break;
+        }
+        if out.capacity() > 4 * WRITE_BATCH {
+            out = Vec::new();
         }
     }
     let _ = w.shutdown().await;
 }
+
+/// How many bytes of queued frames one write gathers at most.
+const WRITE_BATCH: usize = 256 << 10;
 
 /// Why the reader stopped.
 #[derive(Debug, thiserror::Error)]
@@ -186,8 +203,9 @@ async fn read_frame(
     if len > max {
         return Err(ReadEnd::TooLarge(len));
     }
-    // Grows with the bytes that really arrive, not to the declared length up front.
-    let mut body = Vec::new();
+    // Grows with the bytes that really arrive, not to the declared length up front
+    // (beyond the first MiB).
+    let mut body = Vec::with_capacity((len as usize).min(1 << 20));
     r.take(u64::from(len)).read_to_end(&mut body).await?;
     if body.len() != len as usize {
         return Err(ReadEnd::Io(std::io::ErrorKind::UnexpectedEof.into()));
@@ -198,9 +216,11 @@ async fn read_frame(
 async fn reader(
     shared: &Arc<Shared>,
     conn: &Arc<Conn>,
-    mut r: tokio::net::tcp::OwnedReadHalf,
+    r: tokio::net::tcp::OwnedReadHalf,
     mut closed: watch::Receiver<bool>,
 ) -> Result<(), ReadEnd> {
+    // Frame headers and small frames come out of one buffer, not a read each.
+    let mut r = tokio::io::BufReader::with_capacity(64 << 10, r);
     let silence = shared.options.tick * 4;
     let max = shared.options.max_frame;
     loop {
