@@ -97,6 +97,13 @@ impl Twin {
         Term::list(self.seen.clone())
     }
 
+    /// `{exit_with_later, _}`: notes `{exit, later}` (what `sys:get_state` must see).
+    #[handle_cast]
+    fn exit_with_later(&mut self, _pid: Pid) {
+        self.seen
+            .push(Term::tuple([Term::atom("exit"), Term::atom("later")]));
+    }
+
     /// `{exit_with, R}`: stops with the reason R.
     #[handle_cast]
     fn exit_with(&mut self, ctx: &mut Context<Self>, why: Any) {

@@ -52,7 +52,7 @@ pub enum SystemReply {
 pub type SystemAnswer = Box<dyn FnOnce(SystemReply) + Send>;
 
 /// Not public API: the probe `#[actor]` uses to give an actor's `Debug` text when its
-/// type implements `Debug` (autoref specialization: `(&DebugProbe(x)).debug_text()`).
+/// type implements `Debug` (autoref specialization: `(&&DebugProbe(x)).debug_text()`).
 #[doc(hidden)]
 pub struct DebugProbe<'a, T>(pub &'a T);
 

@@ -46,6 +46,7 @@ handle_call(Req, _From, S) ->
     {reply, Req, S}.
 
 handle_cast({exit_with, R}, S) -> {stop, R, S};
+handle_cast({exit_with_later, _}, S) -> {noreply, [{exit, later} | S]};
 handle_cast(_, S) -> {noreply, S}.
 
 handle_info({'EXIT', _, R}, S) -> {noreply, [{exit, R} | S]};
@@ -151,9 +152,13 @@ scenario("rpc", Node) ->
      try erpc:call(Node, nomod, nofun, [1]) catch C:R -> {C, R} end};
 scenario("sys", Node) ->
     T = gen_server:call({twin, Node}, fresh),
+    P = spawn(fun() -> receive _ -> ok end end),
+    %% A system message is handled in order with the messages before it.
+    gen_server:cast(T, {exit_with_later, P}),
     State = case catch sys:get_state(T) of
                 {'EXIT', E} -> {exit, E};
-                _ -> got_state
+                S when is_binary(S) -> binary:match(S, <<"exit">>) =/= nomatch;
+                S -> lists:member({exit, later}, S)
             end,
     {status, SP, {module, Mod}, [_, SysState, _, _, Misc]} = sys:get_status(T),
     Suspend = sys:suspend(T),

@@ -51,6 +51,9 @@ impl Signal {
     pub(crate) fn priority(&self) -> Priority {
         match self {
             Signal::Down(_) => Priority::High,
+            // In order with the messages from the same sender, as OTP's system
+            // messages are (`cast(P, x), sys:get_state(P)` sees the state after x).
+            Signal::System(..) => Priority::Normal,
             _ => Priority::Urgent,
         }
     }
