@@ -2,6 +2,7 @@
 //! `BENCH <name> <value> <unit>` line per figure (or only the one named), after a line
 //! stating the workload.
 
+mod erlang;
 mod local;
 mod network;
 mod peer_lost;
@@ -14,6 +15,7 @@ async fn main() {
         "local" => local::run(std::env::args().nth(2).as_deref()).await,
         "network" => network::run(std::env::args().nth(2).as_deref()).await,
         "pubsub" => pubsub::run(std::env::args().nth(2).as_deref()).await,
+        "erlang" => erlang::run().await,
         "net-peer" => {
             let pairs = std::env::args()
                 .nth(2)
@@ -22,7 +24,7 @@ async fn main() {
             network::peer(pairs).await
         }
         other => {
-            eprintln!("unknown benchmark {other:?}; available: local, network, pubsub");
+            eprintln!("unknown benchmark {other:?}; available: local, network, pubsub, erlang");
             std::process::exit(2);
         }
     }

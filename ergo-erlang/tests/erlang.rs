@@ -362,3 +362,84 @@ async fn a_node_lost_mid_call_fails_the_call_and_fires_noconnection() {
     assert!(rust.dist.nodes().is_empty());
     rust.stop().await;
 }
+
+/// Item 8: terms OTP refuses (an atom over 255 characters, a map with a key twice) are
+/// refused at encode time with a typed error, the connection left up; a term nested
+/// deeper than the decoder's limit fails the call at once with a decode error, both
+/// ways, instead of a silent drop and a timeout.
+#[tokio::test(flavor = "multi_thread")]
+async fn refused_and_too_deep_terms_get_clear_errors() {
+    use ergo::erlang::etf::{DecodeError, EncodeError};
+    use ergo::erlang::DistError;
+    let rust = rust_node("cookienomnom").await;
+    let n = rust.node.name();
+    let eval = format!(
+        "ergo_test:start(),
+         Deep = lists:foldl(fun(_, T) -> {{T}} end, x, lists:seq(1, 600)),
+         ergo_test:say(\"DEEP ~w\", [gen_server:call({{example, '{n}'}}, {{echo, Deep}}, 5000)]),
+         ergo_test:say(\"AFTER ~w\", [gen_server:call({{example, '{n}'}}, {{add, 1}})]),
+         ergo_test:wait_forever()."
+    );
+    let mut erl = Erl::start(&unique("e"), "cookienomnom", &eval);
+    // Erlang's deep request: an error reply at once, the connection stays up.
+    assert_eq!(erl.line("DEEP").await, "DEEP {error,{too_deep,512}}");
+    assert_eq!(erl.line("AFTER").await, "AFTER 2");
+    let erl_name = erl.name.clone();
+    let server = ("erl_server", erl_name.as_str());
+    let t = Duration::from_secs(10);
+    let long = rust
+        .dist
+        .call_term(server, Term::atom(&"a".repeat(256)), t)
+        .await;
+    assert!(
+        matches!(
+            long,
+            Err(ErlCallError::Dist(DistError::Encode(
+                EncodeError::AtomTooLong(256)
+            )))
+        ),
+        "{long:?}"
+    );
+    let dup = Term::Map(vec![(atom("k"), atom("a")), (atom("k"), atom("b"))]);
+    let dup = rust.dist.call_term(server, dup, t).await;
+    assert!(
+        matches!(
+            dup,
+            Err(ErlCallError::Dist(DistError::Encode(
+                EncodeError::DuplicateMapKey
+            )))
+        ),
+        "{dup:?}"
+    );
+    // 255 characters (multi-byte ones included) are fine.
+    let ok = Term::atom(&"é".repeat(255));
+    assert_eq!(
+        rust.dist.call_term(server, ok.clone(), t).await.unwrap(),
+        ok
+    );
+    // A deep reply (Erlang echoes a deep request): a decode error, not a timeout.
+    let deep = (0..600).fold(atom("x"), |t, _| Term::tuple([t]));
+    let r = rust
+        .dist
+        .call_term(server, deep, Duration::from_secs(600))
+        .await;
+    assert!(
+        matches!(
+            r,
+            Err(ErlCallError::Dist(DistError::Decode(DecodeError::TooDeep)))
+        ),
+        "{r:?}"
+    );
+    // The connection is still up.
+    let sum: i64 = rust
+        .dist
+        .call(
+            server,
+            Term::tuple([atom("add"), Term::Integer(2), Term::Integer(3)]),
+            t,
+        )
+        .await
+        .unwrap();
+    assert_eq!(sum, 5);
+    rust.stop().await;
+}

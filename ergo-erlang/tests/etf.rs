@@ -65,7 +65,15 @@ fn term() -> impl Strategy<Value = Term> {
             (proptest::collection::vec(inner.clone(), 1..4), leaf())
                 .prop_filter("improper tail", |(_, t)| !matches!(t, Term::List(_)))
                 .prop_map(|(items, tail)| Term::ImproperList(items, Box::new(tail))),
-            proptest::collection::vec((inner.clone(), inner), 0..4).prop_map(Term::Map),
+            // OTP refuses maps with duplicate keys (so does the encoder).
+            proptest::collection::vec((inner.clone(), inner), 0..4)
+                .prop_filter("unique keys", |pairs| {
+                    pairs
+                        .iter()
+                        .enumerate()
+                        .all(|(i, (k, _))| pairs[..i].iter().all(|(j, _)| j != k))
+                })
+                .prop_map(Term::Map),
         ]
     })
 }

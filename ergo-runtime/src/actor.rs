@@ -137,6 +137,12 @@ pub trait Actor: Send + Sized + 'static {
         let _ = (ctx, reason);
     }
 
+    /// The state as readable text, for system requests (`sys:get_state/1`): `#[actor]`
+    /// gives the `Debug` text when the actor's type implements `Debug`.
+    fn debug_state(&self) -> Option<String> {
+        None
+    }
+
     /// Converts a message sent without a type (by raw pid, name or alias) into this
     /// actor's message, or gives it back. The macro tries every type the actor handles.
     fn message_from_any(msg: Box<dyn Any + Send>) -> Result<Self::Message, Box<dyn Any + Send>> {

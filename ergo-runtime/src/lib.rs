@@ -22,6 +22,7 @@ mod reply;
 mod sched;
 mod spawn;
 mod sync;
+pub mod system;
 mod timer;
 pub mod wire;
 
@@ -33,7 +34,7 @@ pub use info::{NodeInfo, ProcessInfo, ProcessState};
 pub use mailbox::Priority;
 pub use node::{Node, NodeBuilder, NodeMonitor, Plugin};
 pub use pid::{Alias, Atom, Pid, Ref, Target};
-pub use reason::{Down, Exit, Reason};
+pub use reason::{Down, Exit, ForeignReason, Reason};
 pub use reply::ReplyTo;
 pub use spawn::{NoInitArgs, SpawnOptions, DEFAULT_INIT_TIMEOUT};
 pub use timer::TimerRef;

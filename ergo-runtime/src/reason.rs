@@ -32,6 +32,21 @@ pub enum Reason {
     /// restarted; a permanent one is, and counts toward the parent's intensity), but
     /// a typed marker so code can tell why the supervisor ended.
     MaxRestartIntensity,
+    /// A reason from another runtime that has no ergo counterpart (an Erlang term
+    /// such as `{shutdown, tcp_closed}` or `{bad, #{code => 1}}`), carried opaquely in
+    /// its own encoding so that it reaches links and monitors on either side unchanged.
+    Foreign(Box<ForeignReason>),
+}
+
+/// An exit reason of another runtime, kept as its encoding (see [`Reason::Foreign`]).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct ForeignReason {
+    /// The reason as text (what `Display` shows), e.g. `{shutdown,tcp_closed}`.
+    pub text: String,
+    /// The encoded reason (for Erlang: the external term format, `131, ...`).
+    pub encoded: Vec<u8>,
+    /// True for an orderly shutdown (Erlang's `{shutdown, Term}`): not a failure.
+    pub shutdown: bool,
 }
 
 impl Reason {
@@ -39,10 +54,11 @@ impl Reason {
     /// children are not restarted (and linked processes are not taken down by
     /// `Normal`).
     pub fn is_failure(&self) -> bool {
-        !matches!(
-            self,
-            Reason::Normal | Reason::Shutdown | Reason::MaxRestartIntensity
-        )
+        match self {
+            Reason::Normal | Reason::Shutdown | Reason::MaxRestartIntensity => false,
+            Reason::Foreign(f) => !f.shutdown,
+            _ => true,
+        }
     }
 
     /// A user error as a reason.
@@ -63,6 +79,7 @@ impl fmt::Display for Reason {
             Reason::NoConnection => f.write_str("noconnection"),
             Reason::Timeout => f.write_str("timeout"),
             Reason::MaxRestartIntensity => f.write_str("shutdown: reached max restart intensity"),
+            Reason::Foreign(r) => f.write_str(&r.text),
         }
     }
 }

@@ -14,12 +14,14 @@ pub use ergo_otp::{
     ApplicationError, ApplicationExt, ApplicationInfo, ApplicationSpec, ApplicationState, StartMode,
 };
 pub use ergo_runtime::dist::{NetError, RemoteError};
+/// OTP's system messages on any process (`sys:get_state/1`, `sys:suspend/1`, ...).
+pub use ergo_runtime::system;
 #[doc(hidden)]
 pub use ergo_runtime::wire;
 pub use ergo_runtime::{
     register_message, Actor, ActorFuture, ActorRef, Alias, Atom, CallError, CallFuture, Context,
-    Down, Exit, Handles, HasHandle, LinkError, LookupError, NameError, NoInitArgs, Node,
-    NodeBuilder, NodeError, NodeInfo, NodeMonitor, Pid, Priority, ProcessInfo, ProcessState,
+    Down, Exit, ForeignReason, Handles, HasHandle, LinkError, LookupError, NameError, NoInitArgs,
+    Node, NodeBuilder, NodeError, NodeInfo, NodeMonitor, Pid, Priority, ProcessInfo, ProcessState,
     Reason, Ref, ReplyTo, Request, SendError, SpawnError, SpawnOptions, Step, Target, TimerRef,
     Wire, WireError, DEFAULT_CALL_TIMEOUT, DEFAULT_INIT_TIMEOUT,
 };

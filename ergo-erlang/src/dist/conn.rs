@@ -35,18 +35,44 @@ impl Conn {
     /// Queues a control message (and its message, if any). False if the connection
     /// is gone or the terms cannot be encoded (logged).
     pub fn send(&self, control: &Term, msg: Option<&Term>) -> bool {
-        let mut body = vec![PASS_THROUGH];
-        let encoded = etf::encode_into(control, &mut body)
-            .and_then(|()| msg.map_or(Ok(()), |m| etf::encode_into(m, &mut body)));
-        if let Err(e) = encoded {
-            tracing::warn!(peer = %self.peer, error = %e, "cannot encode a message for Erlang");
-            return false;
+        match self.try_send(control, msg) {
+            Ok(sent) => sent,
+            Err(e) => {
+                tracing::warn!(peer = %self.peer, error = %e, "cannot encode a message for Erlang");
+                false
+            }
         }
-        self.tx.send(body).is_ok()
+    }
+
+    /// Queues a control message (and its message): true if queued, false if the
+    /// connection is gone, an error (nothing sent) for a term OTP would refuse.
+    pub fn try_send(&self, control: &Term, msg: Option<&Term>) -> Result<bool, etf::EncodeError> {
+        let mut body = vec![PASS_THROUGH];
+        etf::encode_into(control, &mut body)?;
+        if let Some(m) = msg {
+            etf::encode_into(m, &mut body)?;
+        }
+        Ok(self.tx.send(body).is_ok())
     }
 
     /// Sends `msg` to `to` (`SEND` to a pid, `REG_SEND` to a name) from `from`.
     pub fn send_to(&self, to: &ErlTarget, from: &ErlPid, msg: &Term) -> bool {
+        match self.try_send_to(to, from, msg) {
+            Ok(sent) => sent,
+            Err(e) => {
+                tracing::warn!(peer = %self.peer, error = %e, "cannot encode a message for Erlang");
+                false
+            }
+        }
+    }
+
+    /// As [`Conn::send_to`], an encoding error returned.
+    pub fn try_send_to(
+        &self,
+        to: &ErlTarget,
+        from: &ErlPid,
+        msg: &Term,
+    ) -> Result<bool, etf::EncodeError> {
         let control = match to {
             ErlTarget::Pid(p) => super::ctl(2, [Term::atom(""), Term::Pid(p.clone())]),
             ErlTarget::Name { name, .. } => super::ctl(
@@ -54,7 +80,7 @@ impl Conn {
                 [Term::Pid(from.clone()), Term::atom(""), Term::atom(name)],
             ),
         };
-        self.send(&control, Some(msg))
+        self.try_send(&control, Some(msg))
     }
 
     /// Closes the connection.
@@ -80,17 +106,28 @@ pub(crate) fn start(shared: Arc<Shared>, stream: TcpStream, peer: Peer) -> Arc<C
         closed,
     });
     shared.known.lock().insert(conn.peer_atom);
-    if let Some(old) = shared.conns.lock().insert(peer.name.clone(), conn.clone()) {
+    // A node that comes back under the same name while its old connection is still
+    // registered (the handshake's `alive` / `true`): the old incarnation is gone, so
+    // its links and monitors fire now, before the new connection carries anything.
+    let old = shared.conns.lock().remove(&peer.name);
+    if let Some(old) = old {
+        tracing::info!(peer = %old.peer, "the node reconnected: its old connection is closed");
         old.close();
+        shared.lost(&old);
     }
+    shared.conns.lock().insert(peer.name.clone(), conn.clone());
     let (read, write) = stream.into_split();
     let tick = shared.options.tick;
     tokio::spawn(writer(write, rx, closed_rx.clone(), tick));
     let reader_conn = conn.clone();
     tokio::spawn(async move {
         let result = reader(&shared, &reader_conn, read, closed_rx).await;
-        if let Err(e) = result {
-            tracing::info!(peer = %reader_conn.peer, reason = %e, "connection closed");
+        match result {
+            Err(e @ ReadEnd::Invalid(_)) => {
+                tracing::warn!(peer = %reader_conn.peer, reason = %e, "connection closed")
+            }
+            Err(e) => tracing::info!(peer = %reader_conn.peer, reason = %e, "connection closed"),
+            Ok(()) => {}
         }
         reader_conn.close();
         shared.connection_lost(&reader_conn);
@@ -104,6 +141,7 @@ async fn writer(
     mut closed: watch::Receiver<bool>,
     tick: std::time::Duration,
 ) {
+    let mut out = Vec::new();
     loop {
         let frame = tokio::select! {
             _ = closed.wait_for(|c| *c) => break,
@@ -113,15 +151,31 @@ async fn writer(
                 Err(_) => Vec::new(), // a tick
             },
         };
-        let mut out = Vec::with_capacity(frame.len() + 4);
+        // Every frame queued meanwhile goes out in the same write (bounded batch).
+        out.clear();
         out.extend_from_slice(&(frame.len() as u32).to_be_bytes());
         out.extend_from_slice(&frame);
+        while out.len() < WRITE_BATCH {
+            match rx.try_recv() {
+                Ok(next) => {
+                    out.extend_from_slice(&(next.len() as u32).to_be_bytes());
+                    out.extend_from_slice(&next);
+                }
+                Err(_) => break,
+            }
+        }
         if w.write_all(&out).await.is_err() {
             break;
+        }
+        if out.capacity() > 4 * WRITE_BATCH {
+            out = Vec::new();
         }
     }
     let _ = w.shutdown().await;
 }
+
+/// How many bytes of queued frames one write gathers at most.
+const WRITE_BATCH: usize = 256 << 10;
 
 /// Why the reader stopped.
 #[derive(Debug, thiserror::Error)]
@@ -134,6 +188,8 @@ enum ReadEnd {
     TooLarge(u32),
     #[error("closed locally")]
     Closed,
+    #[error("invalid distribution message ({0})")]
+    Invalid(String),
 }
 
 async fn read_frame(
@@ -147,8 +203,9 @@ async fn read_frame(
     if len > max {
         return Err(ReadEnd::TooLarge(len));
     }
-    // Grows with the bytes that really arrive, not to the declared length up front.
-    let mut body = Vec::new();
+    // Grows with the bytes that really arrive, not to the declared length up front
+    // (beyond the first MiB).
+    let mut body = Vec::with_capacity((len as usize).min(1 << 20));
     r.take(u64::from(len)).read_to_end(&mut body).await?;
     if body.len() != len as usize {
         return Err(ReadEnd::Io(std::io::ErrorKind::UnexpectedEof.into()));
@@ -159,9 +216,11 @@ async fn read_frame(
 async fn reader(
     shared: &Arc<Shared>,
     conn: &Arc<Conn>,
-    mut r: tokio::net::tcp::OwnedReadHalf,
+    r: tokio::net::tcp::OwnedReadHalf,
     mut closed: watch::Receiver<bool>,
 ) -> Result<(), ReadEnd> {
+    // Frame headers and small frames come out of one buffer, not a read each.
+    let mut r = tokio::io::BufReader::with_capacity(64 << 10, r);
     let silence = shared.options.tick * 4;
     let max = shared.options.max_frame;
     loop {
@@ -170,6 +229,8 @@ async fn reader(
             f = tokio::time::timeout(silence, read_frame(&mut r, max)) => f.map_err(|_| ReadEnd::Silent)??,
         };
         let Some(body) = frame else { continue };
-        super::control::handle_frame(shared, conn, &body);
+        if let Err(what) = super::control::handle_frame(shared, conn, &body) {
+            return Err(ReadEnd::Invalid(what));
+        }
     }
 }

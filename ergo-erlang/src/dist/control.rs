@@ -13,41 +13,100 @@ use super::{ctl, GenCast, InMonitor, Shared};
 use crate::etf;
 use crate::term::{ErlPid, ErlRef, Term};
 
-/// Handles one frame (not a tick).
-pub(crate) fn handle_frame(shared: &Arc<Shared>, conn: &Arc<Conn>, body: &[u8]) {
+/// Handles one frame (not a tick). An error means the frame was invalid: as OTP
+/// does ("Invalid distribution message"), the caller closes the connection.
+pub(crate) fn handle_frame(
+    shared: &Arc<Shared>,
+    conn: &Arc<Conn>,
+    body: &[u8],
+) -> Result<(), String> {
     let Some((&first, rest)) = body.split_first() else {
-        return;
+        return Err("an empty frame".into());
     };
     if first != PASS_THROUGH {
-        tracing::warn!(peer = %conn.peer, tag = first, "dropped a frame with a distribution header (not negotiated)");
-        return;
+        return Err(format!(
+            "a frame with a distribution header (tag {first}, not negotiated)"
+        ));
     }
-    let (control, used) = match etf::decode_prefix(rest) {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::warn!(peer = %conn.peer, error = %e, "dropped a frame: bad control message");
-            return;
-        }
-    };
+    let (control, used) =
+        etf::decode_prefix(rest).map_err(|e| format!("bad control message: {e}"))?;
     let rest = &rest[used..];
     let msg = if rest.is_empty() {
         None
     } else {
         match etf::decode(rest) {
             Ok(m) => Some(m),
-            Err(e) => {
-                tracing::warn!(peer = %conn.peer, error = %e, "dropped a frame: bad message");
-                return;
+            // A valid term nested deeper than this node decodes: OTP would take it, so
+            // the connection stays; the message is dropped (logged at most once a
+            // second).
+            Err(etf::DecodeError::TooDeep) => {
+                if log_allowed() {
+                    tracing::warn!(peer = %conn.peer, %control, "dropped a message nested deeper than {}", etf::MAX_DEPTH);
+                }
+                too_deep(shared, conn, rest);
+                return Ok(());
             }
+            Err(e) => return Err(format!("bad message: {e}")),
         }
     };
     let Some(items) = control.as_tuple() else {
-        tracing::warn!(peer = %conn.peer, %control, "dropped a frame: control is not a tuple");
+        return Err(format!("control message {control} is not a tuple"));
+    };
+    dispatch(shared, conn, items, msg).map_err(|what| format!("{what}: {control}"))
+}
+
+/// A message too deep to decode: if it is a call to a local process (`{'$gen_call',
+/// {From, Tag}, Req}`), the caller gets `{error, {too_deep, MaxDepth}}`; if it is the
+/// reply to one of this node's calls (`{Ref, Reply}`), that call fails with the decode
+/// error. Only the leading elements are decoded.
+fn too_deep(shared: &Arc<Shared>, conn: &Arc<Conn>, bytes: &[u8]) {
+    // 131, SMALL_TUPLE_EXT, arity, elements...
+    let [131, 104, arity, ..] = bytes else { return };
+    let element = |at: usize| -> Option<(Term, usize)> {
+        let mut buf = vec![131];
+        buf.extend_from_slice(bytes.get(at..)?);
+        etf::decode_prefix(&buf).ok().map(|(t, used)| (t, used - 1))
+    };
+    let Some((first, used)) = element(3) else {
         return;
     };
-    if let Err(what) = dispatch(shared, conn, items, msg) {
-        tracing::warn!(peer = %conn.peer, %control, what, "dropped a malformed control message");
+    match (*arity, &first) {
+        (3, t) if t.is_atom("$gen_call") => {
+            let Some((from_tag, _)) = element(3 + used) else {
+                return;
+            };
+            let Some([Term::Pid(from), tag]) = from_tag.as_tuple() else {
+                return;
+            };
+            let call = GenCall {
+                from: from.clone(),
+                tag: tag.clone(),
+                req: Term::nil(),
+            };
+            let why = Term::tuple([Term::atom("too_deep"), Term::Integer(etf::MAX_DEPTH as i64)]);
+            call.reply(conn, &shared.node_pid(), error_term(why));
+        }
+        (2, Term::Ref(r)) => {
+            if let Some(call) = shared.calls.lock().remove(r) {
+                let _ = call
+                    .tx
+                    .send(Err(super::ErlCallError::Dist(super::DistError::Decode(
+                        etf::DecodeError::TooDeep,
+                    ))));
+            }
+        }
+        _ => {}
     }
+}
+
+/// True at most once a second (for warnings a peer could trigger at will).
+fn log_allowed() -> bool {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    LAST.swap(now, Ordering::Relaxed) != now
 }
 
 fn pid(t: Option<&Term>) -> Result<&ErlPid, &'static str> {
@@ -55,6 +114,16 @@ fn pid(t: Option<&Term>) -> Result<&ErlPid, &'static str> {
         Some(Term::Pid(p)) => Ok(p),
         _ => Err("expected a pid"),
     }
+}
+
+/// The "from" pid of a signal: it must belong to the connection's peer (OTP closes a
+/// connection that carries a signal from a third node's process).
+fn peer_pid<'a>(conn: &Conn, t: Option<&'a Term>) -> Result<&'a ErlPid, &'static str> {
+    let p = pid(t)?;
+    if p.node != conn.peer {
+        return Err("a signal from a process of another node than the peer");
+    }
+    Ok(p)
 }
 
 fn reference(t: Option<&Term>) -> Result<&ErlRef, &'static str> {
@@ -83,7 +152,7 @@ fn dispatch(
         }
         // REG_SEND, REG_SEND_TT
         6 | 16 => {
-            let from = pid(items.get(1))?;
+            let from = peer_pid(conn, items.get(1))?;
             let name = items
                 .get(3)
                 .and_then(Term::as_atom)
@@ -92,7 +161,7 @@ fn dispatch(
         }
         // LINK
         1 => {
-            let from = pid(items.get(1))?;
+            let from = peer_pid(conn, items.get(1))?;
             let to = pid(items.get(2))?;
             let remote = from.to_pid();
             match shared.local_pid(to) {
@@ -115,9 +184,9 @@ fn dispatch(
         // UNLINK (old) and UNLINK_ID
         4 | 35 => {
             let (from, to) = if op == 4 {
-                (pid(items.get(1))?, pid(items.get(2))?)
+                (peer_pid(conn, items.get(1))?, pid(items.get(2))?)
             } else {
-                (pid(items.get(2))?, pid(items.get(3))?)
+                (peer_pid(conn, items.get(2))?, pid(items.get(3))?)
             };
             let remote = from.to_pid();
             if let Some(local) = shared.local_pid(to) {
@@ -135,7 +204,7 @@ fn dispatch(
         36 | 5 | 7 => {}
         // EXIT, EXIT_TT, EXIT2, EXIT2_TT and their payload forms
         3 | 13 | 8 | 18 | 24 | 25 | 26 | 27 => {
-            let from = pid(items.get(1))?;
+            let from = peer_pid(conn, items.get(1))?;
             let to = pid(items.get(2))?;
             let reason = match op {
                 24..=27 => need_msg()?,
@@ -156,13 +225,14 @@ fn dispatch(
         }
         // MONITOR_P
         19 => {
-            let from = pid(items.get(1))?;
+            let from = peer_pid(conn, items.get(1))?;
             let proc_term = items.get(2).cloned().ok_or("expected a process")?;
             let erl_ref = reference(items.get(3))?;
             monitor_local(shared, conn, from, proc_term, erl_ref);
         }
         // DEMONITOR_P
         20 => {
+            peer_pid(conn, items.get(1))?;
             let erl_ref = reference(items.get(3))?;
             let local_ref = shared.monitors_in_by_erl.lock().remove(erl_ref);
             if let Some(r) = local_ref {
@@ -181,9 +251,36 @@ fn dispatch(
             };
             monitor_fired(shared, erl_ref, reason);
         }
-        other => {
-            tracing::debug!(peer = %conn.peer, op = other, "ignored an unsupported control message");
+        // ALIAS_SEND, ALIAS_SEND_TT: a reply to one of this node's calls, by alias.
+        33 | 34 => {
+            peer_pid(conn, items.get(1))?;
+            let alias = reference(items.get(2))?;
+            let msg = need_msg()?;
+            let call = shared.calls.lock().remove(alias);
+            match (call, msg.as_tuple()) {
+                (Some(call), Some([_, reply])) => {
+                    let _ = call.tx.send(Ok(reply.clone()));
+                }
+                _ => tracing::debug!(%msg, "dropped a message for an inactive alias"),
+            }
         }
+        // SPAWN_REQUEST, SPAWN_REQUEST_TT
+        29 | 30 => {
+            let req_id = reference(items.get(1))?;
+            let from = peer_pid(conn, items.get(2))?;
+            let mfa = items
+                .get(4)
+                .and_then(Term::as_tuple)
+                .ok_or("expected {M, F, A}")?;
+            let opts = items.get(5).ok_or("expected options")?;
+            spawn_request(shared, conn, req_id, from, mfa, opts, need_msg()?);
+        }
+        // Known operations this node does not act on (spawn replies, sequential-trace
+        // forms): ignored.
+        9..=11 | 14 | 15 | 17 | 31 | 32 => {
+            tracing::debug!(peer = %conn.peer, op, "ignored an unsupported control message");
+        }
+        _ => return Err("an unknown operation"),
     }
     Ok(())
 }
@@ -285,6 +382,9 @@ fn deliver_to_name(shared: &Arc<Shared>, conn: &Arc<Conn>, from: &ErlPid, name: 
     if name == "net_kernel" {
         return net_kernel(shared, conn, from, msg);
     }
+    if name == "rex" && shared.node.whereis(name).is_none() {
+        return rex(shared, conn, msg);
+    }
     let Some(pid) = shared.node.whereis(name) else {
         tracing::debug!(name, %msg, "dropped a message for an unregistered name");
         return;
@@ -305,10 +405,128 @@ fn net_kernel(shared: &Arc<Shared>, conn: &Arc<Conn>, from: &ErlPid, msg: Term) 
                 return;
             }
         };
-        call.reply(conn, reply);
+        call.reply(conn, &shared.node_pid(), reply);
     } else {
         tracing::debug!(%from, %msg, "net_kernel: ignored message");
     }
+}
+
+/// A `SPAWN_REQUEST` (`erlang:spawn_request/5`, hence `erpc:call`, `rpc:call` and
+/// `Node.spawn`): this node runs no Erlang code, so it answers as a BEAM node does for
+/// a module it does not have: the spawn succeeds and the new process exits at once
+/// with `undef` (for `erpc:execute_call/4`, in erpc's `{Ref, error, undef, Stack}`
+/// form, so the caller raises `{exception, undef, [{M, F, A, []}]}` and `rpc:call`
+/// returns `{badrpc, {'EXIT', {undef, [...]}}}`). Its monitor and link fire with that.
+fn spawn_request(
+    shared: &Arc<Shared>,
+    conn: &Arc<Conn>,
+    req_id: &ErlRef,
+    from: &ErlPid,
+    mfa: &[Term],
+    opts: &Term,
+    args: Term,
+) {
+    let opt = |name: &str| match opts {
+        Term::List(items) => items.iter().any(|o| o.is_atom(name)),
+        _ => false,
+    };
+    let (link, monitor) = (opt("link"), opt("monitor"));
+    let n = shared
+        .next_ref
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    // A pid no local process has (serial bit 31): it is already gone.
+    let pid = ErlPid {
+        node: shared.name.clone(),
+        id: n as u32,
+        serial: 0x8000_0000 | ((n >> 32) as u32 & 0x7fff_ffff),
+        creation: shared.creation,
+    };
+    let args_list = match &args {
+        Term::List(items) => items.clone(),
+        _ => Vec::new(),
+    };
+    let reason = match (mfa, args_list.as_slice()) {
+        ([m, f, _], [r, am, af, aa]) if m.is_atom("erpc") && f.is_atom("execute_call") => {
+            let stack = Term::list([Term::tuple([
+                am.clone(),
+                af.clone(),
+                aa.clone(),
+                Term::nil(),
+            ])]);
+            Term::tuple([r.clone(), Term::atom("error"), Term::atom("undef"), stack])
+        }
+        ([m, f, _], _) => {
+            let stack = Term::list([Term::tuple([m.clone(), f.clone(), args, Term::nil()])]);
+            Term::tuple([Term::atom("undef"), stack])
+        }
+        _ => Term::tuple([Term::atom("undef"), Term::nil()]),
+    };
+    let flags = i64::from(link) | (i64::from(monitor) << 1);
+    conn.send(
+        &ctl(
+            31,
+            [
+                Term::Ref(req_id.clone()),
+                Term::Pid(from.clone()),
+                Term::Integer(flags),
+                Term::Pid(pid.clone()),
+            ],
+        ),
+        None,
+    );
+    if link {
+        conn.send(
+            &ctl(
+                3,
+                [
+                    Term::Pid(pid.clone()),
+                    Term::Pid(from.clone()),
+                    reason.clone(),
+                ],
+            ),
+            None,
+        );
+    }
+    if monitor {
+        conn.send(
+            &ctl(
+                21,
+                [
+                    Term::Pid(pid),
+                    Term::Pid(from.clone()),
+                    Term::Ref(req_id.clone()),
+                    reason,
+                ],
+            ),
+            None,
+        );
+    }
+}
+
+/// What `rex` (the `rpc` server) answers: this node runs no Erlang code, so every
+/// `rpc:call(Node, M, F, A)` fails as a BEAM node's does for an undefined function,
+/// `{badrpc, {'EXIT', {undef, [{M, F, A, []}]}}}`. Other requests are ignored.
+fn rex(shared: &Arc<Shared>, conn: &Arc<Conn>, msg: Term) {
+    let Some(call) = GenCall::parse(&msg) else {
+        return;
+    };
+    let answer = match call.req.as_tuple() {
+        Some([tag, m, f, a, ..]) if tag.is_atom("call") || tag.is_atom("block_call") => {
+            let mfa = Term::tuple([m.clone(), f.clone(), a.clone(), Term::nil()]);
+            Term::tuple([
+                Term::atom("badrpc"),
+                Term::tuple([
+                    Term::atom("EXIT"),
+                    Term::tuple([Term::atom("undef"), Term::list([mfa])]),
+                ]),
+            ])
+        }
+        _ => {
+            tracing::debug!(req = %call.req, "rex: unsupported call");
+            return;
+        }
+    };
+    call.reply(conn, &shared.node_pid(), answer);
 }
 
 /// `{'$gen_call', {From, Tag}, Req}`.
@@ -336,13 +554,32 @@ impl GenCall {
         })
     }
 
-    /// Sends `{Tag, Reply}` to the caller (the tag copied verbatim: a plain ref or
-    /// OTP 24+'s `[alias | Ref]`).
-    fn reply(self, conn: &Conn, reply: Term) {
-        conn.send(
-            &ctl(2, [Term::atom(""), Term::Pid(self.from)]),
-            Some(&Term::tuple([self.tag, reply])),
-        );
+    /// Sends `{Tag, Reply}` to the caller, the tag copied verbatim. OTP 24+ tags a
+    /// call `[alias | Ref]`: with a peer that agreed on `DFLAG_ALIAS` the reply goes to
+    /// that alias (`ALIAS_SEND`), so a reply after the caller gave up is dropped by the
+    /// caller's node, as between BEAM nodes; a plain reference tag gets a `SEND`.
+    fn reply(self, conn: &Conn, replier: &ErlPid, reply: Term) {
+        let alias = match &self.tag {
+            Term::ImproperList(head, tail) if conn.flags & super::flags::ALIAS != 0 => {
+                match (head.as_slice(), tail.as_ref()) {
+                    ([a], Term::Ref(r)) if a.is_atom("alias") => Some(r.clone()),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        let control = match alias {
+            Some(r) => ctl(33, [Term::Pid(replier.clone()), Term::Ref(r)]),
+            None => ctl(2, [Term::atom(""), Term::Pid(self.from)]),
+        };
+        let tag = self.tag;
+        if let Err(e) = conn.try_send(&control, Some(&Term::tuple([tag.clone(), reply]))) {
+            // A reply OTP would refuse (a long atom, a duplicate map key): the caller
+            // gets an error instead of waiting for its timeout.
+            tracing::warn!(peer = %conn.peer, error = %e, "a reply cannot be sent to Erlang");
+            let why = Term::tuple([Term::atom("unencodable_reply"), Term::binary(e.to_string())]);
+            conn.send(&control, Some(&Term::tuple([tag, error_term(why)])));
+        }
     }
 }
 
@@ -350,20 +587,28 @@ impl GenCall {
 /// to its cast handlers, anything else as a plain message (a `Term`).
 fn deliver(shared: &Arc<Shared>, conn: &Arc<Conn>, target: Target, msg: Term) {
     // Typed messages and calls from another ergo node (see `typed`).
+    let replier = match target {
+        Target::Pid(pid) => ErlPid::from_pid(pid),
+        _ => shared.node_pid(),
+    };
     if let Target::Pid(pid) = target {
+        if let Some((call, request)) = parse_system(&msg) {
+            return system(shared, conn, pid, call, request);
+        }
         if super::typed::deliver_send(shared, pid, &msg) {
             return;
         }
         if let Some(call) = GenCall::parse(&msg) {
             let reply_conn = conn.clone();
             let (from, tag) = (call.from.clone(), call.tag.clone());
+            let replier = replier.clone();
             let reply = move |answer: Term| {
                 let call = GenCall {
                     from,
                     tag,
                     req: Term::nil(),
                 };
-                call.reply(&reply_conn, answer);
+                call.reply(&reply_conn, &replier, answer);
             };
             if super::typed::deliver_call(shared, pid, &call.req, reply).is_none() {
                 return;
@@ -374,6 +619,7 @@ fn deliver(shared: &Arc<Shared>, conn: &Arc<Conn>, target: Target, msg: Term) {
         let reply_conn = conn.clone();
         let from = call.from.clone();
         let tag = call.tag.clone();
+        let replier2 = replier.clone();
         let answer: ergo_runtime::AnyReply = Box::new(move |result| {
             let call = GenCall {
                 from,
@@ -388,11 +634,16 @@ fn deliver(shared: &Arc<Shared>, conn: &Arc<Conn>, target: Target, msg: Term) {
                         error_term(Term::atom("unencodable_reply"))
                     }
                 },
-                // The caller's monitor reports the exit.
+                // The caller's monitor reports the exit (a crash: the process's exit
+                // reason), as for a gen_server that dies while handling a call.
                 Err(CallError::NoProcess | CallError::Exited(_)) => return,
+                // The handler dropped its reply token without answering: a gen_server
+                // that forgets `From` never replies either (the caller times out, or
+                // its monitor fires when the process ends).
+                Err(CallError::NoReply) => return,
                 Err(e) => error_term(call_error_term(&e)),
             };
-            call.reply(&reply_conn, reply);
+            call.reply(&reply_conn, &replier2, reply);
         });
         let req: Box<dyn Any + Send> = Box::new(call.req.clone());
         let sent =
@@ -406,11 +657,12 @@ fn deliver(shared: &Arc<Shared>, conn: &Arc<Conn>, target: Target, msg: Term) {
                 let req = call.req.clone();
                 call.reply(
                     conn,
+                    &replier,
                     error_term(Term::tuple([Term::atom("unknown_call"), req])),
                 );
             }
             Err(SendError::MailboxFull(_)) => {
-                call.reply(conn, error_term(Term::atom("mailbox_full")));
+                call.reply(conn, &replier, error_term(Term::atom("mailbox_full")));
             }
             // No such process: the caller's monitor reports `noproc`.
             Err(_) => {}
@@ -430,6 +682,103 @@ fn deliver(shared: &Arc<Shared>, conn: &Arc<Conn>, target: Target, msg: Term) {
         }
         Err(e) => tracing::debug!(%msg, error = %e, "message from Erlang not delivered"),
     }
+}
+
+/// `{system, {From, Tag}, Request}`: OTP's system protocol (`sys`, `proc_lib:stop`).
+fn parse_system(msg: &Term) -> Option<(GenCall, Term)> {
+    let [kind, from_tag, req] = msg.as_tuple()? else {
+        return None;
+    };
+    if !kind.is_atom("system") {
+        return None;
+    }
+    let [Term::Pid(from), tag] = from_tag.as_tuple()? else {
+        return None;
+    };
+    let call = GenCall {
+        from: from.clone(),
+        tag: tag.clone(),
+        req: req.clone(),
+    };
+    Some((call, req.clone()))
+}
+
+/// Answers a system message as `sys` and `gen_server` do: the state (as its `Debug`
+/// text in a binary, `undefined` without one), the status, suspend and resume, and
+/// terminate (`gen_server:stop/1,3`); anything else gets
+/// `{error, {unknown_system_msg, Request}}`.
+fn system(
+    shared: &Arc<Shared>,
+    conn: &Arc<Conn>,
+    pid: ergo_runtime::Pid,
+    call: GenCall,
+    req: Term,
+) {
+    use ergo_runtime::system::{SystemReply, SystemRequest};
+    let request = match &req {
+        r if r.is_atom("get_state") => SystemRequest::GetState,
+        r if r.is_atom("get_status") => SystemRequest::GetStatus,
+        r if r.is_atom("suspend") => SystemRequest::Suspend,
+        r if r.is_atom("resume") => SystemRequest::Resume,
+        r => match r.as_tuple() {
+            Some([tag, reason]) if tag.is_atom("terminate") => {
+                SystemRequest::Terminate(term_to_reason(reason, false))
+            }
+            _ => {
+                let replier = ErlPid::from_pid(pid);
+                let unknown = Term::tuple([Term::atom("unknown_system_msg"), req.clone()]);
+                return call.reply(conn, &replier, error_term(unknown));
+            }
+        },
+    };
+    let reply_conn = conn.clone();
+    let me = ErlPid::from_pid(pid);
+    let answer = Box::new(move |reply: SystemReply| {
+        let state_term =
+            |s: Option<String>| s.map_or_else(|| Term::atom("undefined"), Term::binary);
+        let term = match reply {
+            SystemReply::State(s) => state_term(s),
+            SystemReply::Status {
+                state,
+                suspended,
+                parent,
+                name,
+            } => {
+                let sys_state = Term::atom(if suspended { "suspended" } else { "running" });
+                let parent = Term::Pid(parent.map_or_else(|| me.clone(), ErlPid::from_pid));
+                let who = name.map_or_else(|| me.to_string(), |n| n.to_string());
+                let text = |s: &str| Term::list(s.bytes().map(|b| Term::Integer(b.into())));
+                let misc = Term::list([
+                    Term::tuple([
+                        Term::atom("header"),
+                        text(&format!("Status for generic server {who}")),
+                    ]),
+                    Term::tuple([
+                        Term::atom("data"),
+                        Term::list([
+                            Term::tuple([text("Status"), sys_state.clone()]),
+                            Term::tuple([text("Parent"), parent.clone()]),
+                            Term::tuple([text("Logged events"), Term::nil()]),
+                        ]),
+                    ]),
+                    Term::tuple([
+                        Term::atom("data"),
+                        Term::list([Term::tuple([text("State"), state_term(state)])]),
+                    ]),
+                ]);
+                Term::tuple([
+                    Term::atom("status"),
+                    Term::Pid(me.clone()),
+                    Term::tuple([Term::atom("module"), Term::atom("gen_server")]),
+                    Term::list([Term::nil(), sys_state, parent, Term::nil(), misc]),
+                ])
+            }
+            _ => Term::atom("ok"),
+        };
+        call.reply(&reply_conn, &me, term);
+    });
+    // No such process: the caller's monitor reports `noproc`.
+    shared.node.system_request(pid, request, answer);
 }
 
 fn error_term(reason: Term) -> Term {

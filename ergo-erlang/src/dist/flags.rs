@@ -20,7 +20,9 @@ pub const BIG_CREATION: u64 = 0x40000;
 pub const HANDSHAKE_23: u64 = 0x100_0000;
 pub const UNLINK_ID: u64 = 0x200_0000;
 pub const MANDATORY_25_DIGEST: u64 = 0x400_0000;
+pub const SPAWN: u64 = 1 << 32;
 pub const V4_NC: u64 = 1 << 34;
+pub const ALIAS: u64 = 1 << 35;
 
 /// What an OTP 25 node requires of its peers (`DFLAG_DIST_MANDATORY_25`).
 pub const MANDATORY_25: u64 = EXTENDED_REFERENCES
@@ -36,7 +38,9 @@ pub const MANDATORY_25: u64 = EXTENDED_REFERENCES
     | HANDSHAKE_23;
 
 /// What this node offers: the OTP 25 mandatory set, monitors (by pid and by name),
-/// the new unlink protocol and 32-bit pid numbers. No atom cache (every frame is
+/// the new unlink protocol, 32-bit pid numbers and process aliases (replies to
+/// `[alias | Ref]` tags go by `ALIAS_SEND`) and spawn requests (answered as for a
+/// function this node does not have: `erpc`/`rpc` get `undef`). No atom cache (every frame is
 /// pass-through), no fragments, no payload exits.
 pub fn ours(hidden: bool) -> u64 {
     let base = MANDATORY_25
@@ -46,7 +50,9 @@ pub fn ours(hidden: bool) -> u64 {
         | UNICODE_IO
         | SMALL_ATOM_TAGS
         | UNLINK_ID
-        | V4_NC;
+        | V4_NC
+        | ALIAS
+        | SPAWN;
     if hidden {
         base
     } else {

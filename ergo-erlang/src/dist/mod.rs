@@ -53,6 +53,13 @@ pub struct Options {
     /// The largest frame accepted from a peer (default 64 MiB); a larger one closes
     /// the connection.
     pub max_frame: u32,
+    /// Connect on first use, as a BEAM node does (default true): a link, monitor,
+    /// exit signal or send from a Rust process to a pid or `{name, node}` on a node not
+    /// connected yet connects to it first (through epmd), then carries the signal.
+    /// With it, this transport claims every `alive@host` node it has no connection
+    /// to; turn it off on a node that also runs the native network (whose peers would
+    /// otherwise be looked up in epmd) and connect with [`Distribution::connect`].
+    pub auto_connect: bool,
 }
 
 impl Default for Options {
@@ -64,6 +71,7 @@ impl Default for Options {
             serve_epmd: true,
             tick: Duration::from_secs(15),
             max_frame: 64 << 20,
+            auto_connect: true,
         }
     }
 }
@@ -90,9 +98,12 @@ pub enum DistError {
     /// The connection to the node is gone.
     #[error("not connected to {0}")]
     NotConnected(String),
-    /// A term could not be encoded.
+    /// A term could not be encoded (OTP would refuse it).
     #[error(transparent)]
     Encode(#[from] crate::etf::EncodeError),
+    /// A term that arrived could not be decoded (nested too deep).
+    #[error(transparent)]
+    Decode(#[from] crate::etf::DecodeError),
 }
 
 /// Why a call to an Erlang process failed.
@@ -174,6 +185,16 @@ struct PendingCall {
     tx: oneshot::Sender<Result<Term, ErlCallError>>,
 }
 
+/// A signal for a peer that is being connected: what to do with the connection, or
+/// if it cannot be made.
+pub(crate) struct Waiting {
+    run: WithConn,
+    fail: WithoutConn,
+}
+
+type WithConn = Box<dyn FnOnce(&Arc<Shared>, &Conn) + Send>;
+type WithoutConn = Box<dyn FnOnce(&Arc<Shared>) + Send>;
+
 /// A monitor a local process holds on an Erlang process (the core books it; this is
 /// the translation to Erlang's reference).
 #[derive(Clone)]
@@ -208,6 +229,8 @@ pub(crate) struct Shared {
     known: Mutex<FxHashSet<Atom>>,
     connecting: tokio::sync::Mutex<()>,
     calls: Mutex<FxHashMap<ErlRef, PendingCall>>,
+    /// Signals waiting for a connection being set up on first use, in order, per peer.
+    waiting: Mutex<FxHashMap<String, Vec<Waiting>>>,
     monitors_out: Mutex<FxHashMap<Ref, OutMonitor>>,
     monitors_out_by_erl: Mutex<FxHashMap<ErlRef, Ref>>,
     monitors_in: Mutex<FxHashMap<Ref, InMonitor>>,
@@ -246,6 +269,7 @@ impl Distribution {
             known: Mutex::default(),
             connecting: tokio::sync::Mutex::new(()),
             calls: Mutex::default(),
+            waiting: Mutex::default(),
             monitors_out: Mutex::default(),
             monitors_out_by_erl: Mutex::default(),
             monitors_in: Mutex::default(),
@@ -344,7 +368,7 @@ impl Distribution {
         let to = to.into();
         let conn = self.0.ensure_conn(to.node()).await?;
         let pid0 = self.0.node_pid();
-        if conn.send_to(&to, &pid0, &msg.into_term()) {
+        if conn.try_send_to(&to, &pid0, &msg.into_term())? {
             Ok(())
         } else {
             Err(DistError::NotConnected(to.node().to_owned()))
@@ -476,6 +500,69 @@ impl Shared {
         }
     }
 
+    /// Runs `run` with the connection to `peer`: now if it is up, else (with
+    /// `auto_connect`) once it is made, after any signal already waiting for it. `fail`
+    /// runs instead if there is no connection and none can be made.
+    pub(crate) fn with_conn(
+        self: &Arc<Self>,
+        peer: &str,
+        run: impl FnOnce(&Arc<Shared>, &Conn) + Send + 'static,
+        fail: impl FnOnce(&Arc<Shared>) + Send + 'static,
+    ) {
+        let mut waiting = self.waiting.lock();
+        if let Some(queue) = waiting.get_mut(peer) {
+            queue.push(Waiting {
+                run: Box::new(run),
+                fail: Box::new(fail),
+            });
+            return;
+        }
+        if let Some(conn) = self.conn(peer) {
+            drop(waiting);
+            return run(self, &conn);
+        }
+        if !self.options.auto_connect || split_name(peer).is_err() || peer == self.name {
+            drop(waiting);
+            return fail(self);
+        }
+        waiting.insert(
+            peer.to_owned(),
+            vec![Waiting {
+                run: Box::new(run),
+                fail: Box::new(fail),
+            }],
+        );
+        drop(waiting);
+        let shared = self.clone();
+        let peer = peer.to_owned();
+        self.runtime.spawn(async move {
+            let conn = shared.ensure_conn(&peer).await;
+            if let Err(e) = &conn {
+                tracing::info!(%peer, error = %e, "could not connect on first use");
+            }
+            // Batches in order; the queue stays registered (so later signals line up
+            // behind) until it is empty.
+            loop {
+                let batch = {
+                    let mut waiting = shared.waiting.lock();
+                    match waiting.get_mut(&peer) {
+                        Some(q) if !q.is_empty() => std::mem::take(q),
+                        _ => {
+                            waiting.remove(&peer);
+                            break;
+                        }
+                    }
+                };
+                for w in batch {
+                    match &conn {
+                        Ok(c) => (w.run)(&shared, c),
+                        Err(_) => (w.fail)(&shared),
+                    }
+                }
+            }
+        });
+    }
+
     async fn ensure_conn(self: &Arc<Self>, peer: &str) -> Result<Arc<Conn>, DistError> {
         if let Some(c) = self.conn(peer) {
             return Ok(c);
@@ -544,7 +631,17 @@ impl Shared {
             Term::tuple([Term::Pid(me.clone()), Term::Ref(mref.clone())]),
             req,
         ]);
-        let sent = conn.send(&monitor, None) && conn.send_to(&to, &me, &msg);
+        // A request OTP would refuse (a long atom, a duplicate map key) is refused
+        // here, with the monitor taken back.
+        let sent = conn.send(&monitor, None)
+            && match conn.try_send_to(&to, &me, &msg) {
+                Ok(sent) => sent,
+                Err(e) => {
+                    self.calls.lock().remove(&mref);
+                    conn.send(&ctl(20, [Term::Pid(me), proc_term, Term::Ref(mref)]), None);
+                    return Err(ErlCallError::Dist(DistError::Encode(e)));
+                }
+            };
         if !sent {
             self.calls.lock().remove(&mref);
             return Err(ErlCallError::NoConnection(peer));
@@ -577,6 +674,12 @@ impl Shared {
             }
         }
         tracing::info!(peer = %conn.peer, "Erlang node disconnected");
+        self.lost(conn);
+    }
+
+    /// Everything across a connection that is no longer registered fires with
+    /// `noconnection`.
+    fn lost(&self, conn: &Conn) {
         let node_atom = conn.peer_atom;
         let calls: Vec<PendingCall> = {
             let mut calls = self.calls.lock();

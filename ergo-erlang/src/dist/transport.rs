@@ -39,9 +39,12 @@ impl Transport for ErlTransport {
     }
 
     fn reaches(&self, node: Atom) -> bool {
-        self.0
-            .upgrade()
-            .is_some_and(|s| s.known.lock().contains(&node))
+        self.0.upgrade().is_some_and(|s| {
+            s.known.lock().contains(&node)
+                || (s.options.auto_connect
+                    && *node.as_str() != *s.name
+                    && super::split_name(&node.as_str()).is_ok())
+        })
     }
 
     fn send(
@@ -59,20 +62,28 @@ impl Transport for ErlTransport {
                 what: "important delivery (no acknowledgement in Erlang distribution)",
             });
         }
-        let Some((shared, Some(conn))) = self.conn(to.node()) else {
+        let Some((shared, conn)) = self.conn(to.node()) else {
             return Err(NetError::NoConnection(to.node()));
         };
         let mut bytes = Vec::new();
         payload(&mut bytes)?;
         let from = from.map_or_else(|| shared.node_pid(), ErlPid::from_pid);
-        if conn.send_to(
-            &erl_target(to),
-            &from,
-            &super::typed::send_term(priority, bytes),
-        ) {
-            Ok(())
-        } else {
-            Err(NetError::NoConnection(to.node()))
+        let msg = super::typed::send_term(priority, bytes);
+        let target = erl_target(to);
+        match conn {
+            Some(conn) if conn.send_to(&target, &from, &msg) => Ok(()),
+            Some(_) => Err(NetError::NoConnection(to.node())),
+            // Connect first, as a BEAM node does (a send is dropped if that fails).
+            None => {
+                shared.with_conn(
+                    &to.node().as_str(),
+                    move |_, conn| {
+                        conn.send_to(&target, &from, &msg);
+                    },
+                    |_| {},
+                );
+                Ok(())
+            }
         }
     }
 
@@ -84,11 +95,15 @@ impl Transport for ErlTransport {
         payload: Payload<'_>,
         reply: Answer,
     ) -> Result<(), NetError> {
-        let Some((shared, Some(_))) = self.conn(to.node()) else {
+        let Some((shared, conn)) = self.conn(to.node()) else {
             return Err(NetError::NoConnection(to.node()));
         };
+        if conn.is_none() && !shared.options.auto_connect {
+            return Err(NetError::NoConnection(to.node()));
+        }
         let mut bytes = Vec::new();
         payload(&mut bytes)?;
+        // The call connects first if needed.
         let req = super::typed::call_term(priority, bytes);
         let runtime = shared.runtime.clone();
         runtime.spawn(async move {
@@ -112,38 +127,53 @@ impl Transport for ErlTransport {
     }
 
     fn exit(&self, from: Pid, to: Pid, reason: Reason, linked: bool) {
-        let Some((_, Some(conn))) = self.conn(to.node()) else {
+        let Some((shared, conn)) = self.conn(to.node()) else {
             return;
         };
-        if linked {
+        let signal = if linked {
             // A link fired: the process `from` ended with `reason`.
-            conn.send(
-                &ctl(3, [pid_term(from), pid_term(to), reason_to_term(&reason)]),
-                None,
-            );
+            ctl(3, [pid_term(from), pid_term(to), reason_to_term(&reason)])
         } else {
             let reason = match reason {
                 Reason::Kill => Term::atom("kill"),
                 other => reason_to_term(&other),
             };
-            conn.send(&ctl(8, [pid_term(from), pid_term(to), reason]), None);
+            ctl(8, [pid_term(from), pid_term(to), reason])
+        };
+        match conn {
+            Some(conn) => {
+                conn.send(&signal, None);
+            }
+            // A link exit needs a link, hence a connection; an exit signal connects
+            // first, as `exit(Pid, Reason)` does on a BEAM node.
+            None if !linked => shared.with_conn(
+                &to.node().as_str(),
+                move |_, conn| {
+                    conn.send(&signal, None);
+                },
+                |_| {},
+            ),
+            None => {}
         }
     }
 
     fn link(&self, local: Pid, remote: Pid) {
-        let Some((shared, conn)) = self.conn(remote.node()) else {
+        let Some((shared, _)) = self.conn(remote.node()) else {
             return;
         };
-        match conn {
-            Some(conn) => {
+        // Connects first if needed; a node that cannot be reached breaks the link
+        // with `noconnection`, as on a BEAM node.
+        shared.with_conn(
+            &remote.node().as_str(),
+            move |_, conn| {
                 conn.send(&ctl(1, [pid_term(local), pid_term(remote)]), None);
-            }
-            None => {
+            },
+            move |shared| {
                 shared
                     .dist
                     .deliver_link_exit(remote, local, Reason::NoConnection);
-            }
-        }
+            },
+        );
     }
 
     fn unlink(&self, local: Pid, remote: Pid) {
@@ -165,7 +195,7 @@ impl Transport for ErlTransport {
     }
 
     fn monitor(&self, watcher: Pid, target: RemoteTarget, reference: Ref) {
-        let Some((shared, conn)) = self.conn(target.node()) else {
+        let Some((shared, _)) = self.conn(target.node()) else {
             return;
         };
         let (target_pid, proc_term) = match target {
@@ -174,16 +204,7 @@ impl Transport for ErlTransport {
                 (Pid::new(node, 0, 0), Term::Atom(name.as_str().to_string()))
             }
         };
-        let Some(conn) = conn else {
-            let _ = watcher;
-            shared.dist.deliver_down(Down {
-                monitor: reference,
-                pid: target_pid,
-                name: None,
-                reason: Reason::NoConnection,
-            });
-            return;
-        };
+        // Booked now, so a demonitor while the node is being connected cancels it.
         let erl_ref = shared.make_ref();
         shared.monitors_out.lock().insert(
             reference,
@@ -196,9 +217,29 @@ impl Transport for ErlTransport {
             .monitors_out_by_erl
             .lock()
             .insert(erl_ref.clone(), reference);
-        conn.send(
-            &ctl(19, [pid_term(watcher), proc_term, Term::Ref(erl_ref)]),
-            None,
+        shared.with_conn(
+            &target.node().as_str(),
+            move |shared, conn| {
+                if shared.monitors_out.lock().contains_key(&reference) {
+                    conn.send(
+                        &ctl(19, [pid_term(watcher), proc_term, Term::Ref(erl_ref)]),
+                        None,
+                    );
+                }
+            },
+            move |shared| {
+                // The node cannot be reached: the monitor fires with `noconnection`.
+                let Some(m) = shared.monitors_out.lock().remove(&reference) else {
+                    return;
+                };
+                shared.monitors_out_by_erl.lock().remove(&m.erl_ref);
+                shared.dist.deliver_down(Down {
+                    monitor: reference,
+                    pid: target_pid,
+                    name: None,
+                    reason: Reason::NoConnection,
+                });
+            },
         );
     }
 
@@ -253,7 +294,7 @@ impl Transport for ErlTransport {
         _priority: Priority,
         msg: Box<dyn Any + Send>,
     ) -> Result<(), SendError<Box<dyn Any + Send>>> {
-        let Some((shared, Some(conn))) = self.conn(to.node()) else {
+        let Some((shared, conn)) = self.conn(to.node()) else {
             return Err(SendError::NoConnection(msg));
         };
         let msg = match msg.downcast::<Term>() {
@@ -266,17 +307,30 @@ impl Transport for ErlTransport {
         };
         let target = erl_target(to);
         let from = from.map_or_else(|| shared.node_pid(), ErlPid::from_pid);
-        if conn.send_to(&target, &from, &msg) {
-            Ok(())
-        } else {
-            Err(SendError::NoConnection(Box::new(msg)))
+        match conn {
+            Some(conn) if conn.send_to(&target, &from, &msg) => Ok(()),
+            Some(_) => Err(SendError::NoConnection(Box::new(msg))),
+            // Connect first, as a BEAM node does (the message is dropped if that fails).
+            None => {
+                shared.with_conn(
+                    &to.node().as_str(),
+                    move |_, conn| {
+                        conn.send_to(&target, &from, &msg);
+                    },
+                    |_| {},
+                );
+                Ok(())
+            }
         }
     }
 
     fn lookup(&self, name: Atom, node: Atom) -> BoxFuture<Result<Option<(Pid, String)>, NetError>> {
-        let Some((shared, Some(_))) = self.conn(node) else {
+        let Some((shared, conn)) = self.conn(node) else {
             return Box::pin(async move { Err(NetError::NoConnection(node)) });
         };
+        if conn.is_none() && !shared.options.auto_connect {
+            return Box::pin(async move { Err(NetError::NoConnection(node)) });
+        }
         Box::pin(async move {
             // Asked of the peer's net_kernel: an ergo node answers, a BEAM node does not.
             let target = ErlTarget::Name {

@@ -5,6 +5,9 @@
 use super::{tag, EncodeError, VERSION};
 use crate::term::{BigInt, Term};
 
+/// The longest atom OTP accepts, in characters.
+pub const MAX_ATOM_CHARS: usize = 255;
+
 /// Encodes `term` with the leading version byte.
 pub fn encode(term: &Term) -> Result<Vec<u8>, EncodeError> {
     let mut out = Vec::new();
@@ -24,9 +27,16 @@ fn len32(n: usize, what: &'static str) -> Result<[u8; 4], EncodeError> {
         .map_err(|_| EncodeError::TooLong(what))
 }
 
-/// Writes an atom as `SMALL_ATOM_UTF8_EXT` or `ATOM_UTF8_EXT`.
+/// Writes an atom as `SMALL_ATOM_UTF8_EXT` or `ATOM_UTF8_EXT`. OTP refuses atoms of
+/// more than 255 characters (and drops the connection that carries one).
 pub(crate) fn put_atom(name: &str, out: &mut Vec<u8>) -> Result<(), EncodeError> {
     let b = name.as_bytes();
+    if b.len() > MAX_ATOM_CHARS {
+        let chars = name.chars().count();
+        if chars > MAX_ATOM_CHARS {
+            return Err(EncodeError::AtomTooLong(chars));
+        }
+    }
     if let Ok(n) = u8::try_from(b.len()) {
         out.push(tag::SMALL_ATOM_UTF8);
         out.push(n);
@@ -141,9 +151,22 @@ fn put(term: &Term, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         Term::Map(pairs) => {
             out.push(tag::MAP);
             out.extend_from_slice(&len32(pairs.len(), "map")?);
+            let mut keys = Vec::with_capacity(if pairs.len() > 1 { pairs.len() } else { 0 });
             for (k, v) in pairs {
+                let start = out.len();
                 put(k, out)?;
+                if pairs.len() > 1 {
+                    keys.push(start..out.len());
+                }
                 put(v, out)?;
+            }
+            // OTP refuses a map with a key twice (and drops the connection).
+            if keys.len() > 1 {
+                let mut encoded: Vec<&[u8]> = keys.into_iter().map(|r| &out[r]).collect();
+                encoded.sort_unstable();
+                if encoded.windows(2).any(|w| w[0] == w[1]) {
+                    return Err(EncodeError::DuplicateMapKey);
+                }
             }
         }
         Term::Pid(p) => {

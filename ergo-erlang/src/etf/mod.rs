@@ -5,7 +5,7 @@ mod decode;
 mod encode;
 
 pub use decode::{decode, decode_prefix, MAX_DEPTH, MAX_UNCOMPRESSED};
-pub use encode::{encode, encode_into};
+pub use encode::{encode, encode_into, MAX_ATOM_CHARS};
 
 use thiserror::Error;
 
@@ -95,9 +95,12 @@ pub enum DecodeError {
 #[derive(Error, Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum EncodeError {
-    /// An atom longer than the format allows (65535 bytes).
-    #[error("atom of {0} bytes is too long")]
+    /// An atom longer than OTP allows (255 characters).
+    #[error("atom of {0} characters is too long (OTP allows 255)")]
     AtomTooLong(usize),
+    /// A map with the same key twice (OTP refuses it).
+    #[error("a map with a duplicate key")]
+    DuplicateMapKey,
     /// A collection or binary longer than 2^32 - 1.
     #[error("{0} is too long for the format")]
     TooLong(&'static str),

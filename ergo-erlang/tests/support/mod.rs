@@ -25,11 +25,12 @@ fn beam_dir() -> &'static PathBuf {
         assert!(status.success());
         let dir = std::env::temp_dir().join(format!("ergo-erlang-tests-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/erl/ergo_test.erl");
+        let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/erl");
         let status = std::process::Command::new("erlc")
             .arg("-o")
             .arg(&dir)
-            .arg(&src)
+            .arg(src.join("ergo_test.erl"))
+            .arg(src.join("ergo_twin.erl"))
             .status()
             .expect("erlc is installed (./test.sh installs erlang-base)");
         assert!(status.success(), "erlc failed");
@@ -63,10 +64,17 @@ pub struct Erl {
 impl Erl {
     /// Starts `erl -name <alive>@127.0.0.1 -setcookie <cookie>` running `eval`.
     pub fn start(alive: &str, cookie: &str, eval: &str) -> Erl {
+        Erl::start_with(alive, cookie, &[], eval)
+    }
+
+    /// As [`Erl::start`], with more `erl` arguments (e.g. `-hidden`).
+    pub fn start_with(alive: &str, cookie: &str, args: &[&str], eval: &str) -> Erl {
         let dir = beam_dir();
         let name = format!("{alive}@127.0.0.1");
         let mut child = Command::new("erl")
-            .args(["-name", &name, "-setcookie", cookie, "-noshell", "-pa"])
+            .args(["-name", &name, "-setcookie", cookie, "-noshell"])
+            .args(args)
+            .arg("-pa")
             .arg(dir)
             .args(["-eval", eval])
             .stdout(Stdio::piped())

@@ -152,6 +152,12 @@ pub fn actor_impl(actor: &Actor) -> TokenStream {
 
             #erlang_calls
 
+            fn debug_state(&self) -> ::core::option::Option<::std::string::String> {
+                #[allow(unused_imports)]
+                use #krate::system::{NoDebug as _, ViaDebug as _};
+                (&&#krate::system::DebugProbe(self)).debug_text()
+            }
+
             fn wire() -> ::core::option::Option<&'static #krate::Wire<Self>> {
                 #[allow(unused_imports)]
                 use #krate::wire::{NoWire as _, ViaPostcard as _};

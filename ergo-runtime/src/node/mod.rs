@@ -111,6 +111,21 @@ impl Node {
         drop(self.0.table.remove(id));
     }
 
+    /// Sends a system request (OTP's `sys` protocol) to a local process; its answer
+    /// goes to `answer`. False if there is no such process (then `answer` is dropped
+    /// unanswered).
+    pub fn system_request(
+        &self,
+        pid: Pid,
+        request: crate::system::SystemRequest,
+        answer: crate::system::SystemAnswer,
+    ) -> bool {
+        match self.process(pid) {
+            Some(p) => p.signal(crate::process::core::Signal::System(request, answer)),
+            None => false,
+        }
+    }
+
     pub(crate) fn process(&self, pid: Pid) -> Option<Arc<dyn AnyProcess>> {
         if !self.is_local(pid) {
             return None;

@@ -27,6 +27,9 @@ pub(crate) mod flag {
     /// The crash that ends the process was logged where it was caught (a blocking
     /// job's panic): its termination is not logged again.
     pub const CRASH_LOGGED: u8 = 4;
+    /// Suspended by a system request: only system requests and untrappable signals
+    /// are handled; the rest waits.
+    pub const SUSPENDED: u8 = 8;
 }
 
 /// A system signal, queued like a message but handled by the runtime.
@@ -39,6 +42,8 @@ pub(crate) enum Signal {
     Stop(Reason),
     /// A monitor fired.
     Down(Down),
+    /// A system request (OTP's `sys` protocol).
+    System(crate::system::SystemRequest, crate::system::SystemAnswer),
 }
 
 impl Signal {
@@ -46,6 +51,9 @@ impl Signal {
     pub(crate) fn priority(&self) -> Priority {
         match self {
             Signal::Down(_) => Priority::High,
+            // In order with the messages from the same sender, as OTP's system
+            // messages are (`cast(P, x), sys:get_state(P)` sees the state after x).
+            Signal::System(..) => Priority::Normal,
             _ => Priority::Urgent,
         }
     }

@@ -24,6 +24,7 @@ use self::core::{flag, AnyProcess, Core, Signal};
 use crate::reason::Reason;
 use crate::reply::ReplyTo;
 use crate::sched;
+use crate::system::{SystemAnswer, SystemReply, SystemRequest};
 
 /// What travels through a mailbox.
 pub(crate) enum Envelope<A: Actor> {
@@ -54,6 +55,9 @@ pub(crate) struct Cell<A: Actor> {
     /// The actor, or its pending async handler. Touched only by whoever holds the run
     /// state (`Running`, or `Init` for the spawner).
     slot: UnsafeCell<Slot<A>>,
+    /// What arrived while the process was suspended (system requests), in order;
+    /// handled before the mailbox once it is resumed. Touched as `slot` is.
+    pub(crate) held: UnsafeCell<std::collections::VecDeque<Envelope<A>>>,
 }
 
 // SAFETY: the slot is only accessed by the one thread holding the run state.
@@ -65,6 +69,7 @@ impl<A: Actor> Cell<A> {
             core,
             mailbox: Mailbox::new(limit),
             slot: UnsafeCell::new(Slot::Ready(actor)),
+            held: UnsafeCell::default(),
         }
     }
 
@@ -162,16 +167,30 @@ impl<A: Actor> Cell<A> {
             if sched::budget_spent() {
                 return self.yield_turn();
             }
-            let envelope = match self.mailbox.pop() {
-                Pop::Item(envelope) => envelope,
-                Pop::Busy => return self.yield_turn(),
-                Pop::Empty => {
-                    if self.mailbox.try_idle(false) {
-                        continue;
-                    }
-                    return;
-                }
+            // SAFETY: as the slot.
+            let held = unsafe { &mut *self.held.get() };
+            let released = if held.is_empty() || self.core.has_flag(flag::SUSPENDED) {
+                None
+            } else {
+                held.pop_front()
             };
+            let envelope = match released {
+                Some(envelope) => envelope,
+                None => match self.mailbox.pop() {
+                    Pop::Item(envelope) => envelope,
+                    Pop::Busy => return self.yield_turn(),
+                    Pop::Empty => {
+                        if self.mailbox.try_idle(false) {
+                            continue;
+                        }
+                        return;
+                    }
+                },
+            };
+            if self.core.has_flag(flag::SUSPENDED) && self.waits_while_suspended(&envelope) {
+                held.push_back(envelope);
+                continue;
+            }
             sched::reduce();
             let Slot::Ready(actor) = slot else {
                 unreachable!("the actor is present between handlers")
@@ -234,12 +253,54 @@ impl<A: Actor> Cell<A> {
         }
     }
 
+    /// While suspended, everything but system requests and signals that end the
+    /// process waits (as for a suspended OTP process, whose exit messages wait too).
+    fn waits_while_suspended(&self, envelope: &Envelope<A>) -> bool {
+        match envelope {
+            Envelope::Message(_) | Envelope::Call(..) => true,
+            Envelope::Signal(signal) => match **signal {
+                Signal::Down(_) => true,
+                Signal::Exit(_) => self.core.has_flag(flag::TRAP_EXIT),
+                Signal::Kill | Signal::Stop(_) | Signal::System(..) => false,
+            },
+        }
+    }
+
+    fn system(&self, actor: &mut A, request: SystemRequest, answer: SystemAnswer) -> Step<A> {
+        match request {
+            SystemRequest::GetState => answer(SystemReply::State(actor.debug_state())),
+            SystemRequest::GetStatus => {
+                let parent = self.core.side().and_then(|s| s.lock().parent);
+                answer(SystemReply::Status {
+                    state: actor.debug_state(),
+                    suspended: self.core.has_flag(flag::SUSPENDED),
+                    parent,
+                    name: self.core.name(),
+                })
+            }
+            SystemRequest::Suspend => {
+                self.core.set_flag(flag::SUSPENDED, true);
+                answer(SystemReply::Ok);
+            }
+            SystemRequest::Resume => {
+                self.core.set_flag(flag::SUSPENDED, false);
+                answer(SystemReply::Ok);
+            }
+            SystemRequest::Terminate(reason) => {
+                answer(SystemReply::Ok);
+                return Step::Stop(reason);
+            }
+        }
+        Step::Continue
+    }
+
     fn dispatch(&self, actor: &mut A, ctx: &mut Context<A>, envelope: Envelope<A>) -> Step<A> {
         match envelope {
             Envelope::Message(msg) => actor.handle_message(ctx, msg),
             Envelope::Call(req, reply) => actor.handle_call(ctx, req, reply),
             Envelope::Signal(signal) => match *signal {
                 Signal::Kill => Step::Stop(Reason::Kill),
+                Signal::System(request, answer) => self.system(actor, request, answer),
                 Signal::Stop(reason) => Step::Stop(reason),
                 Signal::Exit(exit) => {
                     let from_parent = self

@@ -52,6 +52,9 @@ impl<A: Actor> Cell<A> {
         self.mailbox.kill_state();
         release(&self.core, &reason);
         self.mailbox.drain_dead(Envelope::discard);
+        // SAFETY: we still hold the `Running` state (as for the slot).
+        let held = std::mem::take(unsafe { &mut *self.held.get() });
+        held.into_iter().for_each(Envelope::discard);
     }
 }
 
@@ -60,6 +63,9 @@ fn log_exit(core: &Core, reason: &Reason) {
     let name = core.name().map(|n| n.to_string()).unwrap_or_default();
     match reason {
         Reason::Normal | Reason::Shutdown => {
+            tracing::debug!(%pid, %name, %reason, "process terminated")
+        }
+        Reason::Foreign(f) if f.shutdown => {
             tracing::debug!(%pid, %name, %reason, "process terminated")
         }
         _ => tracing::warn!(%pid, %name, %reason, "process terminated abnormally"),

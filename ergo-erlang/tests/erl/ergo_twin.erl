@@ -1,0 +1,192 @@
+%% The BEAM twin of the Rust `Twin` actor in tests/parity.rs, and the client scenarios
+%% that run the same Erlang code against the ergo node and a control BEAM node.
+%% Each scenario returns a term with no pid, reference or node name in it, so the two
+%% answers can be compared as text.
+-module(ergo_twin).
+-behaviour(gen_server).
+-export([start/0, init/1, handle_call/3, handle_cast/2, handle_info/2]).
+-export([run/4, start_d/1]).
+
+%% ---- the twin: a gen_server registered as `twin` ----
+
+start() ->
+    {ok, _} = gen_server:start({local, twin}, ?MODULE, [], []),
+    ok.
+
+init([]) -> {ok, []}.
+
+handle_call(self_pid, _From, S) ->
+    {reply, self(), S};
+handle_call(fresh, _From, S) ->
+    {ok, P} = gen_server:start(?MODULE, [], []),
+    {reply, P, S};
+handle_call({slow, Ms, X}, From, S) ->
+    spawn(fun() -> timer:sleep(Ms), gen_server:reply(From, X) end),
+    {noreply, S};
+handle_call(crash, _From, S) ->
+    erlang:error(boom),
+    {reply, never, S};
+handle_call({stop_with, R}, _From, S) ->
+    {stop, R, S};
+handle_call({link_to, P}, _From, S) ->
+    process_flag(trap_exit, true),
+    {reply, link(P), S};
+handle_call({monitor_pid, P}, _From, S) ->
+    erlang:monitor(process, P),
+    {reply, true, S};
+handle_call({monitor_name, Name, Node}, _From, S) ->
+    erlang:monitor(process, {Name, Node}),
+    {reply, true, S};
+handle_call({send_name, Name, Node, Msg}, _From, S) ->
+    {Name, Node} ! Msg,
+    {reply, true, S};
+handle_call(seen, _From, S) ->
+    {reply, lists:reverse(S), S};
+handle_call(Req, _From, S) ->
+    {reply, Req, S}.
+
+handle_cast({exit_with, R}, S) -> {stop, R, S};
+handle_cast({exit_with_later, _}, S) -> {noreply, [{exit, later} | S]};
+handle_cast(_, S) -> {noreply, S}.
+
+handle_info({'EXIT', _, R}, S) -> {noreply, [{exit, R} | S]};
+handle_info({'DOWN', _, process, _, R}, S) -> {noreply, [{down, R} | S]};
+handle_info(_, S) -> {noreply, S}.
+
+%% A process on a third node: registered as Name, dies with {bye, X} on {hello, X}.
+start_d(Name) ->
+    P = spawn(fun() -> receive {hello, X} -> exit({bye, X}) end end),
+    true = register(Name, P),
+    P.
+
+%% ---- the client ----
+
+%% Runs each scenario against the ergo node and the control node, printing
+%% `S <scenario> rust <answer>` and `S <scenario> beam <answer>`, then `DONE`. Third is
+%% a node neither is connected to (for auto-connect).
+run(Scenarios, Rust, Beam, Third) ->
+    process_flag(trap_exit, true),
+    persistent_term:put(third, Third),
+    [begin
+         io:format("S ~s rust ~w~n", [Sc, catch scenario(Sc, Rust)]),
+         io:format("S ~s beam ~w~n", [Sc, catch scenario(Sc, Beam)])
+     end || Sc <- Scenarios],
+    io:format("DONE~n", []).
+
+%% Polls F until it returns true (bounded: 250 x 20 ms).
+until(F) -> until(F, 250).
+until(_, 0) -> timeout;
+until(F, N) ->
+    case F() of
+        {true, V} -> V;
+        false -> timer:sleep(20), until(F, N - 1)
+    end.
+
+call_exit(Pid, Req) ->
+    Mon = erlang:monitor(process, Pid),
+    R = (catch gen_server:call(Pid, Req, 5000)),
+    Down = receive {'DOWN', Mon, process, Pid, DR} -> DR after 5000 -> no_down end,
+    case R of
+        {'EXIT', {Reason, {gen_server, call, _}}} -> {exit, Reason, Reason =:= Down};
+        Other -> {returned, Other, Down}
+    end.
+
+seen(T, N) ->
+    until(fun() ->
+                  S = gen_server:call(T, seen),
+                  case length(S) >= N of
+                      true -> {true, lists:sort(S)};
+                      false -> false
+                  end
+          end).
+
+flush() -> receive _ -> flush() after 0 -> ok end.
+
+scenario("alias", Node) ->
+    Fast = gen_server:call({twin, Node}, {slow, 10, fast}),
+    Late = case catch gen_server:call({twin, Node}, {slow, 300, late}, 50) of
+               {'EXIT', {timeout, _}} -> timeout;
+               Other -> {returned, Other}
+           end,
+    timer:sleep(600),
+    Stray = receive M -> {stray, M} after 0 -> none end,
+    {Fast, Late, Stray};
+scenario("crash", Node) ->
+    T = gen_server:call({twin, Node}, fresh),
+    {exit, _, Same} = call_exit(T, crash),
+    Same;
+scenario("stop_in_call", Node) ->
+    [call_exit(gen_server:call({twin, Node}, fresh), {stop_with, R})
+     || R <- [normal, shutdown, {shutdown, tcp_closed}, {bad, #{code => 1}}]];
+scenario("reasons_to_erlang", Node) ->
+    [begin
+         T = gen_server:call({twin, Node}, fresh),
+         link(T),
+         Mon = erlang:monitor(process, T),
+         gen_server:cast(T, {exit_with, R}),
+         E = receive {'EXIT', T, ER} -> ER after 5000 -> no_exit end,
+         D = receive {'DOWN', Mon, process, T, DR} -> DR after 5000 -> no_down end,
+         {E, D}
+     end || R <- [normal, shutdown, {shutdown, tcp_closed}, {bad, #{code => 1}},
+                  "text", boom]];
+scenario("killed", Node) ->
+    T = gen_server:call({twin, Node}, fresh),
+    link(T),
+    Mon = erlang:monitor(process, T),
+    exit(T, kill),
+    E = receive {'EXIT', T, ER} -> ER after 5000 -> no_exit end,
+    D = receive {'DOWN', Mon, process, T, DR} -> DR after 5000 -> no_down end,
+    {E, D};
+scenario("reasons_from_erlang", Node) ->
+    [begin
+         T = gen_server:call({twin, Node}, fresh),
+         P = spawn(fun() -> receive {die, Why} -> exit(Why) end end),
+         true = gen_server:call(T, {link_to, P}),
+         true = gen_server:call(T, {monitor_pid, P}),
+         P ! {die, R},
+         seen(T, 2)
+     end || R <- [normal, shutdown, {shutdown, tcp_closed}, {bad, #{code => 1}},
+                  "text", boom, {panic, <<"oops">>}]];
+scenario("rpc", Node) ->
+    {rpc:call(Node, nomod, nofun, [1]), rpc:call(Node, nomod, nofun, [], 5000),
+     try erpc:call(Node, nomod, nofun, [1]) catch C:R -> {C, R} end};
+scenario("sys", Node) ->
+    T = gen_server:call({twin, Node}, fresh),
+    P = spawn(fun() -> receive _ -> ok end end),
+    %% A system message is handled in order with the messages before it.
+    gen_server:cast(T, {exit_with_later, P}),
+    State = case catch sys:get_state(T) of
+                {'EXIT', E} -> {exit, E};
+                S when is_binary(S) -> binary:match(S, <<"exit">>) =/= nomatch;
+                S -> lists:member({exit, later}, S)
+            end,
+    {status, SP, {module, Mod}, [_, SysState, _, _, Misc]} = sys:get_status(T),
+    Suspend = sys:suspend(T),
+    {status, _, _, [_, SysState2 | _]} = sys:get_status(T),
+    WhileSuspended = case catch gen_server:call(T, self_pid, 100) of
+                         {'EXIT', {timeout, _}} -> timeout;
+                         O -> {answered, O}
+                     end,
+    Resume = sys:resume(T),
+    After = gen_server:call(T, self_pid) =:= T,
+    Stray = receive M -> {stray, M} after 0 -> none end,
+    Mon = erlang:monitor(process, T),
+    Stop = gen_server:stop(T),
+    D1 = receive {'DOWN', Mon, process, T, R1} -> R1 after 5000 -> no_down end,
+    T2 = gen_server:call({twin, Node}, fresh),
+    Mon2 = erlang:monitor(process, T2),
+    Stop2 = gen_server:stop(T2, {shutdown, bye}, infinity),
+    D2 = receive {'DOWN', Mon2, process, T2, R2} -> R2 after 5000 -> no_down end,
+    Gone = (catch gen_server:stop(T2)),
+    {State, SP =:= T, Mod, SysState, is_list(Misc), Suspend, SysState2, WhileSuspended,
+     Resume, After, Stray, Stop, D1, Stop2, D2, Gone};
+scenario("auto_connect", Node) ->
+    D = persistent_term:get(third),
+    Name = list_to_atom("d_" ++ atom_to_list(Node)),
+    P = rpc:call(D, ergo_twin, start_d, [Name]),
+    T = gen_server:call({twin, Node}, fresh),
+    true = gen_server:call(T, {monitor_name, Name, D}),
+    true = gen_server:call(T, {link_to, P}),
+    true = gen_server:call(T, {send_name, Name, D, {hello, 1}}),
+    flush(),
+    seen(T, 2).
