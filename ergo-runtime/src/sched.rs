@@ -176,6 +176,8 @@ fn spin_for_work(shared: &Shared) -> bool {
 fn worker_loop(shared: &'static Shared, index: usize, worker: Worker<Task>, parker: Parker) {
     let local: &'static Worker<Task> = Box::leak(Box::new(worker));
     LOCAL.set(Some(local));
+    // Scheduler threads live as long as the program: they own recycled queue nodes.
+    crate::mailbox::pool::adopt_thread();
     let bit = 1u64 << index;
     loop {
         if let Some(task) = find_work(shared, index, local) {

@@ -14,6 +14,7 @@
 
 #[cfg(all(test, ergo_loom))]
 mod loom_tests;
+pub(crate) mod pool;
 pub(crate) mod queue;
 
 use std::ptr;
