@@ -11,6 +11,7 @@ use rustc_hash::FxHashMap;
 use tokio::sync::oneshot;
 use tokio::task::AbortHandle;
 
+use super::deadlines::Deadlines;
 use crate::error::SendError;
 use crate::mailbox::Priority;
 use crate::node::Node;
@@ -92,6 +93,8 @@ pub(crate) struct Core {
     pub(crate) born: u64,
     sent: AtomicU64,
     side: AtomicPtr<Mutex<Side>>,
+    /// Deadlines of the calls this process makes (an `Arc` made on its first call).
+    deadlines: AtomicPtr<Deadlines>,
     /// This process's compression threshold for remote sends (`u32::MAX`: the node's).
     compress_above: AtomicU32,
 }
@@ -106,6 +109,7 @@ impl Core {
             born,
             sent: AtomicU64::new(0),
             side: AtomicPtr::new(ptr::null_mut()),
+            deadlines: AtomicPtr::new(ptr::null_mut()),
             compress_above: AtomicU32::new(u32::MAX),
         }
     }
@@ -183,6 +187,34 @@ impl Core {
         }
     }
 
+    /// The deadline list of this process's calls, made on first use.
+    pub(crate) fn deadlines(&self) -> Arc<Deadlines> {
+        let mut current = self.deadlines.load(Ordering::Acquire);
+        if current.is_null() {
+            let fresh = Arc::into_raw(Arc::new(Deadlines::new(self.node.inner().runtime.clone())))
+                .cast_mut();
+            match self.deadlines.compare_exchange(
+                ptr::null_mut(),
+                fresh,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => current = fresh,
+                Err(installed) => {
+                    // SAFETY: `fresh` was never shared.
+                    drop(unsafe { Arc::from_raw(fresh) });
+                    current = installed;
+                }
+            }
+        }
+        // SAFETY: installed from `Arc::into_raw`; the core holds that reference until
+        // it drops, so adding one more is sound.
+        unsafe {
+            Arc::increment_strong_count(current);
+            Arc::from_raw(current)
+        }
+    }
+
     /// Runs `f` on the side structure unless the process has terminated.
     pub(crate) fn with_live_side<R>(&self, f: impl FnOnce(&mut Side) -> R) -> Option<R> {
         let mut side = self.side_or_init().lock();
@@ -196,6 +228,11 @@ impl Core {
 
 impl Drop for Core {
     fn drop(&mut self) {
+        let deadlines = self.deadlines.load(Ordering::Acquire);
+        if !deadlines.is_null() {
+            // SAFETY: the core's own reference, from `Arc::into_raw` in `deadlines`.
+            drop(unsafe { Arc::from_raw(deadlines) });
+        }
         let side = self.side.load(Ordering::Acquire);
         if !side.is_null() {
             // SAFETY: installed by `side_or_init`, freed only here.
