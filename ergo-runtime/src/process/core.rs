@@ -82,6 +82,8 @@ pub(crate) struct Side {
     pub(crate) timers: Vec<AbortHandle>,
     pub(crate) env: FxHashMap<String, String>,
     pub(crate) parent: Option<Pid>,
+    /// Deadlines of the calls this process makes.
+    pub(crate) deadlines: Option<Arc<Deadlines>>,
 }
 
 /// Identity and bookkeeping shared by every process, whatever its actor type.
@@ -93,8 +95,6 @@ pub(crate) struct Core {
     pub(crate) born: u64,
     sent: AtomicU64,
     side: AtomicPtr<Mutex<Side>>,
-    /// Deadlines of the calls this process makes (an `Arc` made on its first call).
-    deadlines: AtomicPtr<Deadlines>,
     /// This process's compression threshold for remote sends (`u32::MAX`: the node's).
     compress_above: AtomicU32,
 }
@@ -109,7 +109,6 @@ impl Core {
             born,
             sent: AtomicU64::new(0),
             side: AtomicPtr::new(ptr::null_mut()),
-            deadlines: AtomicPtr::new(ptr::null_mut()),
             compress_above: AtomicU32::new(u32::MAX),
         }
     }
@@ -187,32 +186,14 @@ impl Core {
         }
     }
 
-    /// The deadline list of this process's calls, made on first use.
+    /// The deadline list of this process's calls, made on its first call (in the side
+    /// structure: a process that never calls does not pay for it).
     pub(crate) fn deadlines(&self) -> Arc<Deadlines> {
-        let mut current = self.deadlines.load(Ordering::Acquire);
-        if current.is_null() {
-            let fresh = Arc::into_raw(Arc::new(Deadlines::new(self.node.inner().runtime.clone())))
-                .cast_mut();
-            match self.deadlines.compare_exchange(
-                ptr::null_mut(),
-                fresh,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => current = fresh,
-                Err(installed) => {
-                    // SAFETY: `fresh` was never shared.
-                    drop(unsafe { Arc::from_raw(fresh) });
-                    current = installed;
-                }
-            }
-        }
-        // SAFETY: installed from `Arc::into_raw`; the core holds that reference until
-        // it drops, so adding one more is sound.
-        unsafe {
-            Arc::increment_strong_count(current);
-            Arc::from_raw(current)
-        }
+        let mut side = self.side_or_init().lock();
+        let runtime = &self.node.inner().runtime;
+        side.deadlines
+            .get_or_insert_with(|| Arc::new(Deadlines::new(runtime.clone())))
+            .clone()
     }
 
     /// Runs `f` on the side structure unless the process has terminated.
@@ -228,11 +209,6 @@ impl Core {
 
 impl Drop for Core {
     fn drop(&mut self) {
-        let deadlines = self.deadlines.load(Ordering::Acquire);
-        if !deadlines.is_null() {
-            // SAFETY: the core's own reference, from `Arc::into_raw` in `deadlines`.
-            drop(unsafe { Arc::from_raw(deadlines) });
-        }
         let side = self.side.load(Ordering::Acquire);
         if !side.is_null() {
             // SAFETY: installed by `side_or_init`, freed only here.
