@@ -78,6 +78,7 @@ impl<T> Queue<T> {
 
     /// Appends a value. The swap is `SeqCst`: it is the first half of the wake-up
     /// handshake (push, then read the run state).
+    #[inline]
     pub(crate) fn push(&self, value: T) {
         let (block, tag) = pool::alloc_block(Layout::new::<Node<T>>());
         let node = block.cast::<Node<T>>();
@@ -89,6 +90,7 @@ impl<T> Queue<T> {
         self.push_link(node.cast());
     }
 
+    #[inline]
     fn push_link(&self, link: *mut Link) {
         // SAFETY: `link` is either a fresh node or the stub, not reachable from the queue.
         unsafe { (*link).next.store(ptr::null_mut(), Ordering::Relaxed) };
@@ -99,6 +101,7 @@ impl<T> Queue<T> {
     }
 
     /// Takes the oldest value. Only the consumer may call this.
+    #[inline]
     pub(crate) fn pop(&self) -> Pop<T> {
         let stub = self.stub();
         let mut tail = self.or_stub(self.tail.load(Ordering::Relaxed));
@@ -134,6 +137,7 @@ impl<T> Queue<T> {
         Pop::Item(self.take(tail))
     }
 
+    #[inline]
     fn take(&self, link: *mut Link) -> T {
         debug_assert_ne!(link, self.stub());
         let node = link.cast::<Node<T>>();
