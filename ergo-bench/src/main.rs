@@ -1,26 +1,31 @@
-//! ergo benchmarks. `cargo run --release -p ergo-bench -- local [figure]` prints one
-//! `BENCH <name> <value> <unit>` line per figure (or only the one named), after a line
-//! stating the workload.
+//! ergo benchmarks. `cargo run --release -p ergo-bench -- local [figure]` (or `network`)
+//! runs each figure (or only those named by the prefix) 5 times, each run a fresh
+//! process, and prints `BENCH <name> <median> <unit> min=<v> max=<v>` lines after the
+//! workload and `nproc`. `local-once <figure>` / `network-once <figure>` is one run.
 
+mod calls;
 mod erlang;
+mod harness;
 mod local;
 mod network;
 mod peer_lost;
 mod pubsub;
+mod spawn;
+mod stream;
 
 #[tokio::main]
 async fn main() {
-    let which = std::env::args().nth(1).unwrap_or_else(|| "local".into());
+    let arg = |i| std::env::args().nth(i);
+    let which = arg(1).unwrap_or_else(|| "local".into());
     match which.as_str() {
-        "local" => local::run(std::env::args().nth(2).as_deref()).await,
-        "network" => network::run(std::env::args().nth(2).as_deref()).await,
-        "pubsub" => pubsub::run(std::env::args().nth(2).as_deref()).await,
+        "local" => local::run(arg(2).as_deref()),
+        "network" => network::run(arg(2).as_deref()),
+        "local-once" => local::once(&arg(2).expect("a figure")).await,
+        "network-once" => network::once(&arg(2).expect("a figure")).await,
+        "pubsub" => pubsub::run(arg(2).as_deref()).await,
         "erlang" => erlang::run().await,
         "net-peer" => {
-            let pairs = std::env::args()
-                .nth(2)
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(1);
+            let pairs = arg(2).and_then(|n| n.parse().ok()).unwrap_or(1);
             network::peer(pairs).await
         }
         other => {

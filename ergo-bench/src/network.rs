@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use ergo::net::NetOptions;
 use ergo::prelude::*;
 
+use crate::harness::{self, Figure};
+
 const ONE_TO_ONE: u64 = 3_000_000;
 const PER_PAIR: u64 = 1_000_000;
 const CALLS: u64 = 20_000;
@@ -124,15 +126,37 @@ pub async fn peer(pairs: usize) {
     .await;
 }
 
-pub async fn run(only: Option<&str>) {
-    let want = |name: &str| only.is_none_or(|o| name.starts_with(o));
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+/// The network figures.
+pub const FIGURES: &[Figure] = &[
+    Figure {
+        group: "network_1_1",
+        names: &["network_1_1"],
+    },
+    Figure {
+        group: "network_n_n",
+        names: &["network_n_n"],
+    },
+    Figure {
+        group: "network_call_rtt",
+        names: &["network_call_rtt"],
+    },
+];
+
+/// Prints the workload, then runs the selected figures through the harness.
+pub fn run(only: Option<&str>) {
+    let cores = harness::nproc();
     println!(
         "# workload: two nodes in separate OS processes on 127.0.0.1, pool of 3 TCP connections; \
          network_1_1 = 1 sender process -> 1 remote receiver, {ONE_TO_ONE} async u64 messages; \
          network_n_n = {cores} pairs x {PER_PAIR}; network_call_rtt = {CALLS} sequential calls \
          process -> remote process; nproc = {cores}"
     );
+    harness::run("network-once", FIGURES, only);
+}
+
+/// One run of one figure: starts the peer process, measures, stops it.
+pub async fn once(figure: &str) {
+    let cores = harness::nproc();
     let exe = std::env::current_exe().expect("own path");
     let mut child = Command::new(exe)
         .args(["net-peer", &cores.to_string()])
@@ -155,31 +179,37 @@ pub async fn run(only: Option<&str>) {
         .start()
         .await
         .expect("node");
-    if want("network_1_1") {
-        let rate = stream(&node, 1, ONE_TO_ONE).await;
-        println!("BENCH network_1_1 {rate:.0} msgs/s");
-    }
-    if want("network_n_n") {
-        let rate = stream(&node, cores, PER_PAIR).await;
-        println!("BENCH network_n_n {rate:.0} msgs/s");
-    }
-    if want("network_call_rtt") {
-        let to: ActorRef<Receiver> = node.lookup_remote("recv-0", PEER).await.expect("lookup");
-        let caller = node.spawn(Sender { to }).await.expect("spawn");
-        caller
-            .calls(100)
-            .timeout(Duration::from_secs(60))
-            .await
-            .expect("warm up");
-        let total = caller
-            .calls(CALLS)
-            .timeout(Duration::from_secs(600))
-            .await
-            .expect("calls");
-        println!(
-            "BENCH network_call_rtt {:.3} us",
-            total.as_secs_f64() * 1e6 / CALLS as f64
-        );
+    match figure {
+        "network_1_1" => {
+            let rate = stream(&node, 1, ONE_TO_ONE).await;
+            println!("BENCH network_1_1 {rate:.0} msgs/s");
+        }
+        "network_n_n" => {
+            let rate = stream(&node, cores, PER_PAIR).await;
+            println!("BENCH network_n_n {rate:.0} msgs/s");
+        }
+        "network_call_rtt" => {
+            let to: ActorRef<Receiver> = node.lookup_remote("recv-0", PEER).await.expect("lookup");
+            let caller = node.spawn(Sender { to }).await.expect("spawn");
+            caller
+                .calls(100)
+                .timeout(Duration::from_secs(60))
+                .await
+                .expect("warm up");
+            let total = caller
+                .calls(CALLS)
+                .timeout(Duration::from_secs(600))
+                .await
+                .expect("calls");
+            println!(
+                "BENCH network_call_rtt {:.3} us",
+                total.as_secs_f64() * 1e6 / CALLS as f64
+            );
+        }
+        other => {
+            eprintln!("unknown network figure {other:?}");
+            std::process::exit(2);
+        }
     }
     node.stop().await.expect("stop");
     drop(child.stdin.take());

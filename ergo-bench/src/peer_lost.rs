@@ -69,7 +69,7 @@ pub async fn run(node: &Node) -> (Duration, Duration) {
     let peer = Atom::new(PEER);
     let mut targets = Vec::with_capacity(TARGETS);
     for _ in 0..TARGETS {
-        targets.push(crate::local::spawn_receiver(node).await);
+        targets.push(crate::stream::spawn_receiver(node).await);
     }
     for i in 0..PEER_MONITORS {
         let target = targets[i as usize % TARGETS].pid();
@@ -81,8 +81,8 @@ pub async fn run(node: &Node) -> (Duration, Duration) {
         monitors.push(node.monitor(Pid::new(peer, i, 1)).expect("monitor"));
     }
     let (a, _b) = (
-        crate::local::spawn_receiver(node).await,
-        crate::local::spawn_receiver(node).await,
+        crate::stream::spawn_receiver(node).await,
+        crate::stream::spawn_receiver(node).await,
     );
     let lost = {
         let dist = dist.clone();

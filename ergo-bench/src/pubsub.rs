@@ -125,7 +125,7 @@ async fn run_with(total: usize, sustained: bool) -> (f64, f64, Option<f64>, u64)
     } else {
         None
     };
-    let rss = crate::local::peak_rss_bytes();
+    let rss = peak_rss_bytes();
     for c in consumers {
         let _ = c.stop().await;
     }
@@ -161,4 +161,15 @@ pub async fn run(only: Option<&str>) {
         println!("BENCH pubsub_1m_deliver_ms {deliver:.1} ms");
         println!("BENCH pubsub_peak_rss_bytes {rss} bytes");
     }
+}
+
+/// The process's peak resident set (VmHWM), in bytes.
+fn peak_rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
 }

@@ -19,6 +19,8 @@ use crate::error::{CallError, SendError};
 use crate::mailbox::{state, Priority};
 use crate::pid::Pid;
 use crate::process::core::AnyProcess;
+use crate::process::core::Core;
+use crate::process::deadlines::Deadlines;
 use crate::process::{current, links, Cell, Envelope};
 use crate::reason::Reason;
 use crate::reply::ReplyTo;
@@ -209,7 +211,7 @@ impl<A: Actor> ActorRef<A> {
             start: Some((self.clone(), req, Priority::Normal)),
             timeout: DEFAULT_CALL_TIMEOUT,
             map,
-            wait: None,
+            wait: Wait::Idle,
         }
     }
 
@@ -274,7 +276,22 @@ pub struct Request<A: Actor, T = <A as Actor>::Reply, E = Infallible> {
     start: Option<(ActorRef<A>, A::Call, Priority)>,
     timeout: Duration,
     map: fn(A::Reply) -> Result<T, CallError<E>>,
-    wait: Option<Timeout<ReplySlot<A>>>,
+    wait: Wait<A>,
+}
+
+/// What a sent request waits on.
+enum Wait<A: Actor> {
+    /// Not sent yet, or done.
+    Idle,
+    /// From inside a process: the reply, with the deadline in the process's list.
+    Listed {
+        reply: ReplySlot<A>,
+        at: tokio::time::Instant,
+        deadlines: Arc<Deadlines>,
+        id: u64,
+    },
+    /// From outside any process: the reply under a tokio timeout.
+    Timer(Timeout<ReplySlot<A>>),
 }
 
 /// The future of a [`Request`]: the request itself (the name is kept for code that
@@ -307,13 +324,19 @@ impl<A: Actor, T, E> Future for Request<A, T, E> {
         let this = unsafe { self.get_unchecked_mut() };
         if let Some((target, req, priority)) = this.start.take() {
             let (tx, rx) = oneshot::channel();
+            let outside = !current::inside();
             match &target.inner {
                 Inner::Local(cell) => {
                     if current::is(&cell.core) {
                         return Poll::Ready(Err(CallError::CallToSelf));
                     }
                     let envelope = Envelope::Call(req, ReplyTo::new(tx));
-                    if let Err((refused, envelope)) = cell.deliver(priority, envelope, false) {
+                    let delivered = if outside && !crate::sched::on_scheduler() {
+                        cell.deliver_from_outside(priority, envelope)
+                    } else {
+                        cell.deliver(priority, envelope, false)
+                    };
+                    if let Err((refused, envelope)) = delivered {
                         if let Envelope::Call(_, reply) = envelope {
                             reply.disarm(); // nobody listens: skip the NoReply send
                         }
@@ -329,22 +352,74 @@ impl<A: Actor, T, E> Future for Request<A, T, E> {
                     }
                 }
             }
-            this.wait = Some(tokio::time::timeout(this.timeout, rx));
+            this.wait = match current::with(Core::deadlines) {
+                Some(deadlines) => {
+                    let now = tokio::time::Instant::now();
+                    // A timeout too long to add waits "forever" (30 years, as tokio's).
+                    let at = now
+                        .checked_add(this.timeout)
+                        .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365 * 30));
+                    let id = deadlines.register(at, cx.waker());
+                    Wait::Listed {
+                        reply: rx,
+                        at,
+                        deadlines,
+                        id,
+                    }
+                }
+                None => Wait::Timer(tokio::time::timeout(this.timeout, rx)),
+            };
         }
-        let Some(wait) = this.wait.as_mut() else {
-            panic!("Request polled after completion");
+        let result = match &mut this.wait {
+            Wait::Idle => panic!("Request polled after completion"),
+            Wait::Listed {
+                reply,
+                at,
+                deadlines,
+                id,
+            } => match Pin::new(reply).poll(cx) {
+                Poll::Ready(Ok(Ok(reply))) => (this.map)(reply),
+                Poll::Ready(Ok(Err(err))) => Err(err.widen()),
+                Poll::Ready(Err(_closed)) => Err(CallError::NoProcess),
+                Poll::Pending if tokio::time::Instant::now() >= *at => {
+                    Err(CallError::Timeout(this.timeout))
+                }
+                Poll::Pending => {
+                    deadlines.update(*id, cx.waker());
+                    return Poll::Pending;
+                }
+            },
+            Wait::Timer(wait) => {
+                // SAFETY: `wait` lives inside the pinned `self` and is not moved until
+                // dropped.
+                let wait = unsafe { Pin::new_unchecked(wait) };
+                match wait.poll(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Ok(Ok(Ok(reply)))) => (this.map)(reply),
+                    Poll::Ready(Ok(Ok(Err(err)))) => Err(err.widen()),
+                    Poll::Ready(Ok(Err(_closed))) => Err(CallError::NoProcess),
+                    Poll::Ready(Err(_elapsed)) => Err(CallError::Timeout(this.timeout)),
+                }
+            }
         };
-        // SAFETY: `wait` lives inside the pinned `self` and is not moved until dropped.
-        let wait = unsafe { Pin::new_unchecked(wait) };
-        let result = match wait.poll(cx) {
-            Poll::Pending => return Poll::Pending,
-            Poll::Ready(Ok(Ok(Ok(reply)))) => (this.map)(reply),
-            Poll::Ready(Ok(Ok(Err(err)))) => Err(err.widen()),
-            Poll::Ready(Ok(Err(_closed))) => Err(CallError::NoProcess),
-            Poll::Ready(Err(_elapsed)) => Err(CallError::Timeout(this.timeout)),
-        };
-        this.wait = None;
+        this.finish();
         Poll::Ready(result)
+    }
+}
+
+impl<A: Actor, T, E> Request<A, T, E> {
+    /// Leaves the waiting state: the deadline leaves its list.
+    fn finish(&mut self) {
+        if let Wait::Listed { deadlines, id, .. } = &self.wait {
+            deadlines.remove(*id);
+        }
+        self.wait = Wait::Idle;
+    }
+}
+
+impl<A: Actor, T, E> Drop for Request<A, T, E> {
+    fn drop(&mut self) {
+        self.finish();
     }
 }
 

@@ -6,13 +6,14 @@
 //! idle process owns no thread and no task. Idle scheduler threads spin briefly, then
 //! park; they are unparked when work arrives (never busy-polled).
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicU32, AtomicU64};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 use crossbeam_utils::sync::{Parker, Unparker};
+use tokio::runtime::{EnterGuard, Handle};
 
 use crate::sync::{fence, Ordering};
 
@@ -88,6 +89,54 @@ pub(crate) fn schedule(task: Task) {
             wake_one(shared);
         }
     }
+}
+
+/// The tokio runtime a scheduler thread last entered, kept entered between turns:
+/// entering costs more than a short turn. Fields drop in order: the guard, then the
+/// handle it entered.
+struct Entered {
+    id: tokio::runtime::Id,
+    _guard: EnterGuard<'static>,
+    _handle: Box<Handle>,
+}
+
+thread_local! {
+    static ENTERED: RefCell<Option<Entered>> = const { RefCell::new(None) };
+}
+
+/// Makes `handle`'s runtime current for a process's turn, so that its handlers can use
+/// tokio. A scheduler thread stays in the runtime it entered last (no guard to drop);
+/// any other thread gets a guard that leaves it when dropped.
+pub(crate) fn enter_runtime(
+    handle: &tokio::runtime::Handle,
+) -> Option<tokio::runtime::EnterGuard<'_>> {
+    if !on_scheduler() {
+        return Some(handle.enter());
+    }
+    let id = handle.id();
+    ENTERED.with_borrow_mut(|entered| {
+        if entered.as_ref().is_some_and(|e| e.id == id) {
+            return;
+        }
+        // Leave the previous runtime before entering the next (guards nest).
+        *entered = None;
+        let boxed = Box::new(handle.clone());
+        // SAFETY: the guard borrows the boxed handle, which does not move (boxed) and is
+        // dropped after the guard (field order of `Entered`).
+        let guard =
+            unsafe { std::mem::transmute::<EnterGuard<'_>, EnterGuard<'static>>(boxed.enter()) };
+        *entered = Some(Entered {
+            id,
+            _guard: guard,
+            _handle: boxed,
+        });
+    });
+    None
+}
+
+/// True on a scheduler thread.
+pub(crate) fn on_scheduler() -> bool {
+    LOCAL.get().is_some()
 }
 
 /// Counts one reduction for the running process (a send). True when its budget is spent.
@@ -176,6 +225,8 @@ fn spin_for_work(shared: &Shared) -> bool {
 fn worker_loop(shared: &'static Shared, index: usize, worker: Worker<Task>, parker: Parker) {
     let local: &'static Worker<Task> = Box::leak(Box::new(worker));
     LOCAL.set(Some(local));
+    // Scheduler threads live as long as the program: they own recycled queue nodes.
+    crate::mailbox::pool::adopt_thread();
     let bit = 1u64 << index;
     loop {
         if let Some(task) = find_work(shared, index, local) {

@@ -8,6 +8,11 @@
 //!
 #![doc = include_str!("../../README.md")]
 
+/// The `mimalloc` feature makes mimalloc the program's global allocator.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub use ergo_macros::{actor, handle_call, handle_cast, handle_info, init, supervisor, terminate};
 
 pub use ergo_otp::{

@@ -14,6 +14,7 @@
 
 #[cfg(all(test, ergo_loom))]
 mod loom_tests;
+pub(crate) mod pool;
 pub(crate) mod queue;
 
 use std::ptr;
@@ -103,6 +104,7 @@ impl<T> Lane<T> {
             .wrapping_sub(self.popped.load(Ordering::Relaxed))
     }
 
+    #[inline]
     fn pop(&self) -> Pop<T> {
         let pop = self.queue.pop();
         if let Pop::Item(_) = pop {
@@ -176,6 +178,7 @@ impl<T> Mailbox<T> {
         }
     }
 
+    #[inline]
     fn lane(&self, priority: Priority) -> &Lane<T> {
         match priority {
             Priority::Normal => &self.main,
@@ -193,6 +196,7 @@ impl<T> Mailbox<T> {
     /// Checks that a message may be pushed: the process is not dead and the queue is
     /// below its limit. `bypass_limit` is for signals, which are never refused for space.
     /// The limit is soft by at most the number of concurrent senders.
+    #[inline]
     pub(crate) fn admit(&self, priority: Priority, bypass_limit: bool) -> Result<(), Refused> {
         if self.state.load(Ordering::Relaxed) >= state::DEAD {
             return Err(Refused::Dead);
@@ -205,6 +209,7 @@ impl<T> Mailbox<T> {
 
     /// Pushes an admitted value. If the process died meanwhile, `Pushed::Dead` tells the
     /// caller to drain.
+    #[inline]
     pub(crate) fn push(&self, priority: Priority, value: T) -> Pushed {
         let lane = self.lane(priority);
         lane.pushed.fetch_add(1, Ordering::Relaxed);
@@ -213,6 +218,7 @@ impl<T> Mailbox<T> {
     }
 
     /// The sender's half of the handshake, after its `SeqCst` push.
+    #[inline]
     fn after_push(&self) -> Pushed {
         fence(Ordering::SeqCst);
         match self.state.load(Ordering::SeqCst) {
@@ -253,6 +259,7 @@ impl<T> Mailbox<T> {
     }
 
     /// Pops the next message in strict priority order. Runner only.
+    #[inline]
     pub(crate) fn pop(&self) -> Pop<T> {
         let rare = self.rare();
         let mut busy = false;

@@ -4,9 +4,14 @@
 //! Producers do one atomic swap and one store. The consumer never sees a torn queue as
 //! empty: while a producer has swapped the head but not yet linked its node, `pop`
 //! reports [`Pop::Busy`].
+//!
+//! Nodes come from the recycling [`pool`](super::pool): no `malloc` per message once
+//! the pools are warm.
 
+use std::alloc::Layout;
 use std::ptr;
 
+use super::pool::{self, Tag};
 use crate::sync::{AtomicPtr, Ordering};
 
 #[repr(C)]
@@ -17,6 +22,8 @@ struct Link {
 #[repr(C)]
 struct Node<T> {
     link: Link,
+    /// Where the node's memory goes back to.
+    tag: Tag,
     value: T,
 }
 
@@ -39,7 +46,7 @@ pub(crate) struct Queue<T> {
     /// Oldest link, or null for the stub. Consumer-owned (an atomic only for loom).
     tail: AtomicPtr<Link>,
     stub: Link,
-    _owns: std::marker::PhantomData<Box<Node<T>>>,
+    _owns: std::marker::PhantomData<Node<T>>,
 }
 
 unsafe impl<T: Send> Send for Queue<T> {}
@@ -71,16 +78,19 @@ impl<T> Queue<T> {
 
     /// Appends a value. The swap is `SeqCst`: it is the first half of the wake-up
     /// handshake (push, then read the run state).
+    #[inline]
     pub(crate) fn push(&self, value: T) {
-        let node = Box::into_raw(Box::new(Node {
-            link: Link {
-                next: AtomicPtr::new(ptr::null_mut()),
-            },
-            value,
-        }));
+        let (block, tag) = pool::alloc_block(Layout::new::<Node<T>>());
+        let node = block.cast::<Node<T>>();
+        let link = Link {
+            next: AtomicPtr::new(ptr::null_mut()),
+        };
+        // SAFETY: a fresh block with the size and alignment of `Node<T>`.
+        unsafe { node.write(Node { link, tag, value }) };
         self.push_link(node.cast());
     }
 
+    #[inline]
     fn push_link(&self, link: *mut Link) {
         // SAFETY: `link` is either a fresh node or the stub, not reachable from the queue.
         unsafe { (*link).next.store(ptr::null_mut(), Ordering::Relaxed) };
@@ -91,6 +101,7 @@ impl<T> Queue<T> {
     }
 
     /// Takes the oldest value. Only the consumer may call this.
+    #[inline]
     pub(crate) fn pop(&self) -> Pop<T> {
         let stub = self.stub();
         let mut tail = self.or_stub(self.tail.load(Ordering::Relaxed));
@@ -126,11 +137,19 @@ impl<T> Queue<T> {
         Pop::Item(self.take(tail))
     }
 
+    #[inline]
     fn take(&self, link: *mut Link) -> T {
         debug_assert_ne!(link, self.stub());
-        // SAFETY: every non-stub link is the first field of a boxed `Node<T>` that is
-        // now unreachable from the queue.
-        unsafe { Box::from_raw(link.cast::<Node<T>>()).value }
+        let node = link.cast::<Node<T>>();
+        // SAFETY: every non-stub link is the first field of a `Node<T>` from `push`,
+        // now unreachable from the queue: its value is moved out once, then its block
+        // goes back to the pool with its tag.
+        unsafe {
+            let value = ptr::read(&raw const (*node).value);
+            let tag = (*node).tag;
+            pool::free_block(node.cast(), Layout::new::<Node<T>>(), tag);
+            value
+        }
     }
 
     /// True when nothing is queued and no producer is mid-push. `SeqCst`: the second

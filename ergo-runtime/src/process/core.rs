@@ -11,6 +11,7 @@ use rustc_hash::FxHashMap;
 use tokio::sync::oneshot;
 use tokio::task::AbortHandle;
 
+use super::deadlines::Deadlines;
 use crate::error::SendError;
 use crate::mailbox::Priority;
 use crate::node::Node;
@@ -89,6 +90,8 @@ pub(crate) struct Side {
     pub(crate) timers: Vec<AbortHandle>,
     pub(crate) env: FxHashMap<String, String>,
     pub(crate) parent: Option<Pid>,
+    /// Deadlines of the calls this process makes.
+    pub(crate) deadlines: Option<Arc<Deadlines>>,
 }
 
 /// Identity and bookkeeping shared by every process, whatever its actor type.
@@ -189,6 +192,16 @@ impl Core {
                 unsafe { &*current }
             }
         }
+    }
+
+    /// The deadline list of this process's calls, made on its first call (in the side
+    /// structure: a process that never calls does not pay for it).
+    pub(crate) fn deadlines(&self) -> Arc<Deadlines> {
+        let mut side = self.side_or_init().lock();
+        let runtime = &self.node.inner().runtime;
+        side.deadlines
+            .get_or_insert_with(|| Arc::new(Deadlines::new(runtime.clone())))
+            .clone()
     }
 
     /// Runs `f` on the side structure unless the process has terminated.

@@ -34,6 +34,11 @@ pub(crate) fn with<R>(f: impl FnOnce(&Core) -> R) -> Option<R> {
     unsafe { core.as_ref() }.map(f)
 }
 
+/// True while code runs inside a process.
+pub(crate) fn inside() -> bool {
+    !CURRENT.get().is_null()
+}
+
 /// True if `core` is the running process (a call to it would deadlock).
 pub(crate) fn is(core: &Core) -> bool {
     ptr::eq(CURRENT.get(), core)

@@ -3,6 +3,7 @@
 
 pub(crate) mod core;
 pub(crate) mod current;
+pub(crate) mod deadlines;
 pub(crate) mod guard;
 pub(crate) mod links;
 mod terminate;
@@ -107,6 +108,27 @@ impl<A: Actor> Cell<A> {
         }
     }
 
+    /// Admits and pushes a call made outside any process (from `main`, a test, a tokio
+    /// task). If the push wins the idle process, its turn runs right here on the
+    /// caller's thread: the caller waits for the answer anyway, and neither a scheduler
+    /// thread nor the caller's thread has to be woken. The turn is bounded by the
+    /// budget like any other; what is left goes to the schedulers.
+    pub(crate) fn deliver_from_outside(
+        self: &Arc<Self>,
+        priority: Priority,
+        envelope: Envelope<A>,
+    ) -> Result<(), (Refused, Envelope<A>)> {
+        if let Err(refused) = self.mailbox.admit(priority, false) {
+            return Err((refused, envelope));
+        }
+        match self.mailbox.push(priority, envelope) {
+            Pushed::Schedule => self.clone().turn(),
+            Pushed::Queued => {}
+            Pushed::Dead => self.mailbox.drain_dead(Envelope::discard),
+        }
+        Ok(())
+    }
+
     /// Admits and pushes; on refusal hands the envelope back.
     pub(crate) fn deliver(
         self: &Arc<Self>,
@@ -132,7 +154,7 @@ impl<A: Actor> Cell<A> {
 
     /// One turn on a scheduler thread.
     fn turn(self: Arc<Self>) {
-        let _runtime = self.core.node.inner().runtime.enter();
+        let _runtime = sched::enter_runtime(&self.core.node.inner().runtime);
         let _current = current::enter(&self.core);
         // Handlers' log lines carry the process's pid and name (built only when a
         // subscriber wants INFO).

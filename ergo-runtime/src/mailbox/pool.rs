@@ -1,0 +1,329 @@
+//! Recycled memory for queue nodes, so a message costs no `malloc`/`free` in steady
+//! state.
+//!
+//! Each scheduler thread (an *owner*, registered with [`adopt_thread`]) keeps a free
+//! list per size class. A block remembers its owner in a tag. Freed on its owner's
+//! thread, it goes back on the free list at once; freed on another thread, it is
+//! gathered with others of the same owner and class and handed back in batches of
+//! [`BATCH`], one compare-and-swap per batch, onto the owner's *return stack*. The
+//! owner takes its whole return stack with one swap when its free list runs dry.
+//! Only the owner ever takes from a return stack, so the Treiber push has no ABA
+//! problem.
+//!
+//! Threads that are not owners (tokio's, the caller's) allocate from the system
+//! allocator; what they free goes back to the block's owner (or to the system).
+//! An owner's blocks are bounded by [`KEEP`] per class beyond what is in flight: the
+//! surplus is released to the system allocator as it comes back.
+
+use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
+use std::cell::Cell;
+use std::ptr;
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+
+/// Size classes: 16, 32, .. 256 bytes.
+const CLASSES: usize = 16;
+const GRAIN: usize = 16;
+/// Owners: scheduler threads (one per core, at most 64).
+const OWNERS: usize = 64;
+/// Blocks gathered per owner and class before they are handed back.
+pub(crate) const BATCH: u32 = 32;
+/// Blocks per class an owner keeps beyond those in use.
+const KEEP: u32 = 4096;
+
+/// Where a block goes when freed: owner and size class, or the system allocator.
+pub(crate) type Tag = u32;
+/// A block of the system allocator, freed with its own layout.
+const SYSTEM: Tag = u32::MAX;
+
+/// A free block: its first word links it to the next.
+struct Free {
+    next: *mut Free,
+}
+
+/// One owner's return stacks, one per class; on their own cache lines.
+#[repr(align(128))]
+struct Returns([AtomicPtr<Free>; CLASSES]);
+
+#[allow(clippy::declare_interior_mutable_const)] // an initialiser for the static array
+const EMPTY_RETURNS: Returns = Returns([const { AtomicPtr::new(ptr::null_mut()) }; CLASSES]);
+static RETURNS: [Returns; OWNERS] = [EMPTY_RETURNS; OWNERS];
+static NEXT_OWNER: AtomicUsize = AtomicUsize::new(0);
+
+/// Blocks of one owner and class on their way back.
+#[derive(Clone, Copy)]
+struct Batch {
+    head: *mut Free,
+    tail: *mut Free,
+    len: u32,
+}
+
+/// An owner thread's lists.
+struct Local {
+    owner: usize,
+    free: [*mut Free; CLASSES],
+    /// Blocks of each class this thread allocated and has not released.
+    owned: [u32; CLASSES],
+    /// Blocks of other owners freed here, by owner and class.
+    outgoing: Box<[[Batch; CLASSES]; OWNERS]>,
+}
+
+thread_local! {
+    static LOCAL: Cell<*mut Local> = const { Cell::new(ptr::null_mut()) };
+}
+
+/// Makes the current thread an owner. It must live as long as the program (scheduler
+/// threads do): its blocks come back to it. False if there are too many owners already.
+pub(crate) fn adopt_thread() -> bool {
+    if !LOCAL.get().is_null() {
+        return true;
+    }
+    let owner = NEXT_OWNER.fetch_add(1, Ordering::Relaxed);
+    if owner >= OWNERS {
+        return false;
+    }
+    let empty = Batch {
+        head: ptr::null_mut(),
+        tail: ptr::null_mut(),
+        len: 0,
+    };
+    let local = Box::new(Local {
+        owner,
+        free: [ptr::null_mut(); CLASSES],
+        owned: [0; CLASSES],
+        outgoing: Box::new([[empty; CLASSES]; OWNERS]),
+    });
+    LOCAL.set(Box::into_raw(local));
+    true
+}
+
+#[inline]
+fn class_of(layout: Layout) -> Option<usize> {
+    if layout.align() > GRAIN || layout.size() > CLASSES * GRAIN || layout.size() == 0 {
+        return None;
+    }
+    Some(layout.size().div_ceil(GRAIN) - 1)
+}
+
+fn class_layout(class: usize) -> Layout {
+    // SAFETY: a non-zero multiple of 16, aligned to 16.
+    unsafe { Layout::from_size_align_unchecked((class + 1) * GRAIN, GRAIN) }
+}
+
+fn tag(owner: usize, class: usize) -> Tag {
+    (owner as u32) << 8 | class as u32
+}
+
+fn system_alloc(layout: Layout) -> *mut u8 {
+    // SAFETY: callers pass layouts of non-zero size (queue nodes hold a link).
+    let block = unsafe { alloc(layout) };
+    if block.is_null() {
+        handle_alloc_error(layout);
+    }
+    block
+}
+
+/// Allocates a block for `layout` (non-zero size); free it with [`free_block`] and the
+/// tag. Inlined so that the size class folds to a constant.
+#[inline]
+pub(crate) fn alloc_block(layout: Layout) -> (*mut u8, Tag) {
+    let local = LOCAL.get();
+    let Some(class) = class_of(layout) else {
+        return (system_alloc(layout), SYSTEM);
+    };
+    if !local.is_null() {
+        // SAFETY: `local` belongs to this thread and is never freed; no reentrancy here.
+        let local = unsafe { &mut *local };
+        let block = local.free[class];
+        if !block.is_null() {
+            // SAFETY: blocks on the free list are ours alone.
+            local.free[class] = unsafe { (*block).next };
+            return (block.cast(), tag(local.owner, class));
+        }
+    }
+    alloc_slow(local, class)
+}
+
+/// The free list is empty: take what came back, else ask the system allocator.
+#[cold]
+fn alloc_slow(local: *mut Local, class: usize) -> (*mut u8, Tag) {
+    if local.is_null() {
+        return (system_alloc(class_layout(class)), tag(0xFF, class));
+    }
+    // SAFETY: as in `alloc_block`.
+    let local = unsafe { &mut *local };
+    refill(local, class);
+    let block = local.free[class];
+    if block.is_null() {
+        local.owned[class] += 1;
+        return (system_alloc(class_layout(class)), tag(local.owner, class));
+    }
+    // SAFETY: blocks on the free list are ours alone.
+    local.free[class] = unsafe { (*block).next };
+    (block.cast(), tag(local.owner, class))
+}
+
+/// Takes what came back from other threads, releasing the surplus beyond `KEEP`.
+fn refill(local: &mut Local, class: usize) {
+    let mut chain = RETURNS[local.owner].0[class].swap(ptr::null_mut(), Ordering::Acquire);
+    while !chain.is_null() && local.owned[class] > KEEP {
+        // SAFETY: the chain was handed back to us whole; its blocks are ours.
+        let next = unsafe { (*chain).next };
+        // SAFETY: allocated by this thread with the class layout.
+        unsafe { dealloc(chain.cast(), class_layout(class)) };
+        local.owned[class] -= 1;
+        chain = next;
+    }
+    local.free[class] = chain;
+}
+
+/// Frees a block from [`alloc_block`].
+///
+/// # Safety
+/// `block` came from `alloc_block(layout)` with this `tag`, and is not used again.
+#[inline]
+pub(crate) unsafe fn free_block(block: *mut u8, layout: Layout, tag: Tag) {
+    if tag == SYSTEM {
+        // SAFETY: allocated with this layout by the system allocator.
+        return unsafe { dealloc(block, layout) };
+    }
+    let (owner, class) = ((tag >> 8) as usize, (tag & 0xFF) as usize);
+    let block = block.cast::<Free>();
+    if owner >= OWNERS {
+        // SAFETY: a class-sized system block from a thread that is not an owner.
+        return unsafe { dealloc(block.cast(), class_layout(class)) };
+    }
+    let local = LOCAL.get();
+    if local.is_null() {
+        // Not an owner: hand this one block back on its own.
+        // SAFETY: the block is ours until pushed.
+        unsafe { push_back(owner, class, block, block) };
+        return;
+    }
+    // SAFETY: `local` belongs to this thread and is never freed; no reentrancy here.
+    let local = unsafe { &mut *local };
+    if owner == local.owner {
+        if local.owned[class] > KEEP {
+            local.owned[class] -= 1;
+            // SAFETY: ours, allocated with the class layout.
+            return unsafe { dealloc(block.cast(), class_layout(class)) };
+        }
+        // SAFETY: the block is ours now.
+        unsafe { (*block).next = local.free[class] };
+        local.free[class] = block;
+        return;
+    }
+    let batch = &mut local.outgoing[owner][class];
+    // SAFETY: the block is ours until handed back.
+    unsafe { (*block).next = batch.head };
+    if batch.head.is_null() {
+        batch.tail = block;
+    }
+    batch.head = block;
+    batch.len += 1;
+    if batch.len >= BATCH {
+        let (head, tail) = (batch.head, batch.tail);
+        *batch = Batch {
+            head: ptr::null_mut(),
+            tail: ptr::null_mut(),
+            len: 0,
+        };
+        // SAFETY: the chain head..tail is ours until pushed.
+        unsafe { push_back(owner, class, head, tail) };
+    }
+}
+
+/// Pushes the chain `head..=tail` onto `owner`'s return stack.
+///
+/// # Safety
+/// The chain is linked through `next`, owned by the caller, and not used afterwards.
+#[cold]
+unsafe fn push_back(owner: usize, class: usize, head: *mut Free, tail: *mut Free) {
+    let stack = &RETURNS[owner].0[class];
+    let mut top = stack.load(Ordering::Relaxed);
+    loop {
+        // SAFETY: `tail` is ours until the exchange below publishes it.
+        unsafe { (*tail).next = top };
+        match stack.compare_exchange_weak(top, head, Ordering::Release, Ordering::Relaxed) {
+            Ok(_) => return,
+            Err(now) => top = now,
+        }
+    }
+}
+
+#[cfg(all(test, not(ergo_loom)))]
+mod tests {
+    use super::*;
+
+    const NODE: Layout = match Layout::from_size_align(48, 8) {
+        Ok(l) => l,
+        Err(_) => panic!(),
+    };
+
+    #[test]
+    fn a_non_owner_uses_the_system_allocator() {
+        std::thread::spawn(|| {
+            let (a, tag_a) = alloc_block(NODE);
+            assert_eq!(tag_a >> 8, 0xFF);
+            // SAFETY: from alloc_block with this tag.
+            unsafe { free_block(a, NODE, tag_a) };
+            let big = Layout::from_size_align(1000, 8).unwrap();
+            let (b, tag_b) = alloc_block(big);
+            assert_eq!(tag_b, SYSTEM);
+            // SAFETY: as above.
+            unsafe { free_block(b, big, tag_b) };
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
+    fn an_owner_reuses_what_it_freed() {
+        std::thread::spawn(|| {
+            assert!(adopt_thread());
+            let (a, tag_a) = alloc_block(NODE);
+            // SAFETY: from alloc_block with this tag.
+            unsafe { free_block(a, NODE, tag_a) };
+            let (b, tag_b) = alloc_block(NODE);
+            assert_eq!((a, tag_a), (b, tag_b));
+            // SAFETY: as above.
+            unsafe { free_block(b, NODE, tag_b) };
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
+    fn blocks_freed_elsewhere_come_back_in_batches() {
+        use std::sync::mpsc;
+        let (to_freer, blocks) = mpsc::channel::<(usize, Tag)>();
+        let (freed, wait_freed) = mpsc::channel::<()>();
+        let freer = std::thread::spawn(move || {
+            assert!(adopt_thread());
+            for (block, tag) in blocks {
+                // SAFETY: allocated by the owner below with this tag, sent here once.
+                unsafe { free_block(block as *mut u8, NODE, tag) };
+                freed.send(()).unwrap();
+            }
+        });
+        std::thread::spawn(move || {
+            assert!(adopt_thread());
+            let mut sent = Vec::new();
+            for _ in 0..BATCH {
+                let (block, tag) = alloc_block(NODE);
+                sent.push(block as usize);
+                to_freer.send((block as usize, tag)).unwrap();
+                wait_freed.recv().unwrap();
+            }
+            // All BATCH came back as one chain: the next allocations reuse them.
+            let again: Vec<_> = (0..BATCH).map(|_| alloc_block(NODE)).collect();
+            assert!(again.iter().all(|(b, _)| sent.contains(&(*b as usize))));
+            for (block, tag) in again {
+                // SAFETY: ours, freed once.
+                unsafe { free_block(block, NODE, tag) };
+            }
+        })
+        .join()
+        .unwrap();
+        freer.join().unwrap();
+    }
+}
