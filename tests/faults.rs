@@ -5,6 +5,7 @@
 //! sender. Keepalives are short here so that losses are detected in a fraction of a
 //! second; times are printed, and bounded only by the hang guard.
 
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -387,7 +388,30 @@ async fn survive(n: u32, fault: Fault) {
     assert_eq!(f.remote.add(0).await.unwrap(), 0);
     let armed = Instant::now();
     f.proxy.arm(fault);
-    let call = guard("a call across the fault", f.remote.add(1)).await;
+    // The call's frame is the next one through the proxy: written on its first poll.
+    let mut call = std::pin::pin!(f.remote.add(1).into_future());
+    use std::future::Future;
+    let pending =
+        std::future::poll_fn(|cx| std::task::Poll::Ready(call.as_mut().poll(cx).is_pending()))
+            .await;
+    assert!(pending, "{fault:?}: the call is on its way");
+    // Meanwhile a sender keeps making important sends: during the fault, across the
+    // loss, and after the reconnection.
+    let sender = {
+        let remote = f.remote.clone();
+        tokio::spawn(async move {
+            let (mut accepted, mut refused) = (Vec::new(), 0u64);
+            for k in 100..300 {
+                match remote.send_important(NetCounterMessage::Record(k)).await {
+                    Ok(()) => accepted.push(k),
+                    Err(NetError::NoConnection(_) | NetError::Timeout(_)) => refused += 1,
+                    Err(e) => panic!("{e:?}"),
+                }
+            }
+            (accepted, refused)
+        })
+    };
+    let call = guard("a call across the fault", call).await;
     assert_eq!(call, Err(CallError::NoConnection), "{fault:?}");
     let failed_after = armed.elapsed();
     let seen = report(&watcher, 2).await;
@@ -402,21 +426,10 @@ async fn survive(n: u32, fault: Fault) {
         ],
         "{fault:?}"
     );
-    // Recovery: the next sends reconnect (through the proxy, now faithful).
-    let mut refused = 0u64;
-    for k in 100..300 {
-        sent += 1;
-        match guard(
-            "important send",
-            f.remote.send_important(NetCounterMessage::Record(k)),
-        )
-        .await
-        {
-            Ok(()) => accepted.push(k),
-            Err(NetError::NoConnection(_) | NetError::Timeout(_)) => refused += 1,
-            Err(e) => panic!("{fault:?}: {e:?}"),
-        }
-    }
+    // Recovery: the sender's later sends reconnect (through the proxy, now faithful).
+    let (more, refused) = guard("the sender", sender).await.unwrap();
+    sent += 200;
+    accepted.extend(more);
     assert!(
         accepted.len() > 100,
         "{fault:?}: the connection never recovered"
@@ -541,7 +554,7 @@ async fn a_stalled_peer_bounds_the_senders_memory_and_the_sender_is_told() {
     );
     println!(
         "FIGURE stalled peer: sent {sent}, accepted {accepted}, refused busy {busy}; \
-         peak buffered {peak_buffered} B (bound {} B), process RSS growth {} KiB (peak {} KiB)",
+         peak buffered {peak_buffered} B (limit {} B, plus the last frame), process RSS growth {} KiB (peak {} KiB)",
         BUFFER,
         growth / 1024,
         peak_rss / 1024
