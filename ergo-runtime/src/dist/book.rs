@@ -13,7 +13,66 @@ pub(crate) struct Shared {
     /// The reference of the monitor on the wire.
     pub(crate) wire: Ref,
     /// Local reference → who is told.
-    pub(crate) watchers: FxHashMap<Ref, Watcher>,
+    pub(crate) watchers: Watchers,
+}
+
+/// Who watches one remote process: most often one watcher, so no map for it.
+pub(crate) enum Watchers {
+    One(Ref, Watcher),
+    Many(FxHashMap<Ref, Watcher>),
+    None,
+}
+
+impl Watchers {
+    fn insert(&mut self, reference: Ref, watcher: Watcher) {
+        match std::mem::replace(self, Watchers::None) {
+            Watchers::None => *self = Watchers::One(reference, watcher),
+            Watchers::One(r, w) => {
+                let mut map = FxHashMap::default();
+                map.insert(r, w);
+                map.insert(reference, watcher);
+                *self = Watchers::Many(map);
+            }
+            Watchers::Many(mut map) => {
+                map.insert(reference, watcher);
+                *self = Watchers::Many(map);
+            }
+        }
+    }
+
+    fn remove(&mut self, reference: &Ref) {
+        match self {
+            Watchers::One(r, _) if r == reference => *self = Watchers::None,
+            Watchers::Many(map) => {
+                map.remove(reference);
+                if map.is_empty() {
+                    *self = Watchers::None;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        matches!(self, Watchers::None)
+    }
+
+    fn references(&self) -> Vec<Ref> {
+        match self {
+            Watchers::One(r, _) => vec![*r],
+            Watchers::Many(map) => map.keys().copied().collect(),
+            Watchers::None => Vec::new(),
+        }
+    }
+
+    /// Every (reference, watcher).
+    pub(crate) fn into_vec(self) -> Vec<(Ref, Watcher)> {
+        match self {
+            Watchers::One(r, w) => vec![(r, w)],
+            Watchers::Many(map) => map.into_iter().collect(),
+            Watchers::None => Vec::new(),
+        }
+    }
 }
 
 /// What one peer holds through its connection.
@@ -101,13 +160,11 @@ impl Books {
                     None
                 }
                 None => {
-                    let mut watchers = FxHashMap::default();
-                    watchers.insert(reference, watcher);
                     b.targets.insert(
                         target,
                         Shared {
                             wire: reference,
-                            watchers,
+                            watchers: Watchers::One(reference, watcher),
                         },
                     );
                     b.wire_refs.insert(reference, target);
@@ -149,10 +206,10 @@ impl Books {
             }
             let target = b.wire_refs.remove(&wire)?;
             let shared = b.targets.remove(&target)?;
-            for reference in shared.watchers.keys() {
-                b.local_refs.remove(reference);
+            for reference in shared.watchers.references() {
+                b.local_refs.remove(&reference);
             }
-            Some(shared.watchers.into_iter().collect())
+            Some(shared.watchers.into_vec())
         })
         .unwrap_or_default()
     }

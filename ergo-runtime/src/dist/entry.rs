@@ -264,6 +264,7 @@ impl Dist {
         let shared = book.targets.into_iter().flat_map(|(target, shared)| {
             shared
                 .watchers
+                .into_vec()
                 .into_iter()
                 .map(move |(r, w)| (r, w, target))
         });
