@@ -195,13 +195,7 @@ pub(super) fn subscribe<M: Clone + Send + 'static>(
         (buffered, demand, entry.generation)
     };
     if let Some(owner) = demand {
-        let _ = node.send(
-            owner,
-            EventDemand {
-                name,
-                subscribers: true,
-            },
-        );
+        tell_demand(node, owner, name, true);
     }
     // A subscriber that ends is dropped (and may end the demand).
     if let Ok(monitor) = node.monitor(subscriber) {
@@ -235,13 +229,7 @@ fn drop_subscriber(node: &Node, name: Atom, generation: u64, subscriber: Pid) ->
         (removed, demand)
     };
     if let Some(owner) = demand {
-        let _ = node.send(
-            owner,
-            EventDemand {
-                name,
-                subscribers: false,
-            },
-        );
+        tell_demand(node, owner, name, false);
     }
     removed
 }
@@ -404,13 +392,7 @@ pub(super) fn add_remote(
         )
     };
     if let Some(owner) = demand {
-        let _ = node.send(
-            owner,
-            EventDemand {
-                name,
-                subscribers: true,
-            },
-        );
+        tell_demand(node, owner, name, true);
     }
     // A lost node (its relay unreachable) unsubscribes.
     if let Ok(monitor) = node.monitor(relay) {
@@ -443,13 +425,7 @@ pub(super) fn drop_remote(node: &Node, name: Atom, relay: Pid) {
         (removed && !entry.has_subscribers() && entry.notify).then_some(entry.owner)
     };
     if let Some(owner) = demand {
-        let _ = node.send(
-            owner,
-            EventDemand {
-                name,
-                subscribers: false,
-            },
-        );
+        tell_demand(node, owner, name, false);
     }
 }
 
@@ -499,4 +475,9 @@ pub(super) fn names(node: &Node) -> Vec<Atom> {
     let mut names: Vec<Atom> = registry(node).events.lock().keys().copied().collect();
     names.sort_by_key(|n| n.as_str().to_string());
     names
+}
+
+/// Tells a demand-driven producer that it has subscribers now, or none any more.
+fn tell_demand(node: &Node, owner: Pid, name: Atom, subscribers: bool) {
+    let _ = node.send(owner, EventDemand { name, subscribers });
 }
