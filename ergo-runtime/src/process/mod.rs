@@ -354,7 +354,7 @@ impl<A: Actor> Cell<A> {
 
     fn yield_turn(self: Arc<Self>) {
         self.mailbox.yield_state();
-        sched::schedule(self);
+        sched::reschedule(self);
     }
 }
 
