@@ -507,7 +507,9 @@ async fn a_panicking_call_handler_gives_its_caller_the_panic() {
 
     let f = node.spawn(Fragile::default()).await.unwrap();
     assert_eq!(f.boom().await, panic("boom in a call"));
-    assert!(!f.is_alive());
+    // The caller is answered when the panic is caught, before the process has left
+    // the tables: it is gone soon after.
+    eventually("the crashed process gone", || !f.is_alive()).await;
 
     let f = node.spawn(Fragile::default()).await.unwrap();
     assert_eq!(f.boom_later().await, panic("boom after an await"));
