@@ -65,15 +65,21 @@ fn term() -> impl Strategy<Value = Term> {
             (proptest::collection::vec(inner.clone(), 1..4), leaf())
                 .prop_filter("improper tail", |(_, t)| !matches!(t, Term::List(_)))
                 .prop_map(|(items, tail)| Term::ImproperList(items, Box::new(tail))),
-            // OTP refuses maps with duplicate keys (so does the encoder).
-            proptest::collection::vec((inner.clone(), inner), 0..4)
-                .prop_filter("unique keys", |pairs| {
+            // A map holds each key once (OTP refuses, and ergo will not encode, others).
+            proptest::collection::vec((inner.clone(), inner), 0..4).prop_map(|pairs| {
+                let mut keys = Vec::new();
+                Term::Map(
                     pairs
-                        .iter()
-                        .enumerate()
-                        .all(|(i, (k, _))| pairs[..i].iter().all(|(j, _)| j != k))
-                })
-                .prop_map(Term::Map),
+                        .into_iter()
+                        .filter(|(k, _)| {
+                            let key = k.encode().ok();
+                            let fresh = !keys.contains(&key);
+                            keys.push(key);
+                            fresh
+                        })
+                        .collect(),
+                )
+            }),
         ]
     })
 }
@@ -193,4 +199,30 @@ fn compressed_terms_decode() {
     bytes.extend_from_slice(&((raw.len() - 1) as u32).to_be_bytes());
     bytes.extend_from_slice(&z.finish().unwrap());
     assert_eq!(etf::decode(&bytes).unwrap(), inner);
+}
+
+/// What OTP refuses is refused at encode time: atoms over 255 characters, maps with a
+/// key twice (nested ones too).
+#[test]
+fn terms_otp_refuses_are_not_encoded() {
+    use ergo::erlang::etf::EncodeError;
+    assert_eq!(
+        Term::atom(&"a".repeat(256)).encode(),
+        Err(EncodeError::AtomTooLong(256))
+    );
+    assert!(Term::atom(&"ü".repeat(255)).encode().is_ok());
+    let dup = Term::Map(vec![
+        (Term::Integer(1), Term::nil()),
+        (Term::Integer(1), Term::atom("x")),
+    ]);
+    assert_eq!(
+        Term::tuple([dup]).encode(),
+        Err(EncodeError::DuplicateMapKey)
+    );
+    // 1 and 1.0 are different keys.
+    let distinct = Term::Map(vec![
+        (Term::Integer(1), Term::nil()),
+        (Term::Float(1.0), Term::nil()),
+    ]);
+    assert!(distinct.encode().is_ok());
 }
