@@ -5,82 +5,19 @@
 //! (a local process ending later sends it nothing), and a call between two unrelated
 //! local processes made meanwhile is answered.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use ergo::dev::{Answer, BoxFuture, Dist, Payload, RemoteTarget, Transport};
+use ergo::dev::Dist;
 use ergo::prelude::*;
-use ergo::{Atom, NetError};
-use ergo_tests::{guard, node};
+use ergo::Atom;
+use ergo_tests::{guard, node, CountingTransport};
 
 const PEER: &str = "peer@127.0.0.1";
 const WATCHERS: u64 = 100;
 const PER_WATCHER: u64 = 1_000;
 const TARGETS: u64 = 100;
 const PEER_MONITORS: u64 = 100_000;
-
-/// An in-process transport standing for the peer: it counts what the core asks of it
-/// and carries nothing.
-#[derive(Default)]
-struct Counting {
-    monitors: AtomicUsize,
-    links: AtomicUsize,
-    downs: AtomicUsize,
-    exits: AtomicUsize,
-}
-
-impl Transport for Counting {
-    fn name(&self) -> &'static str {
-        "counting"
-    }
-    fn reaches(&self, node: Atom) -> bool {
-        node == Atom::new(PEER)
-    }
-    fn send(
-        &self,
-        _: Option<Pid>,
-        to: RemoteTarget,
-        _: Priority,
-        _: Payload<'_>,
-        _: Option<Answer>,
-    ) -> Result<(), NetError> {
-        Err(NetError::NoConnection(to.node()))
-    }
-    fn call(
-        &self,
-        _: Option<Pid>,
-        to: Pid,
-        _: Priority,
-        _: Payload<'_>,
-        _: Answer,
-    ) -> Result<(), NetError> {
-        Err(NetError::NoConnection(to.node()))
-    }
-    fn exit(&self, _: Pid, _: Pid, _: Reason, _: bool) {
-        self.exits.fetch_add(1, Ordering::Relaxed);
-    }
-    fn link(&self, _: Pid, _: Pid) {
-        self.links.fetch_add(1, Ordering::Relaxed);
-    }
-    fn unlink(&self, _: Pid, _: Pid) {}
-    fn monitor(&self, _: Pid, _: RemoteTarget, _: Ref) {
-        self.monitors.fetch_add(1, Ordering::Relaxed);
-    }
-    fn demonitor(&self, _: Pid, _: RemoteTarget, _: Ref) {}
-    fn down(&self, _: Pid, _: Down) {
-        self.downs.fetch_add(1, Ordering::Relaxed);
-    }
-    fn lookup(&self, _: Atom, node: Atom) -> BoxFuture<Result<Option<(Pid, String)>, NetError>> {
-        Box::pin(async move { Err(NetError::NoConnection(node)) })
-    }
-    fn connected_nodes(&self) -> Vec<Atom> {
-        vec![Atom::new(PEER)]
-    }
-    fn disconnect(&self, _: Atom) -> bool {
-        false
-    }
-    fn shutdown(&self) {}
-}
 
 /// Monitors and links remote pids; counts the `Down`s and exits it gets.
 #[derive(Default)]
@@ -148,7 +85,7 @@ impl Echo {
 async fn a_lost_peer_fires_each_link_and_monitor_once_without_stalling_the_node() {
     let node = node("book").await;
     let dist = Dist::new(&node);
-    let transport = Arc::new(Counting::default());
+    let transport = Arc::new(CountingTransport::new(PEER));
     dist.add_transport(transport.clone());
     let peer = Atom::new(PEER);
 

@@ -3,6 +3,10 @@
 //! actors (the runtime tests do not depend on the macros).
 
 use std::any::Any;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use ergo::dev::{Answer, BoxFuture, Payload, RemoteTarget, Transport};
+use ergo::{Atom, NetError, Pid, Ref};
 use std::future::IntoFuture;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -421,4 +425,84 @@ impl NetCounter {
     pub fn fail(&mut self, ctx: &mut Context<Self>) {
         ctx.stop(ergo::Reason::error("asked to fail"));
     }
+}
+
+/// An in-process transport standing for one peer: it counts what the core asks of it
+/// and carries nothing (for tests and benchmarks of the core's per-peer bookkeeping).
+pub struct CountingTransport {
+    peer: Atom,
+    /// Monitors asked for.
+    pub monitors: AtomicUsize,
+    /// Links asked for.
+    pub links: AtomicUsize,
+    /// Downs carried to the peer.
+    pub downs: AtomicUsize,
+    /// Exit signals carried to the peer.
+    pub exits: AtomicUsize,
+}
+
+impl CountingTransport {
+    /// A transport reaching the node called `peer`.
+    pub fn new(peer: &str) -> Self {
+        CountingTransport {
+            peer: Atom::new(peer),
+            monitors: AtomicUsize::new(0),
+            links: AtomicUsize::new(0),
+            downs: AtomicUsize::new(0),
+            exits: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl Transport for CountingTransport {
+    fn name(&self) -> &'static str {
+        "counting"
+    }
+    fn reaches(&self, node: Atom) -> bool {
+        node == self.peer
+    }
+    fn send(
+        &self,
+        _: Option<Pid>,
+        to: RemoteTarget,
+        _: Priority,
+        _: Payload<'_>,
+        _: Option<Answer>,
+    ) -> Result<(), NetError> {
+        Err(NetError::NoConnection(to.node()))
+    }
+    fn call(
+        &self,
+        _: Option<Pid>,
+        to: Pid,
+        _: Priority,
+        _: Payload<'_>,
+        _: Answer,
+    ) -> Result<(), NetError> {
+        Err(NetError::NoConnection(to.node()))
+    }
+    fn exit(&self, _: Pid, _: Pid, _: Reason, _: bool) {
+        self.exits.fetch_add(1, Ordering::Relaxed);
+    }
+    fn link(&self, _: Pid, _: Pid) {
+        self.links.fetch_add(1, Ordering::Relaxed);
+    }
+    fn unlink(&self, _: Pid, _: Pid) {}
+    fn monitor(&self, _: Pid, _: RemoteTarget, _: Ref) {
+        self.monitors.fetch_add(1, Ordering::Relaxed);
+    }
+    fn demonitor(&self, _: Pid, _: RemoteTarget, _: Ref) {}
+    fn down(&self, _: Pid, _: Down) {
+        self.downs.fetch_add(1, Ordering::Relaxed);
+    }
+    fn lookup(&self, _: Atom, node: Atom) -> BoxFuture<Result<Option<(Pid, String)>, NetError>> {
+        Box::pin(async move { Err(NetError::NoConnection(node)) })
+    }
+    fn connected_nodes(&self) -> Vec<Atom> {
+        vec![self.peer]
+    }
+    fn disconnect(&self, _: Atom) -> bool {
+        false
+    }
+    fn shutdown(&self) {}
 }

@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use ergo::dev::{Answer, BoxFuture, Dist, Payload, RemoteTarget, Transport};
-use ergo::{Atom, Down, NetError, Node, Pid, Priority, Reason, Ref, Target};
+use ergo::dev::Dist;
+use ergo::{Atom, Node, Pid, Reason, Target};
 
 const PEER: &str = "peer@127.0.0.1";
 /// Monitors the peer's processes hold on local ones.
@@ -14,58 +14,12 @@ pub const PEER_MONITORS: u64 = 100_000;
 pub const LOCAL_MONITORS: u64 = 100_000;
 const TARGETS: usize = 100;
 
-/// A transport standing for the peer: carries nothing.
-struct Null;
-
-impl Transport for Null {
-    fn name(&self) -> &'static str {
-        "null"
-    }
-    fn reaches(&self, node: Atom) -> bool {
-        node == Atom::new(PEER)
-    }
-    fn send(
-        &self,
-        _: Option<Pid>,
-        to: RemoteTarget,
-        _: Priority,
-        _: Payload<'_>,
-        _: Option<Answer>,
-    ) -> Result<(), NetError> {
-        Err(NetError::NoConnection(to.node()))
-    }
-    fn call(
-        &self,
-        _: Option<Pid>,
-        to: Pid,
-        _: Priority,
-        _: Payload<'_>,
-        _: Answer,
-    ) -> Result<(), NetError> {
-        Err(NetError::NoConnection(to.node()))
-    }
-    fn exit(&self, _: Pid, _: Pid, _: Reason, _: bool) {}
-    fn link(&self, _: Pid, _: Pid) {}
-    fn unlink(&self, _: Pid, _: Pid) {}
-    fn monitor(&self, _: Pid, _: RemoteTarget, _: Ref) {}
-    fn demonitor(&self, _: Pid, _: RemoteTarget, _: Ref) {}
-    fn down(&self, _: Pid, _: Down) {}
-    fn lookup(&self, _: Atom, node: Atom) -> BoxFuture<Result<Option<(Pid, String)>, NetError>> {
-        Box::pin(async move { Err(NetError::NoConnection(node)) })
-    }
-    fn connected_nodes(&self) -> Vec<Atom> {
-        Vec::new()
-    }
-    fn disconnect(&self, _: Atom) -> bool {
-        false
-    }
-    fn shutdown(&self) {}
-}
-
 /// Returns (time `connection_lost` took, the slowest of the calls made meanwhile).
 pub async fn run(node: &Node) -> (Duration, Duration) {
     let dist = Dist::new(node);
-    dist.add_transport(std::sync::Arc::new(Null));
+    dist.add_transport(std::sync::Arc::new(ergo_tests::CountingTransport::new(
+        PEER,
+    )));
     let peer = Atom::new(PEER);
     let mut targets = Vec::with_capacity(TARGETS);
     for _ in 0..TARGETS {
