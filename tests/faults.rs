@@ -523,13 +523,15 @@ async fn a_stalled_peer_bounds_the_senders_memory_and_the_sender_is_told() {
         sent += 1;
         match remote.send(NetCounterMessage::Record(sent)) {
             Ok(()) => accepted += 1,
-            Err(e) => {
-                assert!(e.to_string().contains("busy"), "{e}");
+            // The refused message comes back to the sender, untouched.
+            Err(SendError::Busy(NetCounterMessage::Record(back))) => {
+                assert_eq!(back, sent);
                 busy += 1;
                 if busy >= 50_000 {
                     break;
                 }
             }
+            Err(e) => panic!("only busy is expected while the peer stalls: {e}"),
         }
         if sent % 1024 == 0 {
             peak_rss = peak_rss.max(rss());
@@ -552,6 +554,8 @@ async fn a_stalled_peer_bounds_the_senders_memory_and_the_sender_is_told() {
         important,
         Err(NetError::Busy(Atom::new("flt_b20@127.0.0.1")))
     );
+    // And so is a caller.
+    assert_eq!(remote.add(1).await, Err(CallError::Busy));
     println!(
         "FIGURE stalled peer: sent {sent}, accepted {accepted}, refused busy {busy}; \
          peak buffered {peak_buffered} B (limit {} B, plus the last frame), process RSS growth {} KiB (peak {} KiB)",

@@ -70,6 +70,22 @@ impl OsNode {
         log
     }
 
+    /// Lowers the process's open-file limit to what it has open now plus `spare`
+    /// (`prlimit --pid`), so that a flood runs it out of descriptors whatever its base
+    /// count is.
+    fn limit_open_files(&self, spare: usize) {
+        let open = std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
+            .expect("the node's fd table")
+            .count();
+        let limit = open + spare;
+        let status = Command::new("prlimit")
+            .arg(format!("--pid={}", self.child.id()))
+            .arg(format!("--nofile={limit}:{limit}"))
+            .status()
+            .expect("prlimit");
+        assert!(status.success(), "prlimit --pid failed");
+    }
+
     /// CPU time the process used so far, in clock ticks (Linux `/proc/<pid>/stat`).
     fn cpu_ticks(&self) -> u64 {
         let stat =
@@ -436,6 +452,8 @@ async fn a_flood_of_strangers_under_a_low_fd_limit_locks_no_node_out() {
     let registrar_addr = SocketAddr::from(([127, 0, 0, 1], port));
     // The flooded node serves the registrar, with at most 32 open files.
     let b = OsNode::spawn("mp_fb@127.0.0.1", port, Some(32), true);
+    // Four descriptors to spare: the flood is sure to run the node out of them.
+    b.limit_open_files(4);
     let mut idle = Vec::new();
     let opened = guard("the flood", async {
         let mut errors = 0;
@@ -469,16 +487,22 @@ async fn a_flood_of_strangers_under_a_low_fd_limit_locks_no_node_out() {
         }
     })
     .await;
-    assert_eq!(counter.add(1).await.unwrap(), 1);
-    assert!(spent < 50, "the node spun: {spent} ticks in one second");
+    let added = counter.add(1).await;
     drop(idle);
     friend.stop().await.unwrap();
     let log = b.stop_log();
+    assert_eq!(added, Ok(1), "the node logged:\n{log}");
+    assert!(spent < 50, "the node spun: {spent} ticks in one second");
     let accept_lines = log.lines().filter(|l| l.contains("accept failed")).count();
+    let out_of_files = log.lines().any(|l| l.contains("Too many open files"));
     println!(
-        "FIGURE flood under ulimit -n 32: 7000 connections opened ({opened} refused), \
+        "FIGURE flood under ulimit -n 32 lowered to 4 spare descriptors: 7000 connections opened ({opened} refused), \
          node CPU over 1 s of flood: {spent} ticks of 100; {accept_lines} accept-failure lines; \
          a legitimate node resolved, registered and called"
+    );
+    assert!(
+        out_of_files && accept_lines >= 1,
+        "the node never ran out of descriptors:\n{log}"
     );
     assert!(accept_lines <= 22, "{accept_lines} accept lines:\n{log}");
 }

@@ -218,6 +218,15 @@ async fn a_wrong_cookie_is_refused_and_nothing_is_delivered() {
         found.err(),
         Some(NetError::WrongCookie(Atom::new("net_b3@127.0.0.1")))
     );
+    // A caller learns why too, as a typed error.
+    let pid = b.lookup::<Counter>("counter").unwrap().pid();
+    let remote: ActorRef<Counter> = a.actor_ref(pid).unwrap();
+    assert_eq!(
+        remote.add(1).await,
+        Err(CallError::Network(NetError::WrongCookie(Atom::new(
+            "net_b3@127.0.0.1"
+        ))))
+    );
     // The raw handshake with the wrong cookie is refused too.
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let shake = handshake::client(&mut stream, "raw@127.0.0.1", 1, "wrong", 0).await;

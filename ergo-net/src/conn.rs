@@ -31,6 +31,9 @@ struct DialError {
     re_resolve: bool,
 }
 
+/// How many times a connection of a pool after the first is tried again.
+const POOL_RETRIES: u32 = 3;
+
 /// Starts dialing every connection of `peer`'s pool.
 pub(crate) fn dial(net: Arc<Network>, peer: Arc<Peer>) {
     let runtime = net.runtime.clone();
@@ -38,6 +41,7 @@ pub(crate) fn dial(net: Arc<Network>, peer: Arc<Peer>) {
         let mut learned = true;
         let mut addr = resolve(&net, peer.name, learned).await;
         let mut index = 0;
+        let mut retries = 0;
         while index < peer.slots.len() {
             let Some((at, from_learned)) = addr else {
                 net.dial_failed(peer.name, NetError::NoConnection(peer.name));
@@ -49,6 +53,18 @@ pub(crate) fn dial(net: Arc<Network>, peer: Arc<Peer>) {
                     peer.creation.store(info.creation, Ordering::Release);
                     start_outbound(&net, &peer, index, stream);
                     index += 1;
+                    retries = 0;
+                }
+                // The peer answered once already: a later connection of the pool that
+                // fails on the network (the peer, short of descriptors, dropped it
+                // among strangers) is tried again before the peer counts as lost.
+                Err(e)
+                    if index > 0
+                        && retries < POOL_RETRIES
+                        && !matches!(e.error, NetError::WrongCookie(_)) =>
+                {
+                    retries += 1;
+                    tokio::time::sleep(Duration::from_millis(10 << retries)).await;
                 }
                 // An address the peer told us long ago may be stale (it restarted on
                 // another port): forget it and ask the routes and registrars again.
@@ -139,16 +155,17 @@ async fn connect(
     }
 }
 
-/// Connects; out of file descriptors, drops the oldest stranger still in its handshake
-/// (a peer we mean to talk to comes before one that has not proved anything) and tries
-/// again, a few times.
+/// Connects; out of file descriptors, drops the older half of the strangers still in
+/// their handshake (a peer we mean to talk to comes before one that has not proved
+/// anything) and tries again, a few times.
 async fn connect_evicting(net: &Network, addr: SocketAddr) -> std::io::Result<TcpStream> {
     let mut tries = 0;
     loop {
         match TcpStream::connect(addr).await {
             Err(e) if out_of_descriptors(&e) && tries < 8 => {
                 tries += 1;
-                if !(net.guard.evict_oldest() || net.registrar_guard.evict_oldest()) {
+                let evicted = net.guard.squeeze() | net.registrar_guard.squeeze();
+                if !evicted {
                     return Err(e);
                 }
                 tokio::task::yield_now().await;
@@ -229,7 +246,7 @@ async fn write_loop(
 }
 
 /// Accepts connections until the node's runtime ends. On errors (too many open files,
-/// out of buffers) it first drops the oldest stranger still in its handshake, if any
+/// out of buffers) it first drops the older half of the strangers in their handshake
 /// (freeing a descriptor for whoever waits in the backlog), else backs off up to a
 /// second; it logs rate-limited either way, and never spins.
 pub(crate) fn accept_loop(net: Arc<Network>, listener: TcpListener) {
@@ -258,8 +275,9 @@ pub(crate) fn accept_loop(net: Arc<Network>, listener: TcpListener) {
     tasks.tasks.lock().push(task.abort_handle());
 }
 
-/// After a failed `accept`: logs (rate-limited), frees a descriptor by evicting the
-/// oldest stranger of either acceptor if there is one, else sleeps; the next backoff.
+/// After a failed `accept`: logs (rate-limited), frees descriptors by evicting the older
+/// half of the strangers of both acceptors if there are any, else sleeps; the next
+/// backoff.
 pub(crate) async fn accept_backoff(
     net: &Network,
     what: &'static str,
@@ -270,14 +288,7 @@ pub(crate) async fn accept_backoff(
     net.logs.warn(&node, "accept failed", || {
         tracing::warn!(node = %node, what, %error, "accept failed (too many open files?); dropping the oldest unauthenticated connection or backing off");
     });
-    let (mine, other): (&crate::guard::Guard, &crate::guard::Guard) =
-        (&net.guard, &net.registrar_guard);
-    let (first, second) = if mine.pending() >= other.pending() {
-        (mine, other)
-    } else {
-        (other, mine)
-    };
-    if first.evict_oldest() || second.evict_oldest() {
+    if net.guard.squeeze() | net.registrar_guard.squeeze() {
         // Progress: the aborted task's socket closes once the runtime drops it.
         tokio::task::yield_now().await;
         return Duration::ZERO;

@@ -1,7 +1,9 @@
 //! What a node spends on strangers: connections still in their handshake are capped
 //! (a new one evicts the oldest, so a flood of half-open connections cannot lock
-//! legitimate nodes out), and addresses whose handshakes keep failing are throttled
-//! (each further failure is answered only after a delay that grows with the count).
+//! legitimate nodes out), the cap halves for a while each time the process runs out of
+//! file descriptors (so strangers leave room for the connections a node needs), and
+//! addresses whose handshakes keep failing are throttled (each further failure is
+//! answered only after a delay that grows with the count).
 
 use std::collections::VecDeque;
 use std::net::IpAddr;
@@ -20,12 +22,16 @@ const MAX_TRACKED: usize = 4096;
 const DELAY_STEP: Duration = Duration::from_millis(20);
 /// ...up to this.
 const MAX_DELAY: Duration = Duration::from_secs(2);
+/// How long a cap lowered by a shortage of file descriptors stays lowered.
+const SQUEEZE_FOR: Duration = Duration::from_secs(10);
 
 #[derive(Default)]
 pub(crate) struct Guard {
     pending: Mutex<Pending>,
     failures: Mutex<FxHashMap<IpAddr, (u32, Instant)>>,
     refused: AtomicU64,
+    /// The lowered cap and when it was lowered, after running out of descriptors.
+    squeezed: Mutex<Option<(usize, Instant)>>,
 }
 
 #[derive(Default)]
@@ -44,9 +50,13 @@ impl Guard {
         p.next
     }
 
-    /// Admits the handshake task of `ticket`; at `cap`, evicts (aborts) the oldest one
-    /// still in its handshake.
+    /// Admits the handshake task of `ticket`; at `cap` (or the lowered cap while
+    /// descriptors are short), evicts (aborts) the oldest one still in its handshake.
     pub(crate) fn admit(&self, cap: usize, ticket: u64, task: AbortHandle) {
+        let cap = match *self.squeezed.lock() {
+            Some((lowered, at)) if at.elapsed() < SQUEEZE_FOR => cap.min(lowered),
+            _ => cap,
+        };
         let mut p = self.pending.lock();
         if let Some(i) = p.early.iter().position(|t| *t == ticket) {
             p.early.swap_remove(i);
@@ -61,17 +71,19 @@ impl Guard {
         p.queue.push_back((ticket, task));
     }
 
-    /// Evicts the oldest connection still in its handshake (to free a file descriptor
-    /// when the process has none left); false if there was none.
-    pub(crate) fn evict_oldest(&self) -> bool {
-        match self.pending.lock().queue.pop_front() {
-            Some((_, oldest)) => {
-                oldest.abort();
-                self.refused.fetch_add(1, Ordering::Relaxed);
-                true
-            }
-            None => false,
+    /// The process has no file descriptor left: halves the number of strangers kept
+    /// (for [`SQUEEZE_FOR`]) and evicts the oldest ones beyond it, at least one if
+    /// there is any. False if there was none to evict.
+    pub(crate) fn squeeze(&self) -> bool {
+        let mut p = self.pending.lock();
+        let keep = p.queue.len() / 2;
+        *self.squeezed.lock() = Some((keep.max(1), Instant::now()));
+        let evict = p.queue.len() - keep;
+        for (_, oldest) in p.queue.drain(..evict) {
+            oldest.abort();
+            self.refused.fetch_add(1, Ordering::Relaxed);
         }
+        evict > 0
     }
 
     /// The handshake of `ticket` ended (either way).
@@ -155,6 +167,27 @@ mod tests {
         g.succeeded(ip);
         assert_eq!(g.failed(ip), Duration::ZERO);
         assert_eq!(g.refused(), 1004);
+    }
+
+    #[tokio::test]
+    async fn running_out_of_descriptors_halves_the_strangers_kept() {
+        let g = Guard::default();
+        let tasks: Vec<_> = (0..9)
+            .map(|_| tokio::spawn(std::future::pending::<()>()))
+            .collect();
+        for task in &tasks[..8] {
+            g.admit(16, g.ticket(), task.abort_handle());
+        }
+        assert!(g.squeeze());
+        assert_eq!(g.pending(), 4, "the oldest half evicted");
+        assert_eq!(g.refused(), 4);
+        // The lowered cap holds for newcomers too.
+        g.admit(16, g.ticket(), tasks[8].abort_handle());
+        assert_eq!(g.pending(), 4);
+        let mut tasks = tasks.into_iter();
+        assert!(tasks.next().unwrap().await.unwrap_err().is_cancelled());
+        let empty = Guard::default();
+        assert!(!empty.squeeze(), "nothing to evict");
     }
 
     #[tokio::test]

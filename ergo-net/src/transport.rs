@@ -113,10 +113,15 @@ impl Transport for NetTransport {
             priority: priority_byte(priority),
             kind: encoder.kind.to_owned(),
         };
-        net.write(&peer, key_of(from, id), &header, |buf| {
+        let written = net.write(&peer, key_of(from, id), &header, |buf| {
             (encoder.encode)(&*msg, buf)
-        })
-        .map_err(|e| SendError::Encode(e.to_string()))
+        });
+        match written {
+            Ok(()) => Ok(()),
+            Err(NetError::Busy(_)) => Err(SendError::Busy(msg)),
+            Err(NetError::NoConnection(_)) => Err(SendError::NoConnection(msg)),
+            Err(e) => Err(SendError::Encode(e.to_string())),
+        }
     }
 
     fn call(

@@ -140,18 +140,29 @@ impl<A: Actor> ActorRef<A> {
                     Ok(wire) => wire,
                     Err(e) => return Err(SendError::Encode(e.to_string())),
                 };
-                let msg = A::into_message(msg);
-                let mut payload = |buf: &mut Vec<u8>| (wire.encode_message)(&msg, buf);
+                // Converted only when the transport asks for the bytes: a transport
+                // refuses (busy, no connection) before that, and the message goes back.
+                let mut unsent = Some(msg);
+                let mut converted = None;
+                let mut payload = |buf: &mut Vec<u8>| {
+                    let msg = converted.get_or_insert_with(|| {
+                        A::into_message(unsent.take().expect("converted once"))
+                    });
+                    (wire.encode_message)(msg, buf)
+                };
                 let to = RemoteTarget::Pid(r.pid);
-                match r
+                let sent = r
                     .transport
-                    .send(current::pid(), to, priority, &mut payload, None)
-                {
-                    Ok(()) => Ok(()),
-                    Err(NetError::NoConnection(_) | NetError::NotStarted) => Err(
-                        SendError::Encode(format!("no connection to {}", r.pid.node())),
-                    ),
-                    Err(e) => Err(SendError::Encode(e.to_string())),
+                    .send(current::pid(), to, priority, &mut payload, None);
+                match (sent, unsent) {
+                    (Ok(()), _) => Ok(()),
+                    (Err(e), Some(msg)) => Err(match e {
+                        NetError::Busy(_) => SendError::Busy(msg),
+                        NetError::Remote(RemoteError::NoProcess) => SendError::NoProcess(msg),
+                        NetError::Remote(RemoteError::MailboxFull) => SendError::MailboxFull(msg),
+                        _ => SendError::NoConnection(msg),
+                    }),
+                    (Err(e), None) => Err(SendError::Encode(e.to_string())),
                 }
             }
         }
@@ -453,6 +464,9 @@ pub(crate) fn call_error(e: NetError) -> CallError {
         NetError::Remote(RemoteError::MailboxFull) => CallError::MailboxFull,
         NetError::Remote(RemoteError::NoReply) => CallError::NoReply,
         NetError::Timeout(d) => CallError::Timeout(d),
-        other => CallError::BadRequest(other.to_string()),
+        NetError::Busy(_) => CallError::Busy,
+        NetError::Remote(RemoteError::Rejected(why)) => CallError::BadRequest(why),
+        NetError::Wire(e) => CallError::BadRequest(e.to_string()),
+        other => CallError::Network(other),
     }
 }

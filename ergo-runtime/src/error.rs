@@ -25,6 +25,11 @@ pub enum SendError<M> {
     /// The target's node cannot be reached (no network, no route).
     #[error("no connection to the process's node")]
     NoConnection(M),
+    /// The connection to the target's node is full (its bounded write buffer is at its
+    /// limit: the peer reads slower than this node sends). Nothing was queued; retry
+    /// later or slow down.
+    #[error("the connection to the process's node is busy")]
+    Busy(M),
     /// The message could not be encoded for a remote process (a `local` handler's
     /// message, or a frame above the size limit); it was converted before encoding and
     /// cannot be handed back.
@@ -47,6 +52,7 @@ impl<M> SendError<M> {
             | SendError::MailboxFull(m)
             | SendError::Unhandled(m)
             | SendError::NoConnection(m)
+            | SendError::Busy(m)
             | SendError::NotRemote(m) => Some(m),
             SendError::Encode(_) => None,
         }
@@ -59,6 +65,7 @@ impl<M> SendError<M> {
             SendError::MailboxFull(m) => SendError::MailboxFull(f(m)),
             SendError::Unhandled(m) => SendError::Unhandled(f(m)),
             SendError::NoConnection(m) => SendError::NoConnection(f(m)),
+            SendError::Busy(m) => SendError::Busy(f(m)),
             SendError::NotRemote(m) => SendError::NotRemote(f(m)),
             SendError::Encode(e) => SendError::Encode(e),
         }
@@ -72,6 +79,7 @@ impl<M> fmt::Debug for SendError<M> {
             SendError::MailboxFull(_) => f.write_str("SendError::MailboxFull(..)"),
             SendError::Unhandled(_) => f.write_str("SendError::Unhandled(..)"),
             SendError::NoConnection(_) => f.write_str("SendError::NoConnection(..)"),
+            SendError::Busy(_) => f.write_str("SendError::Busy(..)"),
             SendError::NotRemote(_) => f.write_str("SendError::NotRemote(..)"),
             SendError::Encode(e) => write!(f, "SendError::Encode({e:?})"),
         }
@@ -110,6 +118,14 @@ pub enum CallError<E = Infallible> {
     /// The target's node could not be reached, or the connection was lost mid-call.
     #[error("no connection to the process's node")]
     NoConnection,
+    /// The connection to the target's node is full (back-pressure): the request was
+    /// not sent; retry later.
+    #[error("the connection to the process's node is busy")]
+    Busy,
+    /// The network refused the request for another reason than a lost connection
+    /// (the peer refused our cookie, a remote process of another type...).
+    #[error(transparent)]
+    Network(crate::dist::NetError),
     /// The handler answered with an error.
     #[error("handler error: {0:?}")]
     Handler(E),
@@ -127,6 +143,8 @@ impl CallError<Infallible> {
             CallError::Exited(r) => CallError::Exited(r),
             CallError::BadRequest(s) => CallError::BadRequest(s),
             CallError::NoConnection => CallError::NoConnection,
+            CallError::Busy => CallError::Busy,
+            CallError::Network(e) => CallError::Network(e),
             CallError::Handler(never) => match never {},
         }
     }

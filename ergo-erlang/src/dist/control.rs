@@ -795,6 +795,7 @@ fn call_error_term(e: &CallError) -> Term {
         CallError::Exited(reason) => reason_to_term(reason),
         CallError::BadRequest(s) => Term::tuple([Term::atom("bad_request"), Term::binary(s)]),
         CallError::NoConnection => Term::atom("noconnection"),
+        CallError::Busy => Term::atom("busy"),
         CallError::Handler(never) => match *never {},
         _ => Term::atom("error"),
     }

@@ -282,6 +282,7 @@ impl Node {
                 CallError::BadRequest("the process does not handle this request".into())
             }
             SendError::NoConnection(_) => CallError::NoConnection,
+            SendError::Busy(_) => CallError::Busy,
             SendError::Encode(e) => CallError::BadRequest(e),
             SendError::NotRemote(_) => {
                 CallError::BadRequest("the request cannot cross to another node".into())
