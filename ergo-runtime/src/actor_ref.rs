@@ -465,7 +465,7 @@ pub(crate) fn call_error(e: NetError) -> CallError {
         NetError::Remote(RemoteError::NoReply) => CallError::NoReply,
         NetError::Timeout(d) => CallError::Timeout(d),
         NetError::Busy(_) => CallError::Busy,
-        NetError::Remote(RemoteError::Rejected(why)) => CallError::BadRequest(why),
+        e @ NetError::Remote(RemoteError::Rejected(_)) => CallError::BadRequest(e.to_string()),
         NetError::Wire(e) => CallError::BadRequest(e.to_string()),
         other => CallError::Network(other),
     }
