@@ -1,0 +1,125 @@
+//! The TCP server meta process: it owns the listener; an accept task spawns one
+//! connection process per socket and hands the connections to its workers round robin
+//! (or all to its owner). It dies with its owner; its connections die with it.
+
+use std::net::SocketAddr;
+
+use tokio::net::{TcpListener, ToSocketAddrs};
+
+use ergo_runtime::{
+    Actor, ActorRef, Context, Down, Node, Pid, Reason, ReplyTo, SpawnOptions, Step,
+};
+
+use super::connection::{TcpConnection, TcpOptions};
+use super::TcpEvent;
+use crate::meta::{watch, MetaError, Tasks};
+use crate::recipient::Recipient;
+
+/// The listening server meta process.
+pub struct TcpServer {
+    listener: Option<TcpListener>,
+    owner: Pid,
+    workers: Vec<Recipient<TcpEvent>>,
+    options: TcpOptions,
+    addr: SocketAddr,
+    tasks: Tasks,
+}
+
+/// A started server: its process and the address it listens on.
+#[derive(Clone, Debug)]
+pub struct TcpListening {
+    /// The server process (stop it, monitor it).
+    pub server: ActorRef<TcpServer>,
+    /// The bound address (useful with port 0).
+    pub addr: SocketAddr,
+}
+
+impl TcpServer {
+    /// Listens on `addr`; the server dies with `owner`, and each accepted connection
+    /// goes to the next of `workers` (round robin), or to `owner` when `workers` is
+    /// empty.
+    pub async fn listen(
+        node: &Node,
+        addr: impl ToSocketAddrs,
+        owner: impl Into<Recipient<TcpEvent>>,
+        workers: Vec<Recipient<TcpEvent>>,
+        options: TcpOptions,
+    ) -> Result<TcpListening, MetaError> {
+        options.framing.check(options.max_len)?;
+        let owner = owner.into();
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let workers = if workers.is_empty() {
+            vec![owner.clone()]
+        } else {
+            workers
+        };
+        let server = TcpServer {
+            listener: Some(listener),
+            owner: owner.pid(),
+            workers,
+            options,
+            addr,
+            tasks: Tasks::default(),
+        };
+        let server = node.spawn_with(server, (), SpawnOptions::default()).await?;
+        Ok(TcpListening { server, addr })
+    }
+}
+
+impl Actor for TcpServer {
+    type Message = ();
+    type Call = ();
+    type Reply = SocketAddr;
+    type Args = ();
+
+    async fn init(&mut self, ctx: &mut Context<Self>, _: ()) -> Result<(), Reason> {
+        watch(ctx, &[self.owner])?;
+        let listener = self.listener.take().ok_or(Reason::error("no listener"))?;
+        let node = ctx.node().clone();
+        let me = ctx.pid();
+        let workers = self.workers.clone();
+        let options = self.options.clone();
+        self.tasks.spawn(async move {
+            let mut next = 0usize;
+            loop {
+                let stream = match listener.accept().await {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        // Out of descriptors and the like: wait, do not spin.
+                        tracing::warn!(error = %e, "tcp accept failed");
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let worker = workers[next % workers.len()].clone();
+                next = next.wrapping_add(1);
+                let spawned =
+                    TcpConnection::spawn(&node, stream, worker, options.clone(), Some(me)).await;
+                if let Err(e) = spawned {
+                    tracing::debug!(error = %e, "a tcp connection could not start");
+                }
+            }
+        });
+        Ok(())
+    }
+
+    fn handle_message(&mut self, _: &mut Context<Self>, _: ()) -> Step<Self> {
+        Step::Continue
+    }
+
+    fn handle_call(
+        &mut self,
+        _: &mut Context<Self>,
+        _: (),
+        reply: ReplyTo<SocketAddr>,
+    ) -> Step<Self> {
+        reply.send(self.addr);
+        Step::Continue
+    }
+
+    fn handle_down(&mut self, _: &mut Context<Self>, _: Down) -> Step<Self> {
+        Step::Stop(Reason::Normal)
+    }
+}
