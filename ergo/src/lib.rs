@@ -37,6 +37,12 @@ pub use ergo_otp::supervisor;
 /// Typed publish/subscribe between processes.
 pub use ergo_otp::events;
 
+/// A pool of workers behind one address (round robin, replaced when they die).
+pub use ergo_otp::pool;
+
+/// Messages and calls routed by a function to named routes.
+pub use ergo_otp::router;
+
 /// The native network between ergo nodes (the `net` feature, on by default): start it
 /// with `Node::builder(..).network(NetOptions::new())`.
 #[cfg(feature = "net")]
