@@ -20,6 +20,7 @@ pub mod port;
 mod recipient;
 pub mod tcp;
 pub mod udp;
+pub mod web;
 
 pub use meta::MetaError;
 pub use recipient::Recipient;

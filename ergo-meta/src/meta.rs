@@ -14,6 +14,9 @@ pub enum MetaError {
     /// Binding, connecting or starting the program failed.
     #[error("i/o error: {0}")]
     Io(#[from] io::Error),
+    /// A protocol handshake failed (a WebSocket upgrade, an HTTP status).
+    #[error("handshake failed: {0}")]
+    Handshake(String),
     /// The options are inconsistent (a header length outside the header, ...).
     #[error("bad options: {0}")]
     BadOptions(String),

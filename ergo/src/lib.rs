@@ -53,6 +53,65 @@ pub mod net {
     };
 }
 
+/// Meta processes (the `meta` feature): TCP servers and connections with framing, UDP
+/// sockets, external OS programs — each a process that owns its socket or program,
+/// delivers what it reads as messages and dies with its owner.
+///
+/// Blocking work that is not I/O needs no meta process: see
+/// [`Context::spawn_blocking`] and [`Context::spawn_blocking_reply`].
+#[cfg(feature = "meta")]
+pub mod meta {
+    pub use ergo_meta::{port, tcp, udp, MetaError, Recipient};
+}
+
+/// The web stack (the `meta` or `web` feature): HTTP served by WebWorker actors (with
+/// `#[get("/path/:id")]`-style handlers) behind a pool, WebSocket and server-sent
+/// events connections as meta processes, all on an axum router an application can
+/// mount beside its own routes.
+///
+/// ```
+/// use ergo::prelude::*;
+/// use ergo::pool::{Pool, PoolOptions};
+/// use ergo::web::{worker_router, Json, StatusCode, WebOptions, WebRequest, WebServer};
+///
+/// #[derive(Default)]
+/// struct Bank {
+///     balances: std::collections::HashMap<u64, i64>,
+/// }
+///
+/// #[actor]
+/// impl Bank {
+///     #[get("/balance/:id")]
+///     fn balance(&mut self, id: u64) -> Json<i64> {
+///         Json(self.balances.get(&id).copied().unwrap_or(0))
+///     }
+///
+///     #[post("/deposit/:id")]
+///     fn deposit(&mut self, id: u64, req: &WebRequest) -> Result<String, (StatusCode, String)> {
+///         let amount: i64 = req.text().unwrap_or("").trim().parse()
+///             .map_err(|_| (StatusCode::BAD_REQUEST, "an amount, please".to_string()))?;
+///         let balance = self.balances.entry(id).or_default();
+///         *balance += amount;
+///         Ok(balance.to_string())
+///     }
+/// }
+///
+/// # #[tokio::main] async fn main() {
+/// let node = Node::builder("web@127.0.0.1").start().await.unwrap();
+/// let bank = node.spawn(Pool::new(PoolOptions::new(Bank::default).size(1))).await.unwrap();
+/// let app = worker_router(bank.clone(), WebOptions::default());
+/// let http = WebServer::start(&node, "127.0.0.1:0", bank.pid(), app).await.unwrap();
+/// # let _ = http.addr;
+/// // GET http://{http.addr}/balance/7 answers `0`; the server stops with the pool.
+/// # node.stop().await.unwrap();
+/// # }
+/// ```
+#[cfg(feature = "meta")]
+pub mod web {
+    pub use ergo_macros::{delete, get, patch, post, put};
+    pub use ergo_meta::web::*;
+}
+
 /// Erlang/Elixir interoperability (the `erlang` feature, on by default): terms, EPMD,
 /// the distribution protocol.
 #[cfg(feature = "erlang")]
@@ -79,6 +138,9 @@ pub mod prelude {
     pub use ergo_net::{NetBuilderExt, NetworkExt};
     #[doc(no_inline)]
     pub use ergo_otp::events::{Event, EventDemand, EventDown, EventOptions, EventsExt};
+    #[cfg(feature = "meta")]
+    #[doc(no_inline)]
+    pub use ergo_macros::{delete, get, patch, post, put};
     #[doc(no_inline)]
     pub use ergo_otp::supervisor::{
         ChildRef, ChildSpec, Restart, Strategy, Supervisor, SupervisorError, SupervisorExt,
