@@ -167,7 +167,10 @@ fn arm(cx: &Ctxt, route: &Route, krate: &syn::Path) -> TokenStream {
             }
         }
         let Pat::Ident(ident) = &*arg.pat else {
-            cx.error_spanned_by(&arg.pat, "a web handler's argument is a plain name: `id: u64`");
+            cx.error_spanned_by(
+                &arg.pat,
+                "a web handler's argument is a plain name: `id: u64`",
+            );
             continue;
         };
         let name = ident.ident.to_string();
@@ -231,7 +234,12 @@ fn arm(cx: &Ctxt, route: &Route, krate: &syn::Path) -> TokenStream {
 }
 
 /// The `WebWorker` impl of an actor with web handlers.
-pub fn worker_impl(krate: &syn::Path, self_ty: &Type, call: &syn::Ident, reply: &syn::Ident) -> TokenStream {
+pub fn worker_impl(
+    krate: &syn::Path,
+    self_ty: &Type,
+    call: &syn::Ident,
+    reply: &syn::Ident,
+) -> TokenStream {
     quote! {
         impl #krate::web::WebWorker for #self_ty {
             fn web_call(request: #krate::web::WebRequest) -> <Self as #krate::Actor>::Call {

@@ -133,14 +133,14 @@ pub mod prelude {
     pub use ergo_macros::{
         actor, handle_call, handle_cast, handle_info, init, supervisor, terminate,
     };
+    #[cfg(feature = "meta")]
+    #[doc(no_inline)]
+    pub use ergo_macros::{delete, get, patch, post, put};
     #[cfg(feature = "net")]
     #[doc(no_inline)]
     pub use ergo_net::{NetBuilderExt, NetworkExt};
     #[doc(no_inline)]
     pub use ergo_otp::events::{Event, EventDemand, EventDown, EventOptions, EventsExt};
-    #[cfg(feature = "meta")]
-    #[doc(no_inline)]
-    pub use ergo_macros::{delete, get, patch, post, put};
     #[doc(no_inline)]
     pub use ergo_otp::supervisor::{
         ChildRef, ChildSpec, Restart, Strategy, Supervisor, SupervisorError, SupervisorExt,

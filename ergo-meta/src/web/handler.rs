@@ -65,9 +65,7 @@ async fn handle<W: WebWorker>(State(target): State<Arc<Target<W>>>, req: Request
     let (parts, body) = req.into_parts();
     let body = match to_bytes(body, target.options.max_body).await {
         Ok(body) => body,
-        Err(_) => {
-            return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response()
-        }
+        Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response(),
     };
     let request = WebRequest {
         method: parts.method,
@@ -92,9 +90,10 @@ pub async fn call<W: WebWorker>(
         .await;
     match reply {
         Ok(response) => response,
-        Err(CallError::Timeout(_)) => {
-            WebResponse::text(StatusCode::GATEWAY_TIMEOUT, "the worker did not answer in time")
-        }
+        Err(CallError::Timeout(_)) => WebResponse::text(
+            StatusCode::GATEWAY_TIMEOUT,
+            "the worker did not answer in time",
+        ),
         Err(CallError::Exited(reason)) => WebResponse::text(
             StatusCode::SERVICE_UNAVAILABLE,
             format!("the worker failed: {reason}"),

@@ -10,10 +10,10 @@
 mod handler;
 mod request;
 pub mod route;
-pub mod sse;
-pub mod ws;
 mod server;
+pub mod sse;
 mod worker;
+pub mod ws;
 
 pub use axum::http::{HeaderMap, Method, StatusCode};
 pub use axum::Router;

@@ -9,7 +9,9 @@ use axum::Router;
 use tokio::net::{TcpListener, ToSocketAddrs};
 use tokio::sync::oneshot;
 
-use ergo_runtime::{Actor, ActorRef, Context, Down, Node, Pid, Reason, ReplyTo, SpawnOptions, Step};
+use ergo_runtime::{
+    Actor, ActorRef, Context, Down, Node, Pid, Reason, ReplyTo, SpawnOptions, Step,
+};
 
 use crate::meta::{watch, MetaError};
 
@@ -83,7 +85,12 @@ impl Actor for WebServer {
         Step::Continue
     }
 
-    fn handle_call(&mut self, _: &mut Context<Self>, _: (), reply: ReplyTo<SocketAddr>) -> Step<Self> {
+    fn handle_call(
+        &mut self,
+        _: &mut Context<Self>,
+        _: (),
+        reply: ReplyTo<SocketAddr>,
+    ) -> Step<Self> {
         reply.send(self.addr);
         Step::Continue
     }

@@ -194,7 +194,13 @@ impl Actor for WsConnection {
         let worker = self.worker.clone();
         let uri = self.uri.clone();
         self.tasks.spawn(async move {
-            if worker.send(WsEvent::Connect { conn: conn.clone(), uri }).is_err() {
+            if worker
+                .send(WsEvent::Connect {
+                    conn: conn.clone(),
+                    uri,
+                })
+                .is_err()
+            {
                 let _ = me.send(WsMsg::Ended(Some("the worker is gone".into())));
                 return;
             }
@@ -249,7 +255,10 @@ impl Actor for WsConnection {
     }
 
     fn terminate(&mut self, ctx: &mut Context<Self>, reason: &Reason) {
-        self.disconnect(ctx, Some(reason.to_string()).filter(|_| reason.is_failure()));
+        self.disconnect(
+            ctx,
+            Some(reason.to_string()).filter(|_| reason.is_failure()),
+        );
     }
 }
 
@@ -325,12 +334,12 @@ fn to_tungstenite(m: WsMessage) -> ts::Message {
         WsMessage::Binary(b) => ts::Message::Binary(b),
         WsMessage::Ping(b) => ts::Message::Ping(b),
         WsMessage::Pong(b) => ts::Message::Pong(b),
-        WsMessage::Close(c) => ts::Message::Close(c.map(|(code, reason)| {
-            ts::protocol::CloseFrame {
+        WsMessage::Close(c) => {
+            ts::Message::Close(c.map(|(code, reason)| ts::protocol::CloseFrame {
                 code: code.into(),
                 reason: reason.into(),
-            }
-        })),
+            }))
+        }
     }
 }
 

@@ -288,7 +288,10 @@ impl Actor for SseConnection {
     }
 
     fn terminate(&mut self, ctx: &mut Context<Self>, reason: &Reason) {
-        self.disconnect(ctx, Some(reason.to_string()).filter(|_| reason.is_failure()));
+        self.disconnect(
+            ctx,
+            Some(reason.to_string()).filter(|_| reason.is_failure()),
+        );
     }
 }
 
@@ -332,7 +335,9 @@ async fn client(url: String, conn: SseConn, worker: Recipient<SseEvent>, uri: Ur
                         Some(Err(e)) => break Some(e.to_string()),
                         Some(Ok(frame)) => frame,
                     };
-                    let Some(data) = frame.data_ref() else { continue };
+                    let Some(data) = frame.data_ref() else {
+                        continue;
+                    };
                     if let Err(e) = decoder.feed(data, &mut out) {
                         break Some(e.to_string());
                     }
@@ -417,7 +422,11 @@ async fn open(state: Arc<Streams>, uri: Uri, headers: HeaderMap) -> Response {
         told_disconnect: false,
         tasks: Tasks::default(),
     };
-    let conn = match state.node.spawn_with(conn, (), SpawnOptions::default()).await {
+    let conn = match state
+        .node
+        .spawn_with(conn, (), SpawnOptions::default())
+        .await
+    {
         Ok(conn) => conn,
         Err(e) => return (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
     };
