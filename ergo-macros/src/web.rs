@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{FnArg, ImplItem, ImplItemFn, ItemImpl, Pat, Type};
@@ -139,6 +139,17 @@ fn is_named(ty: &Type, name: &str) -> bool {
 
 /// The code that answers one route.
 fn arm(cx: &Ctxt, route: &Route, krate: &syn::Path) -> TokenStream {
+    let errors = cx.len();
+    let arm = arm_code(cx, route, krate);
+    // A route with errors gets no code: only its errors are reported.
+    if cx.len() > errors {
+        TokenStream::new()
+    } else {
+        arm
+    }
+}
+
+fn arm_code(cx: &Ctxt, route: &Route, krate: &syn::Path) -> TokenStream {
     let pattern = &route.pattern;
     let names: Vec<&str> = pattern
         .split('/')
@@ -218,7 +229,6 @@ fn arm(cx: &Ctxt, route: &Route, krate: &syn::Path) -> TokenStream {
     let ret = quote_spanned! {sig.output.span()=>
         #krate::web::IntoWebResponse::into_web_response(__ergo_out)
     };
-    let _ = Span::call_site();
     quote! {
         if let ::core::option::Option::Some(__ergo_params) =
             #krate::web::route::match_path(#pattern, &__ergo_path)
