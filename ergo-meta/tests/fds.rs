@@ -7,7 +7,10 @@ mod support;
 use ergo_meta::port::{Port, PortEvent, PortOptions};
 use ergo_meta::tcp::{TcpEvent, TcpOptions, TcpServer};
 use ergo_meta::udp::{Udp, UdpDatagram};
-use support::{eventually, next, node, open_fds, sink};
+use ergo_meta::web::ws::{websocket, WsEvent};
+use ergo_meta::web::{Router, WebServer};
+use support::{eventually, guard, next, node, open_fds, sink};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -45,5 +48,56 @@ async fn sockets_are_released_when_owners_die() {
     udp_owner.exit(ergo_runtime::Reason::Kill);
     port_owner.exit(ergo_runtime::Reason::Kill);
     eventually("every descriptor is released", || open_fds() <= before).await;
+
+    // A web server with a keep-alive HTTP connection and a WebSocket connection: its
+    // owner and the WebSocket worker die, every socket closes.
+    let (web_owner, _web_events) = sink::<WsEvent>(&node).await;
+    let (ws_worker, mut ws_events) = sink::<WsEvent>(&node).await;
+    let app = Router::new()
+        .route("/ws", websocket(&node, vec![(&ws_worker).into()]))
+        .route("/", axum::routing::get(|| async { "ok" }));
+    let http = WebServer::start(&node, "127.0.0.1:0", web_owner.pid(), app)
+        .await
+        .unwrap();
+    let mut keep_alive = TcpStream::connect(http.addr).await.unwrap();
+    keep_alive
+        .write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 256];
+    let n = guard("the answer", keep_alive.read(&mut buf))
+        .await
+        .unwrap();
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+    let url = format!("ws://{}/ws", http.addr);
+    let (ws_client, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    assert!(matches!(
+        next(&mut ws_events).await,
+        WsEvent::Connect { .. }
+    ));
+    assert!(open_fds() >= before + 5);
+    web_owner.exit(ergo_runtime::Reason::Kill);
+    ws_worker.exit(ergo_runtime::Reason::Kill);
+    // The server closes the idle keep-alive connection: the client reads its end.
+    let n = guard("the close", keep_alive.read(&mut buf))
+        .await
+        .unwrap_or(0);
+    assert_eq!(n, 0);
+    drop((keep_alive, ws_client));
+    eventually("the web sockets are released", || open_fds() <= before).await;
+
+    // The node stops: the meta processes it still runs release theirs too.
+    let (owner, mut events) = sink::<TcpEvent>(&node).await;
+    let listening = TcpServer::listen(&node, "127.0.0.1:0", &owner, vec![], TcpOptions::default())
+        .await
+        .unwrap();
+    let client = TcpStream::connect(listening.addr).await.unwrap();
+    assert!(matches!(next(&mut events).await, TcpEvent::Connect { .. }));
+    let (port_owner, _port_events) = sink::<PortEvent>(&node).await;
+    let _port = Port::open(&node, PortOptions::new("sleep", ["1000"]), &port_owner)
+        .await
+        .unwrap();
     node.stop().await.unwrap();
+    drop(client);
+    eventually("the node's sockets are released", || open_fds() <= before).await;
 }
