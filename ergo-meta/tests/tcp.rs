@@ -5,7 +5,7 @@
 mod support;
 
 use bytes::Bytes;
-use ergo_meta::tcp::{Framing, TcpConnection, TcpEvent, TcpOptions, TcpServer};
+use ergo_meta::tcp::{rustls, Framing, TcpConnection, TcpEvent, TcpOptions, TcpServer};
 use ergo_meta::Recipient;
 use support::{guard, next, node, sink};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -186,5 +186,106 @@ async fn a_dialled_connection_talks_and_dies_with_its_worker() {
         !conn.actor_ref().is_alive()
     })
     .await;
+    node.stop().await.unwrap();
+}
+
+/// A self-signed certificate for `localhost`: the server's config and a client config
+/// that trusts it.
+fn tls_configs() -> (
+    std::sync::Arc<rustls::ServerConfig>,
+    std::sync::Arc<rustls::ClientConfig>,
+) {
+    use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+    use std::sync::Arc;
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let cert = certified.cert.der().clone();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(certified.key_pair.serialize_der()));
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let server = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.clone()], key)
+        .unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert).unwrap();
+    let client = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    (Arc::new(server), Arc::new(client))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_server_and_client() {
+    let node = node("tcp_tls").await;
+    let (server_config, client_config) = tls_configs();
+    let (worker, mut events) = sink::<TcpEvent>(&node).await;
+    let options = TcpOptions::default()
+        .framing(Framing::length_prefixed(2))
+        .tls(server_config);
+    let listening = TcpServer::listen(&node, "127.0.0.1:0", &worker, vec![], options)
+        .await
+        .unwrap();
+
+    // ergo's TLS client against ergo's TLS server.
+    let (client_worker, mut client_events) = sink::<TcpEvent>(&node).await;
+    let conn = TcpConnection::connect_tls(
+        &node,
+        listening.addr,
+        "localhost",
+        client_config.clone(),
+        &client_worker,
+        TcpOptions::default().framing(Framing::length_prefixed(2)),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        next(&mut client_events).await,
+        TcpEvent::Connect { .. }
+    ));
+    assert!(matches!(next(&mut events).await, TcpEvent::Connect { .. }));
+    conn.write(&[0u8, 5, b's', b'e', b'c', b'r', b't'][..])
+        .unwrap();
+    match next(&mut events).await {
+        TcpEvent::Data { conn, data } => {
+            assert_eq!(&data[2..], b"secrt");
+            conn.write(data).unwrap();
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    match next(&mut client_events).await {
+        TcpEvent::Data { data, .. } => assert_eq!(&data[2..], b"secrt"),
+        other => panic!("unexpected {other:?}"),
+    }
+
+    // A client that does not trust the certificate fails its handshake; a plain-text
+    // client gets no answer, and neither stops the server.
+    let (_, untrusting) = tls_configs();
+    let refused = TcpConnection::connect_tls(
+        &node,
+        listening.addr,
+        "localhost",
+        untrusting,
+        &client_worker,
+        TcpOptions::default(),
+    )
+    .await;
+    assert!(refused.is_err());
+    let mut plain = TcpStream::connect(listening.addr).await.unwrap();
+    plain.write_all(b"\0\x03abc").await.unwrap();
+    let mut buf = [0u8; 16];
+    let _ = guard("the refusal", plain.read(&mut buf)).await;
+    let again = TcpConnection::connect_tls(
+        &node,
+        listening.addr,
+        "localhost",
+        client_config,
+        &client_worker,
+        TcpOptions::default(),
+    )
+    .await;
+    assert!(again.is_ok());
     node.stop().await.unwrap();
 }

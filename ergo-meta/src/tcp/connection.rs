@@ -4,10 +4,13 @@
 
 use std::net::SocketAddr;
 
+use std::sync::Arc;
+
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpStream, ToSocketAddrs};
+use tokio_rustls::rustls::pki_types::ServerName;
+use tokio_rustls::rustls::{ClientConfig, ServerConfig};
 
 use ergo_runtime::{
     Actor, ActorRef, Context, Down, Handles, Node, Pid, Reason, ReplyTo, SendError, SpawnOptions,
@@ -15,6 +18,7 @@ use ergo_runtime::{
 };
 
 use super::framing::{Decoder, Framing};
+use super::tls::{self, Reader, Writer};
 use super::TcpEvent;
 use crate::meta::{watch, MetaError, Tasks};
 use crate::recipient::Recipient;
@@ -31,6 +35,8 @@ pub struct TcpOptions {
     pub max_len: usize,
     /// The read buffer's initial size (also the largest raw chunk).
     pub read_buffer: usize,
+    /// A server's TLS (rustls): each accepted socket does the handshake first.
+    pub tls: Option<Arc<ServerConfig>>,
 }
 
 impl Default for TcpOptions {
@@ -39,6 +45,7 @@ impl Default for TcpOptions {
             framing: Framing::Raw,
             max_len: DEFAULT_MAX_LEN,
             read_buffer: 8192,
+            tls: None,
         }
     }
 }
@@ -47,6 +54,13 @@ impl TcpOptions {
     /// These options with `framing`.
     pub fn framing(mut self, framing: Framing) -> Self {
         self.framing = framing;
+        self
+    }
+
+    /// A server speaking TLS with this rustls configuration (its certificate chain
+    /// and key).
+    pub fn tls(mut self, config: Arc<ServerConfig>) -> Self {
+        self.tls = Some(config);
         self
     }
 
@@ -101,36 +115,45 @@ pub enum ConnMsg {
 
 /// The connection meta process (see [`TcpConn`] for its handle).
 pub struct TcpConnection {
-    stream: Option<TcpStream>,
-    writer: Option<OwnedWriteHalf>,
+    reader: Option<Reader>,
+    writer: Option<Writer>,
     worker: Recipient<TcpEvent>,
     watch: Vec<Pid>,
     options: TcpOptions,
     peer: SocketAddr,
+    local: SocketAddr,
     told_disconnect: bool,
     tasks: Tasks,
 }
 
 impl TcpConnection {
-    /// Spawns a connection process for `stream`, delivering to `worker`; it also dies
-    /// with each process in `also_watch` (its server).
+    /// Spawns a connection process for an accepted or dialled socket (TLS done if
+    /// any), delivering to `worker`; it also dies with `also_watch` (its server).
     pub(crate) async fn spawn(
         node: &Node,
         stream: TcpStream,
+        tls: Tls,
         worker: Recipient<TcpEvent>,
         options: TcpOptions,
         also_watch: Option<Pid>,
     ) -> Result<TcpConn, MetaError> {
         let peer = stream.peer_addr()?;
+        let local = stream.local_addr()?;
+        let (reader, writer) = match tls {
+            Tls::Plain => tls::plain(stream),
+            Tls::Accept(config) => tls::accept(config, stream).await?,
+            Tls::Connect(config, name) => tls::connect(config, name, stream).await?,
+        };
         let mut watch = vec![worker.pid()];
         watch.extend(also_watch);
         let conn = TcpConnection {
-            stream: Some(stream),
-            writer: None,
+            reader: Some(reader),
+            writer: Some(writer),
             worker,
             watch,
             options,
             peer,
+            local,
             told_disconnect: false,
             tasks: Tasks::default(),
         };
@@ -149,7 +172,26 @@ impl TcpConnection {
         options.framing.check(options.max_len)?;
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
-        Self::spawn(node, stream, worker.into(), options, None).await
+        Self::spawn(node, stream, Tls::Plain, worker.into(), options, None).await
+    }
+
+    /// As [`TcpConnection::connect`], over TLS: the server must present a certificate
+    /// for `server_name` that `config` trusts.
+    pub async fn connect_tls(
+        node: &Node,
+        addr: impl ToSocketAddrs,
+        server_name: &str,
+        config: Arc<ClientConfig>,
+        worker: impl Into<Recipient<TcpEvent>>,
+        options: TcpOptions,
+    ) -> Result<TcpConn, MetaError> {
+        options.framing.check(options.max_len)?;
+        let name = ServerName::try_from(server_name.to_string())
+            .map_err(|e| MetaError::BadOptions(format!("server name {server_name:?}: {e}")))?;
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        let tls = Tls::Connect(config, name);
+        Self::spawn(node, stream, tls, worker.into(), options, None).await
     }
 
     fn disconnect(&mut self, ctx: &Context<Self>, reason: Option<String>) {
@@ -158,6 +200,13 @@ impl TcpConnection {
             let _ = self.worker.send(TcpEvent::Disconnect { conn, reason });
         }
     }
+}
+
+/// What a socket needs before its connection process starts.
+pub(crate) enum Tls {
+    Plain,
+    Accept(Arc<ServerConfig>),
+    Connect(Arc<ClientConfig>, ServerName<'static>),
 }
 
 impl Handles<ConnMsg> for TcpConnection {
@@ -174,10 +223,8 @@ impl Actor for TcpConnection {
 
     async fn init(&mut self, ctx: &mut Context<Self>, _: ()) -> Result<(), Reason> {
         watch(ctx, &self.watch)?;
-        let stream = self.stream.take().ok_or(Reason::error("no socket"))?;
-        let local = stream.local_addr().map_err(Reason::error)?;
-        let (mut reader, writer) = stream.into_split();
-        self.writer = Some(writer);
+        let mut reader = self.reader.take().ok_or(Reason::error("no socket"))?;
+        let local = self.local;
         let conn = TcpConn(ctx.myself());
         let me = ctx.myself();
         let worker = self.worker.clone();
@@ -235,7 +282,11 @@ impl Actor for TcpConnection {
         match msg {
             ConnMsg::Write(data) => Step::run_async(move |mut this: Self, mut ctx| async move {
                 if let Some(writer) = this.writer.as_mut() {
-                    if let Err(e) = writer.write_all(&data).await {
+                    let written = match writer.write_all(&data).await {
+                        Ok(()) => writer.flush().await,
+                        Err(e) => Err(e),
+                    };
+                    if let Err(e) = written {
                         this.disconnect(&ctx, Some(e.to_string()));
                         ctx.stop(Reason::Normal);
                     }

@@ -10,7 +10,7 @@ use ergo_runtime::{
     Actor, ActorRef, Context, Down, Node, Pid, Reason, ReplyTo, SpawnOptions, Step,
 };
 
-use super::connection::{TcpConnection, TcpOptions};
+use super::connection::{TcpConnection, TcpOptions, Tls};
 use super::TcpEvent;
 use crate::meta::{watch, MetaError, Tasks};
 use crate::recipient::Recipient;
@@ -95,10 +95,25 @@ impl Actor for TcpServer {
                 let _ = stream.set_nodelay(true);
                 let worker = workers[next % workers.len()].clone();
                 next = next.wrapping_add(1);
-                let spawned =
-                    TcpConnection::spawn(&node, stream, worker, options.clone(), Some(me)).await;
-                if let Err(e) = spawned {
-                    tracing::debug!(error = %e, "a tcp connection could not start");
+                let (node, options) = (node.clone(), options.clone());
+                let is_tls = options.tls.is_some();
+                let start = async move {
+                    let tls = match &options.tls {
+                        Some(config) => Tls::Accept(config.clone()),
+                        None => Tls::Plain,
+                    };
+                    let spawned =
+                        TcpConnection::spawn(&node, stream, tls, worker, options, Some(me)).await;
+                    if let Err(e) = spawned {
+                        tracing::debug!(error = %e, "a tcp connection could not start");
+                    }
+                };
+                if is_tls {
+                    // A TLS handshake must not hold up the accept loop (it is bounded
+                    // by its own timeout).
+                    tokio::spawn(start);
+                } else {
+                    start.await;
                 }
             }
         });
