@@ -1,7 +1,8 @@
 //! The web stack with real clients: HTTP through WebWorkers on a pool (routes, path
 //! parameters, 404/405/400, a request timeout giving 504, a crashed worker giving 503
 //! and being replaced), WebSocket (a tungstenite client, and ergo's own client) and
-//! server-sent events (heartbeat, ids, reconnection with Last-Event-ID).
+//! server-sent events (heartbeat, ids, reconnection with Last-Event-ID), and an actor
+//! owning a TCP server through `MetaExt`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +15,8 @@ use hyper_util::rt::TokioExecutor;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
+use ergo::meta::tcp::{Framing, TcpEvent, TcpOptions};
+use ergo::meta::MetaExt;
 use ergo::pool::{Pool, PoolExt, PoolOptions};
 use ergo::prelude::*;
 use ergo::web::sse::{sse, SseConnection, SseEvent, SseMessage};
@@ -389,5 +392,62 @@ async fn server_sent_events_resume_after_the_last_id() {
         }
     }
     assert!(seen.contains("id: 4\n"), "{seen}");
+    node.stop().await.unwrap();
+}
+
+/// An actor that owns a TCP server (started in its init) and echoes every frame.
+#[derive(Default)]
+struct Owner {
+    addr: Option<std::net::SocketAddr>,
+}
+
+#[actor]
+impl Owner {
+    #[init]
+    async fn init(&mut self, ctx: &mut Context<Self>) -> Result<(), ergo::meta::MetaError> {
+        let options = TcpOptions::default().framing(Framing::length_prefixed(1));
+        self.addr = Some(ctx.tcp_listen("127.0.0.1:0", options).await?.addr);
+        Ok(())
+    }
+
+    #[handle_call]
+    fn addr(&mut self) -> Option<std::net::SocketAddr> {
+        self.addr
+    }
+
+    #[handle_info(local)]
+    fn tcp(&mut self, event: TcpEvent) {
+        if let TcpEvent::Data { conn, data } = event {
+            let _ = conn.write(data);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_actor_owns_its_tcp_server() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let node = node("meta_ext").await;
+    let owner = node.spawn(Owner::default()).await.unwrap();
+    let addr = owner.addr().await.unwrap().unwrap();
+    let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
+    client.write_all(&[2, b'h', b'i']).await.unwrap();
+    let mut buf = [0u8; 3];
+    guard("the echo", client.read_exact(&mut buf))
+        .await
+        .unwrap();
+    assert_eq!(&buf, &[2, b'h', b'i']);
+    // The owner dies: its server and connection go with it.
+    owner.exit(Reason::Kill);
+    let n = guard("the close", client.read(&mut buf)).await.unwrap_or(0);
+    assert_eq!(n, 0);
+    let mut refused = false;
+    for _ in 0..1000 {
+        if tokio::net::TcpStream::connect(addr).await.is_err() {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(refused, "the listener is closed");
     node.stop().await.unwrap();
 }

@@ -15,6 +15,7 @@
 //! with [`Context::spawn_blocking_reply`](ergo_runtime::Context::spawn_blocking_reply),
 //! which run it on tokio's blocking threads, off the scheduler.
 
+mod ext;
 mod meta;
 pub mod port;
 mod recipient;
@@ -22,5 +23,6 @@ pub mod tcp;
 pub mod udp;
 pub mod web;
 
+pub use ext::MetaExt;
 pub use meta::MetaError;
 pub use recipient::Recipient;

@@ -6,6 +6,7 @@
 mod application;
 pub mod events;
 pub mod pool;
+mod ratelimit;
 pub mod router;
 pub mod supervisor;
 

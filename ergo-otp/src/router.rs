@@ -14,6 +14,8 @@ use ergo_runtime::{
     ReplyTo, Request, SendError, Step,
 };
 
+use crate::ratelimit::Warnings;
+
 type Factory<W> = Arc<dyn Fn() -> (W, <W as Actor>::Args) + Send + Sync>;
 
 /// Where a message goes.
@@ -123,6 +125,7 @@ pub enum RouterMessage<W: Actor> {
 pub struct Router<W: Actor> {
     options: RouterOptions<W>,
     owned: HashMap<Atom, (Factory<W>, Option<ActorRef<W>>)>,
+    unrouted: Warnings,
 }
 
 impl<W: Actor> Router<W> {
@@ -131,6 +134,7 @@ impl<W: Actor> Router<W> {
         Router {
             options,
             owned: HashMap::new(),
+            unrouted: Warnings::default(),
         }
     }
 
@@ -148,7 +152,10 @@ impl<W: Actor> Router<W> {
                 message,
                 reason,
             }),
-            None => tracing::warn!(%route, %reason, "router: a message found no route"),
+            None => self.unrouted.warn(
+                "router: unrouted messages",
+                || tracing::warn!(%route, %reason, "router: a message found no route"),
+            ),
         }
     }
 }

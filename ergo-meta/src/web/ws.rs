@@ -23,6 +23,9 @@ use ergo_runtime::{
 use crate::meta::{watch, MetaError, Tasks};
 use crate::recipient::Recipient;
 
+/// How long a client's handshake may take.
+pub const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The largest message a connection accepts (1 MiB); a larger one closes it.
 pub const MAX_MESSAGE: usize = 1 << 20;
 
@@ -160,8 +163,12 @@ impl WsConnection {
         let config = ts::protocol::WebSocketConfig::default()
             .max_message_size(Some(MAX_MESSAGE))
             .max_frame_size(Some(MAX_MESSAGE));
-        let (socket, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), true)
+        let dial = tokio_tungstenite::connect_async_with_config(url, Some(config), true);
+        let (socket, _) = tokio::time::timeout(HANDSHAKE_TIMEOUT, dial)
             .await
+            .map_err(|_| {
+                MetaError::Handshake(format!("{url}: no answer in {HANDSHAKE_TIMEOUT:?}"))
+            })?
             .map_err(|e| MetaError::Handshake(e.to_string()))?;
         let (sink, stream) = socket.split();
         let sink = sink

@@ -8,6 +8,7 @@ use ergo_runtime::{
 };
 
 use super::{PoolCall, PoolInfo, PoolMessage, PoolOptions, PoolReply};
+use crate::ratelimit::Warnings;
 
 /// A pool of workers of actor `W` (see the [module](super) docs). Spawn it like any
 /// actor: `node.spawn(Pool::new(PoolOptions::new(Worker::default))).await?`; send it
@@ -16,6 +17,7 @@ pub struct Pool<W: Actor> {
     options: PoolOptions<W>,
     workers: VecDeque<ActorRef<W>>,
     info: PoolInfo,
+    dropped: Warnings,
 }
 
 impl<W: Actor> Pool<W> {
@@ -25,6 +27,7 @@ impl<W: Actor> Pool<W> {
             options,
             workers: VecDeque::new(),
             info: PoolInfo::default(),
+            dropped: Warnings::default(),
         }
     }
 
@@ -101,14 +104,21 @@ impl<W: Actor> Pool<W> {
                 match this.dispatch(item, send) {
                     Dispatch::Done { .. } => {}
                     Dispatch::Refused { item, .. } => {
-                        this.info.dropped += 1;
-                        tracing::warn!("pool: no worker could take a message; dropped");
+                        this.refused();
                         drop_item(item);
                     }
                 }
             }
             (this, ctx)
         })
+    }
+
+    /// Counts (and logs, rate-limited) work that no worker could take.
+    fn refused(&mut self) {
+        self.info.dropped += 1;
+        self.dropped.warn("pool: work dropped", || {
+            tracing::warn!("pool: every worker's mailbox is full; work dropped")
+        });
     }
 
     fn info(&self) -> PoolInfo {
@@ -166,8 +176,7 @@ impl<W: Actor> Actor for Pool<W> {
             Dispatch::Done { dead: 0 } => Step::Continue,
             Dispatch::Done { dead } => Self::replace_then(dead, None, send_message::<W>, drop),
             Dispatch::Refused { item, dead: 0 } => {
-                self.info.dropped += 1;
-                tracing::warn!("pool: every worker's mailbox is full; a message was dropped");
+                self.refused();
                 drop(item);
                 Step::Continue
             }
@@ -192,7 +201,7 @@ impl<W: Actor> Actor for Pool<W> {
                         Self::replace_then(dead, None, send_call::<W>, refuse_call::<W>)
                     }
                     Dispatch::Refused { item, dead: 0 } => {
-                        self.info.dropped += 1;
+                        self.refused();
                         refuse_call::<W>(item);
                         Step::Continue
                     }

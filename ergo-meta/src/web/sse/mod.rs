@@ -41,6 +41,9 @@ pub const MAX_EVENT: usize = 1 << 20;
 /// The default reconnection delay of a client, until the server sets one (3 s).
 pub const DEFAULT_RETRY: Duration = Duration::from_secs(3);
 
+/// How long a client waits for the response's head.
+pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// How many reconnections in a row may fail before a client gives up.
 pub const MAX_RECONNECTS: u32 = 100;
 
@@ -307,7 +310,10 @@ async fn client(url: String, conn: SseConn, worker: Recipient<SseEvent>, uri: Ur
             req = req.header("last-event-id", id.as_str());
         }
         let outcome = match req.body(Empty::new()) {
-            Ok(req) => http.request(req).await.map_err(|e| e.to_string()),
+            Ok(req) => match tokio::time::timeout(RESPONSE_TIMEOUT, http.request(req)).await {
+                Ok(answer) => answer.map_err(|e| e.to_string()),
+                Err(_) => Err(format!("{url}: no answer in {RESPONSE_TIMEOUT:?}")),
+            },
             Err(e) => break Some(e.to_string()),
         };
         let reason = match outcome {
