@@ -291,7 +291,9 @@ fn strip_handler_attrs(tokens: TokenStream2) -> TokenStream2 {
                     _ => break,
                 }
             }
-            last.is_some_and(|name| Kind::ALL.iter().any(|k| k.name() == name))
+            last.is_some_and(|name| {
+                Kind::ALL.iter().any(|k| k.name() == name) || web::METHODS.contains(&name.as_str())
+            })
         }
         _ => false,
     };
