@@ -3,6 +3,7 @@
 //! with it.
 
 use std::future::Future;
+use std::pin::Pin;
 
 use tokio::net::ToSocketAddrs;
 
@@ -14,6 +15,9 @@ use crate::tcp::{TcpConn, TcpConnection, TcpEvent, TcpListening, TcpOptions, Tcp
 use crate::udp::{Udp, UdpDatagram};
 use crate::web::sse::{SseConn, SseConnection, SseEvent};
 use crate::web::ws::{WsConn, WsConnection, WsEvent};
+
+/// What starting a meta process returns: await it for its handle.
+pub type MetaFuture<T> = Pin<Box<dyn Future<Output = Result<T, MetaError>> + Send + 'static>>;
 
 /// Meta processes owned by the calling process (in scope with
 /// `use ergo::meta::MetaExt`). Each is for an actor that handles its event type
@@ -27,7 +31,7 @@ pub trait MetaExt<A: Actor> {
         &self,
         addr: impl ToSocketAddrs + Send + 'static,
         options: TcpOptions,
-    ) -> impl Future<Output = Result<TcpListening, MetaError>> + Send + 'static
+    ) -> MetaFuture<TcpListening>
     where
         A: Handles<TcpEvent>;
 
@@ -36,39 +40,27 @@ pub trait MetaExt<A: Actor> {
         &self,
         addr: impl ToSocketAddrs + Send + 'static,
         options: TcpOptions,
-    ) -> impl Future<Output = Result<TcpConn, MetaError>> + Send + 'static
+    ) -> MetaFuture<TcpConn>
     where
         A: Handles<TcpEvent>;
 
     /// Binds a UDP socket; its datagrams come to this process.
-    fn udp_bind(
-        &self,
-        addr: impl ToSocketAddrs + Send + 'static,
-    ) -> impl Future<Output = Result<Udp, MetaError>> + Send + 'static
+    fn udp_bind(&self, addr: impl ToSocketAddrs + Send + 'static) -> MetaFuture<Udp>
     where
         A: Handles<UdpDatagram>;
 
     /// Starts an external program; its output and exit come to this process.
-    fn open_port(
-        &self,
-        options: PortOptions,
-    ) -> impl Future<Output = Result<Port, MetaError>> + Send + 'static
+    fn open_port(&self, options: PortOptions) -> MetaFuture<Port>
     where
         A: Handles<PortEvent>;
 
     /// Dials a WebSocket server; its messages come to this process.
-    fn ws_connect(
-        &self,
-        url: String,
-    ) -> impl Future<Output = Result<WsConn, MetaError>> + Send + 'static
+    fn ws_connect(&self, url: String) -> MetaFuture<WsConn>
     where
         A: Handles<WsEvent>;
 
     /// Reads a server-sent events stream; its events come to this process.
-    fn sse_connect(
-        &self,
-        url: String,
-    ) -> impl Future<Output = Result<SseConn, MetaError>> + Send + 'static
+    fn sse_connect(&self, url: String) -> MetaFuture<SseConn>
     where
         A: Handles<SseEvent>;
 }
@@ -78,67 +70,55 @@ impl<A: Actor> MetaExt<A> for Context<A> {
         &self,
         addr: impl ToSocketAddrs + Send + 'static,
         options: TcpOptions,
-    ) -> impl Future<Output = Result<TcpListening, MetaError>> + Send + 'static
+    ) -> MetaFuture<TcpListening>
     where
         A: Handles<TcpEvent>,
     {
         let (node, me) = (self.node().clone(), self.myself());
-        async move { TcpServer::listen(&node, addr, me, Vec::new(), options).await }
+        Box::pin(async move { TcpServer::listen(&node, addr, me, Vec::new(), options).await })
     }
 
     fn tcp_connect(
         &self,
         addr: impl ToSocketAddrs + Send + 'static,
         options: TcpOptions,
-    ) -> impl Future<Output = Result<TcpConn, MetaError>> + Send + 'static
+    ) -> MetaFuture<TcpConn>
     where
         A: Handles<TcpEvent>,
     {
         let (node, me) = (self.node().clone(), self.myself());
-        async move { TcpConnection::connect(&node, addr, me, options).await }
+        Box::pin(async move { TcpConnection::connect(&node, addr, me, options).await })
     }
 
-    fn udp_bind(
-        &self,
-        addr: impl ToSocketAddrs + Send + 'static,
-    ) -> impl Future<Output = Result<Udp, MetaError>> + Send + 'static
+    fn udp_bind(&self, addr: impl ToSocketAddrs + Send + 'static) -> MetaFuture<Udp>
     where
         A: Handles<UdpDatagram>,
     {
         let (node, me) = (self.node().clone(), self.myself());
-        async move { Udp::bind(&node, addr, me).await }
+        Box::pin(async move { Udp::bind(&node, addr, me).await })
     }
 
-    fn open_port(
-        &self,
-        options: PortOptions,
-    ) -> impl Future<Output = Result<Port, MetaError>> + Send + 'static
+    fn open_port(&self, options: PortOptions) -> MetaFuture<Port>
     where
         A: Handles<PortEvent>,
     {
         let (node, me) = (self.node().clone(), self.myself());
-        async move { Port::open(&node, options, me).await }
+        Box::pin(async move { Port::open(&node, options, me).await })
     }
 
-    fn ws_connect(
-        &self,
-        url: String,
-    ) -> impl Future<Output = Result<WsConn, MetaError>> + Send + 'static
+    fn ws_connect(&self, url: String) -> MetaFuture<WsConn>
     where
         A: Handles<WsEvent>,
     {
         let (node, me) = (self.node().clone(), self.myself());
-        async move { WsConnection::connect(&node, &url, me).await }
+        Box::pin(async move { WsConnection::connect(&node, &url, me).await })
     }
 
-    fn sse_connect(
-        &self,
-        url: String,
-    ) -> impl Future<Output = Result<SseConn, MetaError>> + Send + 'static
+    fn sse_connect(&self, url: String) -> MetaFuture<SseConn>
     where
         A: Handles<SseEvent>,
     {
         let (node, me) = (self.node().clone(), self.myself());
-        async move { SseConnection::connect(&node, &url, me).await }
+        Box::pin(async move { SseConnection::connect(&node, &url, me).await })
     }
 }

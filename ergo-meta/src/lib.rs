@@ -23,6 +23,6 @@ pub mod tcp;
 pub mod udp;
 pub mod web;
 
-pub use ext::MetaExt;
+pub use ext::{MetaExt, MetaFuture};
 pub use meta::MetaError;
 pub use recipient::Recipient;

@@ -61,7 +61,7 @@ pub mod net {
 /// [`Context::spawn_blocking`] and [`Context::spawn_blocking_reply`].
 #[cfg(feature = "meta")]
 pub mod meta {
-    pub use ergo_meta::{port, tcp, udp, MetaError, MetaExt, Recipient};
+    pub use ergo_meta::{port, tcp, udp, MetaError, MetaExt, MetaFuture, Recipient};
 }
 
 /// The web stack (the `meta` or `web` feature): HTTP served by WebWorker actors (with
