@@ -151,6 +151,10 @@ async fn http_through_webworkers_on_a_pool() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, body) = http(&client, Method::GET, &get("/balance/seven"), "").await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(
+        http(&client, Method::HEAD, &get("/balance/7"), "").await,
+        (StatusCode::OK, String::new())
+    );
     let (status, _) = http(&client, Method::GET, &get("/nothing/here"), "").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = http(&client, Method::DELETE, &get("/balance/7"), "").await;

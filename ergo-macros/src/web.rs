@@ -220,6 +220,15 @@ fn arm_code(cx: &Ctxt, route: &Route, krate: &syn::Path) -> TokenStream {
         }
     }
     let method = format_ident!("{}", route.method.to_uppercase());
+    // A GET handler answers HEAD too (the server sends the head without the body).
+    let matches = if route.method == "get" {
+        quote! {
+            (__ergo_request.method == #krate::web::Method::GET
+                || __ergo_request.method == #krate::web::Method::HEAD)
+        }
+    } else {
+        quote!((__ergo_request.method == #krate::web::Method::#method))
+    };
     let func = &sig.ident;
     let call = if sig.asyncness.is_some() {
         quote!(self.#func(#(#args),*).await)
@@ -233,7 +242,7 @@ fn arm_code(cx: &Ctxt, route: &Route, krate: &syn::Path) -> TokenStream {
         if let ::core::option::Option::Some(__ergo_params) =
             #krate::web::route::match_path(#pattern, &__ergo_path)
         {
-            if __ergo_request.method == #krate::web::Method::#method {
+            if #matches {
                 #(#lets)*
                 let __ergo_out = #call;
                 return #ret;

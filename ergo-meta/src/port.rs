@@ -312,6 +312,13 @@ impl Actor for PortMeta {
         Step::Continue
     }
 
+    fn debug_state(&self) -> Option<String> {
+        Some(format!(
+            "Port {{ program: {:?}, args: {:?}, tag: {:?} }}",
+            self.options.program, self.options.args, self.options.tag
+        ))
+    }
+
     fn handle_down(&mut self, _: &mut Context<Self>, _: Down) -> Step<Self> {
         Step::Stop(Reason::Normal)
     }

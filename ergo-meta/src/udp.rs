@@ -164,6 +164,10 @@ impl Actor for UdpMeta {
         Step::Continue
     }
 
+    fn debug_state(&self) -> Option<String> {
+        Some(format!("Udp {{ addr: {} }}", self.addr))
+    }
+
     fn handle_down(&mut self, _: &mut Context<Self>, _: Down) -> Step<Self> {
         Step::Stop(Reason::Normal)
     }

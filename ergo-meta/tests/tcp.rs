@@ -176,6 +176,18 @@ async fn a_dialled_connection_talks_and_dies_with_its_worker() {
         TcpEvent::Data { data, .. } => assert_eq!(&data[..], b"pong"),
         other => panic!("unexpected {other:?}"),
     }
+    // Its state, as `sys:get_state` (or an observer) reads it.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let answer = Box::new(move |reply| {
+        let _ = tx.send(reply);
+    });
+    node.system_request(
+        conn.pid(),
+        ergo_runtime::system::SystemRequest::GetState,
+        answer,
+    );
+    let state = format!("{:?}", guard("the state", rx).await.unwrap());
+    assert!(state.contains(&format!("peer: {addr}")), "{state}");
     // The worker dies: the connection closes, the server side reads end of stream.
     worker.exit(ergo_runtime::Reason::Kill);
     let n = guard("the close", server_side.read(&mut buf))

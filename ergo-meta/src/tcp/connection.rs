@@ -314,6 +314,13 @@ impl Actor for TcpConnection {
         Step::Continue
     }
 
+    fn debug_state(&self) -> Option<String> {
+        Some(format!(
+            "TcpConnection {{ peer: {}, local: {}, framing: {:?} }}",
+            self.peer, self.local, self.options.framing
+        ))
+    }
+
     fn handle_down(&mut self, _: &mut Context<Self>, _: Down) -> Step<Self> {
         // The worker (or the server) is gone: so is the connection.
         Step::Stop(Reason::Normal)

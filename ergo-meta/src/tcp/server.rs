@@ -134,6 +134,14 @@ impl Actor for TcpServer {
         Step::Continue
     }
 
+    fn debug_state(&self) -> Option<String> {
+        Some(format!(
+            "TcpServer {{ addr: {}, workers: {} }}",
+            self.addr,
+            self.workers.len()
+        ))
+    }
+
     fn handle_down(&mut self, _: &mut Context<Self>, _: Down) -> Step<Self> {
         Step::Stop(Reason::Normal)
     }

@@ -95,6 +95,10 @@ impl Actor for WebServer {
         Step::Continue
     }
 
+    fn debug_state(&self) -> Option<String> {
+        Some(format!("WebServer {{ addr: {} }}", self.addr))
+    }
+
     fn handle_down(&mut self, _: &mut Context<Self>, _: Down) -> Step<Self> {
         Step::Stop(Reason::Normal)
     }

@@ -257,6 +257,10 @@ impl Actor for WsConnection {
         Step::Continue
     }
 
+    fn debug_state(&self) -> Option<String> {
+        Some(format!("WsConnection {{ uri: {} }}", self.uri))
+    }
+
     fn handle_down(&mut self, _: &mut Context<Self>, _: Down) -> Step<Self> {
         Step::Stop(Reason::Normal)
     }

@@ -286,6 +286,14 @@ impl Actor for SseConnection {
         Step::Continue
     }
 
+    fn debug_state(&self) -> Option<String> {
+        let side = match self.side {
+            Side::Server(_) => "server",
+            Side::Client(_) => "client",
+        };
+        Some(format!("SseConnection {{ {side}, uri: {} }}", self.uri))
+    }
+
     fn handle_down(&mut self, _: &mut Context<Self>, _: Down) -> Step<Self> {
         Step::Stop(Reason::Normal)
     }
