@@ -7,8 +7,11 @@ mod support;
 use ergo_meta::port::{Port, PortEvent, PortOptions};
 use ergo_meta::tcp::{TcpEvent, TcpOptions, TcpServer};
 use ergo_meta::udp::{Udp, UdpDatagram};
+use ergo_meta::web::sse::{sse, SseEvent};
 use ergo_meta::web::ws::{websocket, WsEvent};
 use ergo_meta::web::{Router, WebServer};
+use futures_util::StreamExt;
+use std::time::Duration;
 use support::{eventually, guard, next, node, open_fds, sink};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -49,12 +52,17 @@ async fn sockets_are_released_when_owners_die() {
     port_owner.exit(ergo_runtime::Reason::Kill);
     eventually("every descriptor is released", || open_fds() <= before).await;
 
-    // A web server with a keep-alive HTTP connection and a WebSocket connection: its
-    // owner and the WebSocket worker die, every socket closes.
+    // A web server with a keep-alive HTTP connection, a WebSocket connection and an
+    // event stream: its owner dies (their workers live on), every socket closes.
     let (web_owner, _web_events) = sink::<WsEvent>(&node).await;
     let (ws_worker, mut ws_events) = sink::<WsEvent>(&node).await;
+    let (sse_worker, mut sse_events) = sink::<SseEvent>(&node).await;
     let app = Router::new()
         .route("/ws", websocket(&node, vec![(&ws_worker).into()]))
+        .route(
+            "/events",
+            sse(&node, vec![(&sse_worker).into()], Duration::from_secs(60)),
+        )
         .route("/", axum::routing::get(|| async { "ok" }));
     let http = WebServer::start(&node, "127.0.0.1:0", web_owner.pid(), app)
         .await
@@ -69,21 +77,41 @@ async fn sockets_are_released_when_owners_die() {
         .await
         .unwrap();
     assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+    let mut stream = TcpStream::connect(http.addr).await.unwrap();
+    stream
+        .write_all(b"GET /events HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    assert!(matches!(
+        next(&mut sse_events).await,
+        SseEvent::Connect { .. }
+    ));
     let url = format!("ws://{}/ws", http.addr);
-    let (ws_client, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let (mut ws_client, _) = tokio_tungstenite::connect_async(url).await.unwrap();
     assert!(matches!(
         next(&mut ws_events).await,
         WsEvent::Connect { .. }
     ));
-    assert!(open_fds() >= before + 5);
+    assert!(open_fds() >= before + 7);
     web_owner.exit(ergo_runtime::Reason::Kill);
-    ws_worker.exit(ergo_runtime::Reason::Kill);
-    // The server closes the idle keep-alive connection: the client reads its end.
+    // The idle keep-alive connection is closed, the event stream ends, the WebSocket
+    // connection is gone: each client reads its end.
     let n = guard("the close", keep_alive.read(&mut buf))
         .await
         .unwrap_or(0);
     assert_eq!(n, 0);
-    drop((keep_alive, ws_client));
+    let mut rest = Vec::new();
+    let _ = guard("the stream's end", stream.read_to_end(&mut rest)).await;
+    while let Some(Ok(_)) = guard("the websocket's end", ws_client.next()).await {}
+    assert!(matches!(
+        next(&mut ws_events).await,
+        WsEvent::Disconnect { .. }
+    ));
+    assert!(matches!(
+        next(&mut sse_events).await,
+        SseEvent::Disconnect { .. }
+    ));
+    drop((keep_alive, stream, ws_client));
     eventually("the web sockets are released", || open_fds() <= before).await;
 
     // The node stops: the meta processes it still runs release theirs too.

@@ -1,7 +1,8 @@
 //! The HTTP server meta process: it owns the listener and serves an axum [`Router`]
 //! (a [`worker_router`](super::worker_router), an application's own, or both merged)
 //! until its owner dies or it is stopped; then it stops accepting, closes idle
-//! connections and lets requests in flight finish.
+//! connections and lets requests in flight finish (each bounded by its request
+//! timeout); its WebSocket and SSE connections end with it.
 
 use std::net::SocketAddr;
 
@@ -14,6 +15,11 @@ use ergo_runtime::{
 };
 
 use crate::meta::{watch, MetaError};
+
+/// The serving process, as a request extension: the WebSocket and SSE connections it
+/// accepts die with it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ServedBy(pub(crate) Pid);
 
 /// The HTTP server meta process.
 pub struct WebServer {
@@ -69,7 +75,9 @@ impl Actor for WebServer {
         let (tx, rx) = oneshot::channel::<()>();
         self.shutdown = Some(tx);
         let addr = self.addr;
-        let app = router.into_make_service_with_connect_info::<SocketAddr>();
+        let app = router
+            .layer(axum::Extension(ServedBy(ctx.pid())))
+            .into_make_service_with_connect_info::<SocketAddr>();
         tokio::spawn(async move {
             let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
                 let _ = rx.await;

@@ -20,6 +20,7 @@ use ergo_runtime::{
     Step,
 };
 
+use super::server::ServedBy;
 use crate::meta::{watch, MetaError, Tasks};
 use crate::recipient::Recipient;
 
@@ -118,6 +119,7 @@ pub struct WsConnection {
     sink: Option<BoxSink>,
     stream: Option<BoxStream>,
     worker: Recipient<WsEvent>,
+    server: Option<Pid>,
     uri: Uri,
     told_disconnect: bool,
     tasks: Tasks,
@@ -135,12 +137,14 @@ impl WsConnection {
         sink: BoxSink,
         stream: BoxStream,
         worker: Recipient<WsEvent>,
+        server: Option<Pid>,
         uri: Uri,
     ) -> Result<WsConn, MetaError> {
         let conn = WsConnection {
             sink: Some(sink),
             stream: Some(stream),
             worker,
+            server,
             uri,
             told_disconnect: false,
             tasks: Tasks::default(),
@@ -176,7 +180,8 @@ impl WsConnection {
             .sink_map_err(|e: ts::Error| e.to_string());
         let stream = stream.map(|r| r.map(from_tungstenite).map_err(|e| e.to_string()));
         let stream = stream.filter_map(|r| futures_util::future::ready(r.transpose()));
-        Self::spawn(node, Box::pin(sink), Box::pin(stream), worker.into(), uri).await
+        let (sink, stream) = (Box::pin(sink), Box::pin(stream));
+        Self::spawn(node, sink, stream, worker.into(), None, uri).await
     }
 
     fn disconnect(&mut self, ctx: &Context<Self>, reason: Option<String>) {
@@ -194,7 +199,9 @@ impl Actor for WsConnection {
     type Args = ();
 
     async fn init(&mut self, ctx: &mut Context<Self>, _: ()) -> Result<(), Reason> {
-        watch(ctx, &[self.worker.pid()])?;
+        let mut owners = vec![self.worker.pid()];
+        owners.extend(self.server);
+        watch(ctx, &owners)?;
         let mut stream = self.stream.take().ok_or(Reason::error("no socket"))?;
         let conn = WsConn(ctx.myself());
         let me = ctx.myself();
@@ -289,17 +296,20 @@ pub fn websocket(node: &Node, workers: Vec<Recipient<WsEvent>>) -> MethodRouter 
         workers,
         next: AtomicUsize::new(0),
     });
-    axum::routing::get(move |upgrade: WebSocketUpgrade, uri: Uri| {
-        let state = state.clone();
-        async move {
-            upgrade
-                .max_message_size(MAX_MESSAGE)
-                .on_upgrade(move |socket| accept(state, socket, uri))
-        }
-    })
+    axum::routing::get(
+        move |upgrade: WebSocketUpgrade, uri: Uri, served: Option<axum::Extension<ServedBy>>| {
+            let state = state.clone();
+            let server = served.map(|s| s.0 .0);
+            async move {
+                upgrade
+                    .max_message_size(MAX_MESSAGE)
+                    .on_upgrade(move |socket| accept(state, socket, server, uri))
+            }
+        },
+    )
 }
 
-async fn accept(state: Arc<Upgrade>, socket: WebSocket, uri: Uri) {
+async fn accept(state: Arc<Upgrade>, socket: WebSocket, server: Option<Pid>, uri: Uri) {
     let n = state.next.fetch_add(1, Ordering::Relaxed);
     let worker = state.workers[n % state.workers.len()].clone();
     let (sink, stream) = socket.split();
@@ -307,9 +317,8 @@ async fn accept(state: Arc<Upgrade>, socket: WebSocket, uri: Uri) {
         .with(|m: WsMessage| futures_util::future::ready(Ok(to_axum(m))))
         .sink_map_err(|e: axum::Error| e.to_string());
     let stream = stream.map(|r| r.map(from_axum).map_err(|e| e.to_string()));
-    if let Err(e) =
-        WsConnection::spawn(&state.node, Box::pin(sink), Box::pin(stream), worker, uri).await
-    {
+    let (sink, stream) = (Box::pin(sink), Box::pin(stream));
+    if let Err(e) = WsConnection::spawn(&state.node, sink, stream, worker, server, uri).await {
         tracing::debug!(error = %e, "a websocket connection could not start");
     }
 }

@@ -29,6 +29,7 @@ use ergo_runtime::{
 
 pub use decode::{encode, SseDecoder, SseError};
 
+use super::server::ServedBy;
 use crate::meta::{watch, MetaError, Tasks};
 use crate::recipient::Recipient;
 
@@ -170,6 +171,7 @@ enum Side {
 pub struct SseConnection {
     side: Side,
     worker: Recipient<SseEvent>,
+    server: Option<Pid>,
     uri: Uri,
     last_event_id: Option<String>,
     told_disconnect: bool,
@@ -198,6 +200,7 @@ impl SseConnection {
         let conn = SseConnection {
             side: Side::Client(url.to_string()),
             worker: worker.into(),
+            server: None,
             uri,
             last_event_id: None,
             told_disconnect: false,
@@ -227,7 +230,9 @@ impl Actor for SseConnection {
     type Args = ();
 
     async fn init(&mut self, ctx: &mut Context<Self>, _: ()) -> Result<(), Reason> {
-        watch(ctx, &[self.worker.pid()])?;
+        let mut owners = vec![self.worker.pid()];
+        owners.extend(self.server);
+        watch(ctx, &owners)?;
         let conn = SseConn(ctx.myself());
         match &self.side {
             Side::Server(_) => {
@@ -414,13 +419,16 @@ pub fn sse(node: &Node, workers: Vec<Recipient<SseEvent>>, heartbeat: Duration) 
         next: AtomicUsize::new(0),
         heartbeat,
     });
-    axum::routing::get(move |uri: Uri, headers: HeaderMap| {
-        let state = state.clone();
-        async move { open(state, uri, headers).await }
-    })
+    axum::routing::get(
+        move |uri: Uri, headers: HeaderMap, served: Option<axum::Extension<ServedBy>>| {
+            let state = state.clone();
+            let server = served.map(|s| s.0 .0);
+            async move { open(state, uri, headers, server).await }
+        },
+    )
 }
 
-async fn open(state: Arc<Streams>, uri: Uri, headers: HeaderMap) -> Response {
+async fn open(state: Arc<Streams>, uri: Uri, headers: HeaderMap, server: Option<Pid>) -> Response {
     let n = state.next.fetch_add(1, Ordering::Relaxed);
     let worker = state.workers[n % state.workers.len()].clone();
     let last_event_id = headers
@@ -431,6 +439,7 @@ async fn open(state: Arc<Streams>, uri: Uri, headers: HeaderMap) -> Response {
     let conn = SseConnection {
         side: Side::Server(tx),
         worker,
+        server,
         uri,
         last_event_id,
         told_disconnect: false,
