@@ -267,6 +267,19 @@ async fn websocket_with_a_real_client() {
     assert_eq!(next(&mut events).await, "Close(None)");
     assert_eq!(next(&mut events).await, "disconnect");
 
+    // A browser page of another site is refused.
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut cross = url.as_str().into_client_request().unwrap();
+    cross
+        .headers_mut()
+        .insert("origin", "http://elsewhere.example".parse().unwrap());
+    match guard("the refusal", tokio_tungstenite::connect_async(cross)).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
+            assert_eq!(resp.status(), StatusCode::FORBIDDEN)
+        }
+        other => panic!("a cross-origin upgrade: {:?}", other.map(|_| ())),
+    }
+
     // ergo's own client, against the same server.
     let (tx, mut mine) = mpsc::unbounded_channel();
     let me = node

@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use axum::extract::ws::{self, WebSocket, WebSocketUpgrade};
-use axum::http::Uri;
+use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::response::IntoResponse;
 use axum::routing::MethodRouter;
 use bytes::Bytes;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
@@ -284,29 +285,65 @@ struct Upgrade {
     node: Node,
     workers: Vec<Recipient<WsEvent>>,
     next: AtomicUsize,
+    origins: Vec<String>,
 }
 
 /// A route (mount it with `Router::route("/ws", websocket(..))`) that upgrades each
 /// request to a WebSocket connection process, handed to the next of `workers` (round
-/// robin).
+/// robin). A browser's request from another site (an `Origin` whose host is not the
+/// request's `Host`) is refused with 403, so a page elsewhere cannot talk to the
+/// workers with the user's cookies; [`websocket_with_origins`] allows more origins.
 pub fn websocket(node: &Node, workers: Vec<Recipient<WsEvent>>) -> MethodRouter {
+    websocket_with_origins(node, workers, Vec::new())
+}
+
+/// As [`websocket`], also accepting browsers' requests from `origins` (exactly as
+/// the `Origin` header spells them: `https://example.com`).
+pub fn websocket_with_origins(
+    node: &Node,
+    workers: Vec<Recipient<WsEvent>>,
+    origins: Vec<String>,
+) -> MethodRouter {
     assert!(!workers.is_empty(), "a websocket route needs a worker");
     let state = Arc::new(Upgrade {
         node: node.clone(),
         workers,
         next: AtomicUsize::new(0),
+        origins,
     });
     axum::routing::get(
-        move |upgrade: WebSocketUpgrade, uri: Uri, served: Option<axum::Extension<ServedBy>>| {
+        move |upgrade: WebSocketUpgrade,
+              uri: Uri,
+              headers: HeaderMap,
+              served: Option<axum::Extension<ServedBy>>| {
             let state = state.clone();
             let server = served.map(|s| s.0 .0);
             async move {
+                if !origin_allowed(&headers, &state.origins) {
+                    return (StatusCode::FORBIDDEN, "cross-origin websocket refused")
+                        .into_response();
+                }
                 upgrade
                     .max_message_size(MAX_MESSAGE)
                     .on_upgrade(move |socket| accept(state, socket, server, uri))
             }
         },
     )
+}
+
+/// No `Origin` (not a browser), the same host as the request, or a listed origin.
+fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
+        return headers.get(header::ORIGIN).is_none();
+    };
+    if allowed.iter().any(|a| a == origin) {
+        return true;
+    }
+    let host = origin.split_once("://").map_or(origin, |(_, host)| host);
+    headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|h| h.eq_ignore_ascii_case(host))
 }
 
 async fn accept(state: Arc<Upgrade>, socket: WebSocket, server: Option<Pid>, uri: Uri) {
@@ -375,4 +412,32 @@ fn from_tungstenite(m: ts::Message) -> Option<WsMessage> {
         }
         ts::Message::Frame(_) => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(origin: Option<&str>, host: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, host.parse().unwrap());
+        if let Some(o) = origin {
+            h.insert(header::ORIGIN, o.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn only_same_origin_or_listed_browsers_are_upgraded() {
+        let listed = vec!["https://ok.example".to_string()];
+        assert!(origin_allowed(&headers(None, "a:1"), &[]));
+        assert!(origin_allowed(&headers(Some("http://a:1"), "a:1"), &[]));
+        assert!(origin_allowed(&headers(Some("http://A:1"), "a:1"), &[]));
+        assert!(!origin_allowed(&headers(Some("http://evil:1"), "a:1"), &[]));
+        assert!(!origin_allowed(&headers(Some("null"), "a:1"), &[]));
+        assert!(origin_allowed(
+            &headers(Some("https://ok.example"), "a:1"),
+            &listed
+        ));
+    }
 }
