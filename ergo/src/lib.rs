@@ -59,6 +59,55 @@ pub mod net {
 ///
 /// Blocking work that is not I/O needs no meta process: see
 /// [`Context::spawn_blocking`] and [`Context::spawn_blocking_reply`].
+///
+/// An actor that owns an echo server (started in its init; it stops with the actor):
+///
+/// ```
+/// use ergo::meta::tcp::{Framing, TcpEvent, TcpOptions};
+/// use ergo::meta::{MetaError, MetaExt};
+/// use ergo::prelude::*;
+/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+///
+/// #[derive(Default)]
+/// struct Echo {
+///     addr: Option<std::net::SocketAddr>,
+/// }
+///
+/// #[actor]
+/// impl Echo {
+///     #[init]
+///     async fn init(&mut self, ctx: &mut Context<Self>) -> Result<(), MetaError> {
+///         // Frames of a 2-byte length and a payload.
+///         let options = TcpOptions::default().framing(Framing::length_prefixed(2));
+///         self.addr = Some(ctx.tcp_listen("127.0.0.1:0", options).await?.addr);
+///         Ok(())
+///     }
+///
+///     #[handle_call]
+///     fn addr(&mut self) -> Option<std::net::SocketAddr> {
+///         self.addr
+///     }
+///
+///     #[handle_info(local)]
+///     fn tcp(&mut self, event: TcpEvent) {
+///         if let TcpEvent::Data { conn, data } = event {
+///             let _ = conn.write(data);
+///         }
+///     }
+/// }
+///
+/// # #[tokio::main] async fn main() {
+/// let node = Node::builder("echo@127.0.0.1").start().await.unwrap();
+/// let echo = node.spawn(Echo::default()).await.unwrap();
+/// let addr = echo.addr().await.unwrap().unwrap();
+/// let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
+/// client.write_all(&[0, 2, b'h', b'i']).await.unwrap();
+/// let mut back = [0u8; 4];
+/// client.read_exact(&mut back).await.unwrap();
+/// assert_eq!(&back, &[0, 2, b'h', b'i']);
+/// node.stop().await.unwrap();
+/// # }
+/// ```
 #[cfg(feature = "meta")]
 pub mod meta {
     pub use ergo_meta::{port, tcp, udp, MetaError, MetaExt, MetaFuture, Recipient};
