@@ -135,6 +135,7 @@ impl Port {
             .kill_on_drop(true);
         let child = cmd.spawn()?;
         let meta = PortMeta {
+            os_pid: child.id(),
             child: Some(child),
             stdin: None,
             owner: owner.into(),
@@ -149,6 +150,11 @@ impl Port {
     /// The port process's pid.
     pub fn pid(&self) -> Pid {
         self.0.pid()
+    }
+
+    /// The program's OS process id (`None` once it has ended and the port is gone).
+    pub async fn os_pid(&self) -> Option<u32> {
+        self.0.request(()).await.ok().flatten()
     }
 
     /// Queues `data` for the program's standard input.
@@ -185,6 +191,7 @@ pub enum PortMsg {
 /// The port meta process (see [`Port`] for its handle).
 pub struct PortMeta {
     child: Option<Child>,
+    os_pid: Option<u32>,
     stdin: Option<ChildStdin>,
     owner: Recipient<PortEvent>,
     options: PortOptions,
@@ -308,14 +315,14 @@ impl Actor for PortMeta {
         _: (),
         reply: ReplyTo<Option<u32>>,
     ) -> Step<Self> {
-        reply.send(None);
+        reply.send(self.os_pid);
         Step::Continue
     }
 
     fn debug_state(&self) -> Option<String> {
         Some(format!(
-            "Port {{ program: {:?}, args: {:?}, tag: {:?} }}",
-            self.options.program, self.options.args, self.options.tag
+            "Port {{ program: {:?}, args: {:?}, tag: {:?}, os_pid: {:?} }}",
+            self.options.program, self.options.args, self.options.tag, self.os_pid
         ))
     }
 

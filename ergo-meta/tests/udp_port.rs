@@ -107,8 +107,9 @@ async fn the_program_is_killed_when_its_owner_dies() {
             .unwrap_or(false)
     };
     assert!(alive());
+    assert_eq!(port.os_pid().await, Some(os_pid));
     owner.exit(ergo_runtime::Reason::Kill);
     eventually("the program is killed", || !alive()).await;
-    let _ = port;
+    assert_eq!(port.os_pid().await, None);
     node.stop().await.unwrap();
 }
