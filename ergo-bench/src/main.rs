@@ -2,6 +2,7 @@
 //! runs each figure (or only those named by the prefix) 5 times, each run a fresh
 //! process, and prints `BENCH <name> <median> <unit> min=<v> max=<v>` lines after the
 //! workload and `nproc`. `local-once <figure>` / `network-once <figure>` is one run.
+//! `web` compares HTTP requests/s through WebWorkers on a pool with a plain axum handler.
 
 mod calls;
 mod erlang;
@@ -12,6 +13,7 @@ mod peer_lost;
 mod pubsub;
 mod spawn;
 mod stream;
+mod web;
 
 #[tokio::main]
 async fn main() {
@@ -24,12 +26,15 @@ async fn main() {
         "network-once" => network::once(&arg(2).expect("a figure")).await,
         "pubsub" => pubsub::run(arg(2).as_deref()).await,
         "erlang" => erlang::run().await,
+        "web" => web::run().await,
         "net-peer" => {
             let pairs = arg(2).and_then(|n| n.parse().ok()).unwrap_or(1);
             network::peer(pairs).await
         }
         other => {
-            eprintln!("unknown benchmark {other:?}; available: local, network, pubsub, erlang");
+            eprintln!(
+                "unknown benchmark {other:?}; available: local, network, pubsub, erlang, web"
+            );
             std::process::exit(2);
         }
     }

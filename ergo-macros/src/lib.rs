@@ -12,6 +12,7 @@ mod model;
 mod parse;
 mod reserved;
 mod supervisor;
+mod web;
 
 use proc_macro::TokenStream;
 use proc_macro2::TokenStream as TokenStream2;
@@ -241,12 +242,13 @@ fn expand_actor(args: TokenStream2, input: TokenStream2) -> TokenStream2 {
     };
     let cx = Ctxt::new();
     let args = parse::actor_args(&cx, args);
-    let raw = parse::handlers(&cx, &mut item);
-    let stub = check::impl_block(&cx, &item);
     let krate = args
         .krate
         .clone()
         .unwrap_or_else(|| syn::parse_quote!(::ergo));
+    let web = web::expand(&cx, &mut item, &krate);
+    let raw = parse::handlers(&cx, &mut item);
+    let stub = check::impl_block(&cx, &item);
     let actor = if stub {
         model::lower(&args, &item.self_ty, raw)
     } else {
@@ -255,7 +257,14 @@ fn expand_actor(args: TokenStream2, input: TokenStream2) -> TokenStream2 {
     let valid = actor.as_ref().map(|actor| check::actor(&cx, actor));
     let model = actor.as_ref().zip(valid.as_deref());
     match (cx.check(), &actor) {
-        (Ok(()), Some(actor)) => codegen::expand(&item, actor),
+        (Ok(()), Some(actor)) => {
+            let code = codegen::expand(&item, actor);
+            let worker = web.then(|| {
+                let (call, reply) = (actor.item("Call"), actor.item("Reply"));
+                web::worker_impl(&krate, &item.self_ty, &call, &reply)
+            });
+            quote!(#code #worker)
+        }
         (Err(err), _) => codegen::fallback(&item, &krate, stub, model, err),
         (Ok(()), None) => codegen::fallback(
             &item,
@@ -282,7 +291,9 @@ fn strip_handler_attrs(tokens: TokenStream2) -> TokenStream2 {
                     _ => break,
                 }
             }
-            last.is_some_and(|name| Kind::ALL.iter().any(|k| k.name() == name))
+            last.is_some_and(|name| {
+                Kind::ALL.iter().any(|k| k.name() == name) || web::METHODS.contains(&name.as_str())
+            })
         }
         _ => false,
     };
@@ -302,6 +313,58 @@ fn strip_handler_attrs(tokens: TokenStream2) -> TokenStream2 {
         }
     }
     out.into_iter().collect()
+}
+
+/// Emits the item with an error saying that the web attribute `name` only works
+/// inside `#[actor]`.
+fn web_outside_actor(name: &str, item: TokenStream) -> TokenStream {
+    let msg = format!(
+        "`#[{name}]` only works on a method inside an `#[actor]` impl block: put `#[actor]` \
+         on the `impl` block that holds this method (`#[actor] impl MyWorker {{ #[{name}(\"/path\")] fn .. }}`)"
+    );
+    let err = syn::Error::new(proc_macro2::Span::call_site(), msg).into_compile_error();
+    let item = TokenStream2::from(item);
+    quote!(#err #item).into()
+}
+
+/// Marks a web handler answering `GET` requests to a path (`#[get("/balance/:id")]`).
+///
+/// Only valid on a method of an [`macro@actor`] impl block, which then implements
+/// `WebWorker`: serve it (or a pool of it) with `ergo::web::worker_router`. The method
+/// takes the path's `:name` segments as arguments of the same names (any `FromStr`
+/// type; a value that does not parse gets 400), and optionally `req: &WebRequest`
+/// and `ctx: &mut Context<Self>`; it may be `async`; it returns anything that is
+/// `IntoWebResponse` (`String`, `Json(v)`, `(StatusCode, T)`, `WebResponse`,
+/// `Result` of these). A path that no handler matches gets 404; a path matched for
+/// another method, 405. The actor gets a `web_request` call handler (a reserved name).
+/// An example: `ergo::web::WebWorker`.
+#[proc_macro_attribute]
+pub fn get(_args: TokenStream, item: TokenStream) -> TokenStream {
+    web_outside_actor("get", item)
+}
+
+/// Marks a web handler answering `POST` requests (see [`macro@get`]).
+#[proc_macro_attribute]
+pub fn post(_args: TokenStream, item: TokenStream) -> TokenStream {
+    web_outside_actor("post", item)
+}
+
+/// Marks a web handler answering `PUT` requests (see [`macro@get`]).
+#[proc_macro_attribute]
+pub fn put(_args: TokenStream, item: TokenStream) -> TokenStream {
+    web_outside_actor("put", item)
+}
+
+/// Marks a web handler answering `PATCH` requests (see [`macro@get`]).
+#[proc_macro_attribute]
+pub fn patch(_args: TokenStream, item: TokenStream) -> TokenStream {
+    web_outside_actor("patch", item)
+}
+
+/// Marks a web handler answering `DELETE` requests (see [`macro@get`]).
+#[proc_macro_attribute]
+pub fn delete(_args: TokenStream, item: TokenStream) -> TokenStream {
+    web_outside_actor("delete", item)
 }
 
 /// Emits the item with an error saying that `kind` only works inside `#[actor]`.

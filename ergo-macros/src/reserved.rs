@@ -9,6 +9,8 @@
 /// Inherent methods of every `ActorRef<A>` (`impl<A: Actor> ActorRef<A>`).
 pub const ACTOR_REF: &[&str] = &[
     "exit",
+    "forward",
+    "forward_call",
     "is_alive",
     "is_local",
     "node",

@@ -205,6 +205,44 @@ impl<A: Actor> ActorRef<A> {
         }
     }
 
+    /// Pushes an already-built message of this actor onto its main queue (a pool or a
+    /// router passing a message on). For a local process only: a remote one gives the
+    /// message back as `NotRemote`.
+    pub fn forward(&self, msg: A::Message) -> Result<(), SendError<A::Message>> {
+        match &self.inner {
+            Inner::Local(cell) => {
+                if let Err(refused) = cell.mailbox.admit(Priority::Normal, false) {
+                    return Err(refused.into_send_error(msg));
+                }
+                cell.push(Priority::Normal, Envelope::Message(msg));
+                Ok(())
+            }
+            Inner::Remote(_) => Err(SendError::NotRemote(msg)),
+        }
+    }
+
+    /// Hands a request to this process with another caller's reply token, so the
+    /// process answers that caller directly (a pool or a router passing a call on). For
+    /// a local process only: a remote one gives the pair back as `NotRemote`; a dead
+    /// one as `NoProcess`, a full mailbox as `MailboxFull`.
+    #[allow(clippy::type_complexity)]
+    pub fn forward_call(
+        &self,
+        req: A::Call,
+        reply: ReplyTo<A::Reply>,
+    ) -> Result<(), SendError<(A::Call, ReplyTo<A::Reply>)>> {
+        match &self.inner {
+            Inner::Local(cell) => {
+                if let Err(refused) = cell.mailbox.admit(Priority::Normal, false) {
+                    return Err(refused.into_send_error((req, reply)));
+                }
+                cell.push(Priority::Normal, Envelope::Call(req, reply));
+                Ok(())
+            }
+            Inner::Remote(_) => Err(SendError::NotRemote((req, reply))),
+        }
+    }
+
     /// A call with the raw request type; await it for the raw reply. Adjust with
     /// `.timeout(..)` and `.priority(..)` before awaiting.
     pub fn request(&self, req: A::Call) -> Request<A> {

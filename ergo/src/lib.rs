@@ -37,6 +37,12 @@ pub use ergo_otp::supervisor;
 /// Typed publish/subscribe between processes.
 pub use ergo_otp::events;
 
+/// A pool of workers behind one address (round robin, replaced when they die).
+pub use ergo_otp::pool;
+
+/// Messages and calls routed by a function to named routes.
+pub use ergo_otp::router;
+
 /// The native network between ergo nodes (the `net` feature, on by default): start it
 /// with `Node::builder(..).network(NetOptions::new())`.
 #[cfg(feature = "net")]
@@ -45,6 +51,114 @@ pub mod net {
         NetBuilderExt, NetOptions, NetStats, NetworkExt, Registrar, RegistrarFuture, Route,
         SpawnPermission, DEFAULT_REGISTRAR_PORT, DEFAULT_WRITE_BUFFER,
     };
+}
+
+/// Meta processes (the `meta` feature): TCP servers and connections with framing, UDP
+/// sockets, external OS programs — each a process that owns its socket or program,
+/// delivers what it reads as messages and dies with its owner.
+///
+/// Blocking work that is not I/O needs no meta process: see
+/// [`Context::spawn_blocking`] and [`Context::spawn_blocking_reply`].
+///
+/// An actor that owns an echo server (started in its init; it stops with the actor):
+///
+/// ```
+/// use ergo::meta::tcp::{Framing, TcpEvent, TcpOptions};
+/// use ergo::meta::{MetaError, MetaExt};
+/// use ergo::prelude::*;
+/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+///
+/// #[derive(Default)]
+/// struct Echo {
+///     addr: Option<std::net::SocketAddr>,
+/// }
+///
+/// #[actor]
+/// impl Echo {
+///     #[init]
+///     async fn init(&mut self, ctx: &mut Context<Self>) -> Result<(), MetaError> {
+///         // Frames of a 2-byte length and a payload.
+///         let options = TcpOptions::default().framing(Framing::length_prefixed(2));
+///         self.addr = Some(ctx.tcp_listen("127.0.0.1:0", options).await?.addr);
+///         Ok(())
+///     }
+///
+///     #[handle_call]
+///     fn addr(&mut self) -> Option<std::net::SocketAddr> {
+///         self.addr
+///     }
+///
+///     #[handle_info(local)]
+///     fn tcp(&mut self, event: TcpEvent) {
+///         if let TcpEvent::Data { conn, data } = event {
+///             let _ = conn.write(data);
+///         }
+///     }
+/// }
+///
+/// # #[tokio::main] async fn main() {
+/// let node = Node::builder("echo@127.0.0.1").start().await.unwrap();
+/// let echo = node.spawn(Echo::default()).await.unwrap();
+/// let addr = echo.addr().await.unwrap().unwrap();
+/// let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
+/// client.write_all(&[0, 2, b'h', b'i']).await.unwrap();
+/// let mut back = [0u8; 4];
+/// client.read_exact(&mut back).await.unwrap();
+/// assert_eq!(&back, &[0, 2, b'h', b'i']);
+/// node.stop().await.unwrap();
+/// # }
+/// ```
+#[cfg(feature = "meta")]
+pub mod meta {
+    pub use ergo_meta::{port, tcp, udp, MetaError, MetaExt, MetaFuture, Recipient};
+}
+
+/// The web stack (the `meta` or `web` feature): HTTP served by WebWorker actors (with
+/// `#[get("/path/:id")]`-style handlers) behind a pool, WebSocket and server-sent
+/// events connections as meta processes, all on an axum router an application can
+/// mount beside its own routes.
+///
+/// ```
+/// use ergo::prelude::*;
+/// use ergo::pool::{Pool, PoolOptions};
+/// use ergo::web::{worker_router, Json, StatusCode, WebOptions, WebRequest, WebServer};
+///
+/// #[derive(Default)]
+/// struct Bank {
+///     balances: std::collections::HashMap<u64, i64>,
+/// }
+///
+/// #[actor]
+/// impl Bank {
+///     #[get("/balance/:id")]
+///     fn balance(&mut self, id: u64) -> Json<i64> {
+///         Json(self.balances.get(&id).copied().unwrap_or(0))
+///     }
+///
+///     #[post("/deposit/:id")]
+///     fn deposit(&mut self, id: u64, req: &WebRequest) -> Result<String, (StatusCode, String)> {
+///         let amount: i64 = req.text().unwrap_or("").trim().parse()
+///             .map_err(|_| (StatusCode::BAD_REQUEST, "an amount, please".to_string()))?;
+///         let balance = self.balances.entry(id).or_default();
+///         *balance += amount;
+///         Ok(balance.to_string())
+///     }
+/// }
+///
+/// # #[tokio::main] async fn main() {
+/// let node = Node::builder("web@127.0.0.1").start().await.unwrap();
+/// let bank = node.spawn(Pool::new(PoolOptions::new(Bank::default).size(1))).await.unwrap();
+/// let app = worker_router(bank.clone(), WebOptions::default());
+/// let http = WebServer::start(&node, "127.0.0.1:0", bank.pid(), app).await.unwrap();
+/// # let _ = http.addr;
+/// // GET http://{http.addr}/balance/7 answers `0`; the server stops with the pool.
+/// # node.stop().await.unwrap();
+/// # }
+/// ```
+#[cfg(feature = "meta")]
+pub mod web {
+    pub use ergo_macros::{delete, get, patch, post, put};
+    pub use ergo_meta::web::*;
 }
 
 /// Erlang/Elixir interoperability (the `erlang` feature, on by default): terms, EPMD,
@@ -68,6 +182,9 @@ pub mod prelude {
     pub use ergo_macros::{
         actor, handle_call, handle_cast, handle_info, init, supervisor, terminate,
     };
+    #[cfg(feature = "meta")]
+    #[doc(no_inline)]
+    pub use ergo_macros::{delete, get, patch, post, put};
     #[cfg(feature = "net")]
     #[doc(no_inline)]
     pub use ergo_net::{NetBuilderExt, NetworkExt};
