@@ -63,8 +63,8 @@ pub(crate) fn handle(net: &Arc<Network>, peer: &Arc<Peer>, header: Header, paylo
             priority: p,
             ack,
         } => {
-            let result = match resolve(net, &to) {
-                Some(pid) => net.dist.deliver_wire(pid, payload, priority(p)),
+            let result = match local_target(net, &to) {
+                Some(target) => net.dist.deliver_wire_to(target, payload, priority(p)),
                 None => Err(RemoteError::NoProcess),
             };
             if ack != 0 {
@@ -116,13 +116,15 @@ pub(crate) fn handle(net: &Arc<Network>, peer: &Arc<Peer>, header: Header, paylo
             // Replies take the slot of (callee → caller), like the callee's own sends.
             let callee = process.map_or(target_id(&to), |p| p.id());
             let key = crate::peer::pair_key(callee, from);
-            let (reply_net, name) = (net.clone(), peer.name);
+            // The reply goes back on this peer's connections; if they were lost
+            // meanwhile, the caller has already been told (`NoConnection`).
+            let (reply_net, reply_peer) = (net.clone(), peer.clone());
             let reply = Box::new(move |result: Result<Vec<u8>, RemoteError>| {
                 let (status, bytes) = match result {
                     Ok(bytes) => (Ok(()), bytes),
                     Err(e) => (Err(e), Vec::new()),
                 };
-                reply_net.write_reply(name, key, &Header::Reply { tag, status }, &bytes);
+                reply_net.write_reply(&reply_peer, key, &Header::Reply { tag, status }, &bytes);
             });
             let delivered = match process {
                 Some(pid) => net.dist.call_wire(pid, payload, priority(p), reply),
