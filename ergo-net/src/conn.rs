@@ -198,10 +198,11 @@ fn start_outbound(net: &Arc<Network>, peer: &Arc<Peer>, index: usize, stream: Tc
     tasks.push(watcher.abort_handle());
     drop(tasks);
     // From now on, turns that append to this slot flush it themselves.
-    let _ = peer.slots[index].stream.set(stream);
+    peer.slots[index].state.lock().stream = Some(stream);
     if peer.is_closed() {
         writer.abort();
         watcher.abort();
+        peer.slots[index].state.lock().stream = None;
     }
 }
 
@@ -418,6 +419,7 @@ async fn read_loop(net: Arc<Network>, peer: Arc<Peer>, mut stream: TcpStream) {
         // What the next frame needs in the buffer, once its length is known.
         let mut need = 4;
         let handled = Dist::batch(|| {
+            let mut recent = super::dispatch::Recent::default();
             while end - start >= 4 {
                 let len = u32::from_be_bytes([
                     buf[start],
@@ -437,7 +439,7 @@ async fn read_loop(net: Arc<Network>, peer: Arc<Peer>, mut stream: TcpStream) {
                         let _ = stream.try_write(&pong);
                     }
                     Ok((header, payload)) => {
-                        super::dispatch::handle(&net, &peer, header, &payload);
+                        super::dispatch::handle(&net, &peer, &mut recent, header, &payload);
                     }
                     Err(e) => return Err(ReadError::Frame(e.to_string())),
                 }

@@ -192,6 +192,9 @@ impl Network {
         for task in peer.tasks.lock().drain(..) {
             task.abort();
         }
+        for slot in &peer.slots {
+            slot.state.lock().stream = None;
+        }
         let pending: Vec<Pending> = peer.pending.lock().drain().map(|(_, p)| p).collect();
         for p in pending {
             p(Err(PendingError::Lost(error.clone())));

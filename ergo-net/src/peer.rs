@@ -4,7 +4,7 @@
 //! `NoConnection` if it is lost.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use parking_lot::Mutex;
 use rustc_hash::FxHashMap;
@@ -53,8 +53,6 @@ pub(crate) struct Slot {
     pub(crate) state: Mutex<SlotState>,
     /// Wakes the writer task.
     pub(crate) ready: Notify,
-    /// The connection, once dialed (a lost peer's slots are dropped with it).
-    pub(crate) stream: OnceLock<Arc<TcpStream>>,
 }
 
 /// What a slot's lock guards.
@@ -64,6 +62,9 @@ pub(crate) struct SlotState {
     /// An empty buffer kept for the next flush (so flushing allocates nothing).
     spare: Vec<u8>,
     pub(crate) owner: Owner,
+    /// The connection, once dialed; dropped when the peer is lost (so the socket
+    /// closes with the tasks, whoever still holds the peer).
+    pub(crate) stream: Option<Arc<TcpStream>>,
 }
 
 /// Who writes a slot's buffer out.
@@ -93,9 +94,9 @@ impl Slot {
                 buf: Vec::new(),
                 spare: Vec::new(),
                 owner: Owner::Idle,
+                stream: None,
             }),
             ready: Notify::new(),
-            stream: OnceLock::new(),
         }
     }
 
@@ -111,24 +112,20 @@ impl AfterTurn for Slot {
     /// The flush: writes the buffer without blocking, from the thread whose turn
     /// appended to it.
     fn after_turn(&self) {
-        let Some(stream) = self.stream.get() else {
-            let state = self.state.lock();
-            if state.owner == Owner::Queued {
-                self.to_writer(state);
-            }
-            return;
-        };
-        let mut out = {
+        let (stream, mut out) = {
             let mut state = self.state.lock();
             if state.owner != Owner::Queued {
                 return;
             }
+            let Some(stream) = state.stream.clone() else {
+                return self.to_writer(state);
+            };
             state.owner = Owner::Flushing;
             let spare = std::mem::take(&mut state.spare);
-            std::mem::replace(&mut state.buf, spare)
+            (stream, std::mem::replace(&mut state.buf, spare))
         };
         for round in 1..=FLUSH_ROUNDS {
-            let written = write_now(stream, &out);
+            let written = write_now(&stream, &out);
             let mut state = self.state.lock();
             if written < out.len() {
                 // The socket is full (or failed: the writer task finds out and reports
@@ -234,7 +231,7 @@ impl Peer {
         }
         let r = f(&mut state.buf);
         if state.owner == Owner::Idle && !state.buf.is_empty() {
-            if slot.stream.get().is_some() && Dist::after_turn(slot.clone()) {
+            if state.stream.is_some() && Dist::after_turn(slot.clone()) {
                 state.owner = Owner::Queued;
             } else {
                 // Not connected yet, or not on a thread with turns: the writer task.

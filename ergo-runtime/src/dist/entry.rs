@@ -8,11 +8,22 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use crate::mailbox::Priority;
 use crate::node::Node;
 use crate::pid::{Atom, Pid, Ref, Target};
-use crate::process::core::{Signal, Watcher};
+use crate::process::core::{AnyProcess, Signal, Watcher};
 use crate::reason::{Down, Exit, Reason};
 
 use super::{RemoteError, Transport, WireReply};
 pub use crate::sched::AfterTurn;
+
+/// A local process held by a transport (see [`Dist::local_process`]).
+pub struct LocalProcess(Arc<dyn AnyProcess>);
+
+impl LocalProcess {
+    /// Delivers an encoded message from another node, decoded with the process's own
+    /// wire table (as [`Dist::deliver_wire`]).
+    pub fn deliver_wire(&self, payload: &[u8], priority: Priority) -> Result<(), RemoteError> {
+        self.0.clone().deliver_wire(payload, priority)
+    }
+}
 
 /// A transport's view of its node. Cheap to clone.
 #[derive(Clone)]
@@ -84,6 +95,13 @@ impl Dist {
     /// is woken once, at the end, and work deferred with [`Dist::after_turn`] runs then.
     pub fn batch<R>(f: impl FnOnce() -> R) -> R {
         crate::sched::batch(f)
+    }
+
+    /// The local process `pid` (of this incarnation), held for a run of deliveries to it
+    /// (a transport's reader keeps the last one of a batch instead of looking it up per
+    /// message). A process that ends meanwhile refuses them with `NoProcess`.
+    pub fn local_process(&self, pid: Pid) -> Option<LocalProcess> {
+        self.node.process(pid).map(LocalProcess)
     }
 
     /// Resolves `target` and delivers an encoded message to it (one process-table
