@@ -166,12 +166,7 @@ pub(crate) fn out_of_descriptors(e: &std::io::Error) -> bool {
 fn start_outbound(net: &Arc<Network>, peer: &Arc<Peer>, index: usize, stream: TcpStream) {
     let stream = Arc::new(stream);
     let runtime = &net.runtime;
-    let writer = runtime.spawn(write_loop(
-        net.clone(),
-        peer.clone(),
-        index,
-        stream.clone(),
-    ));
+    let writer = runtime.spawn(write_loop(net.clone(), peer.clone(), index, stream.clone()));
     // A dialed connection carries only pongs back; its end (EOF, error, or silence
     // beyond the peer timeout) means the peer is gone.
     let watcher = {

@@ -76,10 +76,7 @@ impl Recent {
             Some((i, c, process)) if (*i, *c) == (id, creation) => process.deliver_wire(payload, p),
             _ => {
                 let pid = Pid::new(net.node.name(), id, creation);
-                let process = net
-                    .dist
-                    .local_process(pid)
-                    .ok_or(RemoteError::NoProcess)?;
+                let process = net.dist.local_process(pid).ok_or(RemoteError::NoProcess)?;
                 let result = process.deliver_wire(payload, p);
                 self.0 = Some((id, creation, process));
                 result

@@ -309,7 +309,10 @@ pub mod fast {
                 varint(buf, *tag);
                 true
             }
-            Header::Reply { tag, status: Ok(()) } => {
+            Header::Reply {
+                tag,
+                status: Ok(()),
+            } => {
                 buf.push(REPLY);
                 varint(buf, *tag);
                 buf.push(OK);
@@ -319,8 +322,9 @@ pub mod fast {
         }
     }
 
-    /// Reads a varint of at most `max` bytes (fewer than postcard allows, so every value
-    /// read here is one postcard reads alike); `None` beyond.
+    /// Reads a varint of at most `max` bytes (9 for a u64, fewer than postcard allows;
+    /// 5 for a u32, checked to fit by the caller), so every value read here is one
+    /// postcard reads alike; `None` beyond.
     fn take(bytes: &[u8], at: &mut usize, max: usize) -> Option<u64> {
         let mut v = 0u64;
         for i in 0..max {
@@ -346,7 +350,7 @@ pub mod fast {
                 }
                 at += 1;
                 let id = take(bytes, &mut at, 9)?;
-                let creation = u32::try_from(take(bytes, &mut at, 4)?).ok()?;
+                let creation = u32::try_from(take(bytes, &mut at, 5)?).ok()?;
                 let priority = *bytes.get(at)?;
                 at += 1;
                 let tag = take(bytes, &mut at, 9)?;
@@ -373,7 +377,13 @@ pub mod fast {
                 if *bytes.get(at)? != OK {
                     return None;
                 }
-                Some((Header::Reply { tag, status: Ok(()) }, at + 1))
+                Some((
+                    Header::Reply {
+                        tag,
+                        status: Ok(()),
+                    },
+                    at + 1,
+                ))
             }
             _ => None,
         }

@@ -98,10 +98,12 @@ pub(crate) fn schedule(task: Task) {
         }
         None => {
             shared.injector.push(task);
-            if BATCH.get() > 0 {
-                HELD_WAKE.set(true);
-            } else {
-                wake_one(shared);
+            match BATCH.get() {
+                0 => wake_one(shared),
+                // The first process of a batch is woken at once (no added latency);
+                // the others at the end, with one wake-up.
+                _ if !BATCH_WOKE.replace(true) => wake_one(shared),
+                _ => HELD_WAKE.set(true),
             }
         }
     }
@@ -122,6 +124,8 @@ thread_local! {
     static BATCH: Cell<u32> = const { Cell::new(0) };
     /// A process was queued inside a batch: wake a sleeping scheduler at its end.
     static HELD_WAKE: Cell<bool> = const { Cell::new(false) };
+    /// The current batch has woken a scheduler already.
+    static BATCH_WOKE: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Runs `work` after the current process turn (on a scheduler thread) or at the end of
@@ -142,8 +146,9 @@ fn run_after_turn() {
 }
 
 /// Runs `f` as one batch: on a thread that is not a scheduler (a connection's reader),
-/// processes woken inside it are queued at once but sleeping schedulers are woken once,
-/// at the end, and work deferred with [`after_turn`] runs then. On a scheduler thread it
+/// processes woken inside it are queued at once, but a sleeping scheduler is woken for
+/// the first of them and then once more at the end (not once per process), and work
+/// deferred with [`after_turn`] runs at the end. On a scheduler thread it
 /// just runs `f` (the turn's end already does both).
 pub(crate) fn batch<R>(f: impl FnOnce() -> R) -> R {
     if on_scheduler() {
@@ -155,6 +160,7 @@ pub(crate) fn batch<R>(f: impl FnOnce() -> R) -> R {
             let depth = BATCH.get() - 1;
             BATCH.set(depth);
             if depth == 0 {
+                BATCH_WOKE.set(false);
                 if HELD_WAKE.replace(false) {
                     wake_one(shared());
                 }

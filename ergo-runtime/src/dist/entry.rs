@@ -91,8 +91,9 @@ impl Dist {
     }
 
     /// Runs `f` as one batch of deliveries (a transport's reader decoding what one read
-    /// returned): processes it wakes are queued at once, but a sleeping scheduler thread
-    /// is woken once, at the end, and work deferred with [`Dist::after_turn`] runs then.
+    /// returned): processes it wakes are queued at once, but sleeping scheduler threads
+    /// are woken for the first and at the end only, and work deferred with
+    /// [`Dist::after_turn`] runs at the end.
     pub fn batch<R>(f: impl FnOnce() -> R) -> R {
         crate::sched::batch(f)
     }
