@@ -1,5 +1,12 @@
 //! Connections: dialing a peer's pool, accepting, and the writer and reader tasks.
 //!
+//! Writing: a process's turn appends frames to a slot's buffer and, at the end of the
+//! turn, writes them itself in one non-blocking `write` (see [`crate::peer::Slot`]); the
+//! slot's writer task only takes over what the socket would not take then, sends from
+//! threads without turns, and the keepalive. Reading: each read takes whatever arrived
+//! (up to 64 KiB, more for a bigger frame), and the complete frames in it are decoded in
+//! place and delivered as one batch.
+//!
 //! Every read has a deadline (`peer_timeout`): a peer silent at a frame boundary or in
 //! the middle of a frame is declared lost. Writers send a keepalive every `keepalive`
 //! whatever the traffic, and an acceptor answers each with a pong on the same
