@@ -883,3 +883,69 @@ async fn remote_calls_reach_an_actor_that_also_has_local_handlers() {
     a.stop().await.unwrap();
     b.stop().await.unwrap();
 }
+
+/// Streams notes to a remote counter from inside a process, 64 per turn; a note refused
+/// because the connection's buffer is full (`Busy`) is sent again after a pause.
+pub struct Pusher {
+    to: ActorRef<Counter>,
+    next: u64,
+    end: u64,
+}
+
+/// The note number `i`: its length encodes `i`, big enough to fill the socket.
+fn filler(i: u64) -> String {
+    "x".repeat(((i * 7919) % 4096 + 1) as usize)
+}
+
+#[actor]
+impl Pusher {
+    #[handle_cast]
+    async fn push(&mut self, ctx: &mut Context<Self>) {
+        let stop = (self.next + 64).min(self.end);
+        while self.next < stop {
+            if self.to.note(filler(self.next)).is_err() {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                break;
+            }
+            self.next += 1;
+        }
+        if self.next < self.end {
+            let _ = ctx.myself().push();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_stream_from_a_process_that_fills_the_socket_arrives_whole_and_in_order() {
+    let (a, b) = pair("net_a20", "net_b20").await;
+    b.spawn_register("counter", Counter::default())
+        .await
+        .unwrap();
+    let remote: ActorRef<Counter> =
+        guard("lookup", a.lookup_remote("counter", "net_b20@127.0.0.1"))
+            .await
+            .unwrap();
+    const N: u64 = 3_000; // about 6 MB: more than loopback takes without the reader
+    let pusher = a
+        .spawn(Pusher {
+            to: remote.clone(),
+            next: 0,
+            end: N,
+        })
+        .await
+        .unwrap();
+    pusher.push().unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..4_000 {
+        seen.extend(guard("call", remote.seen()).await.unwrap());
+        if seen.len() as u64 >= N {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let expected: Vec<u64> = (0..N).map(|i| filler(i).len() as u64).collect();
+    assert_eq!(seen.len(), expected.len(), "notes lost");
+    assert!(seen == expected, "notes out of order");
+    a.stop().await.unwrap();
+    b.stop().await.unwrap();
+}

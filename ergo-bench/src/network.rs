@@ -59,14 +59,20 @@ pub struct Sender {
 
 #[actor]
 impl Sender {
+    /// A send refused because the connection's write buffer is full (`NetError::Busy`:
+    /// the writer is behind) is retried after a pause, so every message arrives.
     #[handle_cast]
-    fn go(&mut self, ctx: &mut Context<Self>, left: u64) {
+    async fn go(&mut self, ctx: &mut Context<Self>, left: u64) {
         let n = left.min(CHUNK);
-        for i in 0..n {
-            let _ = self.to.send(i);
+        let mut sent = 0;
+        while sent < n && self.to.send(sent).is_ok() {
+            sent += 1;
         }
-        if left > n {
-            let _ = ctx.myself().go(left - n);
+        if sent < n {
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
+        if left > sent {
+            let _ = ctx.myself().go(left - sent);
         }
     }
 

@@ -1,5 +1,12 @@
 //! Connections: dialing a peer's pool, accepting, and the writer and reader tasks.
 //!
+//! Writing: a process's turn appends frames to a slot's buffer and, at the end of the
+//! turn, writes them itself in one non-blocking `write` (see [`crate::peer::Slot`]); the
+//! slot's writer task only takes over what the socket would not take then, sends from
+//! threads without turns, and the keepalive. Reading: each read takes whatever arrived
+//! (up to 64 KiB, more for a bigger frame), and the complete frames in it are decoded in
+//! place and delivered as one batch.
+//!
 //! Every read has a deadline (`peer_timeout`): a peer silent at a frame boundary or in
 //! the middle of a frame is declared lost. Writers send a keepalive every `keepalive`
 //! whatever the traffic, and an acceptor answers each with a pong on the same
@@ -12,15 +19,15 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
 
-use ergo_runtime::dist::NetError;
+use ergo_runtime::dist::{Dist, NetError};
 use ergo_runtime::Atom;
 
 use crate::frame::{self, Header};
 use crate::handshake::{self, HandshakeError};
-use crate::peer::{Peer, Slot};
+use crate::peer::{Owner, Peer, Slot};
 use crate::Network;
 
 /// Why a dial failed: the error callers get, and the line for the log.
@@ -181,21 +188,24 @@ pub(crate) fn out_of_descriptors(e: &std::io::Error) -> bool {
 }
 
 fn start_outbound(net: &Arc<Network>, peer: &Arc<Peer>, index: usize, stream: TcpStream) {
-    let (read, write) = stream.into_split();
+    let stream = Arc::new(stream);
     let runtime = &net.runtime;
-    let writer = runtime.spawn(write_loop(net.clone(), peer.clone(), index, write));
+    let writer = runtime.spawn(write_loop(net.clone(), peer.clone(), index, stream.clone()));
     // A dialed connection carries only pongs back; its end (EOF, error, or silence
     // beyond the peer timeout) means the peer is gone.
     let watcher = {
-        let (net, peer) = (net.clone(), peer.clone());
+        let (net, peer, stream) = (net.clone(), peer.clone(), stream.clone());
         runtime.spawn(async move {
-            let mut read = read;
             let mut scratch = [0u8; 64];
             let why = loop {
-                match tokio::time::timeout(net.options.peer_timeout, read.read(&mut scratch)).await
-                {
-                    Ok(Ok(0) | Err(_)) => break "peer closed the connection",
-                    Ok(Ok(_)) => {}
+                match tokio::time::timeout(net.options.peer_timeout, stream.readable()).await {
+                    Ok(Ok(())) => match stream.try_read(&mut scratch) {
+                        Ok(0) => break "peer closed the connection",
+                        Ok(_) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                        Err(_) => break "peer closed the connection",
+                    },
+                    Ok(Err(_)) => break "peer closed the connection",
                     Err(_) => break "peer silent beyond its keepalive (no pong)",
                 }
             };
@@ -206,34 +216,47 @@ fn start_outbound(net: &Arc<Network>, peer: &Arc<Peer>, index: usize, stream: Tc
     tasks.push(writer.abort_handle());
     tasks.push(watcher.abort_handle());
     drop(tasks);
+    // From now on, turns that append to this slot flush it themselves.
+    peer.slots[index].state.lock().stream = Some(stream);
     if peer.is_closed() {
         writer.abort();
         watcher.abort();
+        peer.slots[index].state.lock().stream = None;
     }
 }
 
-async fn write_loop(
-    net: Arc<Network>,
-    peer: Arc<Peer>,
-    index: usize,
-    mut write: tokio::net::tcp::OwnedWriteHalf,
-) {
+/// The writer task of one slot: writes what it is handed (a flush that found the socket
+/// full, sends from threads without turns, a slot that filled before it connected) and
+/// the keepalive, waiting for the socket when it is full.
+async fn write_loop(net: Arc<Network>, peer: Arc<Peer>, index: usize, stream: Arc<TcpStream>) {
     let slot: &Slot = &peer.slots[index];
     let keepalive = net.options.keepalive;
     let mut out = Vec::new();
     let mut last_ping = Instant::now();
     loop {
-        std::mem::swap(&mut *slot.buf.lock(), &mut out);
-        if last_ping.elapsed() >= keepalive {
-            let _ = frame::encode(&mut out, &Header::Ping, 0, |_| Ok(()));
-            last_ping = Instant::now();
+        {
+            let mut state = slot.state.lock();
+            if last_ping.elapsed() >= keepalive {
+                let _ = frame::encode(&mut state.buf, &Header::Ping, 0, |_| Ok(()));
+                last_ping = Instant::now();
+            }
+            let mine = match state.owner {
+                Owner::Writer => true,
+                Owner::Idle => !state.buf.is_empty(),
+                // A flush is queued or writing: it writes the ping too.
+                Owner::Queued | Owner::Flushing => false,
+            };
+            if mine {
+                state.owner = Owner::Writer;
+                std::mem::swap(&mut state.buf, &mut out);
+            }
         }
         if out.is_empty() {
             let wait = keepalive.saturating_sub(last_ping.elapsed());
             let _ = tokio::time::timeout(wait, slot.ready.notified()).await;
             continue;
         }
-        match tokio::time::timeout(net.options.peer_timeout, write.write_all(&out)).await {
+        match tokio::time::timeout(net.options.peer_timeout, write_all(&stream, &out)).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => return net.peer_down(&peer, &format!("write failed: {e}")),
             Err(_) => return net.peer_down(&peer, "peer stopped reading (write timed out)"),
@@ -242,7 +265,25 @@ async fn write_loop(
         if out.capacity() > 4 * net.options.write_buffer {
             out = Vec::new(); // give back what a burst took
         }
+        let mut state = slot.state.lock();
+        if state.buf.is_empty() {
+            state.owner = Owner::Idle;
+        }
     }
+}
+
+/// Writes all of `bytes`, waiting whenever the socket is full.
+async fn write_all(stream: &TcpStream, mut bytes: &[u8]) -> std::io::Result<()> {
+    while !bytes.is_empty() {
+        stream.writable().await?;
+        match stream.try_write(bytes) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// Accepts connections until the node's runtime ends. On errors (too many open files,
@@ -373,40 +414,84 @@ fn connected(net: &Arc<Network>, stream: TcpStream, from: SocketAddr, info: hand
     }
 }
 
-async fn read_loop(net: Arc<Network>, peer: Arc<Peer>, stream: TcpStream) {
-    let (read, write) = stream.into_split();
-    let mut reader = BufReader::with_capacity(64 * 1024, read);
+/// Bytes one read asks for (a frame longer than this grows the buffer to fit it).
+const READ_BUFFER: usize = 64 * 1024;
+
+/// Reads an accepted connection: each read takes whatever arrived, and every complete
+/// frame in it is decoded in place and handled as one batch (the processes it wakes
+/// are woken once, the replies and acks it writes leave in one write per connection).
+async fn read_loop(net: Arc<Network>, peer: Arc<Peer>, mut stream: TcpStream) {
     let mut pong = Vec::new();
     let _ = frame::encode(&mut pong, &Header::Pong, 0, |_| Ok(()));
-    let mut body = Vec::new();
-    loop {
-        let why = match read_frame(&net, &mut reader, &mut body).await {
-            Ok(()) => match frame::decode(&body, net.options.max_frame) {
-                Ok((Header::Ping, _)) => {
-                    // Never blocks: a pong that does not fit now is not needed.
-                    let _ = write.try_write(&pong);
-                    continue;
+    let max = net.options.max_frame;
+    let deadline = net.options.peer_timeout;
+    let mut buf = vec![0u8; READ_BUFFER];
+    // Unhandled bytes are `buf[start..end]`.
+    let (mut start, mut end) = (0usize, 0usize);
+    let why = loop {
+        // What the next frame needs in the buffer, once its length is known.
+        let mut need = 4;
+        let handled = Dist::batch(|| {
+            let mut recent = super::dispatch::Recent::default();
+            while end - start >= 4 {
+                let len = u32::from_be_bytes([
+                    buf[start],
+                    buf[start + 1],
+                    buf[start + 2],
+                    buf[start + 3],
+                ]) as usize;
+                frame::check_len(len, max).map_err(|e| ReadError::Frame(e.to_string()))?;
+                if end - start < 4 + len {
+                    need = 4 + len;
+                    break;
                 }
-                Ok((header, payload)) => {
-                    super::dispatch::handle(&net, &peer, header, &payload);
-                    if body.capacity() > 1 << 20 {
-                        body = Vec::new();
+                let body = &buf[start + 4..start + 4 + len];
+                match frame::decode(body, max) {
+                    Ok((Header::Ping, _)) => {
+                        // Never blocks: a pong that does not fit now is not needed.
+                        let _ = stream.try_write(&pong);
                     }
-                    continue;
+                    Ok((header, payload)) => {
+                        super::dispatch::handle(&net, &peer, &mut recent, header, &payload);
+                    }
+                    Err(e) => return Err(ReadError::Frame(e.to_string())),
                 }
-                Err(e) => ReadError::Frame(e.to_string()),
-            },
-            Err(e) => e,
-        };
-        let node = net.node.name().as_str();
-        let text = why.to_string();
-        if let ReadError::Frame(_) = why {
-            net.logs.warn(&node, "frame refused", || {
-                tracing::warn!(node = %node, peer = %peer.name, error = %text, "frame refused; closing the connection");
-            });
+                start += 4 + len;
+            }
+            Ok(())
+        });
+        if let Err(e) = handled {
+            break e;
         }
-        return net.peer_down(&peer, &text);
+        // Room for the rest of the frame begun (or a whole new one).
+        if start == end {
+            (start, end) = (0, 0);
+            if buf.len() > READ_BUFFER.max(1 << 20) {
+                buf = vec![0u8; READ_BUFFER]; // give back what a big frame took
+            }
+        } else if buf.len() - start < need.max(READ_BUFFER / 2) || buf.len() - end < 4096 {
+            buf.copy_within(start..end, 0);
+            (start, end) = (0, end - start);
+        }
+        if buf.len() < need {
+            buf.resize(need, 0);
+        }
+        let mid_frame = end > start;
+        match tokio::time::timeout(deadline, stream.read(&mut buf[end..])).await {
+            Ok(Ok(0) | Err(_)) => break ReadError::Closed,
+            Ok(Ok(n)) => end += n,
+            Err(_) if mid_frame => break ReadError::SilentMidFrame,
+            Err(_) => break ReadError::Silent,
+        }
+    };
+    let node = net.node.name().as_str();
+    let text = why.to_string();
+    if let ReadError::Frame(_) = why {
+        net.logs.warn(&node, "frame refused", || {
+            tracing::warn!(node = %node, peer = %peer.name, error = %text, "frame refused; closing the connection");
+        });
     }
+    net.peer_down(&peer, &text)
 }
 
 /// Why reading a frame stopped.
@@ -429,40 +514,4 @@ impl std::fmt::Display for ReadError {
             ReadError::Frame(e) => write!(f, "framing error: {e}"),
         }
     }
-}
-
-/// Reads one frame body into `body`; every read under the peer timeout.
-async fn read_frame<R: AsyncRead + Unpin>(
-    net: &Network,
-    reader: &mut R,
-    body: &mut Vec<u8>,
-) -> Result<(), ReadError> {
-    let deadline = net.options.peer_timeout;
-    let mut len = [0u8; 4];
-    read_exact_within(reader, &mut len, deadline, false).await?;
-    let len = u32::from_be_bytes(len) as usize;
-    frame::check_len(len, net.options.max_frame).map_err(|e| ReadError::Frame(e.to_string()))?;
-    body.clear();
-    body.resize(len, 0);
-    read_exact_within(reader, body, deadline, true).await
-}
-
-/// Fills `buf`, each read allowed `deadline` (a silent read fails it; `mid_frame`
-/// says whether a frame had begun before `buf`).
-async fn read_exact_within<R: AsyncRead + Unpin>(
-    reader: &mut R,
-    buf: &mut [u8],
-    deadline: Duration,
-    mid_frame: bool,
-) -> Result<(), ReadError> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match tokio::time::timeout(deadline, reader.read(&mut buf[filled..])).await {
-            Ok(Ok(0) | Err(_)) => return Err(ReadError::Closed),
-            Ok(Ok(n)) => filled += n,
-            Err(_) if filled == 0 && !mid_frame => return Err(ReadError::Silent),
-            Err(_) => return Err(ReadError::SilentMidFrame),
-        }
-    }
-    Ok(())
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use ergo_runtime::dist::RemoteError;
+use ergo_runtime::dist::{LocalProcess, RemoteError};
 use ergo_runtime::{Down, Pid, Priority, Reason, Target};
 
 use crate::frame::{Header, WireTarget};
@@ -53,7 +53,45 @@ fn crc(s: &str) -> u32 {
     crc32fast::hash(s.as_bytes())
 }
 
-pub(crate) fn handle(net: &Arc<Network>, peer: &Arc<Peer>, header: Header, payload: &[u8]) {
+/// The process the last message of a read batch went to, kept for the next ones (a
+/// stream of messages to one process looks it up once per batch).
+#[derive(Default)]
+pub(crate) struct Recent(Option<(u64, u32, LocalProcess)>);
+
+impl Recent {
+    fn deliver(
+        &mut self,
+        net: &Network,
+        to: &WireTarget,
+        payload: &[u8],
+        p: Priority,
+    ) -> Result<(), RemoteError> {
+        let WireTarget::Pid { id, creation } = *to else {
+            return match local_target(net, to) {
+                Some(target) => net.dist.deliver_wire_to(target, payload, p),
+                None => Err(RemoteError::NoProcess),
+            };
+        };
+        match &self.0 {
+            Some((i, c, process)) if (*i, *c) == (id, creation) => process.deliver_wire(payload, p),
+            _ => {
+                let pid = Pid::new(net.node.name(), id, creation);
+                let process = net.dist.local_process(pid).ok_or(RemoteError::NoProcess)?;
+                let result = process.deliver_wire(payload, p);
+                self.0 = Some((id, creation, process));
+                result
+            }
+        }
+    }
+}
+
+pub(crate) fn handle(
+    net: &Arc<Network>,
+    peer: &Arc<Peer>,
+    recent: &mut Recent,
+    header: Header,
+    payload: &[u8],
+) {
     let remote = |id: u64| Pid::new(peer.name, id, peer.creation());
     let local = |id: u64, creation: u32| Pid::new(net.node.name(), id, creation);
     match header {
@@ -63,10 +101,7 @@ pub(crate) fn handle(net: &Arc<Network>, peer: &Arc<Peer>, header: Header, paylo
             priority: p,
             ack,
         } => {
-            let result = match resolve(net, &to) {
-                Some(pid) => net.dist.deliver_wire(pid, payload, priority(p)),
-                None => Err(RemoteError::NoProcess),
-            };
+            let result = recent.deliver(net, &to, payload, priority(p));
             if ack != 0 {
                 let key = key_of(Some(remote(from)), target_id(&to));
                 net.write_control(
@@ -116,13 +151,15 @@ pub(crate) fn handle(net: &Arc<Network>, peer: &Arc<Peer>, header: Header, paylo
             // Replies take the slot of (callee → caller), like the callee's own sends.
             let callee = process.map_or(target_id(&to), |p| p.id());
             let key = crate::peer::pair_key(callee, from);
-            let (reply_net, name) = (net.clone(), peer.name);
+            // The reply goes back on this peer's connections; if they were lost
+            // meanwhile, the caller has already been told (`NoConnection`).
+            let (reply_net, reply_peer) = (net.clone(), peer.clone());
             let reply = Box::new(move |result: Result<Vec<u8>, RemoteError>| {
                 let (status, bytes) = match result {
                     Ok(bytes) => (Ok(()), bytes),
                     Err(e) => (Err(e), Vec::new()),
                 };
-                reply_net.write_reply(name, key, &Header::Reply { tag, status }, &bytes);
+                reply_net.write_reply(&reply_peer, key, &Header::Reply { tag, status }, &bytes);
             });
             let delivered = match process {
                 Some(pid) => net.dist.call_wire(pid, payload, priority(p), reply),

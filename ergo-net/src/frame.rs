@@ -184,11 +184,13 @@ pub fn encode(
 ) -> Result<(), ergo_runtime::wire::WireError> {
     let start = buf.len();
     buf.extend_from_slice(&[0, 0, 0, 0, 0]);
-    let encoded = postcard::to_extend(header, std::mem::take(buf))
-        .map_err(|e| ergo_runtime::wire::WireError::Encode(e.to_string()));
-    match encoded {
-        Ok(full) => *buf = full,
-        Err(e) => return Err(e),
+    if !fast::encode(buf, header) {
+        let encoded = postcard::to_extend(header, std::mem::take(buf))
+            .map_err(|e| ergo_runtime::wire::WireError::Encode(e.to_string()));
+        match encoded {
+            Ok(full) => *buf = full,
+            Err(e) => return Err(e),
+        }
     }
     if let Err(e) = payload(buf) {
         buf.truncate(start);
@@ -239,9 +241,12 @@ pub fn decode(body: &[u8], max: usize) -> Result<(Header, Cow<'_, [u8]>), FrameE
     } else {
         Cow::Borrowed(rest)
     };
-    let (header, used) = match postcard::take_from_bytes::<Header>(&rest) {
-        Ok((header, tail)) => (header, rest.len() - tail.len()),
-        Err(e) => return Err(FrameError::Malformed(e.to_string())),
+    let (header, used) = match fast::decode(&rest) {
+        Some(decoded) => decoded,
+        None => match postcard::take_from_bytes::<Header>(&rest) {
+            Ok((header, tail)) => (header, rest.len() - tail.len()),
+            Err(e) => return Err(FrameError::Malformed(e.to_string())),
+        },
     };
     let payload = match rest {
         Cow::Borrowed(b) => Cow::Borrowed(&b[used..]),
@@ -251,6 +256,138 @@ pub fn decode(body: &[u8], max: usize) -> Result<(Header, Cow<'_, [u8]>), FrameE
         }
     };
     Ok((header, payload))
+}
+
+/// The headers of nearly every frame (a send, a call, a successful reply to a process
+/// named by pid), encoded and decoded by hand to exactly postcard's bytes: the same
+/// format, without serde's generic machinery per message. Anything else, and anything
+/// the hand decoder is not sure of, goes through postcard.
+pub mod fast {
+    use super::{Header, WireTarget};
+
+    // Postcard's variant indices (declaration order).
+    const SEND: u8 = 0;
+    const CALL: u8 = 1;
+    const REPLY: u8 = 2;
+    const PID: u8 = 0;
+    const OK: u8 = 0;
+
+    fn varint(buf: &mut Vec<u8>, mut v: u64) {
+        while v >= 0x80 {
+            buf.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        buf.push(v as u8);
+    }
+
+    /// Appends `header` as postcard would; false (nothing appended) for a header it
+    /// does not handle.
+    pub fn encode(buf: &mut Vec<u8>, header: &Header) -> bool {
+        match header {
+            Header::Send {
+                from,
+                to: WireTarget::Pid { id, creation },
+                priority,
+                ack: tag,
+            }
+            | Header::Call {
+                from,
+                to: WireTarget::Pid { id, creation },
+                priority,
+                tag,
+            } => {
+                buf.push(if matches!(header, Header::Send { .. }) {
+                    SEND
+                } else {
+                    CALL
+                });
+                varint(buf, *from);
+                buf.push(PID);
+                varint(buf, *id);
+                varint(buf, u64::from(*creation));
+                buf.push(*priority);
+                varint(buf, *tag);
+                true
+            }
+            Header::Reply {
+                tag,
+                status: Ok(()),
+            } => {
+                buf.push(REPLY);
+                varint(buf, *tag);
+                buf.push(OK);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Reads a varint of at most `max` bytes (9 for a u64, fewer than postcard allows;
+    /// 5 for a u32, checked to fit by the caller), so every value read here is one
+    /// postcard reads alike; `None` beyond.
+    fn take(bytes: &[u8], at: &mut usize, max: usize) -> Option<u64> {
+        let mut v = 0u64;
+        for i in 0..max {
+            let b = *bytes.get(*at)?;
+            *at += 1;
+            v |= u64::from(b & 0x7F) << (7 * i);
+            if b & 0x80 == 0 {
+                return Some(v);
+            }
+        }
+        None
+    }
+
+    /// The header at the start of `bytes` and its length, if it is one [`encode`]
+    /// writes and reads unambiguously; `None` means "ask postcard".
+    pub fn decode(bytes: &[u8]) -> Option<(Header, usize)> {
+        let mut at = 1;
+        match *bytes.first()? {
+            kind @ (SEND | CALL) => {
+                let from = take(bytes, &mut at, 9)?;
+                if *bytes.get(at)? != PID {
+                    return None;
+                }
+                at += 1;
+                let id = take(bytes, &mut at, 9)?;
+                let creation = u32::try_from(take(bytes, &mut at, 5)?).ok()?;
+                let priority = *bytes.get(at)?;
+                at += 1;
+                let tag = take(bytes, &mut at, 9)?;
+                let to = WireTarget::Pid { id, creation };
+                let header = if kind == SEND {
+                    Header::Send {
+                        from,
+                        to,
+                        priority,
+                        ack: tag,
+                    }
+                } else {
+                    Header::Call {
+                        from,
+                        to,
+                        priority,
+                        tag,
+                    }
+                };
+                Some((header, at))
+            }
+            REPLY => {
+                let tag = take(bytes, &mut at, 9)?;
+                if *bytes.get(at)? != OK {
+                    return None;
+                }
+                Some((
+                    Header::Reply {
+                        tag,
+                        status: Ok(()),
+                    },
+                    at + 1,
+                ))
+            }
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -192,6 +192,9 @@ impl Network {
         for task in peer.tasks.lock().drain(..) {
             task.abort();
         }
+        for slot in &peer.slots {
+            slot.state.lock().stream = None;
+        }
         let pending: Vec<Pending> = peer.pending.lock().drain().map(|(_, p)| p).collect();
         for p in pending {
             p(Err(PendingError::Lost(error.clone())));
@@ -258,22 +261,28 @@ impl Network {
         }
     }
 
-    /// Writes a reply (a control frame with a payload).
+    /// Writes a reply (a control frame with a payload) to the peer the request came
+    /// from (no lookup while its connections are up).
     pub(crate) fn write_reply(
         self: &Arc<Self>,
-        to: Atom,
+        peer: &Arc<Peer>,
         key: u64,
         header: &Header,
         payload: &[u8],
     ) {
-        match self.connected_peer(to) {
-            Ok(peer) => {
-                let _ = self.write_frame(&peer, key, true, header, |buf| {
-                    buf.extend_from_slice(payload);
-                    Ok(())
-                });
-            }
-            Err(_) => self.dist.connection_lost(to),
+        let write = |peer: &Arc<Peer>| {
+            let _ = self.write_frame(peer, key, true, header, |buf| {
+                buf.extend_from_slice(payload);
+                Ok(())
+            });
+        };
+        if peer.dialing.load(Ordering::Acquire) && !peer.is_closed() {
+            return write(peer);
+        }
+        // Not dialed back yet (or lost): as any control frame.
+        match self.connected_peer(peer.name) {
+            Ok(peer) => write(&peer),
+            Err(_) => self.dist.connection_lost(peer.name),
         }
     }
 

@@ -1,17 +1,20 @@
 //! One remote node as the network sees it: its pool of outbound connections (each a
-//! shared write buffer drained by a writer task), the calls waiting for its replies,
-//! and the links and monitors that must fire `NoConnection` if it is lost.
+//! shared write buffer, flushed by the thread that filled it or by a writer task), the
+//! calls waiting for its replies, and the links and monitors that must fire
+//! `NoConnection` if it is lost.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Arc;
 
 use parking_lot::Mutex;
 use rustc_hash::FxHashMap;
+use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 
 use ergo_runtime::Atom;
 
-use ergo_runtime::dist::{NetError, RemoteError};
+use ergo_runtime::dist::{AfterTurn, Dist, NetError, RemoteError};
 
 /// What waits for a tagged answer (reply, ack, lookup, spawn): gets the payload or an
 /// error.
@@ -38,11 +41,131 @@ pub(crate) enum Full {
     Stuck,
 }
 
-/// One outbound connection: frames are appended to `buf` by senders and written out by
-/// the slot's writer task, which batches whatever accumulated.
+/// One outbound connection. Senders append frames to `buf`; who writes them out
+/// depends on `owner`. A process appending to an idle slot on a scheduler thread (or a
+/// reader inside its batch) queues the slot to be flushed when its turn (or batch)
+/// ends: one `write` from that thread for everything the turn appended, no hand-off. A
+/// flush that cannot write everything (the socket is full), a send from any other
+/// thread, and the keepalive go through the slot's writer task, which waits for the
+/// socket to take more. Whoever owns the slot writes everything appended meanwhile
+/// before letting go, so frames leave in the order they were appended.
 pub(crate) struct Slot {
-    pub(crate) buf: Mutex<Vec<u8>>,
+    pub(crate) state: Mutex<SlotState>,
+    /// Wakes the writer task.
     pub(crate) ready: Notify,
+}
+
+/// What a slot's lock guards.
+pub(crate) struct SlotState {
+    /// Frames not yet taken by a writer.
+    pub(crate) buf: Vec<u8>,
+    /// An empty buffer kept for the next flush (so flushing allocates nothing).
+    spare: Vec<u8>,
+    pub(crate) owner: Owner,
+    /// The connection, once dialed; dropped when the peer is lost (so the socket
+    /// closes with the tasks, whoever still holds the peer).
+    pub(crate) stream: Option<Arc<TcpStream>>,
+}
+
+/// Who writes a slot's buffer out.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Owner {
+    /// Nobody: the next append decides.
+    Idle,
+    /// A flush is queued to run after the current turn (or batch) of some thread.
+    Queued,
+    /// That flush is writing.
+    Flushing,
+    /// The writer task.
+    Writer,
+}
+
+/// Rounds a flush writes what was appended while it wrote, before it leaves the rest to
+/// the writer task (so one thread cannot be kept writing for others forever).
+const FLUSH_ROUNDS: usize = 4;
+
+/// A spare buffer above this capacity is dropped rather than kept.
+const KEEP_SPARE: usize = 1 << 20;
+
+impl Slot {
+    fn new() -> Slot {
+        Slot {
+            state: Mutex::new(SlotState {
+                buf: Vec::new(),
+                spare: Vec::new(),
+                owner: Owner::Idle,
+                stream: None,
+            }),
+            ready: Notify::new(),
+        }
+    }
+
+    /// Hands the buffer's data to the writer task (it is woken).
+    fn to_writer(&self, mut state: parking_lot::MutexGuard<'_, SlotState>) {
+        state.owner = Owner::Writer;
+        drop(state);
+        self.ready.notify_one();
+    }
+}
+
+impl AfterTurn for Slot {
+    /// The flush: writes the buffer without blocking, from the thread whose turn
+    /// appended to it.
+    fn after_turn(&self) {
+        let (stream, mut out) = {
+            let mut state = self.state.lock();
+            if state.owner != Owner::Queued {
+                return;
+            }
+            let Some(stream) = state.stream.clone() else {
+                return self.to_writer(state);
+            };
+            state.owner = Owner::Flushing;
+            let spare = std::mem::take(&mut state.spare);
+            (stream, std::mem::replace(&mut state.buf, spare))
+        };
+        for round in 1..=FLUSH_ROUNDS {
+            let written = write_now(&stream, &out);
+            let mut state = self.state.lock();
+            if written < out.len() {
+                // The socket is full (or failed: the writer task finds out and reports
+                // it): the rest, then what was appended meanwhile, go to the writer.
+                out.drain(..written);
+                out.extend_from_slice(&state.buf);
+                std::mem::swap(&mut state.buf, &mut out);
+                out.clear();
+                state.spare = out;
+                return self.to_writer(state);
+            }
+            out.clear();
+            if state.buf.is_empty() {
+                state.owner = Owner::Idle;
+                if out.capacity() <= KEEP_SPARE {
+                    state.spare = out;
+                }
+                return;
+            }
+            if round == FLUSH_ROUNDS {
+                state.spare = out;
+                return self.to_writer(state);
+            }
+            std::mem::swap(&mut state.buf, &mut out);
+        }
+    }
+}
+
+/// Writes as much of `bytes` as the socket takes now; how much that was.
+fn write_now(stream: &TcpStream, bytes: &[u8]) -> usize {
+    let mut written = 0;
+    while written < bytes.len() {
+        match stream.try_write(&bytes[written..]) {
+            Ok(0) => break,
+            Ok(n) => written += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    written
 }
 
 pub(crate) struct Peer {
@@ -53,7 +176,7 @@ pub(crate) struct Peer {
     hard_limit: usize,
     /// Its creation, once known from a handshake (0 before).
     pub(crate) creation: AtomicU32,
-    pub(crate) slots: Vec<Slot>,
+    pub(crate) slots: Vec<Arc<Slot>>,
     /// Set when the first write asks for connections.
     pub(crate) dialing: AtomicBool,
     /// Set once, when the peer is declared lost.
@@ -72,12 +195,7 @@ impl Peer {
             limit: limit.max(1),
             hard_limit: limit.max(1) * 2 + max_frame,
             creation: AtomicU32::new(0),
-            slots: (0..pool.max(1))
-                .map(|_| Slot {
-                    buf: Mutex::new(Vec::new()),
-                    ready: Notify::new(),
-                })
-                .collect(),
+            slots: (0..pool.max(1)).map(|_| Arc::new(Slot::new())).collect(),
             dialing: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             pending: Mutex::default(),
@@ -104,26 +222,29 @@ impl Peer {
         f: impl FnOnce(&mut Vec<u8>) -> R,
     ) -> Result<R, Full> {
         let slot = &self.slots[(mix(key) % self.slots.len() as u64) as usize];
-        let mut buf = slot.buf.lock();
-        if buf.len() >= self.hard_limit {
+        let mut state = slot.state.lock();
+        if state.buf.len() >= self.hard_limit {
             return Err(Full::Stuck);
         }
-        if !control && buf.len() >= self.limit {
+        if !control && state.buf.len() >= self.limit {
             return Err(Full::Busy);
         }
-        let was_empty = buf.is_empty();
-        let r = f(&mut buf);
-        let now_empty = buf.is_empty();
-        drop(buf);
-        if was_empty && !now_empty {
-            slot.ready.notify_one();
+        let r = f(&mut state.buf);
+        if state.owner == Owner::Idle && !state.buf.is_empty() {
+            if state.stream.is_some() && Dist::after_turn(slot.clone()) {
+                state.owner = Owner::Queued;
+            } else {
+                // Not connected yet, or not on a thread with turns: the writer task.
+                drop(state);
+                slot.ready.notify_one();
+            }
         }
         Ok(r)
     }
 
-    /// Bytes waiting in the slots' buffers (not yet handed to a writer).
+    /// Bytes waiting in the slots' buffers (not yet taken by a writer).
     pub(crate) fn buffered(&self) -> usize {
-        self.slots.iter().map(|s| s.buf.lock().len()).sum()
+        self.slots.iter().map(|s| s.state.lock().buf.len()).sum()
     }
 
     /// Waits for the answer tagged `tag`; fails it at once if the peer is already lost

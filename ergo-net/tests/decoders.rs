@@ -181,3 +181,40 @@ proptest! {
         prop_assert_eq!(registrar::parse_hex(&hex), Some(bytes));
     }
 }
+
+proptest! {
+    /// The hand-written codec of the common headers writes exactly postcard's bytes.
+    #[test]
+    fn fast_header_encoding_is_postcards(header in header()) {
+        let mut fast = Vec::new();
+        if frame::fast::encode(&mut fast, &header) {
+            prop_assert_eq!(fast, postcard::to_allocvec(&header).unwrap());
+        }
+    }
+
+    /// Whatever the hand-written decoder accepts, postcard reads alike (same header,
+    /// same length), valid frames or not.
+    #[test]
+    fn fast_header_decoding_agrees_with_postcard(
+        header in header(),
+        noise in proptest::collection::vec(any::<u8>(), 0..24),
+        cut in 0usize..24,
+        flip in any::<(usize, u8)>(),
+    ) {
+        let mut bytes = postcard::to_allocvec(&header).unwrap();
+        bytes.extend_from_slice(&noise);
+        let variants = [bytes.clone(), {
+            let mut b = bytes.clone();
+            let i = flip.0 % b.len();
+            b[i] ^= flip.1;
+            b
+        }, bytes[..bytes.len().saturating_sub(cut)].to_vec(), noise.clone()];
+        for bytes in variants {
+            if let Some((fast, used)) = frame::fast::decode(&bytes) {
+                let (slow, tail) = postcard::take_from_bytes::<Header>(&bytes).unwrap();
+                prop_assert_eq!(fast, slow);
+                prop_assert_eq!(used, bytes.len() - tail.len());
+            }
+        }
+    }
+}

@@ -98,9 +98,79 @@ pub(crate) fn schedule(task: Task) {
         }
         None => {
             shared.injector.push(task);
-            wake_one(shared);
+            match BATCH.get() {
+                0 => wake_one(shared),
+                // The first process of a batch is woken at once (no added latency);
+                // the others at the end, with one wake-up.
+                _ if !BATCH_WOKE.replace(true) => wake_one(shared),
+                _ => HELD_WAKE.set(true),
+            }
         }
     }
+}
+
+/// Work a transport runs once the current process turn ends (on a scheduler thread), or
+/// once the current [`batch`] ends (elsewhere): typically writing out what the turn
+/// appended to a connection's buffer, so that a turn's frames leave in one write.
+pub trait AfterTurn: Send + Sync + 'static {
+    /// Runs the deferred work.
+    fn after_turn(&self);
+}
+
+thread_local! {
+    /// What runs after the current turn or batch.
+    static AFTER: RefCell<Vec<Arc<dyn AfterTurn>>> = const { RefCell::new(Vec::new()) };
+    /// Depth of [`batch`] scopes on this (non-scheduler) thread.
+    static BATCH: Cell<u32> = const { Cell::new(0) };
+    /// A process was queued inside a batch: wake a sleeping scheduler at its end.
+    static HELD_WAKE: Cell<bool> = const { Cell::new(false) };
+    /// The current batch has woken a scheduler already.
+    static BATCH_WOKE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `work` after the current process turn (on a scheduler thread) or at the end of
+/// the current [`batch`]. False, and nothing is queued, anywhere else: the caller does
+/// the work some other way.
+pub(crate) fn after_turn(work: Arc<dyn AfterTurn>) -> bool {
+    if !on_scheduler() && BATCH.get() == 0 {
+        return false;
+    }
+    AFTER.with_borrow_mut(|after| after.push(work));
+    true
+}
+
+fn run_after_turn() {
+    while let Some(work) = AFTER.with_borrow_mut(|after| after.pop()) {
+        work.after_turn();
+    }
+}
+
+/// Runs `f` as one batch: on a thread that is not a scheduler (a connection's reader),
+/// processes woken inside it are queued at once, but a sleeping scheduler is woken for
+/// the first of them and then once more at the end (not once per process), and work
+/// deferred with [`after_turn`] runs at the end. On a scheduler thread it
+/// just runs `f` (the turn's end already does both).
+pub(crate) fn batch<R>(f: impl FnOnce() -> R) -> R {
+    if on_scheduler() {
+        return f();
+    }
+    struct End;
+    impl Drop for End {
+        fn drop(&mut self) {
+            let depth = BATCH.get() - 1;
+            BATCH.set(depth);
+            if depth == 0 {
+                BATCH_WOKE.set(false);
+                if HELD_WAKE.replace(false) {
+                    wake_one(shared());
+                }
+                run_after_turn();
+            }
+        }
+    }
+    BATCH.set(BATCH.get() + 1);
+    let _end = End;
+    f()
 }
 
 fn next_is_taken() -> bool {
@@ -267,6 +337,7 @@ fn worker_loop(shared: &'static Shared, index: usize, worker: Worker<Task>, park
             if in_a_row < NEXT_IN_A_ROW {
                 in_a_row += 1;
                 task.run();
+                run_after_turn();
                 continue;
             }
             local.push(task);
@@ -277,6 +348,7 @@ fn worker_loop(shared: &'static Shared, index: usize, worker: Worker<Task>, park
                 wake_one(shared);
             }
             task.run();
+            run_after_turn();
             continue;
         }
         if spin_for_work(shared) {

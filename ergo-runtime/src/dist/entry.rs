@@ -8,10 +8,22 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use crate::mailbox::Priority;
 use crate::node::Node;
 use crate::pid::{Atom, Pid, Ref, Target};
-use crate::process::core::{Signal, Watcher};
+use crate::process::core::{AnyProcess, Signal, Watcher};
 use crate::reason::{Down, Exit, Reason};
 
 use super::{RemoteError, Transport, WireReply};
+pub use crate::sched::AfterTurn;
+
+/// A local process held by a transport (see [`Dist::local_process`]).
+pub struct LocalProcess(Arc<dyn AnyProcess>);
+
+impl LocalProcess {
+    /// Delivers an encoded message from another node, decoded with the process's own
+    /// wire table (as [`Dist::deliver_wire`]).
+    pub fn deliver_wire(&self, payload: &[u8], priority: Priority) -> Result<(), RemoteError> {
+        self.0.clone().deliver_wire(payload, priority)
+    }
+}
 
 /// A transport's view of its node. Cheap to clone.
 #[derive(Clone)]
@@ -68,6 +80,41 @@ impl Dist {
     pub fn lookup(&self, name: Atom) -> Option<(Pid, &'static str)> {
         let pid = self.node.whereis(name)?;
         self.node.process(pid).map(|p| (pid, p.kind()))
+    }
+
+    /// Runs `work` once the current process turn ends, or once the current
+    /// [`Dist::batch`] ends; false (nothing queued) outside both, where the caller must
+    /// do the work itself. A transport uses it to write what a turn appended to a
+    /// connection's buffer in one system call, from the thread that appended it.
+    pub fn after_turn(work: Arc<dyn AfterTurn>) -> bool {
+        crate::sched::after_turn(work)
+    }
+
+    /// Runs `f` as one batch of deliveries (a transport's reader decoding what one read
+    /// returned): processes it wakes are queued at once, but sleeping scheduler threads
+    /// are woken for the first and at the end only, and work deferred with
+    /// [`Dist::after_turn`] runs at the end.
+    pub fn batch<R>(f: impl FnOnce() -> R) -> R {
+        crate::sched::batch(f)
+    }
+
+    /// The local process `pid` (of this incarnation), held for a run of deliveries to it
+    /// (a transport's reader keeps the last one of a batch instead of looking it up per
+    /// message). A process that ends meanwhile refuses them with `NoProcess`.
+    pub fn local_process(&self, pid: Pid) -> Option<LocalProcess> {
+        self.node.process(pid).map(LocalProcess)
+    }
+
+    /// Resolves `target` and delivers an encoded message to it (one process-table
+    /// lookup); `NoProcess` if it names no live process.
+    pub fn deliver_wire_to(
+        &self,
+        target: Target,
+        payload: &[u8],
+        priority: Priority,
+    ) -> Result<(), RemoteError> {
+        let pid = self.node.resolve(target).ok_or(RemoteError::NoProcess)?;
+        self.deliver_wire(pid, payload, priority)
     }
 
     /// Delivers an encoded message from another node, decoded with the target

@@ -12,7 +12,7 @@ mod entry;
 mod error;
 mod transport;
 
-pub use entry::Dist;
+pub use entry::{AfterTurn, Dist, LocalProcess};
 pub use error::{NetError, RemoteError};
 pub use transport::{Answer, BoxFuture, Payload, RemoteTarget, Transport, WireReply};
 
