@@ -88,6 +88,13 @@ pub(crate) fn release(core: &Core, reason: &Reason) {
     };
     node.remove_process(core.id);
     notify(node, pid, side, reason);
+    crate::sync::fence(crate::sync::Ordering::SeqCst);
+    if core.has_flag(super::core::flag::EXIT_HOOKS) {
+        let hooks = node.inner().exit_hooks.read().clone();
+        for hook in hooks {
+            hook(node, pid, reason);
+        }
+    }
 }
 
 fn notify(node: &Node, pid: Pid, side: Side, reason: &Reason) {
