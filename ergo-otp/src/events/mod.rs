@@ -9,10 +9,14 @@
 //! The types are checked at compile time: a subscriber must handle `Event<M>` and
 //! `EventDown` (`#[handle_info]`), and a token publishes only `M`.
 //!
+//! Each node produces the event [`CLUSTER_EVENT`] ([`ClusterEvent`]: a node joined or
+//! left the cluster, as its registrar saw it).
+//!
 //! Events of other nodes: `monitor_remote_event` / `link_remote_event` (the value type
 //! registered with `ergo::register_message` on the producer's node). Each node's relay
 //! process (`ergo_event_relay`) subscribes once for all its local subscribers.
 
+mod cluster;
 mod fanout;
 mod registry;
 mod relay;
@@ -28,6 +32,7 @@ use ergo_runtime::dist::Dist;
 use ergo_runtime::{Actor, ActorRef, Atom, Context, Handles, Node, Reason};
 use thiserror::Error;
 
+pub use cluster::{raise_cluster_event, ClusterEvent, CLUSTER_EVENT};
 pub use registry::{unregistered, EventInfo, EventToken};
 
 use fanout::Subscription;

@@ -100,6 +100,11 @@ impl<M: Clone + Send + 'static> EventToken<M> {
         self.name
     }
 
+    /// Which registration of the name this token publishes to.
+    pub(super) fn generation(&self) -> u64 {
+        self.generation
+    }
+
     /// Sends `message` to every subscriber (and keeps it, if the event buffers).
     pub fn publish(&self, message: M) -> Result<(), EventError> {
         publish(&self.node, self.name, Some(self.generation), message)
@@ -200,6 +205,9 @@ where
     M: Clone + Send + 'static,
 {
     super::watch_exits(node);
+    if name == Atom::new(super::CLUSTER_EVENT) {
+        super::cluster::ensure(node);
+    }
     let subscriber = subscription.actor.pid();
     let entry = find(node, name).ok_or(EventError::Unknown(name))?;
     let (buffered, demand, generation) = {
@@ -279,6 +287,17 @@ fn drop_subscriber(node: &Node, name: Atom, generation: u64, subscriber: Pid) ->
         tell_demand(node, owner, name, false);
     }
     removed
+}
+
+/// Publishes to the registration `generation` of `name` (a node-level event whose token
+/// the node does not keep).
+pub(super) fn publish_generation<M: Clone + Send + 'static>(
+    node: &Node,
+    name: Atom,
+    generation: u64,
+    message: M,
+) -> Result<(), EventError> {
+    publish(node, name, Some(generation), message)
 }
 
 pub(super) fn publish_open<M: Clone + Send + 'static>(
@@ -411,6 +430,9 @@ pub(super) fn add_remote(
     name: Atom,
     relay: Pid,
 ) -> Result<(&'static str, Vec<Vec<u8>>, usize), EventError> {
+    if name == Atom::new(super::CLUSTER_EVENT) {
+        super::cluster::ensure(node);
+    }
     let entry = find(node, name).ok_or(EventError::Unknown(name))?;
     let (answer, demand, generation) = {
         let mut entry = entry.lock();
