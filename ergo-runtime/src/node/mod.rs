@@ -54,8 +54,9 @@ pub(crate) struct NodeInner {
 }
 
 /// Told when a process marked with [`Node::watch_exit`] terminates: its node, pid and
-/// reason. Runs on the thread where the process ended, after its links and monitors
-/// fired; it must be short and must not block.
+/// reason. Runs on the thread where the process ended, before its links and monitors
+/// fire (whoever learns of the end from them finds the hooks done); it must be short
+/// and must not block.
 pub type ExitHook = Arc<dyn Fn(&Node, Pid, &crate::reason::Reason) + Send + Sync>;
 
 /// A running node: the runtime that owns processes. Cheap to clone; every method may be
