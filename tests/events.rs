@@ -709,3 +709,81 @@ async fn remote_subscribers_that_end_unsubscribe_their_node() {
     a.stop().await.unwrap();
     b.stop().await.unwrap();
 }
+
+/// Registers the demand-driven event `ticks` (u64 values) and keeps its demand notices.
+#[derive(Default)]
+struct TickProducer {
+    demand: Vec<bool>,
+}
+
+#[actor]
+impl TickProducer {
+    #[handle_call(local)]
+    fn start(&mut self, ctx: &mut Context<Self>) -> Result<(), EventError> {
+        ctx.register_demand_event::<u64>("ticks", EventOptions::new())
+            .map(drop)
+    }
+
+    #[handle_call]
+    fn demand(&mut self) -> Vec<bool> {
+        self.demand.clone()
+    }
+
+    #[handle_info(local)]
+    fn on_demand(&mut self, demand: EventDemand) {
+        self.demand.push(demand.subscribers);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_subscriber_node_leaves_the_producer_and_ends_its_demand() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    ergo::register_message::<u64>();
+    let node = Node::builder("events_os_pub2@127.0.0.1")
+        .cookie("events")
+        .network(ergo::net::NetOptions::new().registrar(None))
+        .start()
+        .await
+        .unwrap();
+    let producer = node.spawn(TickProducer::default()).await.unwrap();
+    producer.start().await.unwrap();
+    // The relay that serves other nodes starts with the first event.
+    ergo_tests::eventually("the relay", || node.whereis("ergo_event_relay").is_some()).await;
+    let subscriber = "events_os_sub2@127.0.0.1";
+    let mut child = Command::new(env!("CARGO_BIN_EXE_event-node"))
+        .args([subscriber, "subscribe", "events_os_pub2@127.0.0.1"])
+        .arg(node.listen_addr().unwrap().to_string())
+        .arg("100")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start event-node");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("SUBSCRIBED line");
+    assert_eq!(line.trim(), "SUBSCRIBED");
+    // 100 subscribers there: one subscribing node here, one demand notice.
+    let demand = async |n: usize| {
+        guard("demand", async {
+            loop {
+                let d = producer.demand().await.unwrap();
+                if d.len() >= n {
+                    return d;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        })
+        .await
+    };
+    assert_eq!(demand(1).await, vec![true]);
+    let info = ergo::events::info(&node, "ticks").unwrap();
+    assert_eq!(info.nodes, vec![Atom::new(subscriber)]);
+    // Killed (SIGKILL): its connection drops, it is no subscriber any more.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(demand(2).await, vec![true, false]);
+    assert!(ergo::events::info(&node, "ticks").unwrap().nodes.is_empty());
+    node.stop().await.unwrap();
+}
