@@ -6,6 +6,14 @@
 //! Every link and monitor fires exactly once: the terminating process marks itself dead
 //! under the same lock that adding a link or monitor takes. Links and monitors across
 //! nodes are also booked per peer (`dist::Books`), so a lost peer fires them once.
+//!
+//! Through a transport that shares links (`Transport::shares_links`: the native
+//! network), the local processes linked to one remote process are linked to it through
+//! one wire link held by the node (pid 0): its end crosses once and fans out here. The
+//! remote process sees that node's pid 0 as its link: an exit from one of ours reaches
+//! it as a link exit from that process, it cannot unlink one of ours by itself, and a
+//! lost connection reaches it as one exit from that node's pid 0. The wire link stays
+//! when the last local one ends (a later link costs nothing) and goes with an unlink.
 
 use std::sync::Arc;
 
