@@ -11,7 +11,8 @@
 //!   name ‖ 0 ‖ port); then `OK`, `TAKEN` or `DENIED`. Only nodes with the serving
 //!   node's cookie register: nobody else can squat a name or redirect its peers.
 //! - to registered nodes, on their open registration, the registrar pushes
-//!   `JOINED <name>` and `LEFT <name>` as other nodes register and unregister; every
+//!   `JOINED <name>` and `LEFT <name>` as other nodes register and unregister (between
+//!   the answers to any requests such a session still makes); every
 //!   node (the serving one too) publishes them as its cluster event
 //!   (`ergo_otp::events::CLUSTER_EVENT`).
 //!
@@ -323,7 +324,8 @@ async fn session(
 ) {
     let mut stream = BufReader::new(stream);
     let mut registered: Option<String> = None;
-    let mut pushed = None;
+    let mut pushed: Option<tokio::sync::broadcast::Receiver<String>> = None;
+    let mut own_join: Option<String> = None;
     loop {
         let line = if let Some(pushed) = pushed.as_mut() {
             // A registered node sends nothing more: a line cut by a push is lost only
@@ -331,6 +333,9 @@ async fn session(
             tokio::select! {
                 line = read_line(&mut stream) => line,
                 push = tokio::sync::broadcast::Receiver::recv(pushed) => match push {
+                    // Not its own join (subscribed before it was told, so nothing
+                    // that came after is missed).
+                    Ok(push) if own_join.as_deref() == Some(push.as_str()) => continue,
                     Ok(push) => {
                         let push = format!("{push}\n");
                         if stream.get_mut().write_all(push.as_bytes()).await.is_err() {
@@ -361,9 +366,9 @@ async fn session(
                                 } else {
                                     t.insert(name.to_string(), port);
                                     registered = Some(name.to_string());
-                                    // It hears the news from now on (its own join
-                                    // too, which it skips).
+                                    // It hears the news from now on.
                                     pushed = Some(news.lines.subscribe());
+                                    own_join = Some(format!("JOINED {name}"));
                                     news.tell(ClusterEvent::NodeJoined(Atom::new(name)));
                                     // Authenticated: no longer a stranger's session.
                                     strangers.done(ticket);
