@@ -3,7 +3,7 @@
 //! the producer's reason — on one node, and from another node through one shared
 //! subscription per node.
 
-use ergo::events::{unregistered, EventError, EventToken};
+use ergo::events::{unregistered, ClusterEvent, EventError, EventToken, CLUSTER_EVENT};
 use ergo::prelude::*;
 use ergo::{Atom, Node};
 use ergo_tests::{guard, node};
@@ -578,4 +578,212 @@ async fn ten_thousand_remote_subscribers_cost_one_message_per_publish_on_the_wir
     assert_eq!(info.sent, vec![(Atom::new(sub_name), PUBLISHED)]);
     subs_node.stop().await.unwrap();
     pub_node.stop().await.unwrap();
+}
+
+/// Keeps the cluster changes it is told.
+#[derive(Default)]
+struct ClusterWatch {
+    seen: Vec<ClusterEvent>,
+}
+
+#[actor]
+impl ClusterWatch {
+    #[handle_call(local)]
+    fn watch(&mut self, ctx: &mut Context<Self>) -> Result<(), EventError> {
+        ctx.monitor_event::<ClusterEvent>(CLUSTER_EVENT).map(drop)
+    }
+
+    #[handle_call(local)]
+    async fn watch_remote(
+        &mut self,
+        ctx: &mut Context<Self>,
+        at: String,
+    ) -> Result<(), EventError> {
+        ctx.monitor_remote_event::<ClusterEvent>(CLUSTER_EVENT, at.as_str())
+            .await
+            .map(drop)
+    }
+
+    #[handle_call(local)]
+    fn seen(&mut self) -> Vec<ClusterEvent> {
+        self.seen.clone()
+    }
+
+    #[handle_info(local)]
+    fn change(&mut self, event: Event<ClusterEvent>) {
+        self.seen.push(event.message);
+    }
+
+    #[handle_info(local)]
+    fn ended(&mut self, _down: EventDown) {}
+}
+
+async fn cluster_seen_until(w: &ActorRef<ClusterWatch>, n: usize) -> Vec<ClusterEvent> {
+    guard("cluster events", async {
+        loop {
+            let seen = w.seen().await.unwrap();
+            if seen.len() >= n {
+                return seen;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_node_tells_its_subscribers_who_joins_and_leaves_the_cluster() {
+    use ergo::net::NetOptions;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap();
+    let registrar = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let start = |name: &'static str| async move {
+        Node::builder(name)
+            .cookie("cluster")
+            .network(NetOptions::new().registrar(Some(registrar)))
+            .start()
+            .await
+            .unwrap()
+    };
+    // The first node serves the registrar; the second registers with it.
+    let r = start("cl_serving@127.0.0.1").await;
+    let b = start("cl_member@127.0.0.1").await;
+    let on_r = r.spawn(ClusterWatch::default()).await.unwrap();
+    let on_b = b.spawn(ClusterWatch::default()).await.unwrap();
+    on_r.watch().await.unwrap();
+    on_b.watch().await.unwrap();
+    // And a subscriber on b to the serving node's event, by the same calls.
+    let remote = b.spawn(ClusterWatch::default()).await.unwrap();
+    remote
+        .watch_remote("cl_serving@127.0.0.1".to_string())
+        .await
+        .unwrap();
+    let c = start("cl_late@127.0.0.1").await;
+    let late = Atom::new("cl_late@127.0.0.1");
+    for w in [&on_r, &on_b, &remote] {
+        assert_eq!(
+            cluster_seen_until(w, 1).await,
+            vec![ClusterEvent::NodeJoined(late)]
+        );
+    }
+    c.stop().await.unwrap();
+    for w in [&on_r, &on_b, &remote] {
+        assert_eq!(
+            cluster_seen_until(w, 2).await,
+            vec![ClusterEvent::NodeJoined(late), ClusterEvent::NodeLeft(late)]
+        );
+    }
+    let info = ergo::events::info(&r, CLUSTER_EVENT).unwrap();
+    assert_eq!(info.owner.id(), 0, "produced by the node itself");
+    assert_eq!(info.nodes, vec![Atom::new("cl_member@127.0.0.1")]);
+    b.stop().await.unwrap();
+    r.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_subscribers_that_end_unsubscribe_their_node() {
+    ergo::register_message::<Price>();
+    let (a, b) = pair("events_sub3", "events_pub3").await;
+    let at = "events_pub3@127.0.0.1".to_string();
+    let producer = b.spawn(Producer::default()).await.unwrap();
+    producer.start(0, false).await.unwrap();
+    let mut subs = Vec::new();
+    for _ in 0..3 {
+        let s = a.spawn(Subscriber::default()).await.unwrap();
+        s.monitor_remote(at.clone()).await.unwrap();
+        subs.push(s);
+    }
+    assert_eq!(demand_until(&producer, 1).await, vec![true]);
+    // Two end: the third still gets values, and node a stays subscribed.
+    a.kill(subs[0].pid());
+    a.kill(subs[1].pid());
+    producer.publish(1).await.unwrap();
+    assert_eq!(seen_until(&subs[2], |s| !s.0.is_empty()).await.0, vec![1]);
+    assert_eq!(ergo::events::info(&b, "prices").unwrap().nodes.len(), 1);
+    // The last one ends: node a's subscription goes, and the producer is told.
+    a.kill(subs[2].pid());
+    assert_eq!(demand_until(&producer, 2).await, vec![true, false]);
+    assert!(ergo::events::info(&b, "prices").unwrap().nodes.is_empty());
+    a.stop().await.unwrap();
+    b.stop().await.unwrap();
+}
+
+/// Registers the demand-driven event `ticks` (u64 values) and keeps its demand notices.
+#[derive(Default)]
+struct TickProducer {
+    demand: Vec<bool>,
+}
+
+#[actor]
+impl TickProducer {
+    #[handle_call(local)]
+    fn start(&mut self, ctx: &mut Context<Self>) -> Result<(), EventError> {
+        ctx.register_demand_event::<u64>("ticks", EventOptions::new())
+            .map(drop)
+    }
+
+    #[handle_call]
+    fn demand(&mut self) -> Vec<bool> {
+        self.demand.clone()
+    }
+
+    #[handle_info(local)]
+    fn on_demand(&mut self, demand: EventDemand) {
+        self.demand.push(demand.subscribers);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_subscriber_node_leaves_the_producer_and_ends_its_demand() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    ergo::register_message::<u64>();
+    let node = Node::builder("events_os_pub2@127.0.0.1")
+        .cookie("events")
+        .network(ergo::net::NetOptions::new().registrar(None))
+        .start()
+        .await
+        .unwrap();
+    let producer = node.spawn(TickProducer::default()).await.unwrap();
+    producer.start().await.unwrap();
+    // The relay that serves other nodes starts with the first event.
+    ergo_tests::eventually("the relay", || node.whereis("ergo_event_relay").is_some()).await;
+    let subscriber = "events_os_sub2@127.0.0.1";
+    let mut child = Command::new(env!("CARGO_BIN_EXE_event-node"))
+        .args([subscriber, "subscribe", "events_os_pub2@127.0.0.1"])
+        .arg(node.listen_addr().unwrap().to_string())
+        .arg("100")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start event-node");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("SUBSCRIBED line");
+    assert_eq!(line.trim(), "SUBSCRIBED");
+    // 100 subscribers there: one subscribing node here, one demand notice.
+    let demand = async |n: usize| {
+        guard("demand", async {
+            loop {
+                let d = producer.demand().await.unwrap();
+                if d.len() >= n {
+                    return d;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        })
+        .await
+    };
+    assert_eq!(demand(1).await, vec![true]);
+    let info = ergo::events::info(&node, "ticks").unwrap();
+    assert_eq!(info.nodes, vec![Atom::new(subscriber)]);
+    // Killed (SIGKILL): its connection drops, it is no subscriber any more.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(demand(2).await, vec![true, false]);
+    assert!(ergo::events::info(&node, "ticks").unwrap().nodes.is_empty());
+    node.stop().await.unwrap();
 }

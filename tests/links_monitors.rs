@@ -662,3 +662,38 @@ async fn monitors_racing_the_death_of_a_bare_process_fire_exactly_once() {
     assert!(node.process_info(w.pid()).unwrap().monitors.is_empty());
     node.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn exit_hooks_hear_of_the_processes_marked_for_them_once() {
+    use std::sync::{Arc, Mutex};
+    let node = node("lm_exit_hooks").await;
+    let heard: Arc<Mutex<Vec<(Pid, Reason)>>> = Arc::default();
+    let log = heard.clone();
+    node.add_exit_hook(Arc::new(move |_node: &Node, pid, reason: &Reason| {
+        log.lock().unwrap().push((pid, reason.clone()));
+    }));
+    let marked = spawn_probe(&node, "marked").await;
+    let twice = spawn_probe(&node, "twice").await;
+    let unmarked = spawn_probe(&node, "unmarked").await;
+    assert!(node.watch_exit(marked.pid()));
+    assert!(node.watch_exit(twice.pid()));
+    assert!(node.watch_exit(twice.pid()), "marking again is harmless");
+    node.kill(marked.pid());
+    node.send_exit(twice.pid(), Reason::error("bye"));
+    node.kill(unmarked.pid());
+    for p in [&marked, &twice, &unmarked] {
+        guard("down", node.monitor(p.pid()).unwrap().down()).await;
+    }
+    let mut seen = heard.lock().unwrap().clone();
+    seen.sort_by_key(|(pid, _)| pid.id());
+    assert_eq!(
+        seen,
+        vec![
+            (marked.pid(), Reason::Kill),
+            (twice.pid(), Reason::error("bye"))
+        ]
+    );
+    // A process that is gone cannot be marked.
+    assert!(!node.watch_exit(marked.pid()));
+    node.stop().await.unwrap();
+}

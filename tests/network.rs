@@ -80,6 +80,11 @@ impl Watcher {
     }
 
     #[handle_call]
+    fn unlink_from(&mut self, ctx: &mut Context<Self>, pid: Pid) {
+        ctx.unlink(pid);
+    }
+
+    #[handle_call]
     fn report(&mut self) -> (Vec<Reason>, Vec<Reason>) {
         (
             self.downs.iter().map(|d| d.reason.clone()).collect(),
@@ -820,6 +825,46 @@ async fn many_local_monitors_of_one_remote_process_cross_as_one() {
     }
     assert_eq!(on_b.booked(a_name), (0, 0, 0));
     assert_eq!(ergo::dev::Dist::new(&a).booked(b.name()), (0, 0, 0));
+    a.stop().await.unwrap();
+    b.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn many_local_links_to_one_remote_process_cross_as_one() {
+    let (a, b) = pair("net_a14", "net_b14").await;
+    // A trapping target on b, linked to by 100 processes of a.
+    let target = b.spawn(Watcher::default()).await.unwrap();
+    let mut linked = Vec::new();
+    for _ in 0..100 {
+        let w = a.spawn(Watcher::default()).await.unwrap();
+        assert!(w.link_to(target.pid()).await.unwrap());
+        linked.push(w);
+    }
+    // Node b holds one link, to node a, for a's 100.
+    let (on_a, on_b, a_name) = (ergo::dev::Dist::new(&a), ergo::dev::Dist::new(&b), a.name());
+    ergo_tests::eventually("the link is on b", || on_b.booked(a_name).0 == 1).await;
+    assert_eq!(on_a.booked(b.name()).0, 100);
+    // One of a's ends: the target gets its exit, as from a link, and stays linked
+    // for the others.
+    let gone = linked.remove(0);
+    a.kill(gone.pid());
+    let (_, exits) = report(&target, 1).await;
+    assert_eq!(exits, vec![Reason::Kill]);
+    assert_eq!(on_a.booked(b.name()).0, 99);
+    // One unlinks: only the others remain (no frame for b while some are left).
+    let leaving = linked.remove(0);
+    leaving.unlink_from(target.pid()).await.unwrap();
+    assert_eq!(on_a.booked(b.name()).0, 98);
+    // The target ends: one exit crosses, and each linked process gets its own, once.
+    b.send_exit(target.pid(), Reason::Kill);
+    for w in &linked {
+        let (_, exits) = report(w, 1).await;
+        assert_eq!(exits, vec![Reason::Kill]);
+    }
+    assert_eq!(on_a.booked(b.name()).0, 0);
+    assert_eq!(on_b.booked(a_name).0, 0);
+    // The one that unlinked heard nothing.
+    assert_eq!(leaving.report().await.unwrap(), (vec![], vec![]));
     a.stop().await.unwrap();
     b.stop().await.unwrap();
 }

@@ -10,6 +10,11 @@
 //!   answers `PROOF <64 hex digits>`, HMAC-SHA256(cookie, "register" ‖ challenge ‖
 //!   name ‖ 0 ‖ port); then `OK`, `TAKEN` or `DENIED`. Only nodes with the serving
 //!   node's cookie register: nobody else can squat a name or redirect its peers.
+//! - to registered nodes, on their open registration, the registrar pushes
+//!   `JOINED <name>` and `LEFT <name>` as other nodes register and unregister (between
+//!   the answers to any requests such a session still makes); every
+//!   node (the serving one too) publishes them as its cluster event
+//!   (`ergo_otp::events::CLUSTER_EVENT`).
 //!
 //! A session that has not registered is a stranger's: each of its lines must come
 //! within the connect timeout, and at most [`MAX_OPEN_SESSIONS`] such sessions (and at
@@ -28,6 +33,8 @@ use tokio::net::{TcpListener, TcpStream};
 
 use crate::guard::Guard;
 use crate::Network;
+use ergo_otp::events::{raise_cluster_event, ClusterEvent};
+use ergo_runtime::{Atom, Node};
 
 /// A boxed future, for the object-safe [`Registrar`] trait.
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
@@ -206,8 +213,16 @@ async fn keep_registered(
     let mut backoff = Duration::from_millis(50);
     loop {
         if let Some(mut stream) = held.take() {
-            // Blocks until the registrar goes away.
-            while read_line(&mut stream).await.is_some() {}
+            // Blocks until the registrar goes away, raising the cluster news it pushes.
+            while let Some(line) = read_line(&mut stream).await {
+                if let (Some(event), Some(net)) = (parse_news(&line), net.upgrade()) {
+                    let about_us =
+                        matches!(&event, ClusterEvent::NodeJoined(n) if *n == net.node.name());
+                    if !about_us {
+                        raise_cluster_event(&net.node, event);
+                    }
+                }
+            }
             backoff = Duration::from_millis(50);
         }
         let Some(strong) = net.upgrade() else { return };
@@ -230,14 +245,19 @@ async fn keep_registered(
 }
 
 async fn serve(net: Weak<Network>, listener: TcpListener, table: Table) {
-    let Some((cookie, idle, strangers)) = net.upgrade().map(|n| {
+    let Some((cookie, idle, strangers, node)) = net.upgrade().map(|n| {
         (
             n.node.cookie().to_owned(),
             n.options.connect_timeout,
             n.registrar_guard.clone(),
+            n.node.clone(),
         )
     }) else {
         return;
+    };
+    let news = News {
+        lines: tokio::sync::broadcast::channel(NEWS_BACKLOG).0,
+        node,
     };
     let cap = crate::guard::within_fd_limit(MAX_OPEN_SESSIONS);
     // Sessions live in the set: when the serving node stops (this task is aborted), they
@@ -251,8 +271,9 @@ async fn serve(net: Weak<Network>, listener: TcpListener, table: Table) {
                     backoff = Duration::ZERO;
                     let ticket = strangers.ticket();
                     let (table, cookie, guard) = (table.clone(), cookie.clone(), strangers.clone());
+                    let news = news.clone();
                     let handle = sessions.spawn(async move {
-                        session(stream, table, &cookie, idle, &guard, ticket).await;
+                        session(stream, table, &cookie, idle, &guard, ticket, &news).await;
                         guard.done(ticket);
                     });
                     strangers.admit(cap, ticket, handle);
@@ -267,7 +288,31 @@ async fn serve(net: Weak<Network>, listener: TcpListener, table: Table) {
     }
 }
 
-/// One registrar session: lines until EOF; unregistered, each line within `idle`.
+/// How many cluster changes a slow registered node may fall behind before it misses
+/// some.
+const NEWS_BACKLOG: usize = 1024;
+
+/// Who joins and leaves: pushed to every registered node, raised on the serving one.
+#[derive(Clone)]
+struct News {
+    lines: tokio::sync::broadcast::Sender<String>,
+    node: Node,
+}
+
+impl News {
+    fn tell(&self, event: ClusterEvent) {
+        let line = match &event {
+            ClusterEvent::NodeJoined(name) => format!("JOINED {name}"),
+            ClusterEvent::NodeLeft(name) => format!("LEFT {name}"),
+            _ => return,
+        };
+        let _ = self.lines.send(line);
+        raise_cluster_event(&self.node, event);
+    }
+}
+
+/// One registrar session: lines until EOF; unregistered, each line within `idle`;
+/// registered, the cluster news is pushed to it.
 async fn session(
     stream: TcpStream,
     table: Table,
@@ -275,12 +320,33 @@ async fn session(
     idle: Duration,
     strangers: &Guard,
     ticket: u64,
+    news: &News,
 ) {
     let mut stream = BufReader::new(stream);
     let mut registered: Option<String> = None;
+    let mut pushed: Option<tokio::sync::broadcast::Receiver<String>> = None;
+    let mut own_join: Option<String> = None;
     loop {
-        let line = if registered.is_some() {
-            read_line(&mut stream).await
+        let line = if let Some(pushed) = pushed.as_mut() {
+            // A registered node sends nothing more: a line cut by a push is lost only
+            // to a peer that breaks the protocol.
+            tokio::select! {
+                line = read_line(&mut stream) => line,
+                push = tokio::sync::broadcast::Receiver::recv(pushed) => match push {
+                    // Not its own join (subscribed before it was told, so nothing
+                    // that came after is missed).
+                    Ok(push) if own_join.as_deref() == Some(push.as_str()) => continue,
+                    Ok(push) => {
+                        let push = format!("{push}\n");
+                        if stream.get_mut().write_all(push.as_bytes()).await.is_err() {
+                            break;
+                        }
+                        continue;
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                },
+            }
         } else {
             tokio::time::timeout(idle, read_line(&mut stream))
                 .await
@@ -300,6 +366,10 @@ async fn session(
                                 } else {
                                     t.insert(name.to_string(), port);
                                     registered = Some(name.to_string());
+                                    // It hears the news from now on.
+                                    pushed = Some(news.lines.subscribe());
+                                    own_join = Some(format!("JOINED {name}"));
+                                    news.tell(ClusterEvent::NodeJoined(Atom::new(name)));
                                     // Authenticated: no longer a stranger's session.
                                     strangers.done(ticket);
                                     "OK".to_string()
@@ -329,6 +399,22 @@ async fn session(
     }
     if let Some(name) = registered {
         table.lock().remove(&name);
+        news.tell(ClusterEvent::NodeLeft(Atom::new(&name)));
+    }
+}
+
+/// Parses a line the registrar pushes to a registered node (`JOINED <name>`,
+/// `LEFT <name>`); `None` for anything else, or a name that is not `name@host`.
+pub fn parse_news(line: &str) -> Option<ClusterEvent> {
+    let mut words = line.split_whitespace();
+    let (kind, name) = (words.next()?, words.next()?);
+    if words.next().is_some() || !crate::handshake::valid_node_name(name) {
+        return None;
+    }
+    match kind {
+        "JOINED" => Some(ClusterEvent::NodeJoined(Atom::new(name))),
+        "LEFT" => Some(ClusterEvent::NodeLeft(Atom::new(name))),
+        _ => None,
     }
 }
 

@@ -157,6 +157,10 @@ impl Transport for NetTransport {
         Ok(())
     }
 
+    fn shares_links(&self) -> bool {
+        true
+    }
+
     fn exit(&self, from: Pid, to: Pid, reason: Reason, link: bool) {
         let Ok(net) = self.net() else { return };
         let exit = Header::Exit {

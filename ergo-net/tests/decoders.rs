@@ -155,6 +155,26 @@ proptest! {
     fn registrar_lines_parse_or_are_unknown(line in ".{0,600}") {
         let _ = registrar::parse_request(&line);
         let _ = registrar::parse_hex(&line);
+        let _ = registrar::parse_news(&line);
+    }
+
+    #[test]
+    fn registrar_news_round_trips(name in "[a-z]{1,10}@[a-z0-9.]{1,15}", junk in "[A-Z]{1,8}") {
+        use ergo_otp::events::ClusterEvent;
+        let atom = ergo_runtime::Atom::new(&name);
+        prop_assert_eq!(
+            registrar::parse_news(&format!("JOINED {name}")),
+            Some(ClusterEvent::NodeJoined(atom))
+        );
+        prop_assert_eq!(
+            registrar::parse_news(&format!("LEFT {name}")),
+            Some(ClusterEvent::NodeLeft(atom))
+        );
+        prop_assert_eq!(registrar::parse_news(&format!("LEFT {name} {junk}")), None);
+        prop_assert_eq!(registrar::parse_news(&format!("JOINED {junk}")), None);
+        if junk != "JOINED" && junk != "LEFT" {
+            prop_assert_eq!(registrar::parse_news(&format!("{junk} {name}")), None);
+        }
     }
 
     #[test]

@@ -27,12 +27,12 @@ mod timer;
 pub mod wire;
 
 pub use actor::{Actor, ActorFuture, Handles, HasHandle, Step};
-pub use actor_ref::{ActorRef, CallFuture, Request, DEFAULT_CALL_TIMEOUT};
+pub use actor_ref::{prefetch, ActorRef, CallFuture, Request, DEFAULT_CALL_TIMEOUT};
 pub use context::Context;
 pub use error::{CallError, LinkError, LookupError, NameError, NodeError, SendError, SpawnError};
 pub use info::{NodeInfo, ProcessInfo, ProcessState};
 pub use mailbox::Priority;
-pub use node::{Node, NodeBuilder, NodeMonitor, Plugin};
+pub use node::{ExitHook, Node, NodeBuilder, NodeMonitor, Plugin};
 pub use pid::{Alias, Atom, Pid, Ref, Target};
 pub use reason::{Down, Exit, ForeignReason, Reason};
 pub use reply::ReplyTo;

@@ -287,7 +287,9 @@ fn find_work(shared: &Shared, index: usize, local: &Worker<Task>) -> Option<Task
         }
         let n = shared.stealers.len();
         for k in 1..n {
-            match shared.stealers[(index + k) % n].steal() {
+            // Half of a sibling's queue at once: a fan-out that woke many processes on
+            // one thread is shared in a few steals, not one per process.
+            match shared.stealers[(index + k) % n].steal_batch_and_pop(local) {
                 Steal::Success(task) => return Some(task),
                 Steal::Retry => retry = true,
                 Steal::Empty => {}

@@ -1,5 +1,6 @@
 //! Fuzz target: any registrar request line parses (to a request or `Unknown`), and
-//! any text given as a proof parses as 32 bytes or is refused, without panicking.
+//! any text given as a proof parses as 32 bytes or is refused, and any pushed news line
+//! parses to a cluster event or `None`, without panicking.
 #![no_main]
 
 use ergo_net::registrar::{self, Request};
@@ -13,6 +14,7 @@ fuzz_target!(|data: &[u8]| {
         }
         Request::Unknown => {}
     }
+    let _ = registrar::parse_news(&line);
     if let Some(bytes) = registrar::parse_hex(&line) {
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(hex, line.trim().to_ascii_lowercase());

@@ -9,15 +9,19 @@
 //! The types are checked at compile time: a subscriber must handle `Event<M>` and
 //! `EventDown` (`#[handle_info]`), and a token publishes only `M`.
 //!
+//! Each node produces the event [`CLUSTER_EVENT`] ([`ClusterEvent`]: a node joined or
+//! left the cluster, as its registrar saw it).
+//!
 //! Events of other nodes: `monitor_remote_event` / `link_remote_event` (the value type
 //! registered with `ergo::register_message` on the producer's node). Each node's relay
 //! process (`ergo_event_relay`) subscribes once for all its local subscribers.
 
+mod cluster;
+mod fanout;
 mod registry;
 mod relay;
 mod remote;
 
-use std::any::Any;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -28,31 +32,26 @@ use ergo_runtime::dist::Dist;
 use ergo_runtime::{Actor, ActorRef, Atom, Context, Handles, Node, Reason};
 use thiserror::Error;
 
+pub use cluster::{raise_cluster_event, ClusterEvent, CLUSTER_EVENT};
 pub use registry::{unregistered, EventInfo, EventToken};
 
-/// Hands an `Event<M>` (given as `&dyn Any`) to one subscriber, typed: made where the
-/// subscriber's actor type is known, so a delivery is a typed send.
-pub(crate) type Deliver = Arc<dyn Fn(&dyn Any) + Send + Sync>;
+use fanout::Subscription;
 
-/// One subscriber of an event.
-#[derive(Clone)]
-pub(crate) struct Subscription {
-    pub(crate) linked: bool,
-    pub(crate) deliver: Deliver,
+fn subscription<A: Actor>(me: ActorRef<A>, linked: bool) -> Subscription<A> {
+    Subscription { actor: me, linked }
 }
 
-fn subscription<A, M>(me: ActorRef<A>, linked: bool) -> Subscription
-where
-    A: Handles<Event<M>>,
-    M: Clone + Send + 'static,
-{
-    let deliver: Deliver = Arc::new(move |event: &dyn Any| {
-        if let Some(event) = event.downcast_ref::<Event<M>>() {
-            // A subscriber that ended meanwhile is dropped by its monitor.
-            let _ = me.send(event.clone());
-        }
+/// Installs, once per node, the exit hook that drops subscribers that end (one hook for
+/// every subscriber: no monitor, no task per subscriber).
+fn watch_exits(node: &Node) {
+    struct Installed;
+    node.extension_or_insert(|| {
+        node.add_exit_hook(Arc::new(|node: &Node, pid, _reason: &Reason| {
+            registry::exited(node, pid);
+            remote::exited(node, pid);
+        }));
+        Installed
     });
-    Subscription { linked, deliver }
 }
 
 /// A published value, as a subscriber receives it.
@@ -277,8 +276,8 @@ impl<A: Actor> EventsExt<A> for Context<A> {
     where
         A: Handles<Event<M>> + Handles<EventDown>,
     {
-        let sub = subscription::<A, M>(self.myself(), false);
-        registry::subscribe::<M>(self.node(), name.into(), self.pid(), sub)
+        let sub = subscription(self.myself(), false);
+        registry::subscribe::<A, M>(self.node(), name.into(), sub)
     }
 
     fn link_event<M: Clone + Send + 'static>(
@@ -288,8 +287,8 @@ impl<A: Actor> EventsExt<A> for Context<A> {
     where
         A: Handles<Event<M>>,
     {
-        let sub = subscription::<A, M>(self.myself(), true);
-        registry::subscribe::<M>(self.node(), name.into(), self.pid(), sub)
+        let sub = subscription(self.myself(), true);
+        registry::subscribe::<A, M>(self.node(), name.into(), sub)
     }
 
     fn monitor_remote_event<M: Clone + Send + DeserializeOwned + 'static>(
@@ -300,9 +299,9 @@ impl<A: Actor> EventsExt<A> for Context<A> {
     where
         A: Handles<Event<M>> + Handles<EventDown>,
     {
-        let (here, me, name, at) = (self.node().clone(), self.pid(), name.into(), node.into());
-        let sub = subscription::<A, M>(self.myself(), false);
-        async move { remote::subscribe::<M>(&here, name, at, me, sub).await }
+        let (here, name, at) = (self.node().clone(), name.into(), node.into());
+        let sub = subscription(self.myself(), false);
+        async move { remote::subscribe::<A, M>(&here, name, at, sub).await }
     }
 
     fn link_remote_event<M: Clone + Send + DeserializeOwned + 'static>(
@@ -313,9 +312,9 @@ impl<A: Actor> EventsExt<A> for Context<A> {
     where
         A: Handles<Event<M>>,
     {
-        let (here, me, name, at) = (self.node().clone(), self.pid(), name.into(), node.into());
-        let sub = subscription::<A, M>(self.myself(), true);
-        async move { remote::subscribe::<M>(&here, name, at, me, sub).await }
+        let (here, name, at) = (self.node().clone(), name.into(), node.into());
+        let sub = subscription(self.myself(), true);
+        async move { remote::subscribe::<A, M>(&here, name, at, sub).await }
     }
 
     fn unsubscribe_remote_event(&mut self, name: impl Into<Atom>, node: impl Into<Atom>) -> bool {

@@ -1,6 +1,7 @@
 //! The node's events (a node extension): who produces each, who subscribes, what is
-//! buffered; and the tasks that end an event with its producer and drop a subscriber
-//! that ended.
+//! buffered; the task that ends an event with its producer. Each event has its own
+//! lock, under which a publish fans out; subscribers that end are dropped by the node's
+//! exit hook (no monitor per subscriber).
 
 use std::any::{Any, TypeId};
 use std::collections::VecDeque;
@@ -13,8 +14,10 @@ use ergo_runtime::{Atom, Node, Pid, Reason};
 use parking_lot::Mutex;
 use rustc_hash::FxHashMap;
 
+use super::fanout::{Fanout, Subscription};
 use super::relay::{EventRelay, RelayMessage};
-use super::{Deliver, Event, EventDemand, EventDown, EventError, EventOptions, Subscription};
+use super::{Event, EventDemand, EventDown, EventError, EventOptions};
+use ergo_runtime::Handles;
 
 struct Entry {
     /// Tells this registration from a later one under the same name.
@@ -27,11 +30,13 @@ struct Entry {
     capacity: usize,
     /// The last values (of the event's type), oldest first.
     buffer: VecDeque<Box<dyn Any + Send>>,
-    subscribers: FxHashMap<Pid, Subscription>,
+    subscribers: Fanout,
     /// Other nodes subscribed through their relays: relay pid (its node is the key).
     remote: FxHashMap<Atom, Pid>,
     published: u64,
     delivered: u64,
+    /// Set when it ends (a publisher holding it meanwhile finds it ended).
+    ended: bool,
     /// Values sent to each subscribing node (once per publish, whatever its number of
     /// subscribers).
     sent: FxHashMap<Atom, u64>,
@@ -45,12 +50,23 @@ impl Entry {
 
 #[derive(Default)]
 struct Registry {
-    events: Mutex<FxHashMap<Atom, Entry>>,
+    /// Each event behind its own lock; this one is held only to find or change the set.
+    events: Mutex<FxHashMap<Atom, Arc<Mutex<Entry>>>>,
     next: AtomicU64,
 }
 
 fn registry(node: &Node) -> Arc<Registry> {
     node.extension_or_insert(Registry::default)
+}
+
+/// The event `name`, if registered.
+fn find(node: &Node, name: Atom) -> Option<Arc<Mutex<Entry>>> {
+    registry(node).events.lock().get(&name).cloned()
+}
+
+/// The event `name` of `generation`, if it is still registered.
+fn find_generation(node: &Node, name: Atom, generation: u64) -> Option<Arc<Mutex<Entry>>> {
+    find(node, name).filter(|e| e.lock().generation == generation)
 }
 
 /// Publishes to one event; cheap to clone. Only values of the event's type.
@@ -82,6 +98,11 @@ impl<M: Clone + Send + 'static> EventToken<M> {
     /// The event's name.
     pub fn name(&self) -> Atom {
         self.name
+    }
+
+    /// Which registration of the name this token publishes to.
+    pub(super) fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// Sends `message` to every subscriber (and keeps it, if the event buffers).
@@ -117,7 +138,7 @@ pub(super) fn register<M: Clone + Send + 'static>(
         }
         events.insert(
             name,
-            Entry {
+            Arc::new(Mutex::new(Entry {
                 generation,
                 owner,
                 type_id: TypeId::of::<M>(),
@@ -126,12 +147,13 @@ pub(super) fn register<M: Clone + Send + 'static>(
                 notify,
                 capacity: options.buffer,
                 buffer: VecDeque::new(),
-                subscribers: FxHashMap::default(),
+                subscribers: Fanout::default(),
                 remote: FxHashMap::default(),
                 published: 0,
                 delivered: 0,
+                ended: false,
                 sent: FxHashMap::default(),
-            },
+            })),
         );
     }
     // Other nodes subscribe through this node's relay.
@@ -173,19 +195,29 @@ fn check_type<M: 'static>(name: Atom, entry: &Entry) -> Result<(), EventError> {
     }
 }
 
-pub(super) fn subscribe<M: Clone + Send + 'static>(
+pub(super) fn subscribe<A, M>(
     node: &Node,
     name: Atom,
-    subscriber: Pid,
-    subscription: Subscription,
-) -> Result<Vec<M>, EventError> {
-    let registry = registry(node);
+    subscription: Subscription<A>,
+) -> Result<Vec<M>, EventError>
+where
+    A: Handles<Event<M>>,
+    M: Clone + Send + 'static,
+{
+    super::watch_exits(node);
+    if name == Atom::new(super::CLUSTER_EVENT) {
+        super::cluster::ensure(node);
+    }
+    let subscriber = subscription.actor.pid();
+    let entry = find(node, name).ok_or(EventError::Unknown(name))?;
     let (buffered, demand, generation) = {
-        let mut events = registry.events.lock();
-        let entry = events.get_mut(&name).ok_or(EventError::Unknown(name))?;
-        check_type::<M>(name, entry)?;
+        let mut entry = entry.lock();
+        if entry.ended {
+            return Err(EventError::Unknown(name));
+        }
+        check_type::<M>(name, &entry)?;
         let first = !entry.has_subscribers();
-        let new = entry.subscribers.insert(subscriber, subscription).is_none();
+        let new = entry.subscribers.insert::<A, M>(subscription);
         let buffered: Vec<M> = entry
             .buffer
             .iter()
@@ -197,41 +229,75 @@ pub(super) fn subscribe<M: Clone + Send + 'static>(
     if let Some(owner) = demand {
         tell_demand(node, owner, name, true);
     }
-    // A subscriber that ends is dropped (and may end the demand).
-    if let Ok(monitor) = node.monitor(subscriber) {
-        let node = node.clone();
-        tokio::spawn(async move {
-            monitor.down().await;
-            drop_subscriber(&node, name, generation, subscriber);
-        });
+    // A subscriber that ends is dropped by the exit hook (and may end the demand).
+    if !node.watch_exit(subscriber) {
+        drop_subscriber(node, name, generation, subscriber);
     }
     Ok(buffered)
 }
 
 pub(super) fn unsubscribe(node: &Node, name: Atom, subscriber: Pid) -> bool {
-    let generation = match registry(node).events.lock().get(&name) {
-        Some(entry) => entry.generation,
+    let generation = match find(node, name) {
+        Some(entry) => entry.lock().generation,
         None => return false,
     };
     drop_subscriber(node, name, generation, subscriber)
 }
 
+/// A process that may have subscribed has ended: dropped from every event.
+pub(super) fn exited(node: &Node, subscriber: Pid) {
+    let Some(registry) = node.extension::<Registry>() else {
+        return;
+    };
+    let events: Vec<(Atom, Arc<Mutex<Entry>>)> = registry
+        .events
+        .lock()
+        .iter()
+        .map(|(n, e)| (*n, e.clone()))
+        .collect();
+    for (name, entry) in events {
+        let demand = remove_subscriber(&mut entry.lock(), subscriber);
+        if let Some(owner) = demand {
+            tell_demand(node, owner, name, false);
+        }
+    }
+}
+
+/// Removes a subscriber: whether it was there, and the producer to tell that demand
+/// stopped.
+fn remove_subscriber(entry: &mut Entry, subscriber: Pid) -> Option<Pid> {
+    let removed = entry.subscribers.remove(subscriber).is_some();
+    (removed && !entry.has_subscribers() && entry.notify).then_some(entry.owner)
+}
+
 fn drop_subscriber(node: &Node, name: Atom, generation: u64, subscriber: Pid) -> bool {
+    let Some(entry) = find_generation(node, name, generation) else {
+        return false;
+    };
     let (removed, demand) = {
-        let registry = registry(node);
-        let mut events = registry.events.lock();
-        let Some(entry) = events.get_mut(&name).filter(|e| e.generation == generation) else {
+        let mut entry = entry.lock();
+        if entry.generation != generation {
             return false;
-        };
-        let removed = entry.subscribers.remove(&subscriber).is_some();
-        let demand =
-            (removed && entry.subscribers.is_empty() && entry.notify).then_some(entry.owner);
-        (removed, demand)
+        }
+        let was = entry.subscribers.len();
+        let demand = remove_subscriber(&mut entry, subscriber);
+        (entry.subscribers.len() < was, demand)
     };
     if let Some(owner) = demand {
         tell_demand(node, owner, name, false);
     }
     removed
+}
+
+/// Publishes to the registration `generation` of `name` (a node-level event whose token
+/// the node does not keep).
+pub(super) fn publish_generation<M: Clone + Send + 'static>(
+    node: &Node,
+    name: Atom,
+    generation: u64,
+    message: M,
+) -> Result<(), EventError> {
+    publish(node, name, Some(generation), message)
 }
 
 pub(super) fn publish_open<M: Clone + Send + 'static>(
@@ -243,49 +309,41 @@ pub(super) fn publish_open<M: Clone + Send + 'static>(
 }
 
 /// Publishes with the token of `generation`, or by name (`None`: the event must be
-/// open).
+/// open). Fans out under the event's lock, so values reach subscribers in publish order.
 fn publish<M: Clone + Send + 'static>(
     node: &Node,
     name: Atom,
     generation: Option<u64>,
     message: M,
 ) -> Result<(), EventError> {
-    let registry = registry(node);
-    let subscribers: (Vec<Deliver>, Vec<Pid>) = {
-        let mut events = registry.events.lock();
-        let entry = match events.get_mut(&name) {
-            Some(entry) if generation.is_none_or(|g| g == entry.generation) => entry,
-            _ if generation.is_some() => return Err(EventError::Ended(name)),
-            _ => return Err(EventError::Unknown(name)),
-        };
-        if generation.is_none() && !entry.open {
-            return Err(EventError::NotOpen(name));
+    let ended = || match generation {
+        Some(_) => EventError::Ended(name),
+        None => EventError::Unknown(name),
+    };
+    let entry = find(node, name).ok_or_else(ended)?;
+    let mut entry = entry.lock();
+    if entry.ended || generation.is_some_and(|g| g != entry.generation) {
+        return Err(ended());
+    }
+    if generation.is_none() && !entry.open {
+        return Err(EventError::NotOpen(name));
+    }
+    check_type::<M>(name, &entry)?;
+    if entry.capacity > 0 {
+        if entry.buffer.len() == entry.capacity {
+            entry.buffer.pop_front();
         }
-        check_type::<M>(name, entry)?;
-        if entry.capacity > 0 {
-            if entry.buffer.len() == entry.capacity {
-                entry.buffer.pop_front();
-            }
-            entry.buffer.push_back(Box::new(message.clone()));
-        }
-        entry.published += 1;
-        entry.delivered += entry.subscribers.len() as u64;
+        entry.buffer.push_back(Box::new(message.clone()));
+    }
+    entry.published += 1;
+    let timestamp = SystemTime::now();
+    if !entry.remote.is_empty() {
+        let entry = &mut *entry;
         for remote in entry.remote.keys() {
             *entry.sent.entry(*remote).or_default() += 1;
         }
-        (
-            entry
-                .subscribers
-                .values()
-                .map(|s| s.deliver.clone())
-                .collect(),
-            entry.remote.values().copied().collect::<Vec<Pid>>(),
-        )
-    };
-    let (subscribers, relays) = subscribers;
-    let timestamp = SystemTime::now();
-    if !relays.is_empty() {
         // Encoded once, sent once per subscribing node.
+        let relays: Vec<Pid> = entry.remote.values().copied().collect();
         send_remote(node, name, timestamp, &message, &relays);
     }
     let event = Event {
@@ -293,9 +351,8 @@ fn publish<M: Clone + Send + 'static>(
         timestamp,
         message,
     };
-    for deliver in subscribers {
-        deliver(&event);
-    }
+    let delivered = entry.subscribers.deliver(&event);
+    entry.delivered += delivered;
     Ok(())
 }
 
@@ -310,12 +367,19 @@ fn end(node: &Node, name: Atom, generation: u64, reason: Reason) -> bool {
         let registry = registry(node);
         let mut events = registry.events.lock();
         match events.get(&name) {
-            Some(e) if e.generation == generation => events.remove(&name),
+            Some(e) if e.lock().generation == generation => events.remove(&name),
             _ => None,
         }
     };
     let Some(entry) = entry else { return false };
-    for relay in entry.remote.into_values() {
+    let (owner, remote, subscribers) = {
+        let mut entry = entry.lock();
+        entry.ended = true;
+        let remote = std::mem::take(&mut entry.remote);
+        let subscribers = std::mem::take(&mut entry.subscribers);
+        (entry.owner, remote, subscribers.members())
+    };
+    for relay in remote.into_values() {
         if let Some(relay) = node.actor_ref::<EventRelay>(relay) {
             let _ = relay.send(RelayMessage::Ended {
                 origin: node.name().as_str().to_string(),
@@ -324,9 +388,9 @@ fn end(node: &Node, name: Atom, generation: u64, reason: Reason) -> bool {
             });
         }
     }
-    for (pid, subscription) in entry.subscribers {
-        if subscription.linked {
-            node.send_exit_from(entry.owner, pid, reason.clone());
+    for (pid, linked) in subscribers {
+        if linked {
+            node.send_exit_from(owner, pid, reason.clone());
         } else {
             let down = EventDown {
                 name,
@@ -366,10 +430,15 @@ pub(super) fn add_remote(
     name: Atom,
     relay: Pid,
 ) -> Result<(&'static str, Vec<Vec<u8>>, usize), EventError> {
-    let registry = registry(node);
+    if name == Atom::new(super::CLUSTER_EVENT) {
+        super::cluster::ensure(node);
+    }
+    let entry = find(node, name).ok_or(EventError::Unknown(name))?;
     let (answer, demand, generation) = {
-        let mut events = registry.events.lock();
-        let entry = events.get_mut(&name).ok_or(EventError::Unknown(name))?;
+        let mut entry = entry.lock();
+        if entry.ended {
+            return Err(EventError::Unknown(name));
+        }
         let encoder =
             ergo_runtime::wire::message_encoder(entry.type_id).ok_or(EventError::NotRemote {
                 name,
@@ -399,12 +468,7 @@ pub(super) fn add_remote(
         let node = node.clone();
         tokio::spawn(async move {
             monitor.down().await;
-            if super::registry::registry(&node)
-                .events
-                .lock()
-                .get(&name)
-                .is_some_and(|e| e.generation == generation)
-            {
+            if find_generation(&node, name, generation).is_some() {
                 drop_remote(&node, name, relay);
             }
         });
@@ -414,12 +478,11 @@ pub(super) fn add_remote(
 
 /// Another node's relay has no more subscribers to `name`.
 pub(super) fn drop_remote(node: &Node, name: Atom, relay: Pid) {
+    let Some(entry) = find(node, name) else {
+        return;
+    };
     let demand = {
-        let registry = registry(node);
-        let mut events = registry.events.lock();
-        let Some(entry) = events.get_mut(&name) else {
-            return;
-        };
+        let mut entry = entry.lock();
         let removed = entry.remote.get(&relay.node()).is_some_and(|r| *r == relay)
             && entry.remote.remove(&relay.node()).is_some();
         (removed && !entry.has_subscribers() && entry.notify).then_some(entry.owner)
@@ -452,9 +515,8 @@ pub struct EventInfo {
 }
 
 pub(super) fn info(node: &Node, name: Atom) -> Option<EventInfo> {
-    let registry = registry(node);
-    let events = registry.events.lock();
-    let e = events.get(&name)?;
+    let e = find(node, name)?;
+    let e = e.lock();
     let mut sent: Vec<(Atom, u64)> = e.sent.iter().map(|(n, c)| (*n, *c)).collect();
     sent.sort_by_key(|(n, _)| n.as_str().to_string());
     let mut nodes: Vec<Atom> = e.remote.keys().copied().collect();

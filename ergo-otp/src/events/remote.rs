@@ -1,6 +1,7 @@
 //! Subscriptions to events of other nodes: one proxy per (event, node) on this node,
 //! holding the local subscribers; the first one subscribes this node's relay there
-//! (one round trip), the others are local, and the last one leaving unsubscribes it.
+//! (one round trip), the others are local, and the last one leaving (unsubscribing or
+//! ending: the node's exit hook tells) unsubscribes it.
 
 use std::any::Any;
 use std::collections::VecDeque;
@@ -12,8 +13,10 @@ use parking_lot::Mutex;
 use rustc_hash::FxHashMap;
 use serde::de::DeserializeOwned;
 
+use super::fanout::{Fanout, Subscription};
 use super::relay::{local_relay, EventRelay, RelayCall, RelayMessage, RelayReply, RELAY};
-use super::{Deliver, Event, EventDown, EventError, Subscription};
+use super::{Event, EventDown, EventError};
+use ergo_runtime::Handles;
 
 /// An event of another node, as this node's subscribers see it.
 type Key = (Atom, Atom);
@@ -26,14 +29,19 @@ struct Proxy {
     decode: Decode,
     /// The relay on the event's node.
     relay: Pid,
-    subscribers: FxHashMap<Pid, Subscription>,
+    subscribers: Fanout,
     /// The last values seen (encoded), for later local subscribers.
     buffer: VecDeque<Vec<u8>>,
     capacity: usize,
 }
 
+/// Each proxy behind its own lock, under which a value fans out.
 #[derive(Default)]
-struct Proxies(Mutex<FxHashMap<Key, Proxy>>);
+struct Proxies(Mutex<FxHashMap<Key, Arc<Mutex<Proxy>>>>);
+
+fn find(node: &Node, key: Key) -> Option<Arc<Mutex<Proxy>>> {
+    proxies(node).0.lock().get(&key).cloned()
+}
 
 fn proxies(node: &Node) -> Arc<Proxies> {
     node.extension_or_insert(Proxies::default)
@@ -64,20 +72,25 @@ fn decode_all<M: DeserializeOwned>(values: &[Vec<u8>]) -> Vec<M> {
         .collect()
 }
 
-/// Subscribes `subscriber` to the event `name` of node `at`; the buffered values.
-pub(super) async fn subscribe<M: Clone + Send + DeserializeOwned + 'static>(
+/// Subscribes to the event `name` of node `at`; the buffered values.
+pub(super) async fn subscribe<A, M>(
     node: &Node,
     name: Atom,
     at: Atom,
-    subscriber: Pid,
-    subscription: Subscription,
-) -> Result<Vec<M>, EventError> {
+    subscription: Subscription<A>,
+) -> Result<Vec<M>, EventError>
+where
+    A: Handles<Event<M>>,
+    M: Clone + Send + DeserializeOwned + 'static,
+{
+    super::watch_exits(node);
     let key = (name, at);
     let expected = std::any::type_name::<M>();
     // Another local subscriber already pays for the subscription.
-    if let Some(buffered) = join_local::<M>(node, key, subscriber, &subscription)? {
-        return Ok(buffered);
-    }
+    let subscription = match join_local::<A, M>(node, key, subscription)? {
+        Ok(buffered) => return Ok(buffered),
+        Err(subscription) => subscription,
+    };
     let mine = local_relay(node)
         .await
         .ok_or(EventError::NoConnection(at))?;
@@ -114,36 +127,33 @@ pub(super) async fn subscribe<M: Clone + Send + DeserializeOwned + 'static>(
         }
     };
     let values = decode_all::<M>(&buffered);
+    let subscriber = subscription.actor.pid();
     let mut created = false;
-    {
-        let proxies = proxies(node);
-        let mut map = proxies.0.lock();
-        let proxy = map.entry(key).or_insert_with(|| {
-            created = true;
-            Proxy {
-                type_name: expected,
-                decode: decode::<M>,
-                relay: theirs.pid(),
-                subscribers: FxHashMap::default(),
-                capacity,
-                buffer: buffered.into(),
-            }
-        });
-        proxy.subscribers.insert(subscriber, subscription);
+    let proxies = proxies(node);
+    let mut map = proxies.0.lock();
+    let proxy = map.entry(key).or_insert_with(|| {
+        created = true;
+        Arc::new(Mutex::new(Proxy {
+            type_name: expected,
+            decode: decode::<M>,
+            relay: theirs.pid(),
+            subscribers: Fanout::default(),
+            capacity,
+            buffer: buffered.into(),
+        }))
+    });
+    proxy.lock().subscribers.insert::<A, M>(subscription);
+    drop(map);
+    if !node.watch_exit(subscriber) {
+        unsubscribe(node, key, subscriber);
     }
-    watch_subscriber(node, key, subscriber);
     if created {
         // The event's node lost (or its relay gone): the event ends here with why.
         if let Ok(monitor) = node.monitor(theirs.pid()) {
             let (node, relay) = (node.clone(), theirs.pid());
             tokio::spawn(async move {
                 let down = monitor.down().await;
-                let ours = proxies(&node)
-                    .0
-                    .lock()
-                    .get(&key)
-                    .is_some_and(|p| p.relay == relay);
-                if ours {
+                if find(&node, key).is_some_and(|p| p.lock().relay == relay) {
                     ended(&node, key, down.reason);
                 }
             });
@@ -152,19 +162,27 @@ pub(super) async fn subscribe<M: Clone + Send + DeserializeOwned + 'static>(
     Ok(values)
 }
 
-/// Adds a subscriber to an existing proxy; `None` if there is none yet.
-fn join_local<M: DeserializeOwned>(
+/// Adds a subscriber to an existing proxy: the buffered values, or the subscription
+/// back if there is no proxy yet.
+#[allow(clippy::type_complexity)]
+fn join_local<A, M>(
     node: &Node,
     key: Key,
-    subscriber: Pid,
-    subscription: &Subscription,
-) -> Result<Option<Vec<M>>, EventError> {
+    subscription: Subscription<A>,
+) -> Result<Result<Vec<M>, Subscription<A>>, EventError>
+where
+    A: Handles<Event<M>>,
+    M: Clone + Send + DeserializeOwned + 'static,
+{
+    let subscriber = subscription.actor.pid();
     let buffered = {
+        // Under the set's lock: the proxy cannot go between finding and joining it.
         let proxies = proxies(node);
-        let mut map = proxies.0.lock();
-        let Some(proxy) = map.get_mut(&key) else {
-            return Ok(None);
+        let map = proxies.0.lock();
+        let Some(proxy) = map.get(&key) else {
+            return Ok(Err(subscription));
         };
+        let mut proxy = proxy.lock();
         if proxy.type_name != std::any::type_name::<M>() {
             return Err(EventError::WrongType {
                 name: key.0,
@@ -172,11 +190,13 @@ fn join_local<M: DeserializeOwned>(
                 actual: proxy.type_name,
             });
         }
-        proxy.subscribers.insert(subscriber, subscription.clone());
+        proxy.subscribers.insert::<A, M>(subscription);
         proxy.buffer.iter().cloned().collect::<Vec<_>>()
     };
-    watch_subscriber(node, key, subscriber);
-    Ok(Some(decode_all(&buffered)))
+    if !node.watch_exit(subscriber) {
+        unsubscribe(node, key, subscriber);
+    }
+    Ok(Ok(decode_all(&buffered)))
 }
 
 /// The relay of node `at` (it starts when that node registers its first event).
@@ -189,39 +209,47 @@ async fn remote_relay(
         .map_err(|_| EventError::NoConnection(at))
 }
 
-fn watch_subscriber(node: &Node, key: Key, subscriber: Pid) {
-    if let Ok(monitor) = node.monitor(subscriber) {
-        let node = node.clone();
-        tokio::spawn(async move {
-            monitor.down().await;
-            unsubscribe(&node, key, subscriber);
-        });
-    }
-}
-
 /// Drops a local subscriber; the last one unsubscribes this node there.
 pub(super) fn unsubscribe(node: &Node, key: Key, subscriber: Pid) -> bool {
+    let Some(proxy) = find(node, key) else {
+        return false;
+    };
+    let relay = {
+        let mut proxy = proxy.lock();
+        if proxy.subscribers.remove(subscriber).is_none() {
+            return false;
+        }
+        if !proxy.subscribers.is_empty() {
+            return true;
+        }
+        proxy.relay
+    };
+    // The last one: the proxy goes (unless another subscriber came in meanwhile).
     let gone = {
         let proxies = proxies(node);
         let mut map = proxies.0.lock();
-        let Some(proxy) = map.get_mut(&key) else {
-            return false;
-        };
-        if proxy.subscribers.remove(&subscriber).is_none() {
-            return false;
-        }
-        if proxy.subscribers.is_empty() {
-            map.remove(&key).map(|p| p.relay)
-        } else {
-            None
-        }
+        let empty = map
+            .get(&key)
+            .is_some_and(|p| Arc::ptr_eq(p, &proxy) && p.lock().subscribers.is_empty());
+        empty && map.remove(&key).is_some()
     };
-    if let Some(relay) = gone {
+    if gone {
         if let Ok(mine) = node.lookup::<EventRelay>(RELAY) {
             unsubscribe_there(node, key.0, relay, mine.pid());
         }
     }
     true
+}
+
+/// A process that may have subscribed has ended: dropped from every proxy.
+pub(super) fn exited(node: &Node, subscriber: Pid) {
+    let Some(proxies) = node.extension::<Proxies>() else {
+        return;
+    };
+    let keys: Vec<Key> = proxies.0.lock().keys().copied().collect();
+    for key in keys {
+        unsubscribe(node, key, subscriber);
+    }
 }
 
 fn unsubscribe_there(node: &Node, name: Atom, theirs: Pid, mine: Pid) {
@@ -233,34 +261,21 @@ fn unsubscribe_there(node: &Node, name: Atom, theirs: Pid, mine: Pid) {
     }
 }
 
-/// A value published on another node: to every local subscriber, decoded once.
+/// A value published on another node: to every local subscriber, decoded once, under
+/// the proxy's lock (values reach subscribers in the order they were published).
 pub(super) fn published(node: &Node, key: Key, at: SystemTime, bytes: &[u8]) {
-    let (decode, to) = {
-        let proxies = proxies(node);
-        let mut map = proxies.0.lock();
-        let Some(proxy) = map.get_mut(&key) else {
-            return;
-        };
-        if proxy.capacity > 0 {
-            if proxy.buffer.len() >= proxy.capacity {
-                proxy.buffer.pop_front();
-            }
-            proxy.buffer.push_back(bytes.to_vec());
-        }
-        (
-            proxy.decode,
-            proxy
-                .subscribers
-                .values()
-                .map(|s| s.deliver.clone())
-                .collect::<Vec<Deliver>>(),
-        )
+    let Some(proxy) = find(node, key) else {
+        return;
     };
-    // Decoded once for every subscriber on this node.
-    if let Some(event) = decode(key.0, at, bytes) {
-        for deliver in to {
-            deliver(&*event);
+    let mut proxy = proxy.lock();
+    if proxy.capacity > 0 {
+        if proxy.buffer.len() >= proxy.capacity {
+            proxy.buffer.pop_front();
         }
+        proxy.buffer.push_back(bytes.to_vec());
+    }
+    if let Some(event) = (proxy.decode)(key.0, at, bytes) {
+        proxy.subscribers.deliver(&*event);
     }
 }
 
@@ -270,8 +285,9 @@ pub(super) fn ended(node: &Node, key: Key, reason: Reason) {
     let Some(proxy) = proxies(node).0.lock().remove(&key) else {
         return;
     };
-    for (pid, subscription) in proxy.subscribers {
-        if subscription.linked {
+    let members = std::mem::take(&mut proxy.lock().subscribers).members();
+    for (pid, linked) in members {
+        if linked {
             node.send_exit(pid, reason.clone());
         } else {
             let _ = node.send(

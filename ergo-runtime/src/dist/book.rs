@@ -80,6 +80,11 @@ impl Watchers {
 pub(crate) struct Book {
     /// Links between a local and a remote process: (local, remote).
     pub(crate) links: FxHashSet<(Pid, Pid)>,
+    /// Links to the peer's processes through a transport that shares them: one link on
+    /// the wire, held by this node (pid 0), for all the local processes linked to that
+    /// target. Remote → its local linkers (empty once the last one ended: the wire link
+    /// stays until the target ends, so a later local link costs nothing on the wire).
+    pub(crate) shared_links: FxHashMap<Pid, Vec<Pid>>,
     /// Monitors local watchers hold on the peer's processes, by target: however many
     /// watch one process, one monitor crosses the network and one `Down` comes back.
     pub(crate) targets: FxHashMap<Pid, Shared>,
@@ -96,6 +101,21 @@ impl Book {
     fn watching(&self) -> usize {
         self.named.len() + self.local_refs.len()
     }
+
+    pub(crate) fn linked(&self) -> usize {
+        self.links.len() + self.shared_links.values().map(Vec::len).sum::<usize>()
+    }
+}
+
+/// A local process left a shared link.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum LeftShared {
+    /// It was not linked through the shared link.
+    NotLinked,
+    /// Others (or the kept wire link) remain.
+    Stays,
+    /// It was the last one and the wire link goes (an unlink): unlink on the wire.
+    Last,
 }
 
 /// A monitor dropped locally, and the wire monitor to cancel if it was the last.
@@ -136,6 +156,45 @@ impl Books {
             b.links.remove(&(local, remote)).then_some(())
         })
         .is_some()
+    }
+
+    /// Books a shared link from `local` to the remote `remote`; true if the link must
+    /// cross the network (no wire link to `remote` yet).
+    pub(crate) fn add_shared_link(&self, local: Pid, remote: Pid) -> bool {
+        self.with(remote.node(), |b| match b.shared_links.get_mut(&remote) {
+            Some(locals) => {
+                if !locals.contains(&local) {
+                    locals.push(local);
+                }
+                false
+            }
+            None => {
+                b.shared_links.insert(remote, vec![local]);
+                true
+            }
+        })
+    }
+
+    /// Drops `local` from the shared link to `remote`. With `unlinking`, the wire link
+    /// goes with the last local one (`Last`); otherwise (its link fired) it stays.
+    pub(crate) fn leave_shared_link(&self, local: Pid, remote: Pid, unlinking: bool) -> LeftShared {
+        self.with_existing(remote.node(), |b| {
+            let locals = b.shared_links.get_mut(&remote)?;
+            let at = locals.iter().position(|l| *l == local)?;
+            locals.swap_remove(at);
+            if unlinking && locals.is_empty() {
+                b.shared_links.remove(&remote);
+                return Some(LeftShared::Last);
+            }
+            Some(LeftShared::Stays)
+        })
+        .unwrap_or(LeftShared::NotLinked)
+    }
+
+    /// The remote `remote` ended (its wire link fired): its local linkers.
+    pub(crate) fn take_shared_link(&self, remote: Pid) -> Vec<Pid> {
+        self.with_existing(remote.node(), |b| b.shared_links.remove(&remote))
+            .unwrap_or_default()
     }
 
     /// Books a monitor of `target` (a pid, or a name's placeholder when `by_name`);
@@ -236,8 +295,10 @@ impl Books {
 
     /// Links, outgoing and incoming monitors through `peer` (for inspection and tests).
     pub(crate) fn counts(&self, peer: Atom) -> (usize, usize, usize) {
-        self.0.lock().books.get(&peer).map_or((0, 0, 0), |b| {
-            (b.links.len(), b.watching(), b.watched.len())
-        })
+        self.0
+            .lock()
+            .books
+            .get(&peer)
+            .map_or((0, 0, 0), |b| (b.linked(), b.watching(), b.watched.len()))
     }
 }

@@ -178,11 +178,38 @@ impl Dist {
     /// The remote `from`, linked to the local `to`, ended with `reason`: drops the link
     /// and delivers the exit (always trappable: a linked process killed elsewhere
     /// arrives as `Kill`, Erlang's `killed`). Ignored if they are not linked.
+    ///
+    /// Through a transport that [shares links](super::Transport::shares_links): an exit
+    /// for this node's pid 0 is the end of a remote process that local ones are linked
+    /// to, and fans out to each of them; an exit from a remote process to a local one
+    /// that is linked to it through its node's shared link is delivered as a link exit
+    /// (the local one stays linked to the shared link of that node).
     pub fn deliver_link_exit(&self, from: Pid, to: Pid, reason: Reason) -> bool {
-        if !self.node.inner().books.remove_link(to, from) {
-            return false;
+        let books = &self.node.inner().books;
+        if to.id() == 0 && self.node.is_local(to) {
+            let linked = books.take_shared_link(from);
+            let mut delivered = false;
+            for local in linked {
+                delivered |= self.link_fired(local, &[from], reason.clone());
+            }
+            return delivered;
         }
-        self.link_fired(to, &[from], reason)
+        if books.remove_link(to, from) {
+            return self.link_fired(to, &[from], reason);
+        }
+        let shared = self
+            .node
+            .transport_for(from.node())
+            .is_some_and(|t| t.shares_links());
+        shared && self.signal_link_exit(to, from, reason)
+    }
+
+    /// A link exit from a process linked through its node's shared link: delivered
+    /// (trappable), the link to that node's pid 0 kept.
+    fn signal_link_exit(&self, local: Pid, from: Pid, reason: Reason) -> bool {
+        self.node
+            .process(local)
+            .is_some_and(|p| p.signal(Signal::Exit(Exit { from, reason })))
     }
 
     fn link_fired(&self, local: Pid, remotes: &[Pid], reason: Reason) -> bool {
@@ -298,10 +325,15 @@ impl Dist {
     pub fn connection_lost(&self, peer: Atom) {
         let book = self.node.inner().books.take(peer);
         let watched = book.watched.len();
-        let links = book.links.len();
+        let links = book.linked();
         let mut links_by_local: FxHashMap<Pid, Vec<Pid>> = FxHashMap::default();
         for (local, remote) in book.links {
             links_by_local.entry(local).or_default().push(remote);
+        }
+        for (remote, locals) in book.shared_links {
+            for local in locals {
+                links_by_local.entry(local).or_default().push(remote);
+            }
         }
         for (local, remotes) in links_by_local {
             self.link_fired(local, &remotes, Reason::NoConnection);

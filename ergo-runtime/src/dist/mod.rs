@@ -16,4 +16,4 @@ pub use entry::{AfterTurn, Dist, LocalProcess};
 pub use error::{NetError, RemoteError};
 pub use transport::{Answer, BoxFuture, Payload, RemoteTarget, Transport, WireReply};
 
-pub(crate) use book::Books;
+pub(crate) use book::{Books, LeftShared};

@@ -98,6 +98,15 @@ pub trait Transport: Send + Sync + 'static {
         let _ = (from, to, priority);
         Err(SendError::NotRemote(msg))
     }
+    /// True if the peers on this transport share links (as this crate does): the
+    /// local processes linked to one remote process are linked through one link on the
+    /// wire, held by the node (pid 0), so that process's end crosses the network once
+    /// and fans out here; an exit from a local process linked to a remote one travels
+    /// as a link exit, which the peer delivers as such. False (the default) for peers
+    /// that keep a link per pair of processes (Erlang).
+    fn shares_links(&self) -> bool {
+        false
+    }
     /// Carries an exit signal from a local process to a remote one; `link` says it is
     /// a link firing (the process `from` ended) rather than an explicit exit signal.
     fn exit(&self, from: Pid, to: Pid, reason: Reason, link: bool);

@@ -111,6 +111,7 @@ impl NodeBuilder {
             transports: RwLock::new(Vec::new()),
             books: Default::default(),
             extensions: RwLock::new(FxHashMap::default()),
+            exit_hooks: RwLock::new(Vec::new()),
         }));
         tracing::info!(node = %node.name(), "node started");
         for plugin in &self.plugins.0 {

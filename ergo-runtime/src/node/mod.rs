@@ -50,7 +50,14 @@ pub(crate) struct NodeInner {
     pub(crate) transports: RwLock<Vec<Arc<dyn crate::dist::Transport>>>,
     pub(crate) books: crate::dist::Books,
     extensions: RwLock<FxHashMap<std::any::TypeId, Arc<dyn Any + Send + Sync>>>,
+    pub(crate) exit_hooks: RwLock<Vec<ExitHook>>,
 }
+
+/// Told when a process marked with [`Node::watch_exit`] terminates: its node, pid and
+/// reason. Runs on the thread where the process ended, before its links and monitors
+/// fire (whoever learns of the end from them finds the hooks done); it must be short
+/// and must not block.
+pub type ExitHook = Arc<dyn Fn(&Node, Pid, &crate::reason::Reason) + Send + Sync>;
 
 /// A running node: the runtime that owns processes. Cheap to clone; every method may be
 /// called from any thread or task.
@@ -461,6 +468,30 @@ impl Node {
             .or_insert_with(|| Arc::new(make()))
             .clone();
         v.downcast::<T>().expect("stored under its own TypeId")
+    }
+
+    /// Adds a hook told of the termination of every process marked with
+    /// [`Node::watch_exit`]: one hook serves any number of processes (a light monitor
+    /// for bookkeeping that tracks many processes, such as event subscribers).
+    pub fn add_exit_hook(&self, hook: ExitHook) {
+        self.0.exit_hooks.write().push(hook);
+    }
+
+    /// Marks the local process `pid` so that the exit hooks are told when it
+    /// terminates. Costs no memory per process. False if it is not alive (it may also
+    /// have ended just after being marked: the hooks may then be told as well, so what
+    /// they do must be idempotent).
+    pub fn watch_exit(&self, pid: Pid) -> bool {
+        let Some(process) = self.process(pid) else {
+            return false;
+        };
+        process
+            .core()
+            .set_flag(crate::process::core::flag::EXIT_HOOKS, true);
+        crate::sync::fence(crate::sync::Ordering::SeqCst);
+        // Removed from the table before its hooks are checked (see `release`): either
+        // it is still here now and will see the mark, or it is gone.
+        self.process(pid).is_some()
     }
 
     pub(crate) fn all_processes(&self) -> Vec<Arc<dyn AnyProcess>> {

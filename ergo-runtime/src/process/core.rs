@@ -31,6 +31,8 @@ pub(crate) mod flag {
     /// Suspended by a system request: only system requests and untrappable signals
     /// are handled; the rest waits.
     pub const SUSPENDED: u8 = 8;
+    /// The node's exit hooks are told when this process terminates.
+    pub const EXIT_HOOKS: u8 = 16;
 }
 
 /// A system signal, queued like a message but handled by the runtime.

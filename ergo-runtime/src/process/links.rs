@@ -6,10 +6,18 @@
 //! Every link and monitor fires exactly once: the terminating process marks itself dead
 //! under the same lock that adding a link or monitor takes. Links and monitors across
 //! nodes are also booked per peer (`dist::Books`), so a lost peer fires them once.
+//!
+//! Through a transport that shares links (`Transport::shares_links`: the native
+//! network), the local processes linked to one remote process are linked to it through
+//! one wire link held by the node (pid 0): its end crosses once and fans out here. The
+//! remote process sees that node's pid 0 as its link: an exit from one of ours reaches
+//! it as a link exit from that process, it cannot unlink one of ours by itself, and a
+//! lost connection reaches it as one exit from that node's pid 0. The wire link stays
+//! when the last local one ends (a later link costs nothing) and goes with an unlink.
 
 use std::sync::Arc;
 
-use crate::dist::{RemoteTarget, Transport};
+use crate::dist::{LeftShared, RemoteTarget, Transport};
 use crate::error::LinkError;
 use crate::node::Node;
 use crate::pid::{Atom, Pid, Ref, Target};
@@ -39,7 +47,10 @@ pub(crate) fn exit_signal(node: &Node, from: Pid, to: Pid, reason: Reason) -> bo
         }
         return match node.transport_for(to.node()) {
             Some(transport) => {
-                let link = node.inner().books.remove_link(from, to);
+                let books = &node.inner().books;
+                // A shared link keeps its wire link (held by pid 0) for the others.
+                let link = books.leave_shared_link(from, to, false) != LeftShared::NotLinked
+                    || books.remove_link(from, to);
                 transport.exit(from, to, reason, link);
                 true
             }
@@ -82,8 +93,13 @@ pub(crate) fn link(node: &Node, a: Pid, b: Pid) -> Result<(), LinkError> {
         }
         let transport = transport(node, b)?;
         if add_link_half(node, a, b) {
-            node.inner().books.add_link(a, b);
-            transport.link(a, b);
+            if !transport.shares_links() {
+                node.inner().books.add_link(a, b);
+                transport.link(a, b);
+            } else if node.inner().books.add_shared_link(a, b) {
+                // The first local link to `b`: the node links to it for everyone.
+                transport.link(node.pid_of(0), b);
+            }
         }
         return Ok(());
     }
@@ -111,9 +127,17 @@ pub(crate) fn unlink(node: &Node, a: Pid, b: Pid) {
     unlink_one(node, a, b);
     if node.is_local(b) {
         unlink_one(node, b, a);
-    } else if node.inner().books.remove_link(a, b) {
+        return;
+    }
+    let books = &node.inner().books;
+    let wire = match books.leave_shared_link(a, b, true) {
+        LeftShared::Last => Some(node.pid_of(0)),
+        LeftShared::Stays => None,
+        LeftShared::NotLinked => books.remove_link(a, b).then_some(a),
+    };
+    if let Some(local) = wire {
         if let Some(transport) = node.transport_for(b.node()) {
-            transport.unlink(a, b);
+            transport.unlink(local, b);
         }
     }
 }

@@ -87,6 +87,15 @@ pub(crate) fn release(core: &Core, reason: &Reason) {
         taken
     };
     node.remove_process(core.id);
+    // Out of the table first (see `Node::watch_exit`): a mark set after this point is
+    // refused there, one set before is seen here.
+    crate::sync::fence(crate::sync::Ordering::SeqCst);
+    if core.has_flag(super::core::flag::EXIT_HOOKS) {
+        let hooks = node.inner().exit_hooks.read().clone();
+        for hook in hooks {
+            hook(node, pid, reason);
+        }
+    }
     notify(node, pid, side, reason);
 }
 
