@@ -167,7 +167,8 @@ impl Core {
     /// Adds the length of a turn (only the process's runner calls this).
     pub(crate) fn add_run_time(&self, nanos: u64) {
         let n = self.run_time.load(Ordering::Relaxed);
-        self.run_time.store(n.wrapping_add(nanos), Ordering::Relaxed);
+        self.run_time
+            .store(n.wrapping_add(nanos), Ordering::Relaxed);
     }
 
     /// Nanoseconds spent running while accounting was on.
