@@ -98,7 +98,7 @@ impl Action {
 }
 
 /// Sent to the fallback process when a job's action failed.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct CronFailure {
     /// The job.
     pub job: String,

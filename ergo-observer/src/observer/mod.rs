@@ -72,7 +72,8 @@ pub enum ObserverError {
     Bind(SocketAddr, std::io::Error),
 }
 
-/// A running Observer.
+/// A running Observer. Dropping the handle leaves it serving until the node stops;
+/// [`Observer::stop`] stops it earlier.
 pub struct Observer {
     addr: SocketAddr,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -142,7 +143,7 @@ impl ObserverExt for Node {
         tokio::spawn(async move {
             let stopped = async move {
                 tokio::select! {
-                    _ = rx => {}
+                    Ok(()) = rx => {}
                     _ = node_stopped => {}
                 }
             };
