@@ -51,6 +51,15 @@ pub struct Worker {
     health: Option<Arc<Health>>,
 }
 
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker")
+            .field("ticks", &self.ticks)
+            .field("signal", &self.signal)
+            .finish()
+    }
+}
+
 /// A worker's tick.
 #[derive(Clone, Debug)]
 pub struct Tick;

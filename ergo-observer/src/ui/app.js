@@ -168,7 +168,7 @@ const pages = {
       document.getElementById("process-pid").textContent = p.pid + (p.name ? " (" + p.name + ")" : "");
       const link = x => x.local ? el("a", { href: "#/process/" + x.id }, x.pid) : x.pid;
       const kv = rows => el("table", { class: "kv" }, ...rows.map(([k, v]) => el("tr", {}, el("td", {}, k), el("td", { class: "mono" }, v))));
-      body.replaceChildren(
+      body.replaceChildren(...[
         kv([["Name", p.name || "—"], ["Type", p.kind], ["State", p.state], ["Uptime", fmt.secs(p.uptime)],
             ["Queues (urgent/system/main/log)", `${p.queues.urgent} / ${p.queues.system} / ${p.queues.main} / ${p.queues.log}`],
             ["Messages in / out", fmt.num(p.messages_in) + " / " + fmt.num(p.messages_out)],
@@ -180,7 +180,7 @@ const pages = {
         p.events.length ? el("div", {}, el("h3", {}, "Events"), el("ul", {}, ...p.events.map(e => el("li", {}, `${e.name}: ${e.published} published, ${e.subscribers} subscribers`)))) : null,
         el("h3", {}, "Environment"), kv(p.env.length ? p.env : [["—", ""]]),
         el("h3", {}, "State"), el("pre", { id: "actor-state" }, p.actor_state || "(its type does not implement Debug)"),
-        el("h3", {}, "Log"), logTable(p.logs));
+        el("h3", {}, "Log"), logTable(p.logs)].filter(Boolean));
     });
   },
 
