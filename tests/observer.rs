@@ -390,7 +390,9 @@ async fn chromium_shows_processes_a_process_page_the_tree_and_a_live_counter() {
     let base = format!("http://{addr}/");
 
     let url = format!("{base}#/processes");
-    let dom = tokio::task::spawn_blocking(move || dump(&url)).await.unwrap();
+    let dom = tokio::task::spawn_blocking(move || dump(&url))
+        .await
+        .unwrap();
     assert!(dom.contains("id=\"process-table\""), "{dom}");
     for name in ["counter", "worker1", "worker2", "workers"] {
         assert!(
@@ -415,7 +417,10 @@ async fn chromium_shows_processes_a_process_page_the_tree_and_a_live_counter() {
     );
     assert!(dom.contains("Queues (urgent/system/main/log)"), "{dom}");
     assert!(dom.contains("0 / 0 / 0 / 0"), "{dom}");
-    assert!(!dom.contains("null"), "nothing missing is shown as null: {dom}");
+    assert!(
+        !dom.contains("null"),
+        "nothing missing is shown as null: {dom}"
+    );
 
     let url = format!("{base}#/tree");
     let dom = tokio::task::spawn_blocking(move || dump(&url))
