@@ -102,7 +102,8 @@ async fn the_api_lists_inspects_and_acts_on_processes() {
 
     // Filter and paging happen on the server.
     let page = get(addr, "/api/processes?filter=worker&sort=id&order=asc").await;
-    assert_eq!(page["total"], 5);
+    // The tree's five, and the Observer's agent.
+    assert_eq!(page["total"], 6);
     assert_eq!(page["matched"], 3, "worker1, worker2 and workers: {page}");
     let page = get(addr, "/api/processes?sort=id&order=asc&offset=1&limit=2").await;
     let rows = page["rows"].as_array().unwrap();
@@ -235,7 +236,7 @@ async fn the_api_lists_inspects_and_acts_on_processes() {
 
     // Overview and history.
     let n = get(addr, "/api/node").await;
-    assert_eq!(n["processes"], 5);
+    assert_eq!(n["processes"], 6);
     assert_eq!(n["name"], "obs_api@127.0.0.1");
     node.stop().await.unwrap();
 }
@@ -298,7 +299,7 @@ async fn the_list_pages_and_filters_100k_processes_on_the_server() {
     let started = Instant::now();
     let page = get(addr, "/api/processes?filter=needle&limit=10").await;
     let filtered = started.elapsed();
-    assert_eq!(page["total"], N + 5);
+    assert_eq!(page["total"], N + 6);
     assert_eq!(page["matched"], 1);
     assert_eq!(page["rows"][0]["name"], "needle_in_the_list");
     let started = Instant::now();
@@ -318,7 +319,7 @@ async fn the_list_pages_and_filters_100k_processes_on_the_server() {
     );
     println!(
         "FIGURE observer list over {} processes: filter {:?}, page at offset 50000 {:?}",
-        N + 5,
+        N + 6,
         filtered,
         paged
     );
@@ -350,11 +351,9 @@ fn artifacts() -> PathBuf {
 /// Runs headless Chromium on `url` with a virtual-time budget; its stdout (the DOM
 /// with `--dump-dom`).
 fn browse(url: &str, extra: &[String]) -> String {
-    let profile = std::env::temp_dir().join(format!(
-        "ergo-chromium-{}-{}",
-        std::process::id(),
-        extra.len()
-    ));
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let profile = std::env::temp_dir().join(format!("ergo-chromium-{}-{run}", std::process::id()));
     let out = Command::new(chromium())
         .args([
             "--headless",
@@ -400,7 +399,11 @@ async fn chromium_shows_processes_a_process_page_the_tree_and_a_live_counter() {
             "{name} listed: {dom}"
         );
     }
-    assert!(dom.contains("5 of 5 processes"), "{dom}");
+    assert!(dom.contains("6 of 6 processes"), "{dom}");
+    assert!(
+        dom.contains("<td class=\"pname\">ergo_observer_agent</td>"),
+        "{dom}"
+    );
 
     let worker1 = node.whereis("worker1").unwrap();
     let url = format!("{base}#/process/{}", worker1.id());
@@ -469,4 +472,101 @@ async fn chromium_shows_processes_a_process_page_the_tree_and_a_live_counter() {
         );
     }
     node.stop().await.unwrap();
+}
+
+// ---- attaching to another node ----
+
+async fn networked(name: &str, cookie: &str, routes: &[(String, SocketAddr)]) -> Node {
+    use ergo::net::{NetBuilderExt, NetOptions};
+    let mut options = NetOptions::new().registrar(None);
+    for (pattern, addr) in routes {
+        options = options.route(pattern, *addr);
+    }
+    Node::builder(&format!("{name}@127.0.0.1"))
+        .cookie(cookie)
+        .network(options)
+        .start()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_observer_attaches_to_another_node_that_shares_its_cookie() {
+    use ergo::net::NetworkExt;
+    // b runs a tree and only the agent; c has another cookie.
+    let b = networked("obs_remote_b", "shared", &[]).await;
+    b.load_application(ApplicationSpec::new(
+        "shop",
+        ChildSpec::new("shop_sup", || (ShopSup::new(), ())),
+    ))
+    .unwrap();
+    b.start_application("shop").await.unwrap();
+    b.start_observer_agent().await;
+    let c = networked("obs_remote_c", "other", &[]).await;
+    c.start_observer_agent().await;
+    let routes = [
+        (
+            "obs_remote_b@127.0.0.1".to_owned(),
+            b.listen_addr().unwrap(),
+        ),
+        (
+            "obs_remote_c@127.0.0.1".to_owned(),
+            c.listen_addr().unwrap(),
+        ),
+    ];
+    let a = networked("obs_remote_a", "shared", &routes).await;
+    let observer = a
+        .start_observer(ObserverOptions::new().addr(local()))
+        .await
+        .unwrap();
+    let addr = observer.local_addr();
+
+    let remote = get(addr, "/node/obs_remote_b@127.0.0.1/api/node").await;
+    assert_eq!(remote["name"], "obs_remote_b@127.0.0.1");
+    let page = get(
+        addr,
+        "/node/obs_remote_b@127.0.0.1/api/processes?filter=worker1",
+    )
+    .await;
+    assert_eq!(page["matched"], 1);
+    let trees = get(addr, "/node/obs_remote_b@127.0.0.1/api/tree").await;
+    assert!(find(&trees[0]["tree"], "worker2").is_some());
+
+    // Kill on the remote node through the agent; its supervisor restarts the worker.
+    let worker1 = b.whereis("worker1").unwrap();
+    let path = format!(
+        "/node/obs_remote_b@127.0.0.1/api/process/{}/kill",
+        worker1.id()
+    );
+    let (status, body) = http(addr, "POST", &path, Some("{}"), None).await;
+    assert_eq!(status, 200, "{body}");
+    eventually("worker1 restarted on b", || {
+        b.whereis("worker1").is_some_and(|p| p != worker1)
+    })
+    .await;
+
+    // A node with another cookie cannot be attached to.
+    let (status, body) = http(
+        addr,
+        "GET",
+        "/node/obs_remote_c@127.0.0.1/api/node",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, 502, "{body}");
+
+    // The UI shows the attached node.
+    let url = format!("http://{addr}/?node=obs_remote_b@127.0.0.1#/processes");
+    let dom = tokio::task::spawn_blocking(move || dump(&url))
+        .await
+        .unwrap();
+    assert!(
+        dom.contains("<span id=\"node-name\" class=\"node\">obs_remote_b@127.0.0.1</span>"),
+        "{dom}"
+    );
+    assert!(dom.contains("<td class=\"pname\">worker2</td>"), "{dom}");
+    for n in [&a, &b, &c] {
+        n.stop().await.unwrap();
+    }
 }

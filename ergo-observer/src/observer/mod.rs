@@ -9,6 +9,7 @@
 //! the browser's address, which the page then keeps).
 
 mod access;
+mod agent;
 mod api;
 mod history;
 mod tree;
@@ -20,6 +21,7 @@ use std::sync::Arc;
 use axum::Router;
 use ergo_runtime::Node;
 
+pub use agent::{Agent, AgentReply, AgentRequest, AGENT_NAME};
 pub use history::Sample;
 pub use tree::TreeNode;
 
@@ -105,14 +107,20 @@ impl std::fmt::Debug for Observer {
 }
 
 /// Everything the Observer serves, without access control: the UI at `/`, its API
-/// under `/api`, `/metrics` and `/health/*`.
+/// under `/api`, the API of other nodes under `/node/{name}/api` (through their
+/// agents), `/metrics` and `/health/*`.
 pub fn router(node: &Node) -> Router {
-    let history = history::History::start(node);
+    let api = api_router(node);
     Router::new()
         .merge(ui::router())
-        .merge(api::router(node.clone(), history))
+        .merge(api)
+        .merge(agent::router(node.clone()))
         .merge(crate::metrics::router(node.clone()))
         .merge(crate::health::router(node.clone()))
+}
+
+fn api_router(node: &Node) -> Router {
+    api::router(node.clone(), history::History::start(node))
 }
 
 /// Starts the Observer on a node.
@@ -122,6 +130,10 @@ pub trait ObserverExt {
     /// (127.0.0.1:9911 by default) until the node stops or [`Observer::stop`]. Turns
     /// the node's run-time accounting on, for the run-time columns.
     async fn start_observer(&self, options: ObserverOptions) -> Result<Observer, ObserverError>;
+
+    /// Starts only the agent other nodes' Observers attach to (over the node network,
+    /// so only nodes that share the cookie), for a node that serves no UI itself.
+    async fn start_observer_agent(&self);
 }
 
 impl ObserverExt for Node {
@@ -137,6 +149,7 @@ impl ObserverExt for Node {
             .local_addr()
             .map_err(|e| ObserverError::Bind(addr, e))?;
         self.set_run_time_accounting(true);
+        self.start_observer_agent().await;
         let app = access::protect(router(self), Arc::new(options.token));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let node_stopped = self.stopped();
@@ -162,5 +175,10 @@ impl ObserverExt for Node {
             addr: local,
             stop: Some(tx),
         })
+    }
+
+    async fn start_observer_agent(&self) {
+        self.set_run_time_accounting(true);
+        agent::start(self, api_router(self)).await;
     }
 }

@@ -11,7 +11,11 @@ function headers(extra) {
   return h;
 }
 
-async function api(path, body) {
+// The node whose API the page shows: this one, or another reached through its agent.
+let attached = sessionStorage.getItem("ergo-node") || "";
+
+async function api(path, body, here) {
+  if (attached && !here && path.startsWith("/api/")) path = "/node/" + encodeURIComponent(attached) + path;
   const init = body === undefined
     ? { headers: headers() }
     : { method: "POST", headers: headers({ "Content-Type": "application/json" }), body: JSON.stringify(body) };
@@ -251,6 +255,24 @@ function route() {
   pages[page](main, q, parts[1]);
 }
 
+async function nodes() {
+  const select = document.getElementById("node-select");
+  const [self, net] = await Promise.all([api("/api/node", undefined, true), api("/api/network", undefined, true)]);
+  const names = [self.name, ...net.peers];
+  if (attached && !names.includes(attached)) names.push(attached);
+  select.replaceChildren(...names.map(n => {
+    const value = n === self.name ? "" : n;
+    return el("option", value === attached ? { value, selected: "" } : { value }, n);
+  }));
+}
+
 window.addEventListener("hashchange", route);
+document.getElementById("node-select").addEventListener("change", e => {
+  attached = e.target.value;
+  sessionStorage.setItem("ergo-node", attached);
+  route();
+});
+if (params.get("node") !== null) { attached = params.get("node"); sessionStorage.setItem("ergo-node", attached); }
+nodes().catch(e => setStatus(e.message, true));
 api("/api/node").then(n => { document.getElementById("node-name").textContent = n.name; }).catch(e => setStatus(e.message, true));
 route();
