@@ -7,7 +7,8 @@ if ! command -v erl >/dev/null 2>&1; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends erlang-base
 fi
-# Chromium for the browser test (tests/browser.rs loads the web example's chat page).
+# Chromium for the browser tests (tests/browser.rs loads the web example's chat page,
+# tests/observer.rs the Observer).
 if ! command -v chromium >/dev/null 2>&1; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium

@@ -1,4 +1,4 @@
-//! What inspection reports: [`ProcessInfo`] and [`NodeInfo`].
+//! What inspection reports: [`ProcessInfo`], [`ProcessSummary`] and [`NodeInfo`].
 
 use std::time::Duration;
 
@@ -55,22 +55,20 @@ pub struct ProcessInfo {
     pub trap_exit: bool,
     /// Time since it was spawned.
     pub uptime: Duration,
+    /// Messages handled plus messages sent: the scheduler's reductions.
+    pub reductions: u64,
+    /// Time spent running while run-time accounting was on
+    /// ([`Node::set_run_time_accounting`]).
+    pub run_time: Duration,
+    /// Its process environment, sorted by key.
+    pub env: Vec<(String, String)>,
 }
 
 impl ProcessInfo {
     pub(crate) fn of(node: &Node, process: &dyn AnyProcess) -> ProcessInfo {
         let core = process.core();
         let (run, queue_lengths, messages_in) = process.mailbox_stats();
-        let state = match run {
-            state::INIT => ProcessState::Init,
-            state::IDLE | state::SCHEDULED if core.has_flag(flag::AWAITING) => {
-                ProcessState::Awaiting
-            }
-            state::IDLE => ProcessState::Idle,
-            state::SCHEDULED => ProcessState::Scheduled,
-            state::RUNNING => ProcessState::Running,
-            _ => ProcessState::Terminated,
-        };
+        let state = process_state(run, core.has_flag(flag::AWAITING));
         let mut info = ProcessInfo {
             pid: core.pid(),
             name: None,
@@ -90,6 +88,9 @@ impl ProcessInfo {
                 .started
                 .elapsed()
                 .saturating_sub(Duration::from_nanos(core.born)),
+            reductions: messages_in + core.sent(),
+            run_time: Duration::from_nanos(core.run_time()),
+            env: Vec::new(),
         };
         if let Some(side) = core.side() {
             let side = side.lock();
@@ -99,8 +100,84 @@ impl ProcessInfo {
             info.monitors = side.watching.iter().map(|(r, p)| (*r, *p)).collect();
             info.aliases = side.aliases.clone();
             info.parent = side.parent;
+            info.env = side
+                .env
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            info.env.sort();
         }
         info
+    }
+}
+
+fn process_state(run: u8, awaiting: bool) -> ProcessState {
+    match run {
+        state::INIT => ProcessState::Init,
+        state::IDLE | state::SCHEDULED if awaiting => ProcessState::Awaiting,
+        state::IDLE => ProcessState::Idle,
+        state::SCHEDULED => ProcessState::Scheduled,
+        state::RUNNING => ProcessState::Running,
+        _ => ProcessState::Terminated,
+    }
+}
+
+/// The light snapshot of one process a process list shows
+/// ([`Node::process_summaries`]): no links, monitors or aliases, nothing allocated.
+#[derive(Clone, Copy, Debug)]
+pub struct ProcessSummary {
+    /// Its pid.
+    pub pid: Pid,
+    /// Its registered name.
+    pub name: Option<Atom>,
+    /// The actor type.
+    pub kind: &'static str,
+    /// What it is doing.
+    pub state: ProcessState,
+    /// Messages waiting: urgent, system, main, log.
+    pub queue_lengths: [u32; 4],
+    /// Messages taken from its mailbox.
+    pub messages_in: u64,
+    /// Messages it sent.
+    pub messages_out: u64,
+    /// Time spent running while run-time accounting was on.
+    pub run_time: Duration,
+    /// The process that spawned it.
+    pub parent: Option<Pid>,
+}
+
+impl ProcessSummary {
+    pub(crate) fn of(_node: &Node, process: &dyn AnyProcess) -> ProcessSummary {
+        let core = process.core();
+        let (run, queue_lengths, messages_in) = process.mailbox_stats();
+        let (name, parent) = match core.side() {
+            Some(side) => {
+                let side = side.lock();
+                (side.name, side.parent)
+            }
+            None => (None, None),
+        };
+        ProcessSummary {
+            pid: core.pid(),
+            name,
+            kind: process.kind(),
+            state: process_state(run, core.has_flag(flag::AWAITING)),
+            queue_lengths,
+            messages_in,
+            messages_out: core.sent(),
+            run_time: Duration::from_nanos(core.run_time()),
+            parent,
+        }
+    }
+
+    /// Messages waiting, over all queues.
+    pub fn queue_length(&self) -> u64 {
+        self.queue_lengths.iter().map(|&n| u64::from(n)).sum()
+    }
+
+    /// Messages handled plus messages sent: the scheduler's reductions.
+    pub fn reductions(&self) -> u64 {
+        self.messages_in + self.messages_out
     }
 }
 

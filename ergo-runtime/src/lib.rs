@@ -30,7 +30,7 @@ pub use actor::{Actor, ActorFuture, Handles, HasHandle, Step};
 pub use actor_ref::{prefetch, ActorRef, CallFuture, Request, DEFAULT_CALL_TIMEOUT};
 pub use context::Context;
 pub use error::{CallError, LinkError, LookupError, NameError, NodeError, SendError, SpawnError};
-pub use info::{NodeInfo, ProcessInfo, ProcessState};
+pub use info::{NodeInfo, ProcessInfo, ProcessState, ProcessSummary};
 pub use mailbox::Priority;
 pub use node::{ExitHook, Node, NodeBuilder, NodeMonitor, Plugin};
 pub use pid::{Alias, Atom, Pid, Ref, Target};
@@ -39,3 +39,9 @@ pub use reply::ReplyTo;
 pub use spawn::{NoInitArgs, SpawnOptions, DEFAULT_INIT_TIMEOUT};
 pub use timer::TimerRef;
 pub use wire::{register_message, Wire, WireError};
+
+/// The pid of the process whose handler is running on this thread, if any (a logging
+/// layer uses it to tell which process a record comes from).
+pub fn current_pid() -> Option<Pid> {
+    process::current::pid()
+}

@@ -27,8 +27,8 @@ pub use ergo_runtime::{
     register_message, Actor, ActorFuture, ActorRef, Alias, Atom, CallError, CallFuture, Context,
     Down, Exit, ForeignReason, Handles, HasHandle, LinkError, LookupError, NameError, NoInitArgs,
     Node, NodeBuilder, NodeError, NodeInfo, NodeMonitor, Pid, Priority, ProcessInfo, ProcessState,
-    Reason, Ref, ReplyTo, Request, SendError, SpawnError, SpawnOptions, Step, Target, TimerRef,
-    Wire, WireError, DEFAULT_CALL_TIMEOUT, DEFAULT_INIT_TIMEOUT,
+    ProcessSummary, Reason, Ref, ReplyTo, Request, SendError, SpawnError, SpawnOptions, Step,
+    Target, TimerRef, Wire, WireError, DEFAULT_CALL_TIMEOUT, DEFAULT_INIT_TIMEOUT,
 };
 
 /// Supervision trees: strategies, restart policies, child specs, typed child handles.
@@ -165,6 +165,11 @@ pub mod web {
 /// the distribution protocol.
 #[cfg(feature = "erlang")]
 pub use ergo_erlang as erlang;
+
+/// Seeing inside a running node (the `observer` feature, off by default): the
+/// Observer web UI, Prometheus metrics, health probes, logging and cron.
+#[cfg(feature = "observer")]
+pub use ergo_observer as observer;
 
 /// For transport implementers: the trait a network to other nodes implements, the
 /// encoded envelopes it carries, and the entry points it calls when something arrives

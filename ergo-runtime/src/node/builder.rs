@@ -107,6 +107,7 @@ impl NodeBuilder {
             next_id: AtomicU64::new(1),
             next_ref: AtomicU64::new(1),
             stopping: AtomicBool::new(false),
+            run_time_accounting: AtomicBool::new(false),
             stopped,
             transports: RwLock::new(Vec::new()),
             books: Default::default(),

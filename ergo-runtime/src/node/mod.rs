@@ -24,7 +24,7 @@ use crate::actor::Actor;
 use crate::actor_ref::ActorRef;
 use crate::dist::RemoteTarget;
 use crate::error::{CallError, LinkError, LookupError, NameError, SendError, SpawnError};
-use crate::info::{NodeInfo, ProcessInfo};
+use crate::info::{NodeInfo, ProcessInfo, ProcessSummary};
 use crate::mailbox::Priority;
 use crate::pid::{Alias, Atom, Pid, Ref, Target};
 use crate::process::core::{AnyProcess, Watcher};
@@ -46,6 +46,8 @@ pub(crate) struct NodeInner {
     next_id: AtomicU64,
     next_ref: AtomicU64,
     stopping: AtomicBool,
+    /// Whether processes' run time is measured (off: no clock reads per turn).
+    pub(crate) run_time_accounting: AtomicBool,
     stopped: watch::Sender<bool>,
     pub(crate) transports: RwLock<Vec<Arc<dyn crate::dist::Transport>>>,
     pub(crate) books: crate::dist::Books,
@@ -445,6 +447,28 @@ impl Node {
     /// Every live process's pid.
     pub fn processes(&self) -> Vec<Pid> {
         self.0.table.all().iter().map(|p| p.core().pid()).collect()
+    }
+
+    /// A light snapshot of every live process (counters and queue lengths, no links or
+    /// monitors): what a process list shows. One pass over the table; no process is
+    /// disturbed.
+    pub fn process_summaries(&self) -> Vec<ProcessSummary> {
+        let all = self.0.table.all();
+        let mut out = Vec::with_capacity(all.len());
+        out.extend(all.iter().map(|p| ProcessSummary::of(self, &**p)));
+        out
+    }
+
+    /// Turns the measuring of each process's run time on or off (off by default, as
+    /// Erlang's `scheduler_wall_time`: when on, each scheduler turn reads the clock
+    /// twice). [`ProcessInfo::run_time`] counts only the turns run while it was on.
+    pub fn set_run_time_accounting(&self, on: bool) {
+        self.0.run_time_accounting.store(on, Ordering::Relaxed);
+    }
+
+    /// Whether run time is measured (see [`Node::set_run_time_accounting`]).
+    pub fn run_time_accounting(&self) -> bool {
+        self.0.run_time_accounting.load(Ordering::Relaxed)
     }
 
     // ---- extensions ----

@@ -104,6 +104,15 @@ impl Node {
         }
     }
 
+    /// Resolves once the node has stopped (unlike [`Node::wait`], Ctrl-C does not
+    /// stop it): for servers and tasks that end with the node.
+    pub fn stopped(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut stopped = self.0.stopped.subscribe();
+        async move {
+            let _ = stopped.wait_for(|s| *s).await.map(drop);
+        }
+    }
+
     /// Waits until the node has stopped; Ctrl-C (SIGINT) starts a graceful stop.
     pub async fn wait(&self) -> Result<(), NodeError> {
         let mut stopped = self.0.stopped.subscribe();

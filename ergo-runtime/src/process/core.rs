@@ -104,6 +104,8 @@ pub(crate) struct Core {
     /// Nanoseconds after node start when the process was spawned.
     pub(crate) born: u64,
     sent: AtomicU64,
+    /// Nanoseconds spent in turns while run-time accounting was on.
+    run_time: AtomicU64,
     side: AtomicPtr<Mutex<Side>>,
     /// This process's compression threshold for remote sends (`u32::MAX`: the node's).
     compress_above: AtomicU32,
@@ -118,6 +120,7 @@ impl Core {
             flags: AtomicU8::new(0),
             born,
             sent: AtomicU64::new(0),
+            run_time: AtomicU64::new(0),
             side: AtomicPtr::new(ptr::null_mut()),
             compress_above: AtomicU32::new(u32::MAX),
         }
@@ -161,6 +164,18 @@ impl Core {
     pub(crate) fn set_compress_above(&self, bytes: Option<usize>) {
         let n = bytes.map_or(u32::MAX, |b| b.min(u32::MAX as usize - 1) as u32);
         self.compress_above.store(n, Ordering::Relaxed);
+    }
+
+    /// Adds the length of a turn (only the process's runner calls this).
+    pub(crate) fn add_run_time(&self, nanos: u64) {
+        let n = self.run_time.load(Ordering::Relaxed);
+        self.run_time
+            .store(n.wrapping_add(nanos), Ordering::Relaxed);
+    }
+
+    /// Nanoseconds spent running while accounting was on.
+    pub(crate) fn run_time(&self) -> u64 {
+        self.run_time.load(Ordering::Relaxed)
     }
 
     pub(crate) fn sent(&self) -> u64 {

@@ -373,7 +373,14 @@ impl<A: Actor> Wake for Cell<A> {
 
 impl<A: Actor> sched::Runnable for Cell<A> {
     fn run(self: Arc<Self>) {
+        let timed = &self.core.node.inner().run_time_accounting;
+        if !timed.load(std::sync::atomic::Ordering::Relaxed) {
+            return self.turn();
+        }
+        let this = self.clone();
+        let start = std::time::Instant::now();
         self.turn();
+        this.core.add_run_time(start.elapsed().as_nanos() as u64);
     }
 }
 
