@@ -7,6 +7,11 @@ if ! command -v erl >/dev/null 2>&1; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends erlang-base
 fi
+# Elixir for the Elixir-facing tests (ergo-erlang/tests/elixir.rs runs real Elixir code).
+if ! command -v elixir >/dev/null 2>&1; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends elixir
+fi
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace --release

@@ -20,21 +20,43 @@ pub(crate) fn handle_frame(
     conn: &Arc<Conn>,
     body: &[u8],
 ) -> Result<(), String> {
-    let Some((&first, rest)) = body.split_first() else {
-        return Err("an empty frame".into());
-    };
-    if first != PASS_THROUGH {
-        return Err(format!(
-            "a frame with a distribution header (tag {first}, not negotiated)"
-        ));
+    match body {
+        [] => Err("an empty frame".into()),
+        [PASS_THROUGH, rest @ ..] => handle_terms(shared, conn, rest, true),
+        // A distribution header without atom cache references (fragments negotiated).
+        [131, 68, 0, rest @ ..] if conn.flags & super::flags::FRAGMENTS != 0 => {
+            handle_terms(shared, conn, rest, false)
+        }
+        [first, ..] => Err(format!(
+            "a frame with a distribution header (tag {first}) this node did not negotiate"
+        )),
     }
-    let (control, used) =
-        etf::decode_prefix(rest).map_err(|e| format!("bad control message: {e}"))?;
+}
+
+/// Handles a control message and its message: with version bytes (`magic`, a
+/// pass-through frame) or bare (after a distribution header).
+pub(crate) fn handle_terms(
+    shared: &Arc<Shared>,
+    conn: &Arc<Conn>,
+    rest: &[u8],
+    magic: bool,
+) -> Result<(), String> {
+    let decoded = if magic {
+        etf::decode_prefix(rest)
+    } else {
+        etf::decode_bare_prefix(rest)
+    };
+    let (control, used) = decoded.map_err(|e| format!("bad control message: {e}"))?;
     let rest = &rest[used..];
     let msg = if rest.is_empty() {
         None
     } else {
-        match etf::decode(rest) {
+        let decoded = if magic {
+            etf::decode(rest)
+        } else {
+            etf::decode_bare(rest)
+        };
+        match decoded {
             Ok(m) => Some(m),
             // A valid term nested deeper than this node decodes: OTP would take it, so
             // the connection stays; the message is dropped (logged at most once a
@@ -43,7 +65,14 @@ pub(crate) fn handle_frame(
                 if log_allowed() {
                     tracing::warn!(peer = %conn.peer, %control, "dropped a message nested deeper than {}", etf::MAX_DEPTH);
                 }
-                too_deep(shared, conn, rest);
+                if magic {
+                    too_deep(shared, conn, rest);
+                } else {
+                    // Only the leading elements are read: a bounded prefix will do.
+                    let mut prefixed = vec![131];
+                    prefixed.extend_from_slice(&rest[..rest.len().min(64 << 10)]);
+                    too_deep(shared, conn, &prefixed);
+                }
                 return Ok(());
             }
             Err(e) => return Err(format!("bad message: {e}")),
@@ -288,6 +317,9 @@ fn dispatch(
 /// A monitored Erlang process ended (or never existed): a pending call fails, or a
 /// local watcher gets its `Down`.
 fn monitor_fired(shared: &Arc<Shared>, erl_ref: &ErlRef, reason: Term) {
+    if shared.global_monitor_fired(erl_ref) {
+        return;
+    }
     if let Some(call) = shared.calls.lock().remove(erl_ref) {
         let err = if reason.is_atom("noconnection") {
             super::ErlCallError::NoConnection(call.peer)
@@ -320,7 +352,10 @@ fn monitor_local(
 ) {
     let target = match &proc_term {
         // net_kernel is answered by the connection itself: it never goes down.
-        Term::Atom(name) if name == "net_kernel" => return,
+        Term::Atom(name) if name == "net_kernel" || name == super::global::SERVER => return,
+        // The node's own pid (the caller of node-level calls, `global`'s lock holder)
+        // lives as long as the node.
+        Term::Pid(p) if p.id == 0 && shared.local_pid(p).is_some() => return,
         Term::Atom(name) => Some(Target::Name(name.as_str().into())),
         Term::Pid(p) => shared.local_pid(p).map(Target::Pid),
         _ => None,
@@ -381,6 +416,9 @@ fn deliver_to_pid(shared: &Arc<Shared>, conn: &Arc<Conn>, to: &ErlPid, msg: Term
 fn deliver_to_name(shared: &Arc<Shared>, conn: &Arc<Conn>, from: &ErlPid, name: &str, msg: Term) {
     if name == "net_kernel" {
         return net_kernel(shared, conn, from, msg);
+    }
+    if name == super::global::SERVER {
+        return shared.global_message(conn, msg);
     }
     if name == "rex" && shared.node.whereis(name).is_none() {
         return rex(shared, conn, msg);
@@ -530,14 +568,14 @@ fn rex(shared: &Arc<Shared>, conn: &Arc<Conn>, msg: Term) {
 }
 
 /// `{'$gen_call', {From, Tag}, Req}`.
-struct GenCall {
-    from: ErlPid,
+pub(crate) struct GenCall {
+    pub(crate) from: ErlPid,
     tag: Term,
-    req: Term,
+    pub(crate) req: Term,
 }
 
 impl GenCall {
-    fn parse(msg: &Term) -> Option<GenCall> {
+    pub(crate) fn parse(msg: &Term) -> Option<GenCall> {
         let [kind, from_tag, req] = msg.as_tuple()? else {
             return None;
         };
@@ -558,7 +596,7 @@ impl GenCall {
     /// call `[alias | Ref]`: with a peer that agreed on `DFLAG_ALIAS` the reply goes to
     /// that alias (`ALIAS_SEND`), so a reply after the caller gave up is dropped by the
     /// caller's node, as between BEAM nodes; a plain reference tag gets a `SEND`.
-    fn reply(self, conn: &Conn, replier: &ErlPid, reply: Term) {
+    pub(crate) fn reply(self, conn: &Conn, replier: &ErlPid, reply: Term) {
         let alias = match &self.tag {
             Term::ImproperList(head, tail) if conn.flags & super::flags::ALIAS != 0 => {
                 match (head.as_slice(), tail.as_ref()) {

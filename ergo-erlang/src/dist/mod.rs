@@ -6,6 +6,8 @@
 mod conn;
 mod control;
 pub mod flags;
+mod fragments;
+mod global;
 pub mod handshake;
 pub mod reason;
 mod transport;
@@ -36,6 +38,11 @@ use handshake::HandshakeError;
 #[derive(Clone, Debug, PartialEq)]
 pub struct GenCast(pub Term);
 
+/// Sent to the processes that watch nodes (see [`Distribution::watch_nodes`]): a
+/// visible Erlang node connected (`{nodeup, Node}` of `net_kernel:monitor_nodes/1`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeUp(pub String);
+
 /// Options of [`Distribution::start`].
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -53,6 +60,9 @@ pub struct Options {
     /// The largest frame accepted from a peer (default 64 MiB); a larger one closes
     /// the connection.
     pub max_frame: u32,
+    /// The largest message accepted in fragments (default 1 GiB), over all the
+    /// fragmented messages under way on a connection; more closes the connection.
+    pub max_message: usize,
     /// Connect on first use, as a BEAM node does (default true): a link, monitor,
     /// exit signal or send from a Rust process to a pid or `{name, node}` on a node not
     /// connected yet connects to it first (through epmd), then carries the signal.
@@ -71,6 +81,7 @@ impl Default for Options {
             serve_epmd: true,
             tick: Duration::from_secs(15),
             max_frame: 64 << 20,
+            max_message: 1 << 30,
             auto_connect: true,
         }
     }
@@ -241,6 +252,12 @@ pub(crate) struct Shared {
     tasks: Mutex<Vec<JoinHandle<()>>>,
     epmd: Mutex<Option<Registration>>,
     epmd_server: Mutex<Option<EpmdServer>>,
+    /// This node's `global_name_server`.
+    global: Mutex<global::Global>,
+    /// One registration from this node at a time.
+    global_ops: tokio::sync::Mutex<()>,
+    /// Local processes told [`NodeUp`] when a visible node connects.
+    node_watchers: Mutex<Vec<Pid>>,
 }
 
 /// Erlang distribution for one ergo node. Cheap to clone; [`Distribution::stop`] ends it.
@@ -280,6 +297,9 @@ impl Distribution {
             tasks: Mutex::default(),
             epmd: Mutex::default(),
             epmd_server: Mutex::default(),
+            global: Mutex::default(),
+            global_ops: tokio::sync::Mutex::new(()),
+            node_watchers: Mutex::default(),
             name,
             options,
         });
@@ -312,6 +332,26 @@ impl Distribution {
         let mut v: Vec<String> = self.0.conns.lock().keys().cloned().collect();
         v.sort();
         v
+    }
+
+    /// The connected nodes that are visible (not hidden), as Erlang's `nodes()`.
+    pub fn visible_nodes(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .0
+            .conns
+            .lock()
+            .values()
+            .filter(|c| c.flags & flags::PUBLISHED != 0)
+            .map(|c| c.peer.clone())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Tells the local process `pid` [`NodeUp`] each time a visible node connects
+    /// (`net_kernel:monitor_nodes(true)`), until it is gone.
+    pub fn watch_nodes(&self, pid: Pid) {
+        self.0.node_watchers.lock().push(pid);
     }
 
     /// Connects to `peer` (`alive@host`) unless connected: `Node.connect/1`.
@@ -373,6 +413,40 @@ impl Distribution {
         } else {
             Err(DistError::NotConnected(to.node().to_owned()))
         }
+    }
+
+    /// `global:register_name(Name, Pid)`: registers `pid` as `name` on this node and
+    /// on every node synchronised with it (under the cluster's `global` lock, as OTP
+    /// does). False if the name is taken.
+    pub async fn global_register(
+        &self,
+        name: impl IntoTerm,
+        pid: impl Into<ErlTarget>,
+    ) -> Result<bool, ErlCallError> {
+        let ErlTarget::Pid(pid) = pid.into() else {
+            return Ok(false);
+        };
+        self.0.global_register(name.into_term(), pid).await
+    }
+
+    /// `global:unregister_name(Name)`, on every synchronised node.
+    pub async fn global_unregister(&self, name: impl IntoTerm) {
+        self.0.global_unregister(name.into_term()).await
+    }
+
+    /// `global:whereis_name(Name)`: the pid registered as `name` in the cluster.
+    pub fn global_whereis(&self, name: impl IntoTerm) -> Option<ErlPid> {
+        self.0.global_whereis(&name.into_term())
+    }
+
+    /// `global:registered_names()`.
+    pub fn global_names(&self) -> Vec<Term> {
+        self.0.global_names()
+    }
+
+    /// The nodes `global` has synchronised with.
+    pub fn global_nodes(&self) -> Vec<String> {
+        self.0.global_known()
     }
 
     /// The pid that stands for this node in Erlang (the sender of node-level calls).
@@ -710,6 +784,7 @@ impl Shared {
             }
             !gone
         });
+        self.global_peer_down(&conn.peer);
         self.dist.connection_lost(node_atom);
     }
 }
