@@ -179,6 +179,20 @@ impl Twin {
     }
 }
 
+/// What `spawn(Node, ergo_twin, worker, [Tag])` starts: answers `ping` with
+/// `{pong, Tag}`.
+struct Worker {
+    tag: Term,
+}
+
+#[actor]
+impl Worker {
+    #[handle_call]
+    fn ping(&mut self) -> Term {
+        Term::tuple([Term::atom("pong"), self.tag.clone()])
+    }
+}
+
 struct Rust {
     node: Node,
     dist: Distribution,
@@ -192,6 +206,20 @@ async fn rust_node(cookie: &str) -> Rust {
         .await
         .unwrap();
     let pg = Pg::start(&dist, "pg").await.unwrap();
+    // The twins of ergo_twin:double/1, fail/1 and worker/1.
+    dist.allow_rpc("ergo_twin", "double", |args| match args.as_slice() {
+        [Term::Integer(n)] => Ok(Term::Integer(n * 2)),
+        _ => Err(Term::atom("badarg")),
+    });
+    dist.allow_rpc("ergo_twin", "fail", |args| {
+        let x = args.into_iter().next().unwrap_or_else(Term::nil);
+        Err(Term::tuple([Term::atom("bad"), x]))
+    });
+    dist.allow_spawn("ergo_twin", "worker", |node, args| async move {
+        let tag = args.into_iter().next().unwrap_or_else(Term::nil);
+        let worker = node.spawn(Worker { tag }).await;
+        worker.map(|w| w.pid()).map_err(|_| Term::atom("badarg"))
+    });
     let twin = Twin {
         seen: Vec::new(),
         dist: Some(dist.clone()),
@@ -595,10 +623,12 @@ async fn system_messages_work_as_on_a_beam_node() {
 }
 
 /// Item 6: `rpc:call/4,5` of a function the node does not have fails as on a BEAM
-/// node (`{badrpc, {'EXIT', {undef, [{M, F, A, []}]}}}`).
+/// node (`{badrpc, {'EXIT', {undef, [{M, F, A, []}]}}}`); the functions and actor
+/// factories the node allows answer `rpc`, `erpc` and `spawn`/`spawn_link` as the
+/// BEAM module does (results, raised errors, monitors and links of spawned processes).
 #[tokio::test(flavor = "multi_thread")]
 async fn rpc_of_an_unknown_function_fails_as_on_a_beam_node() {
-    same_answers(&["rpc"]).await;
+    same_answers(&["rpc", "exposed"]).await;
 }
 
 /// Item 5: a visible node that connects gets `global:sync()` back; names registered

@@ -485,20 +485,118 @@ fn spawn_request(
     };
     let reason = match (mfa, args_list.as_slice()) {
         ([m, f, _], [r, am, af, aa]) if m.is_atom("erpc") && f.is_atom("execute_call") => {
-            let stack = Term::list([Term::tuple([
-                am.clone(),
-                af.clone(),
-                aa.clone(),
-                Term::nil(),
-            ])]);
-            Term::tuple([r.clone(), Term::atom("error"), Term::atom("undef"), stack])
+            // A function the node exposes: erpc's `{Ref, return, Value}` or
+            // `{Ref, error, Reason, Stack}` as the exit reason of the new process.
+            let exposed = shared.exposed.lock().rpc(am, af);
+            if let (Some(func), Some(a)) = (exposed, super::exposed::args(aa)) {
+                match func(a) {
+                    Ok(v) => Term::tuple([r.clone(), Term::atom("return"), v]),
+                    Err(e) => Term::tuple([r.clone(), Term::atom("error"), e, Term::nil()]),
+                }
+            } else {
+                undef_erpc(r, am, af, aa)
+            }
         }
         ([m, f, _], _) => {
+            let factory = shared.exposed.lock().spawn(m, f);
+            if let (Some(factory), Some(a)) = (factory, super::exposed::args(&args)) {
+                let request = SpawnRequest {
+                    req_id: req_id.clone(),
+                    from: from.clone(),
+                    link,
+                    monitor,
+                };
+                return spawn_actor(shared, conn, request, factory, a);
+            }
             let stack = Term::list([Term::tuple([m.clone(), f.clone(), args, Term::nil()])]);
             Term::tuple([Term::atom("undef"), stack])
         }
         _ => Term::tuple([Term::atom("undef"), Term::nil()]),
     };
+    dead_on_arrival(conn, req_id, from, link, monitor, pid, reason);
+}
+
+/// erpc's form of `undef` for `M:F(A)`.
+fn undef_erpc(r: &Term, m: &Term, f: &Term, a: &Term) -> Term {
+    let stack = Term::list([Term::tuple([m.clone(), f.clone(), a.clone(), Term::nil()])]);
+    Term::tuple([r.clone(), Term::atom("error"), Term::atom("undef"), stack])
+}
+
+/// Who asked for a spawn, and what they asked.
+struct SpawnRequest {
+    req_id: ErlRef,
+    from: ErlPid,
+    link: bool,
+    monitor: bool,
+}
+
+/// Starts an actor through an allowed factory; the spawn reply carries its pid (or the
+/// factory's error), then the link and monitor asked for are set up (a process that
+/// ended meanwhile fires them with `noproc`).
+fn spawn_actor(
+    shared: &Arc<Shared>,
+    conn: &Arc<Conn>,
+    request: SpawnRequest,
+    factory: super::exposed::SpawnFn,
+    args: Vec<Term>,
+) {
+    let shared = shared.clone();
+    let conn = conn.clone();
+    let started = factory(shared.node.clone(), args);
+    shared.runtime.clone().spawn(async move {
+        let SpawnRequest {
+            req_id,
+            from,
+            link,
+            monitor,
+        } = request;
+        let flags = i64::from(link) | (i64::from(monitor) << 1);
+        let result = started.await;
+        let answer = match &result {
+            Ok(pid) => Term::Pid(ErlPid::from_pid(*pid)),
+            Err(reason) => reason.clone(),
+        };
+        conn.send(
+            &ctl(
+                31,
+                [
+                    Term::Ref(req_id.clone()),
+                    Term::Pid(from.clone()),
+                    Term::Integer(flags),
+                    answer,
+                ],
+            ),
+            None,
+        );
+        let Ok(pid) = result else { return };
+        let erl_pid = ErlPid::from_pid(pid);
+        if link && !shared.dist.accept_link(pid, from.to_pid()) {
+            let exit = ctl(
+                3,
+                [
+                    Term::Pid(erl_pid.clone()),
+                    Term::Pid(from.clone()),
+                    Term::atom("noproc"),
+                ],
+            );
+            conn.send(&exit, None);
+        }
+        if monitor {
+            monitor_local(&shared, &conn, &from, Term::Pid(erl_pid), &req_id);
+        }
+    });
+}
+
+/// Answers a spawn request with a process that already ended with `reason`.
+fn dead_on_arrival(
+    conn: &Arc<Conn>,
+    req_id: &ErlRef,
+    from: &ErlPid,
+    link: bool,
+    monitor: bool,
+    pid: ErlPid,
+    reason: Term,
+) {
     let flags = i64::from(link) | (i64::from(monitor) << 1);
     conn.send(
         &ctl(
@@ -550,6 +648,17 @@ fn rex(shared: &Arc<Shared>, conn: &Arc<Conn>, msg: Term) {
     };
     let answer = match call.req.as_tuple() {
         Some([tag, m, f, a, ..]) if tag.is_atom("call") || tag.is_atom("block_call") => {
+            let exposed = shared.exposed.lock().rpc(m, f);
+            if let (Some(func), Some(args)) = (exposed, super::exposed::args(a)) {
+                let answer = match func(args) {
+                    Ok(v) => v,
+                    Err(e) => Term::tuple([
+                        Term::atom("badrpc"),
+                        Term::tuple([Term::atom("EXIT"), Term::tuple([e, Term::nil()])]),
+                    ]),
+                };
+                return call.reply(conn, &shared.node_pid(), answer);
+            }
             let mfa = Term::tuple([m.clone(), f.clone(), a.clone(), Term::nil()]);
             Term::tuple([
                 Term::atom("badrpc"),

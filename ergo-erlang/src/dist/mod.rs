@@ -5,6 +5,7 @@
 
 mod conn;
 mod control;
+mod exposed;
 pub mod flags;
 mod fragments;
 mod global;
@@ -258,6 +259,8 @@ pub(crate) struct Shared {
     global_ops: tokio::sync::Mutex<()>,
     /// Local processes told [`NodeUp`] when a visible node connects.
     node_watchers: Mutex<Vec<Pid>>,
+    /// What Erlang may run here by module and function name.
+    exposed: Mutex<exposed::Exposed>,
 }
 
 /// Erlang distribution for one ergo node. Cheap to clone; [`Distribution::stop`] ends it.
@@ -300,6 +303,7 @@ impl Distribution {
             global: Mutex::default(),
             global_ops: tokio::sync::Mutex::new(()),
             node_watchers: Mutex::default(),
+            exposed: Mutex::default(),
             name,
             options,
         });
@@ -413,6 +417,59 @@ impl Distribution {
         } else {
             Err(DistError::NotConnected(to.node().to_owned()))
         }
+    }
+
+    /// Lets Erlang call the Rust function `f` as `module:function(Args...)` through
+    /// `rpc:call/4,5` and `erpc:call/4,5` (any arity: `f` gets the argument list). An
+    /// `Err(reason)` raises `error:Reason` in the caller (`{badrpc, {'EXIT', ..}}` from
+    /// `rpc:call`). Nothing else is callable: other functions fail with `undef`, as on
+    /// a BEAM node without the module. `f` runs on the connection's reader, so it
+    /// should be short (start a process for long work).
+    ///
+    /// ```no_run
+    /// # fn demo(dist: &ergo_erlang::Distribution) {
+    /// use ergo_erlang::Term;
+    /// dist.allow_rpc("math", "double", |args| match args.as_slice() {
+    ///     [Term::Integer(n)] => Ok(Term::Integer(n * 2)),
+    ///     _ => Err(Term::atom("badarg")),
+    /// });
+    /// # }
+    /// ```
+    pub fn allow_rpc<F>(&self, module: &str, function: &str, f: F)
+    where
+        F: Fn(Vec<Term>) -> Result<Term, Term> + Send + Sync + 'static,
+    {
+        self.0
+            .exposed
+            .lock()
+            .allow_rpc(module, function, Arc::new(f));
+    }
+
+    /// Lets Erlang start a process here with `spawn(Node, module, function, Args)`
+    /// (`Node.spawn/4`, `erlang:spawn_request/5`, with `link` and `monitor`): the
+    /// factory gets the node and the arguments and returns the pid it started, or the
+    /// reason the spawn fails. Other modules and functions fail with `undef`.
+    ///
+    /// ```no_run
+    /// # use ergo_runtime::{Actor, Context, Step, ReplyTo};
+    /// # struct Worker;
+    /// # impl Actor for Worker { type Message = (); type Call = (); type Reply = (); type Args = ();
+    /// #   fn handle_message(&mut self, _: &mut Context<Self>, _: ()) -> Step<Self> { Step::Continue }
+    /// #   fn handle_call(&mut self, _: &mut Context<Self>, _: (), r: ReplyTo<()>) -> Step<Self> { r.send(()); Step::Continue } }
+    /// # fn demo(dist: &ergo_erlang::Distribution) {
+    /// use ergo_erlang::Term;
+    /// dist.allow_spawn("worker", "start", |node, _args| async move {
+    ///     node.spawn(Worker).await.map(|w| w.pid()).map_err(|_| Term::atom("badarg"))
+    /// });
+    /// # }
+    /// ```
+    pub fn allow_spawn<F, Fut>(&self, module: &str, function: &str, factory: F)
+    where
+        F: Fn(Node, Vec<Term>) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<Pid, Term>> + Send + 'static,
+    {
+        let f: exposed::SpawnFn = Arc::new(move |node, args| Box::pin(factory(node, args)));
+        self.0.exposed.lock().allow_spawn(module, function, f);
     }
 
     /// `global:register_name(Name, Pid)`: registers `pid` as `name` on this node and

@@ -5,13 +5,21 @@
 -module(ergo_twin).
 -behaviour(gen_server).
 -export([start/0, init/1, handle_call/3, handle_cast/2, handle_info/2]).
--export([run/4, run/5, start_d/1, start_pg/0]).
+-export([run/4, run/5, start_d/1, start_pg/0, double/1, fail/1, worker/1]).
 
 %% ---- the twin: a gen_server registered as `twin` ----
 
 start() ->
     {ok, _} = gen_server:start({local, twin}, ?MODULE, [], []),
     start_pg().
+
+%% What the ergo node exposes to rpc/erpc and spawn, the BEAM way.
+double(X) -> 2 * X.
+fail(X) -> error({bad, X}).
+worker(Tag) ->
+    receive
+        {'$gen_call', From, ping} -> gen_server:reply(From, {pong, Tag}), worker(Tag)
+    end.
 
 %% The default pg scope, unless it runs.
 start_pg() ->
@@ -271,6 +279,24 @@ scenario("fragments", Node) ->
     Big = binary:copy(<<"0123456789abcdef">>, (70 bsl 20) div 16),
     Back = gen_server:call({twin, Node}, {echo, {Big, [Big]}}, 60000),
     {Small, byte_size(Big), Back =:= {Big, [Big]}};
+scenario("exposed", Node) ->
+    Rpc = rpc:call(Node, ergo_twin, double, [21]),
+    Erpc = erpc:call(Node, ergo_twin, double, [21]),
+    RpcFail = case rpc:call(Node, ergo_twin, fail, [1]) of
+                  {badrpc, {'EXIT', {R, _Stack}}} -> {badrpc, R};
+                  O -> O
+              end,
+    ErpcFail = try erpc:call(Node, ergo_twin, fail, [1]) catch C:{exception, E, _} -> {C, E} end,
+    P = spawn(Node, ergo_twin, worker, [w1]),
+    Pong = gen_server:call(P, ping),
+    Mon = erlang:monitor(process, P),
+    exit(P, kill),
+    Down = receive {'DOWN', Mon, process, P, DR} -> DR after 5000 -> no_down end,
+    L = spawn_link(Node, ergo_twin, worker, [w2]),
+    Pong2 = gen_server:call(L, ping),
+    exit(L, kill),
+    LinkExit = receive {'EXIT', L, LR} -> LR after 5000 -> no_exit end,
+    {Rpc, Erpc, RpcFail, ErpcFail, is_pid(P), node(P) =:= Node, Pong, Down, Pong2, LinkExit};
 scenario("auto_connect", Node) ->
     D = persistent_term:get(third),
     Name = list_to_atom("d_" ++ atom_to_list(Node)),
