@@ -67,9 +67,10 @@ pub struct Options {
     /// Connect on first use, as a BEAM node does (default true): a link, monitor,
     /// exit signal or send from a Rust process to a pid or `{name, node}` on a node not
     /// connected yet connects to it first (through epmd), then carries the signal.
-    /// With it, this transport claims every `alive@host` node it has no connection
-    /// to; turn it off on a node that also runs the native network (whose peers would
-    /// otherwise be looked up in epmd) and connect with [`Distribution::connect`].
+    /// With it, this transport can try every `alive@host` node; on a node that also
+    /// runs the native network, a peer the native network knows (connected, a static
+    /// route, an address it told) goes over the native network, any other over Erlang
+    /// distribution.
     pub auto_connect: bool,
 }
 
