@@ -15,7 +15,7 @@ mod term;
 #[doc(hidden)]
 pub mod macro_support;
 
-pub use convert::{Charlist, FromTerm, IntoTerm, TermError};
+pub use convert::{Charlist, FromTerm, IntoTerm, StateTerm, TermError};
 #[doc(hidden)] // for tests that play a hostile Erlang peer
 pub use dist::{flags, handshake, reason};
 pub use dist::{DistError, Distribution, ErlCallError, ErlTarget, GenCast, NodeUp, Options};

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use ergo::erlang::pg::Pg;
 use ergo::erlang::{
-    epmd, etf, flags, handshake, Distribution, ErlPid, ErlRef, FromTerm, Options, Term, TermError,
+    epmd, etf, flags, handshake, Distribution, ErlPid, ErlRef, FromTerm, Options, StateTerm, Term,
+    TermError,
 };
 use ergo::prelude::*;
 use ergo::Atom;
@@ -28,7 +29,7 @@ impl FromTerm for Any {
     }
 }
 
-/// The Rust twin of `ergo_twin`'s gen_server (`sys:get_state/1` shows its `Debug`).
+/// The Rust twin of `ergo_twin`'s gen_server.
 #[derive(Default)]
 struct Twin {
     seen: Vec<Term>,
@@ -39,6 +40,13 @@ struct Twin {
 impl std::fmt::Debug for Twin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Twin").field("seen", &self.seen).finish()
+    }
+}
+
+/// `sys:get_state/1` sees what the BEAM twin's state is: the list of what it saw.
+impl StateTerm for Twin {
+    fn state_term(&self) -> Term {
+        Term::list(self.seen.clone())
     }
 }
 

@@ -881,8 +881,15 @@ fn system(
     let reply_conn = conn.clone();
     let me = ErlPid::from_pid(pid);
     let answer = Box::new(move |reply: SystemReply| {
+        // The state as a term where the actor offers one (`StateTerm`), else its
+        // `Debug` text in a binary, else `undefined`.
         let state_term =
-            |s: Option<String>| s.map_or_else(|| Term::atom("undefined"), Term::binary);
+            |s: ergo_runtime::system::StateView| match s.value.map(|v| v.downcast::<Term>()) {
+                Some(Ok(t)) => *t,
+                _ => s
+                    .debug
+                    .map_or_else(|| Term::atom("undefined"), Term::binary),
+            };
         let term = match reply {
             SystemReply::State(s) => state_term(s),
             SystemReply::Status {

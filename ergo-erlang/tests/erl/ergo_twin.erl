@@ -197,6 +197,8 @@ scenario("sys", Node) ->
                 S when is_binary(S) -> binary:match(S, <<"exit">>) =/= nomatch;
                 S -> lists:member({exit, later}, S)
             end,
+    %% The state as a term (the Rust twin implements StateTerm).
+    StateIsTerm = is_list(sys:get_state(T)),
     {status, SP, {module, Mod}, [_, SysState, _, _, Misc]} = sys:get_status(T),
     Suspend = sys:suspend(T),
     {status, _, _, [_, SysState2 | _]} = sys:get_status(T),
@@ -215,7 +217,7 @@ scenario("sys", Node) ->
     Stop2 = gen_server:stop(T2, {shutdown, bye}, infinity),
     D2 = receive {'DOWN', Mon2, process, T2, R2} -> R2 after 5000 -> no_down end,
     Gone = (catch gen_server:stop(T2)),
-    {State, SP =:= T, Mod, SysState, is_list(Misc), Suspend, SysState2, WhileSuspended,
+    {State, StateIsTerm, SP =:= T, Mod, SysState, is_list(Misc), Suspend, SysState2, WhileSuspended,
      Resume, After, Stray, Stop, D1, Stop2, D2, Gone};
 scenario("global", Node) ->
     {E, F} = maps:get(Node, persistent_term:get(mesh)),
