@@ -39,11 +39,11 @@ pub const MANDATORY_25: u64 = EXTENDED_REFERENCES
     | HANDSHAKE_23;
 
 /// What this node offers: the OTP 25 mandatory set, monitors (by pid and by name),
-/// the new unlink protocol, 32-bit pid numbers and process aliases (replies to
-/// `[alias | Ref]` tags go by `ALIAS_SEND`) and spawn requests (answered as for a
-/// function this node does not have: `erpc`/`rpc` get `undef`) and fragments (a message
-/// over 64 KiB goes in fragments, both ways; frames then carry a distribution header
-/// without atom cache references). No atom cache, no payload exits.
+/// the new unlink protocol, 32-bit pid numbers, process aliases (replies to
+/// `[alias | Ref]` tags go by `ALIAS_SEND`), spawn requests (the allowlist decides;
+/// anything else exits with `undef`) and fragments: a message over 1 MiB goes out in
+/// fragments (OTP's own are 64 KiB), and frames carry a distribution header without
+/// atom cache references. No atom cache, no payload exits.
 pub fn ours(hidden: bool) -> u64 {
     let base = MANDATORY_25
         | MANDATORY_25_DIGEST
