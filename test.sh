@@ -2,17 +2,20 @@
 # The whole test suite: lints, every test in release mode, and the loom model checks.
 set -euo pipefail
 cd "$(dirname "$0")"
+# Installs a Debian package when its program is missing: `need <program> <package>`.
+need() {
+  if ! command -v "$1" >/dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2"
+  fi
+}
 # Erlang/OTP for the interoperability tests (ergo-erlang/tests start real `erl` nodes).
-if ! command -v erl >/dev/null 2>&1; then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends erlang-base
-fi
+need erl erlang-base
+# Elixir for the Elixir-facing tests (ergo-erlang/tests/elixir.rs runs real Elixir code).
+need elixir elixir
 # Chromium for the browser tests (tests/browser.rs loads the web example's chat page,
 # tests/observer.rs the Observer).
-if ! command -v chromium >/dev/null 2>&1; then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
-fi
+need chromium chromium
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace --release

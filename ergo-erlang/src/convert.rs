@@ -418,3 +418,21 @@ impl IntoTerm for Atom {
         Term::Atom(self.as_str().to_string())
     }
 }
+
+/// An actor's state as a term, for `sys:get_state/1` and `sys:get_status/1` from
+/// Erlang (as a gen_server's state): `#[actor]` uses it when the actor implements it;
+/// otherwise Erlang sees the actor's `Debug` text (a binary), or `undefined`.
+///
+/// ```
+/// use ergo_erlang::{IntoTerm, StateTerm, Term};
+/// struct Counter { count: i64 }
+/// impl StateTerm for Counter {
+///     fn state_term(&self) -> Term {
+///         Term::tuple([Term::atom("count"), self.count.into_term()])
+///     }
+/// }
+/// ```
+pub trait StateTerm {
+    /// The state as a term.
+    fn state_term(&self) -> Term;
+}

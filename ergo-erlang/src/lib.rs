@@ -8,16 +8,17 @@ mod convert;
 mod dist;
 pub mod epmd;
 pub mod etf;
+pub mod pg;
 mod serde_impl;
 mod term;
 
 #[doc(hidden)]
 pub mod macro_support;
 
-pub use convert::{Charlist, FromTerm, IntoTerm, TermError};
+pub use convert::{Charlist, FromTerm, IntoTerm, StateTerm, TermError};
 #[doc(hidden)] // for tests that play a hostile Erlang peer
 pub use dist::{flags, handshake, reason};
-pub use dist::{DistError, Distribution, ErlCallError, ErlTarget, GenCast, Options};
+pub use dist::{DistError, Distribution, ErlCallError, ErlTarget, GenCast, NodeUp, Options};
 pub use term::{BigInt, ErlPid, ErlPort, ErlRef, OpaqueFun, Term};
 
 impl Term {

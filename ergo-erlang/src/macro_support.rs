@@ -8,7 +8,7 @@
 
 use std::marker::PhantomData;
 
-use crate::convert::{FromTerm, IntoTerm};
+use crate::convert::{FromTerm, IntoTerm, StateTerm};
 pub use crate::dist::GenCast;
 pub use crate::term::Term;
 
@@ -69,6 +69,31 @@ pub trait NoIntoTerm<T> {
 impl<T> NoIntoTerm<T> for IntoProbe<T> {
     fn write_term_probe(&self, value: T) -> Result<Term, T> {
         Err(value)
+    }
+}
+
+/// Probe for an actor's state as a term (when the actor implements [`StateTerm`]).
+pub struct StateProbe<'a, T>(pub &'a T);
+
+/// Chosen when `T: StateTerm`.
+pub trait ViaStateTerm {
+    /// The state as a boxed [`Term`].
+    fn state_value_probe(&self) -> Option<Box<dyn std::any::Any + Send>>;
+}
+impl<T: StateTerm> ViaStateTerm for &StateProbe<'_, T> {
+    fn state_value_probe(&self) -> Option<Box<dyn std::any::Any + Send>> {
+        Some(Box::new(self.0.state_term()))
+    }
+}
+
+/// Chosen otherwise.
+pub trait NoStateTerm {
+    /// None.
+    fn state_value_probe(&self) -> Option<Box<dyn std::any::Any + Send>>;
+}
+impl<T> NoStateTerm for StateProbe<'_, T> {
+    fn state_value_probe(&self) -> Option<Box<dyn std::any::Any + Send>> {
+        None
     }
 }
 

@@ -8,8 +8,10 @@ mod support;
 
 use std::time::Duration;
 
+use ergo::erlang::pg::Pg;
 use ergo::erlang::{
-    epmd, etf, flags, handshake, Distribution, ErlPid, ErlRef, FromTerm, Options, Term, TermError,
+    epmd, etf, flags, handshake, Distribution, ErlPid, ErlRef, FromTerm, Options, StateTerm, Term,
+    TermError,
 };
 use ergo::prelude::*;
 use ergo::Atom;
@@ -27,10 +29,35 @@ impl FromTerm for Any {
     }
 }
 
-/// The Rust twin of `ergo_twin`'s gen_server (`sys:get_state/1` shows its `Debug`).
-#[derive(Default, Debug)]
+/// The Rust twin of `ergo_twin`'s gen_server.
+#[derive(Default)]
 struct Twin {
     seen: Vec<Term>,
+    dist: Option<Distribution>,
+    pg: Option<Pg>,
+}
+
+impl std::fmt::Debug for Twin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Twin").field("seen", &self.seen).finish()
+    }
+}
+
+/// `sys:get_state/1` sees what the BEAM twin's state is: the list of what it saw.
+impl StateTerm for Twin {
+    fn state_term(&self) -> Term {
+        Term::list(self.seen.clone())
+    }
+}
+
+impl Twin {
+    fn sibling(&self) -> Twin {
+        Twin {
+            seen: Vec::new(),
+            dist: self.dist.clone(),
+            pg: self.pg.clone(),
+        }
+    }
 }
 
 #[actor]
@@ -43,7 +70,44 @@ impl Twin {
     /// A new, unregistered twin.
     #[handle_call]
     async fn fresh(&mut self, ctx: &mut Context<Self>) -> Pid {
-        ctx.spawn(Twin::default()).await.unwrap().pid()
+        ctx.spawn(self.sibling()).await.unwrap().pid()
+    }
+
+    /// `{echo, X}`: X.
+    #[handle_call]
+    fn echo(&mut self, x: Any) -> Term {
+        x.0
+    }
+
+    /// `global:register_name(Name, self())`.
+    #[handle_call]
+    async fn global_register(&mut self, ctx: &mut Context<Self>, name: Any) -> Term {
+        let dist = self.dist.clone().unwrap();
+        let yes = dist.global_register(name.0, ctx.pid()).await.unwrap();
+        Term::atom(if yes { "yes" } else { "no" })
+    }
+
+    /// `global:whereis_name(Name)`.
+    #[handle_call]
+    fn global_whereis(&mut self, name: Any) -> Term {
+        let found = self.dist.as_ref().unwrap().global_whereis(name.0);
+        found.map_or_else(|| Term::atom("undefined"), Term::Pid)
+    }
+
+    /// `pg:join(G, self())`.
+    #[handle_call]
+    async fn pg_join(&mut self, ctx: &mut Context<Self>, group: Any) -> Term {
+        let pg = self.pg.clone().unwrap();
+        pg.join(group.0, vec![ctx.pid()]).await.unwrap();
+        Term::atom("ok")
+    }
+
+    /// `pg:get_members(G)`.
+    #[handle_call]
+    async fn pg_members(&mut self, group: Any) -> Term {
+        let pg = self.pg.clone().unwrap();
+        let members = pg.get_members(group.0).await.unwrap();
+        Term::list(members.into_iter().map(|p| Term::Pid(ErlPid::from_pid(p))))
     }
 
     /// `{slow, Ms, X}`: answers X after Ms milliseconds (a deferred reply).
@@ -123,6 +187,20 @@ impl Twin {
     }
 }
 
+/// What `spawn(Node, ergo_twin, worker, [Tag])` starts: answers `ping` with
+/// `{pong, Tag}`.
+struct Worker {
+    tag: Term,
+}
+
+#[actor]
+impl Worker {
+    #[handle_call]
+    fn ping(&mut self) -> Term {
+        Term::tuple([Term::atom("pong"), self.tag.clone()])
+    }
+}
+
 struct Rust {
     node: Node,
     dist: Distribution,
@@ -135,7 +213,27 @@ async fn rust_node(cookie: &str) -> Rust {
     let dist = Distribution::start(&node, Options::default())
         .await
         .unwrap();
-    node.spawn_register("twin", Twin::default()).await.unwrap();
+    let pg = Pg::start(&dist, "pg").await.unwrap();
+    // The twins of ergo_twin:double/1, fail/1 and worker/1.
+    dist.allow_rpc("ergo_twin", "double", |args| match args.as_slice() {
+        [Term::Integer(n)] => Ok(Term::Integer(n * 2)),
+        _ => Err(Term::atom("badarg")),
+    });
+    dist.allow_rpc("ergo_twin", "fail", |args| {
+        let x = args.into_iter().next().unwrap_or_else(Term::nil);
+        Err(Term::tuple([Term::atom("bad"), x]))
+    });
+    dist.allow_spawn("ergo_twin", "worker", |node, args| async move {
+        let tag = args.into_iter().next().unwrap_or_else(Term::nil);
+        let worker = node.spawn(Worker { tag }).await;
+        worker.map(|w| w.pid()).map_err(|_| Term::atom("badarg"))
+    });
+    let twin = Twin {
+        seen: Vec::new(),
+        dist: Some(dist.clone()),
+        pg: Some(pg),
+    };
+    node.spawn_register("twin", twin).await.unwrap();
     Rust { node, dist }
 }
 
@@ -162,21 +260,38 @@ async fn beam_node() -> Erl {
 /// Runs the scenarios from a hidden client node against both and asserts that every
 /// answer of the ergo node equals the control node's.
 async fn same_answers(scenarios: &[&str]) {
+    same_answers_with(scenarios, 0).await
+}
+
+/// An idle visible node.
+async fn idle_node(prefix: &str) -> Erl {
+    let mut erl = Erl::start(
+        &unique(prefix),
+        COOKIE,
+        "ergo_twin:start_pg(), ergo_test:say(\"READY\", []), ergo_test:wait_forever().",
+    );
+    erl.line("READY").await;
+    erl
+}
+
+/// As [`same_answers`], with `mesh` more visible nodes for the scenarios to cluster.
+async fn same_answers_with(scenarios: &[&str], mesh: usize) {
     let rust = rust_node(COOKIE).await;
     let beam = beam_node().await;
-    let mut third = Erl::start(
-        &unique("d"),
-        COOKIE,
-        "ergo_test:say(\"READY\", []), ergo_test:wait_forever().",
-    );
-    third.line("READY").await;
+    let third = idle_node("d").await;
+    let mut extra = Vec::new();
+    for i in 0..mesh {
+        extra.push(idle_node(&format!("m{i}_")).await);
+    }
     let list: Vec<String> = scenarios.iter().map(|s| format!("\"{s}\"")).collect();
+    let extra_names: Vec<String> = extra.iter().map(|e| format!("'{}'", e.name)).collect();
     let eval = format!(
-        "ergo_twin:run([{}], '{}', '{}', '{}'), halt().",
+        "ergo_twin:run([{}], '{}', '{}', '{}', [{}]), halt().",
         list.join(","),
         rust.node.name(),
         beam.name,
-        third.name
+        third.name,
+        extra_names.join(",")
     );
     let mut client = Erl::start_with(&unique("c"), COOKIE, &["-hidden"], &eval);
     for s in scenarios {
@@ -516,10 +631,28 @@ async fn system_messages_work_as_on_a_beam_node() {
 }
 
 /// Item 6: `rpc:call/4,5` of a function the node does not have fails as on a BEAM
-/// node (`{badrpc, {'EXIT', {undef, [{M, F, A, []}]}}}`).
+/// node (`{badrpc, {'EXIT', {undef, [{M, F, A, []}]}}}`); the functions and actor
+/// factories the node allows answer `rpc`, `erpc` and `spawn`/`spawn_link` as the
+/// BEAM module does (results, raised errors, monitors and links of spawned processes).
 #[tokio::test(flavor = "multi_thread")]
 async fn rpc_of_an_unknown_function_fails_as_on_a_beam_node() {
-    same_answers(&["rpc"]).await;
+    same_answers(&["rpc", "exposed"]).await;
+}
+
+/// Item 5: a visible node that connects gets `global:sync()` back; names registered
+/// globally on either side resolve on both; a node that joins through another one is
+/// meshed with this one (it shows in its `nodes()` and sees its names), and `pg`'s
+/// default scope shares members both ways, a member that ends leaving its groups.
+#[tokio::test(flavor = "multi_thread")]
+async fn global_and_pg_work_across_the_cluster_as_on_a_beam_node() {
+    same_answers_with(&["global", "pg"], 4).await;
+}
+
+/// Item 8: a message over the 64 MiB frame limit (a call of 140 MiB and its reply)
+/// crosses in distribution fragments both ways, as between BEAM nodes.
+#[tokio::test(flavor = "multi_thread")]
+async fn messages_over_the_frame_limit_cross_in_fragments_as_on_a_beam_node() {
+    same_answers(&["fragments"]).await;
 }
 
 /// Item 7: a link, a monitor by name and a send by name to a node not connected yet

@@ -367,6 +367,18 @@ impl Network {
         }
     }
 
+    /// True if `name` is a peer (connected or being dialled), or a static route or an
+    /// address it told us points to it.
+    pub(crate) fn knows(&self, name: Atom) -> bool {
+        self.peers.lock().contains_key(&name)
+            || self.learned_address(name).is_some()
+            || self
+                .options
+                .routes
+                .iter()
+                .any(|r| r.matches(&name.as_str()))
+    }
+
     pub(crate) fn connected_nodes(&self) -> Vec<Atom> {
         self.peers.lock().keys().copied().collect()
     }

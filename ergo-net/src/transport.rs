@@ -4,7 +4,7 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use ergo_runtime::dist::{Answer, BoxFuture, NetError, Payload, RemoteTarget, Transport};
+use ergo_runtime::dist::{Answer, BoxFuture, NetError, Payload, Reach, RemoteTarget, Transport};
 use ergo_runtime::{Atom, Pid, Priority, Reason, Ref, SendError};
 
 use crate::dispatch::priority_byte;
@@ -44,6 +44,16 @@ impl Transport for NetTransport {
 
     fn is_fallback(&self) -> bool {
         true
+    }
+
+    /// Known: a peer connected or being dialled, or one a static route or an address
+    /// it told us points to; can try: any other node (through the registrars).
+    fn reach(&self, node: Atom) -> Reach {
+        match self.0.upgrade() {
+            Some(net) if net.knows(node) => Reach::Known,
+            Some(_) => Reach::CanTry,
+            None => Reach::No,
+        }
     }
 
     fn send(

@@ -143,6 +143,13 @@ pub trait Actor: Send + Sized + 'static {
         None
     }
 
+    /// The state as a value a distribution layer converts for system requests (the
+    /// Erlang layer reads a `Term`: `sys:get_state/1` then answers with it). `#[actor]`
+    /// gives it for actors that implement `ergo::erlang::StateTerm`.
+    fn state_value(&self) -> Option<Box<dyn Any + Send>> {
+        None
+    }
+
     /// Converts a message sent without a type (by raw pid, name or alias) into this
     /// actor's message, or gives it back. The macro tries every type the actor handles.
     fn message_from_any(msg: Box<dyn Any + Send>) -> Result<Self::Message, Box<dyn Any + Send>> {

@@ -26,16 +26,27 @@ pub enum SystemRequest {
     Terminate(Reason),
 }
 
+/// A process's state as a system request sees it.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct StateView {
+    /// The `Debug` text, when the actor's type implements `Debug`.
+    pub debug: Option<String>,
+    /// The state as a value a distribution layer converts (see
+    /// [`Actor::state_value`](crate::Actor::state_value)), when the actor offers one.
+    pub value: Option<Box<dyn std::any::Any + Send>>,
+}
+
 /// The answer to a [`SystemRequest`].
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum SystemReply {
-    /// The state as its `Debug` text, when the actor's type implements `Debug`.
-    State(Option<String>),
+    /// The state.
+    State(StateView),
     /// The status.
     Status {
         /// The state, as for [`SystemReply::State`].
-        state: Option<String>,
+        state: StateView,
         /// True while suspended.
         suspended: bool,
         /// The parent (the supervisor or spawner that linked it), if any.

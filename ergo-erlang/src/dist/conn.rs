@@ -9,6 +9,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 
+use super::fragments::{self, Arrival, Reassembly};
 use super::handshake::Peer;
 use super::{ErlTarget, Shared};
 use crate::etf;
@@ -27,6 +28,8 @@ pub(crate) struct Conn {
     #[allow(dead_code)] // kept for diagnostics
     pub creation: u32,
     pub id: u64,
+    /// The next sequence id of a fragmented message.
+    next_seq: std::sync::atomic::AtomicU64,
     tx: mpsc::UnboundedSender<Vec<u8>>,
     closed: watch::Sender<bool>,
 }
@@ -47,12 +50,32 @@ impl Conn {
     /// Queues a control message (and its message): true if queued, false if the
     /// connection is gone, an error (nothing sent) for a term OTP would refuse.
     pub fn try_send(&self, control: &Term, msg: Option<&Term>) -> Result<bool, etf::EncodeError> {
-        let mut body = vec![PASS_THROUGH];
-        etf::encode_into(control, &mut body)?;
-        if let Some(m) = msg {
-            etf::encode_into(m, &mut body)?;
+        if self.flags & super::flags::FRAGMENTS == 0 {
+            let mut body = vec![PASS_THROUGH];
+            etf::encode_into(control, &mut body)?;
+            if let Some(m) = msg {
+                etf::encode_into(m, &mut body)?;
+            }
+            return Ok(self.tx.send(body).is_ok());
         }
-        Ok(self.tx.send(body).is_ok())
+        // With fragments negotiated, frames carry a distribution header and bare terms.
+        let mut body = fragments::WHOLE_HEADER.to_vec();
+        etf::encode_bare_into(control, &mut body)?;
+        if let Some(m) = msg {
+            etf::encode_bare_into(m, &mut body)?;
+        }
+        if body.len() <= fragments::FRAGMENT_SIZE + fragments::WHOLE_HEADER.len() {
+            return Ok(self.tx.send(body).is_ok());
+        }
+        let seq = self
+            .next_seq
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        for frame in fragments::split(seq, &body[fragments::WHOLE_HEADER.len()..]) {
+            if self.tx.send(frame).is_err() {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// Sends `msg` to `to` (`SEND` to a pid, `REG_SEND` to a name) from `from`.
@@ -102,6 +125,7 @@ pub(crate) fn start(shared: Arc<Shared>, stream: TcpStream, peer: Peer) -> Arc<C
         id: shared
             .next_conn
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        next_seq: std::sync::atomic::AtomicU64::new(1),
         tx,
         closed,
     });
@@ -116,6 +140,7 @@ pub(crate) fn start(shared: Arc<Shared>, stream: TcpStream, peer: Peer) -> Arc<C
         shared.lost(&old);
     }
     shared.conns.lock().insert(peer.name.clone(), conn.clone());
+    shared.global_peer_up(&conn);
     let (read, write) = stream.into_split();
     let tick = shared.options.tick;
     tokio::spawn(writer(write, rx, closed_rx.clone(), tick));
@@ -223,13 +248,24 @@ async fn reader(
     let mut r = tokio::io::BufReader::with_capacity(64 << 10, r);
     let silence = shared.options.tick * 4;
     let max = shared.options.max_frame;
+    let mut reassembly = Reassembly::default();
     loop {
         let frame = tokio::select! {
             _ = closed.wait_for(|c| *c) => return Err(ReadEnd::Closed),
             f = tokio::time::timeout(silence, read_frame(&mut r, max)) => f.map_err(|_| ReadEnd::Silent)??,
         };
         let Some(body) = frame else { continue };
-        if let Err(what) = super::control::handle_frame(shared, conn, &body) {
+        let handled = if conn.flags & super::flags::FRAGMENTS == 0 {
+            super::control::handle_frame(shared, conn, &body)
+        } else {
+            match reassembly.accept(&body, shared.options.max_message) {
+                Ok(Arrival::Whole) => super::control::handle_frame(shared, conn, &body),
+                Ok(Arrival::Pending) => Ok(()),
+                Ok(Arrival::Done(data)) => super::control::handle_terms(shared, conn, &data, false),
+                Err(what) => Err(what),
+            }
+        };
+        if let Err(what) = handled {
             return Err(ReadEnd::Invalid(what));
         }
     }

@@ -20,21 +20,43 @@ pub(crate) fn handle_frame(
     conn: &Arc<Conn>,
     body: &[u8],
 ) -> Result<(), String> {
-    let Some((&first, rest)) = body.split_first() else {
-        return Err("an empty frame".into());
-    };
-    if first != PASS_THROUGH {
-        return Err(format!(
-            "a frame with a distribution header (tag {first}, not negotiated)"
-        ));
+    match body {
+        [] => Err("an empty frame".into()),
+        [PASS_THROUGH, rest @ ..] => handle_terms(shared, conn, rest, true),
+        // A distribution header without atom cache references (fragments negotiated).
+        [131, 68, 0, rest @ ..] if conn.flags & super::flags::FRAGMENTS != 0 => {
+            handle_terms(shared, conn, rest, false)
+        }
+        [first, ..] => Err(format!(
+            "a frame with a distribution header (tag {first}) this node did not negotiate"
+        )),
     }
-    let (control, used) =
-        etf::decode_prefix(rest).map_err(|e| format!("bad control message: {e}"))?;
+}
+
+/// Handles a control message and its message: with version bytes (`magic`, a
+/// pass-through frame) or bare (after a distribution header).
+pub(crate) fn handle_terms(
+    shared: &Arc<Shared>,
+    conn: &Arc<Conn>,
+    rest: &[u8],
+    magic: bool,
+) -> Result<(), String> {
+    let decoded = if magic {
+        etf::decode_prefix(rest)
+    } else {
+        etf::decode_bare_prefix(rest)
+    };
+    let (control, used) = decoded.map_err(|e| format!("bad control message: {e}"))?;
     let rest = &rest[used..];
     let msg = if rest.is_empty() {
         None
     } else {
-        match etf::decode(rest) {
+        let decoded = if magic {
+            etf::decode(rest)
+        } else {
+            etf::decode_bare(rest)
+        };
+        match decoded {
             Ok(m) => Some(m),
             // A valid term nested deeper than this node decodes: OTP would take it, so
             // the connection stays; the message is dropped (logged at most once a
@@ -43,7 +65,14 @@ pub(crate) fn handle_frame(
                 if log_allowed() {
                     tracing::warn!(peer = %conn.peer, %control, "dropped a message nested deeper than {}", etf::MAX_DEPTH);
                 }
-                too_deep(shared, conn, rest);
+                if magic {
+                    too_deep(shared, conn, rest);
+                } else {
+                    // Only the leading elements are read: a bounded prefix will do.
+                    let mut prefixed = vec![131];
+                    prefixed.extend_from_slice(&rest[..rest.len().min(64 << 10)]);
+                    too_deep(shared, conn, &prefixed);
+                }
                 return Ok(());
             }
             Err(e) => return Err(format!("bad message: {e}")),
@@ -288,6 +317,9 @@ fn dispatch(
 /// A monitored Erlang process ended (or never existed): a pending call fails, or a
 /// local watcher gets its `Down`.
 fn monitor_fired(shared: &Arc<Shared>, erl_ref: &ErlRef, reason: Term) {
+    if shared.global_monitor_fired(erl_ref) {
+        return;
+    }
     if let Some(call) = shared.calls.lock().remove(erl_ref) {
         let err = if reason.is_atom("noconnection") {
             super::ErlCallError::NoConnection(call.peer)
@@ -320,7 +352,10 @@ fn monitor_local(
 ) {
     let target = match &proc_term {
         // net_kernel is answered by the connection itself: it never goes down.
-        Term::Atom(name) if name == "net_kernel" => return,
+        Term::Atom(name) if name == "net_kernel" || name == super::global::SERVER => return,
+        // The node's own pid (the caller of node-level calls, `global`'s lock holder)
+        // lives as long as the node.
+        Term::Pid(p) if p.id == 0 && shared.local_pid(p).is_some() => return,
         Term::Atom(name) => Some(Target::Name(name.as_str().into())),
         Term::Pid(p) => shared.local_pid(p).map(Target::Pid),
         _ => None,
@@ -381,6 +416,9 @@ fn deliver_to_pid(shared: &Arc<Shared>, conn: &Arc<Conn>, to: &ErlPid, msg: Term
 fn deliver_to_name(shared: &Arc<Shared>, conn: &Arc<Conn>, from: &ErlPid, name: &str, msg: Term) {
     if name == "net_kernel" {
         return net_kernel(shared, conn, from, msg);
+    }
+    if name == super::global::SERVER {
+        return shared.global_message(conn, msg);
     }
     if name == "rex" && shared.node.whereis(name).is_none() {
         return rex(shared, conn, msg);
@@ -447,20 +485,118 @@ fn spawn_request(
     };
     let reason = match (mfa, args_list.as_slice()) {
         ([m, f, _], [r, am, af, aa]) if m.is_atom("erpc") && f.is_atom("execute_call") => {
-            let stack = Term::list([Term::tuple([
-                am.clone(),
-                af.clone(),
-                aa.clone(),
-                Term::nil(),
-            ])]);
-            Term::tuple([r.clone(), Term::atom("error"), Term::atom("undef"), stack])
+            // A function the node exposes: erpc's `{Ref, return, Value}` or
+            // `{Ref, error, Reason, Stack}` as the exit reason of the new process.
+            let exposed = shared.exposed.lock().rpc(am, af);
+            if let (Some(func), Some(a)) = (exposed, super::exposed::args(aa)) {
+                match func(a) {
+                    Ok(v) => Term::tuple([r.clone(), Term::atom("return"), v]),
+                    Err(e) => Term::tuple([r.clone(), Term::atom("error"), e, Term::nil()]),
+                }
+            } else {
+                undef_erpc(r, am, af, aa)
+            }
         }
         ([m, f, _], _) => {
+            let factory = shared.exposed.lock().spawn(m, f);
+            if let (Some(factory), Some(a)) = (factory, super::exposed::args(&args)) {
+                let request = SpawnRequest {
+                    req_id: req_id.clone(),
+                    from: from.clone(),
+                    link,
+                    monitor,
+                };
+                return spawn_actor(shared, conn, request, factory, a);
+            }
             let stack = Term::list([Term::tuple([m.clone(), f.clone(), args, Term::nil()])]);
             Term::tuple([Term::atom("undef"), stack])
         }
         _ => Term::tuple([Term::atom("undef"), Term::nil()]),
     };
+    dead_on_arrival(conn, req_id, from, link, monitor, pid, reason);
+}
+
+/// erpc's form of `undef` for `M:F(A)`.
+fn undef_erpc(r: &Term, m: &Term, f: &Term, a: &Term) -> Term {
+    let stack = Term::list([Term::tuple([m.clone(), f.clone(), a.clone(), Term::nil()])]);
+    Term::tuple([r.clone(), Term::atom("error"), Term::atom("undef"), stack])
+}
+
+/// Who asked for a spawn, and what they asked.
+struct SpawnRequest {
+    req_id: ErlRef,
+    from: ErlPid,
+    link: bool,
+    monitor: bool,
+}
+
+/// Starts an actor through an allowed factory; the spawn reply carries its pid (or the
+/// factory's error), then the link and monitor asked for are set up (a process that
+/// ended meanwhile fires them with `noproc`).
+fn spawn_actor(
+    shared: &Arc<Shared>,
+    conn: &Arc<Conn>,
+    request: SpawnRequest,
+    factory: super::exposed::SpawnFn,
+    args: Vec<Term>,
+) {
+    let shared = shared.clone();
+    let conn = conn.clone();
+    let started = factory(shared.node.clone(), args);
+    shared.runtime.clone().spawn(async move {
+        let SpawnRequest {
+            req_id,
+            from,
+            link,
+            monitor,
+        } = request;
+        let flags = i64::from(link) | (i64::from(monitor) << 1);
+        let result = started.await;
+        let answer = match &result {
+            Ok(pid) => Term::Pid(ErlPid::from_pid(*pid)),
+            Err(reason) => reason.clone(),
+        };
+        conn.send(
+            &ctl(
+                31,
+                [
+                    Term::Ref(req_id.clone()),
+                    Term::Pid(from.clone()),
+                    Term::Integer(flags),
+                    answer,
+                ],
+            ),
+            None,
+        );
+        let Ok(pid) = result else { return };
+        let erl_pid = ErlPid::from_pid(pid);
+        if link && !shared.dist.accept_link(pid, from.to_pid()) {
+            let exit = ctl(
+                3,
+                [
+                    Term::Pid(erl_pid.clone()),
+                    Term::Pid(from.clone()),
+                    Term::atom("noproc"),
+                ],
+            );
+            conn.send(&exit, None);
+        }
+        if monitor {
+            monitor_local(&shared, &conn, &from, Term::Pid(erl_pid), &req_id);
+        }
+    });
+}
+
+/// Answers a spawn request with a process that already ended with `reason`.
+fn dead_on_arrival(
+    conn: &Arc<Conn>,
+    req_id: &ErlRef,
+    from: &ErlPid,
+    link: bool,
+    monitor: bool,
+    pid: ErlPid,
+    reason: Term,
+) {
     let flags = i64::from(link) | (i64::from(monitor) << 1);
     conn.send(
         &ctl(
@@ -512,6 +648,17 @@ fn rex(shared: &Arc<Shared>, conn: &Arc<Conn>, msg: Term) {
     };
     let answer = match call.req.as_tuple() {
         Some([tag, m, f, a, ..]) if tag.is_atom("call") || tag.is_atom("block_call") => {
+            let exposed = shared.exposed.lock().rpc(m, f);
+            if let (Some(func), Some(args)) = (exposed, super::exposed::args(a)) {
+                let answer = match func(args) {
+                    Ok(v) => v,
+                    Err(e) => Term::tuple([
+                        Term::atom("badrpc"),
+                        Term::tuple([Term::atom("EXIT"), Term::tuple([e, Term::nil()])]),
+                    ]),
+                };
+                return call.reply(conn, &shared.node_pid(), answer);
+            }
             let mfa = Term::tuple([m.clone(), f.clone(), a.clone(), Term::nil()]);
             Term::tuple([
                 Term::atom("badrpc"),
@@ -530,14 +677,14 @@ fn rex(shared: &Arc<Shared>, conn: &Arc<Conn>, msg: Term) {
 }
 
 /// `{'$gen_call', {From, Tag}, Req}`.
-struct GenCall {
-    from: ErlPid,
+pub(crate) struct GenCall {
+    pub(crate) from: ErlPid,
     tag: Term,
-    req: Term,
+    pub(crate) req: Term,
 }
 
 impl GenCall {
-    fn parse(msg: &Term) -> Option<GenCall> {
+    pub(crate) fn parse(msg: &Term) -> Option<GenCall> {
         let [kind, from_tag, req] = msg.as_tuple()? else {
             return None;
         };
@@ -558,7 +705,7 @@ impl GenCall {
     /// call `[alias | Ref]`: with a peer that agreed on `DFLAG_ALIAS` the reply goes to
     /// that alias (`ALIAS_SEND`), so a reply after the caller gave up is dropped by the
     /// caller's node, as between BEAM nodes; a plain reference tag gets a `SEND`.
-    fn reply(self, conn: &Conn, replier: &ErlPid, reply: Term) {
+    pub(crate) fn reply(self, conn: &Conn, replier: &ErlPid, reply: Term) {
         let alias = match &self.tag {
             Term::ImproperList(head, tail) if conn.flags & super::flags::ALIAS != 0 => {
                 match (head.as_slice(), tail.as_ref()) {
@@ -734,8 +881,15 @@ fn system(
     let reply_conn = conn.clone();
     let me = ErlPid::from_pid(pid);
     let answer = Box::new(move |reply: SystemReply| {
+        // The state as a term where the actor offers one (`StateTerm`), else its
+        // `Debug` text in a binary, else `undefined`.
         let state_term =
-            |s: Option<String>| s.map_or_else(|| Term::atom("undefined"), Term::binary);
+            |s: ergo_runtime::system::StateView| match s.value.map(|v| v.downcast::<Term>()) {
+                Some(Ok(t)) => *t,
+                _ => s
+                    .debug
+                    .map_or_else(|| Term::atom("undefined"), Term::binary),
+            };
         let term = match reply {
             SystemReply::State(s) => state_term(s),
             SystemReply::Status {

@@ -17,6 +17,7 @@ pub const SMALL_ATOM_TAGS: u64 = 0x4000;
 pub const UTF8_ATOMS: u64 = 0x10000;
 pub const MAP_TAG: u64 = 0x20000;
 pub const BIG_CREATION: u64 = 0x40000;
+pub const FRAGMENTS: u64 = 0x80_0000;
 pub const HANDSHAKE_23: u64 = 0x100_0000;
 pub const UNLINK_ID: u64 = 0x200_0000;
 pub const MANDATORY_25_DIGEST: u64 = 0x400_0000;
@@ -38,10 +39,11 @@ pub const MANDATORY_25: u64 = EXTENDED_REFERENCES
     | HANDSHAKE_23;
 
 /// What this node offers: the OTP 25 mandatory set, monitors (by pid and by name),
-/// the new unlink protocol, 32-bit pid numbers and process aliases (replies to
-/// `[alias | Ref]` tags go by `ALIAS_SEND`) and spawn requests (answered as for a
-/// function this node does not have: `erpc`/`rpc` get `undef`). No atom cache (every frame is
-/// pass-through), no fragments, no payload exits.
+/// the new unlink protocol, 32-bit pid numbers, process aliases (replies to
+/// `[alias | Ref]` tags go by `ALIAS_SEND`), spawn requests (the allowlist decides;
+/// anything else exits with `undef`) and fragments: a message over 1 MiB goes out in
+/// fragments (OTP's own are 64 KiB), and frames carry a distribution header without
+/// atom cache references. No atom cache, no payload exits.
 pub fn ours(hidden: bool) -> u64 {
     let base = MANDATORY_25
         | MANDATORY_25_DIGEST
@@ -52,7 +54,8 @@ pub fn ours(hidden: bool) -> u64 {
         | UNLINK_ID
         | V4_NC
         | ALIAS
-        | SPAWN;
+        | SPAWN
+        | FRAGMENTS;
     if hidden {
         base
     } else {

@@ -5,7 +5,10 @@
 
 mod conn;
 mod control;
+mod exposed;
 pub mod flags;
+mod fragments;
+mod global;
 pub mod handshake;
 pub mod reason;
 mod transport;
@@ -36,6 +39,11 @@ use handshake::HandshakeError;
 #[derive(Clone, Debug, PartialEq)]
 pub struct GenCast(pub Term);
 
+/// Sent to the processes that watch nodes (see [`Distribution::watch_nodes`]): a
+/// visible Erlang node connected (`{nodeup, Node}` of `net_kernel:monitor_nodes/1`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeUp(pub String);
+
 /// Options of [`Distribution::start`].
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -53,12 +61,16 @@ pub struct Options {
     /// The largest frame accepted from a peer (default 64 MiB); a larger one closes
     /// the connection.
     pub max_frame: u32,
+    /// The largest message accepted in fragments (default 1 GiB), over all the
+    /// fragmented messages under way on a connection; more closes the connection.
+    pub max_message: usize,
     /// Connect on first use, as a BEAM node does (default true): a link, monitor,
     /// exit signal or send from a Rust process to a pid or `{name, node}` on a node not
     /// connected yet connects to it first (through epmd), then carries the signal.
-    /// With it, this transport claims every `alive@host` node it has no connection
-    /// to; turn it off on a node that also runs the native network (whose peers would
-    /// otherwise be looked up in epmd) and connect with [`Distribution::connect`].
+    /// With it, this transport can try every `alive@host` node; on a node that also
+    /// runs the native network, a peer the native network knows (connected, a static
+    /// route, an address it told) goes over the native network, any other over Erlang
+    /// distribution.
     pub auto_connect: bool,
 }
 
@@ -71,6 +83,7 @@ impl Default for Options {
             serve_epmd: true,
             tick: Duration::from_secs(15),
             max_frame: 64 << 20,
+            max_message: 1 << 30,
             auto_connect: true,
         }
     }
@@ -241,6 +254,14 @@ pub(crate) struct Shared {
     tasks: Mutex<Vec<JoinHandle<()>>>,
     epmd: Mutex<Option<Registration>>,
     epmd_server: Mutex<Option<EpmdServer>>,
+    /// This node's `global_name_server`.
+    global: Mutex<global::Global>,
+    /// One registration from this node at a time.
+    global_ops: tokio::sync::Mutex<()>,
+    /// Local processes told [`NodeUp`] when a visible node connects.
+    node_watchers: Mutex<Vec<Pid>>,
+    /// What Erlang may run here by module and function name.
+    exposed: Mutex<exposed::Exposed>,
 }
 
 /// Erlang distribution for one ergo node. Cheap to clone; [`Distribution::stop`] ends it.
@@ -280,6 +301,10 @@ impl Distribution {
             tasks: Mutex::default(),
             epmd: Mutex::default(),
             epmd_server: Mutex::default(),
+            global: Mutex::default(),
+            global_ops: tokio::sync::Mutex::new(()),
+            node_watchers: Mutex::default(),
+            exposed: Mutex::default(),
             name,
             options,
         });
@@ -312,6 +337,26 @@ impl Distribution {
         let mut v: Vec<String> = self.0.conns.lock().keys().cloned().collect();
         v.sort();
         v
+    }
+
+    /// The connected nodes that are visible (not hidden), as Erlang's `nodes()`.
+    pub fn visible_nodes(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .0
+            .conns
+            .lock()
+            .values()
+            .filter(|c| c.flags & flags::PUBLISHED != 0)
+            .map(|c| c.peer.clone())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Tells the local process `pid` [`NodeUp`] each time a visible node connects
+    /// (`net_kernel:monitor_nodes(true)`), until it is gone.
+    pub fn watch_nodes(&self, pid: Pid) {
+        self.0.node_watchers.lock().push(pid);
     }
 
     /// Connects to `peer` (`alive@host`) unless connected: `Node.connect/1`.
@@ -373,6 +418,93 @@ impl Distribution {
         } else {
             Err(DistError::NotConnected(to.node().to_owned()))
         }
+    }
+
+    /// Lets Erlang call the Rust function `f` as `module:function(Args...)` through
+    /// `rpc:call/4,5` and `erpc:call/4,5` (any arity: `f` gets the argument list). An
+    /// `Err(reason)` raises `error:Reason` in the caller (`{badrpc, {'EXIT', ..}}` from
+    /// `rpc:call`). Nothing else is callable: other functions fail with `undef`, as on
+    /// a BEAM node without the module. `f` runs on the connection's reader, so it
+    /// should be short (start a process for long work).
+    ///
+    /// ```no_run
+    /// # fn demo(dist: &ergo_erlang::Distribution) {
+    /// use ergo_erlang::Term;
+    /// dist.allow_rpc("math", "double", |args| match args.as_slice() {
+    ///     [Term::Integer(n)] => Ok(Term::Integer(n * 2)),
+    ///     _ => Err(Term::atom("badarg")),
+    /// });
+    /// # }
+    /// ```
+    pub fn allow_rpc<F>(&self, module: &str, function: &str, f: F)
+    where
+        F: Fn(Vec<Term>) -> Result<Term, Term> + Send + Sync + 'static,
+    {
+        self.0
+            .exposed
+            .lock()
+            .allow_rpc(module, function, Arc::new(f));
+    }
+
+    /// Lets Erlang start a process here with `spawn(Node, module, function, Args)`
+    /// (`Node.spawn/4`, `erlang:spawn_request/5`, with `link` and `monitor`): the
+    /// factory gets the node and the arguments and returns the pid it started, or the
+    /// reason the spawn fails. Other modules and functions fail with `undef`.
+    ///
+    /// ```no_run
+    /// # use ergo_runtime::{Actor, Context, Step, ReplyTo};
+    /// # struct Worker;
+    /// # impl Actor for Worker { type Message = (); type Call = (); type Reply = (); type Args = ();
+    /// #   fn handle_message(&mut self, _: &mut Context<Self>, _: ()) -> Step<Self> { Step::Continue }
+    /// #   fn handle_call(&mut self, _: &mut Context<Self>, _: (), r: ReplyTo<()>) -> Step<Self> { r.send(()); Step::Continue } }
+    /// # fn demo(dist: &ergo_erlang::Distribution) {
+    /// use ergo_erlang::Term;
+    /// dist.allow_spawn("worker", "start", |node, _args| async move {
+    ///     node.spawn(Worker).await.map(|w| w.pid()).map_err(|_| Term::atom("badarg"))
+    /// });
+    /// # }
+    /// ```
+    pub fn allow_spawn<F, Fut>(&self, module: &str, function: &str, factory: F)
+    where
+        F: Fn(Node, Vec<Term>) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<Pid, Term>> + Send + 'static,
+    {
+        let f: exposed::SpawnFn = Arc::new(move |node, args| Box::pin(factory(node, args)));
+        self.0.exposed.lock().allow_spawn(module, function, f);
+    }
+
+    /// `global:register_name(Name, Pid)`: registers `pid` as `name` on this node and
+    /// on every node synchronised with it (under the cluster's `global` lock, as OTP
+    /// does). False if the name is taken.
+    pub async fn global_register(
+        &self,
+        name: impl IntoTerm,
+        pid: impl Into<ErlTarget>,
+    ) -> Result<bool, ErlCallError> {
+        let ErlTarget::Pid(pid) = pid.into() else {
+            return Ok(false);
+        };
+        self.0.global_register(name.into_term(), pid).await
+    }
+
+    /// `global:unregister_name(Name)`, on every synchronised node.
+    pub async fn global_unregister(&self, name: impl IntoTerm) {
+        self.0.global_unregister(name.into_term()).await
+    }
+
+    /// `global:whereis_name(Name)`: the pid registered as `name` in the cluster.
+    pub fn global_whereis(&self, name: impl IntoTerm) -> Option<ErlPid> {
+        self.0.global_whereis(&name.into_term())
+    }
+
+    /// `global:registered_names()`.
+    pub fn global_names(&self) -> Vec<Term> {
+        self.0.global_names()
+    }
+
+    /// The nodes `global` has synchronised with.
+    pub fn global_nodes(&self) -> Vec<String> {
+        self.0.global_known()
     }
 
     /// The pid that stands for this node in Erlang (the sender of node-level calls).
@@ -710,6 +842,7 @@ impl Shared {
             }
             !gone
         });
+        self.global_peer_down(&conn.peer);
         self.dist.connection_lost(node_atom);
     }
 }

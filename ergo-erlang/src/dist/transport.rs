@@ -6,7 +6,7 @@ use std::any::Any;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 
-use ergo_runtime::dist::{Answer, BoxFuture, NetError, Payload, RemoteTarget, Transport};
+use ergo_runtime::dist::{Answer, BoxFuture, NetError, Payload, Reach, RemoteTarget, Transport};
 use ergo_runtime::{Atom, Down, Pid, Priority, Reason, Ref, SendError};
 
 use super::conn::Conn;
@@ -39,12 +39,26 @@ impl Transport for ErlTransport {
     }
 
     fn reaches(&self, node: Atom) -> bool {
-        self.0.upgrade().is_some_and(|s| {
-            s.known.lock().contains(&node)
-                || (s.options.auto_connect
-                    && *node.as_str() != *s.name
-                    && super::split_name(&node.as_str()).is_ok())
-        })
+        self.reach(node) != Reach::No
+    }
+
+    /// Known: an Erlang node connected now or before (links and monitors to it fire
+    /// with `noconnection` while it is down); can try: any `alive@host` with
+    /// `auto_connect` (looked up in epmd on first use).
+    fn reach(&self, node: Atom) -> Reach {
+        let Some(s) = self.0.upgrade() else {
+            return Reach::No;
+        };
+        if s.known.lock().contains(&node) {
+            Reach::Known
+        } else if s.options.auto_connect
+            && *node.as_str() != *s.name
+            && super::split_name(&node.as_str()).is_ok()
+        {
+            Reach::CanTry
+        } else {
+            Reach::No
+        }
     }
 
     fn send(

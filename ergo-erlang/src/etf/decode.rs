@@ -64,6 +64,24 @@ pub fn decode_prefix(bytes: &[u8]) -> Result<(Term, usize), DecodeError> {
     Ok((term, r.pos))
 }
 
+/// Decodes the term at the start of `bytes` written without a version byte (as the
+/// distribution protocol does after a distribution header) and says how many bytes it
+/// took.
+pub fn decode_bare_prefix(bytes: &[u8]) -> Result<(Term, usize), DecodeError> {
+    let mut r = Reader { buf: bytes, pos: 0 };
+    let term = r.term(0)?;
+    Ok((term, r.pos))
+}
+
+/// Decodes one complete term written without a version byte, nothing after it.
+pub fn decode_bare(bytes: &[u8]) -> Result<Term, DecodeError> {
+    let (term, used) = decode_bare_prefix(bytes)?;
+    if used != bytes.len() {
+        return Err(DecodeError::Trailing(bytes.len() - used));
+    }
+    Ok(term)
+}
+
 struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,

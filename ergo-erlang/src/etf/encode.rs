@@ -21,6 +21,12 @@ pub fn encode_into(term: &Term, out: &mut Vec<u8>) -> Result<(), EncodeError> {
     put(term, out)
 }
 
+/// Appends `term` without a version byte (the form terms take after a distribution
+/// header).
+pub fn encode_bare_into(term: &Term, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    put(term, out)
+}
+
 fn len32(n: usize, what: &'static str) -> Result<[u8; 4], EncodeError> {
     u32::try_from(n)
         .map(u32::to_be_bytes)

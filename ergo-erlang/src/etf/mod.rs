@@ -4,8 +4,10 @@
 mod decode;
 mod encode;
 
-pub use decode::{decode, decode_prefix, MAX_DEPTH, MAX_UNCOMPRESSED};
-pub use encode::{encode, encode_into, MAX_ATOM_CHARS};
+pub use decode::{
+    decode, decode_bare, decode_bare_prefix, decode_prefix, MAX_DEPTH, MAX_UNCOMPRESSED,
+};
+pub use encode::{encode, encode_bare_into, encode_into, MAX_ATOM_CHARS};
 
 use thiserror::Error;
 

@@ -5,13 +5,28 @@
 -module(ergo_twin).
 -behaviour(gen_server).
 -export([start/0, init/1, handle_call/3, handle_cast/2, handle_info/2]).
--export([run/4, start_d/1]).
+-export([run/4, run/5, start_d/1, start_pg/0, double/1, fail/1, worker/1]).
 
 %% ---- the twin: a gen_server registered as `twin` ----
 
 start() ->
     {ok, _} = gen_server:start({local, twin}, ?MODULE, [], []),
-    ok.
+    start_pg().
+
+%% What the ergo node exposes to rpc/erpc and spawn, the BEAM way.
+double(X) -> 2 * X.
+fail(X) -> error({bad, X}).
+worker(Tag) ->
+    receive
+        {'$gen_call', From, ping} -> gen_server:reply(From, {pong, Tag}), worker(Tag)
+    end.
+
+%% The default pg scope, unless it runs.
+start_pg() ->
+    case whereis(pg) of
+        undefined -> {ok, _} = pg:start(pg), ok;
+        _ -> ok
+    end.
 
 init([]) -> {ok, []}.
 
@@ -40,6 +55,16 @@ handle_call({monitor_name, Name, Node}, _From, S) ->
 handle_call({send_name, Name, Node, Msg}, _From, S) ->
     {Name, Node} ! Msg,
     {reply, true, S};
+handle_call({global_register, Name}, _From, S) ->
+    {reply, global:register_name(Name, self()), S};
+handle_call({global_whereis, Name}, _From, S) ->
+    {reply, global:whereis_name(Name), S};
+handle_call({pg_join, G}, _From, S) ->
+    {reply, pg:join(G, self()), S};
+handle_call({pg_members, G}, _From, S) ->
+    {reply, pg:get_members(G), S};
+handle_call({echo, X}, _From, S) ->
+    {reply, X, S};
 handle_call(seen, _From, S) ->
     {reply, lists:reverse(S), S};
 handle_call(Req, _From, S) ->
@@ -65,6 +90,15 @@ start_d(Name) ->
 %% `S <scenario> rust <answer>` and `S <scenario> beam <answer>`, then `DONE`. Third is
 %% a node neither is connected to (for auto-connect).
 run(Scenarios, Rust, Beam, Third) ->
+    run(Scenarios, Rust, Beam, Third, []).
+
+%% Mesh: [E1, F1, E2, F2], visible nodes for the cluster scenarios (E1 and F1 join the
+%% ergo node's cluster, E2 and F2 the control node's).
+run(Scenarios, Rust, Beam, Third, Mesh) ->
+    case Mesh of
+        [E1, F1, E2, F2] -> persistent_term:put(mesh, #{Rust => {E1, F1}, Beam => {E2, F2}});
+        _ -> ok
+    end,
     process_flag(trap_exit, true),
     persistent_term:put(third, Third),
     [begin
@@ -81,6 +115,9 @@ until(F, N) ->
         {true, V} -> V;
         false -> timer:sleep(20), until(F, N - 1)
     end.
+
+wait_true(F) ->
+    until(fun() -> case F() of true -> {true, true}; _ -> false end end).
 
 call_exit(Pid, Req) ->
     Mon = erlang:monitor(process, Pid),
@@ -160,6 +197,8 @@ scenario("sys", Node) ->
                 S when is_binary(S) -> binary:match(S, <<"exit">>) =/= nomatch;
                 S -> lists:member({exit, later}, S)
             end,
+    %% The state as a term (the Rust twin implements StateTerm).
+    StateIsTerm = is_list(sys:get_state(T)),
     {status, SP, {module, Mod}, [_, SysState, _, _, Misc]} = sys:get_status(T),
     Suspend = sys:suspend(T),
     {status, _, _, [_, SysState2 | _]} = sys:get_status(T),
@@ -178,8 +217,88 @@ scenario("sys", Node) ->
     Stop2 = gen_server:stop(T2, {shutdown, bye}, infinity),
     D2 = receive {'DOWN', Mon2, process, T2, R2} -> R2 after 5000 -> no_down end,
     Gone = (catch gen_server:stop(T2)),
-    {State, SP =:= T, Mod, SysState, is_list(Misc), Suspend, SysState2, WhileSuspended,
+    {State, StateIsTerm, SP =:= T, Mod, SysState, is_list(Misc), Suspend, SysState2, WhileSuspended,
      Resume, After, Stray, Stop, D1, Stop2, D2, Gone};
+scenario("global", Node) ->
+    {E, F} = maps:get(Node, persistent_term:get(mesh)),
+    %% E joins the node's cluster: global:sync/0 returns on E.
+    true = rpc:call(E, net_kernel, connect_node, [Node]),
+    SyncE = rpc:call(E, global, sync, [], 10000),
+    %% A name registered on E resolves on the node, and one the node registers on E.
+    Pe = rpc:call(E, erlang, spawn, [timer, sleep, [infinity]]),
+    RegE = rpc:call(E, global, register_name, [{e, Node}, Pe]),
+    SeenOnNode = until(fun() -> case gen_server:call({twin, Node}, {global_whereis, {e, Node}}) of
+                                   Pe -> {true, true};
+                                   _ -> false
+                               end end),
+    T = gen_server:call({twin, Node}, fresh),
+    RegNode = gen_server:call(T, {global_register, {t, Node}}),
+    Again = gen_server:call(T, {global_register, {e, Node}}),
+    SeenOnE = rpc:call(E, global, whereis_name, [{t, Node}]) =:= T,
+    %% F connects to E only: it is meshed with the node, and sees its names.
+    true = rpc:call(F, net_kernel, connect_node, [E]),
+    SyncF = rpc:call(F, global, sync, [], 10000),
+    Meshed = wait_true(fun() -> lists:member(Node, rpc:call(F, erlang, nodes, [])) end),
+    SyncF2 = rpc:call(F, global, sync, [], 10000),
+    SeenOnF = rpc:call(F, global, whereis_name, [{t, Node}]) =:= T,
+    Pf = rpc:call(F, erlang, spawn, [timer, sleep, [infinity]]),
+    RegF = rpc:call(F, global, register_name, [{f, Node}, Pf]),
+    SeenFOnNode = until(fun() -> case gen_server:call({twin, Node}, {global_whereis, {f, Node}}) of
+                                     Pf -> {true, true};
+                                     _ -> false
+                                 end end),
+    %% A name goes when its process ends, on both sides.
+    exit(T, kill),
+    Gone = wait_true(fun() -> rpc:call(F, global, whereis_name, [{t, Node}]) =:= undefined end),
+    exit(Pf, kill),
+    GoneF = wait_true(fun() -> gen_server:call({twin, Node}, {global_whereis, {f, Node}}) =:= undefined end),
+    {SyncE, RegE, SeenOnNode, RegNode, Again, SeenOnE, SyncF, Meshed, SyncF2, SeenOnF, RegF,
+     SeenFOnNode, Gone, GoneF};
+scenario("pg", Node) ->
+    {E, _} = maps:get(Node, persistent_term:get(mesh)),
+    ok = rpc:call(E, ergo_twin, start_pg, []),
+    true = rpc:call(E, net_kernel, connect_node, [Node]),
+    T = gen_server:call({twin, Node}, fresh),
+    Join = gen_server:call(T, {pg_join, grp}),
+    Pe = rpc:call(E, erlang, spawn, [timer, sleep, [infinity]]),
+    JoinE = rpc:call(E, pg, join, [grp, Pe]),
+    Both = lists:sort([T, Pe]),
+    Members = fun(Want) ->
+                      {wait_true(fun() -> lists:sort(rpc:call(E, pg, get_members, [grp])) =:= Want end),
+                       wait_true(fun() -> lists:sort(gen_server:call({twin, Node}, {pg_members, grp})) =:= Want end)}
+              end,
+    Joined = Members(Both),
+    exit(Pe, kill),
+    AfterE = Members([T]),
+    exit(T, kill),
+    AfterT = Members([]),
+    {Join, JoinE, Joined, AfterE, AfterT};
+scenario("fragments", Node) ->
+    %% Over the 64 MiB frame limit both ways, on a connection that is up (what a
+    %% node sends while it is still connecting goes unfragmented): it crosses in
+    %% fragments.
+    Small = gen_server:call({twin, Node}, {echo, small}),
+    Big = binary:copy(<<"0123456789abcdef">>, (70 bsl 20) div 16),
+    Back = gen_server:call({twin, Node}, {echo, {Big, [Big]}}, 60000),
+    {Small, byte_size(Big), Back =:= {Big, [Big]}};
+scenario("exposed", Node) ->
+    Rpc = rpc:call(Node, ergo_twin, double, [21]),
+    Erpc = erpc:call(Node, ergo_twin, double, [21]),
+    RpcFail = case rpc:call(Node, ergo_twin, fail, [1]) of
+                  {badrpc, {'EXIT', {R, _Stack}}} -> {badrpc, R};
+                  O -> O
+              end,
+    ErpcFail = try erpc:call(Node, ergo_twin, fail, [1]) catch C:{exception, E, _} -> {C, E} end,
+    P = spawn(Node, ergo_twin, worker, [w1]),
+    Pong = gen_server:call(P, ping),
+    Mon = erlang:monitor(process, P),
+    exit(P, kill),
+    Down = receive {'DOWN', Mon, process, P, DR} -> DR after 5000 -> no_down end,
+    L = spawn_link(Node, ergo_twin, worker, [w2]),
+    Pong2 = gen_server:call(L, ping),
+    exit(L, kill),
+    LinkExit = receive {'EXIT', L, LR} -> LR after 5000 -> no_exit end,
+    {Rpc, Erpc, RpcFail, ErpcFail, is_pid(P), node(P) =:= Node, Pong, Down, Pong2, LinkExit};
 scenario("auto_connect", Node) ->
     D = persistent_term:get(third),
     Name = list_to_atom("d_" ++ atom_to_list(Node)),

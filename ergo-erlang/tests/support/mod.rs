@@ -90,6 +90,32 @@ impl Erl {
         }
     }
 
+    /// Starts `elixir --name <alive>@127.0.0.1 --cookie <cookie> [args] tests/ex/<script>
+    /// [argv]` (Elixir is installed by `./test.sh`).
+    pub fn elixir(alive: &str, cookie: &str, args: &[&str], script: &str, argv: &[&str]) -> Erl {
+        ensure_ready();
+        let name = format!("{alive}@127.0.0.1");
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/ex")
+            .join(script);
+        let mut child = Command::new("elixir")
+            .args(["--name", &name, "--cookie", cookie])
+            .args(args)
+            .arg(path)
+            .args(argv)
+            .stdout(Stdio::piped())
+            .stdin(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("elixir starts (./test.sh installs it)");
+        let stdout = child.stdout.take().unwrap();
+        Erl {
+            name,
+            child,
+            lines: BufReader::new(stdout).lines(),
+        }
+    }
+
     /// The next line the node prints that starts with `prefix` (others are skipped).
     pub async fn line(&mut self, prefix: &str) -> String {
         let wait = async {

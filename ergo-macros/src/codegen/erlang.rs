@@ -123,6 +123,14 @@ pub fn call_items(actor: &Actor) -> TokenStream {
             }
             #krate::__private::box_reply::<Self>(reply)
         }
+
+        fn state_value(
+            &self,
+        ) -> ::core::option::Option<::std::boxed::Box<dyn ::core::any::Any + ::core::marker::Send>> {
+            #[allow(unused_imports)]
+            use #e::{NoStateTerm as _, ViaStateTerm as _};
+            (&&#e::StateProbe(self)).state_value_probe()
+        }
     }
 }
 

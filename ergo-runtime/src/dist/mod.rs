@@ -14,6 +14,6 @@ mod transport;
 
 pub use entry::{AfterTurn, Dist, LocalProcess};
 pub use error::{NetError, RemoteError};
-pub use transport::{Answer, BoxFuture, Payload, RemoteTarget, Transport, WireReply};
+pub use transport::{Answer, BoxFuture, Payload, Reach, RemoteTarget, Transport, WireReply};
 
 pub(crate) use book::{Books, LeftShared};

@@ -50,6 +50,19 @@ impl RemoteTarget {
     }
 }
 
+/// How well a transport reaches a node: a node picks, for each peer, the transport
+/// that knows it (a connection or an address for it), and only otherwise one that can
+/// try (dial through a registrar, epmd).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Reach {
+    /// This transport cannot reach the node.
+    No,
+    /// This transport can try to reach the node (no connection or address known yet).
+    CanTry,
+    /// This transport knows the node: connected, or an address for it is known.
+    Known,
+}
+
 /// A network to other nodes. The core keeps the local half of every link and monitor
 /// and the per-peer bookkeeping; a transport carries the remote half and reports what
 /// arrives through [`super::Dist`]. When a peer is lost it calls
@@ -61,9 +74,20 @@ pub trait Transport: Send + Sync + 'static {
     /// True if this transport handles the node called `node`.
     fn reaches(&self, node: Atom) -> bool;
     /// A fallback transport (the native network, which can try any node) is asked only
-    /// when no other transport reaches the node.
+    /// when no other transport reaches the node as well.
     fn is_fallback(&self) -> bool {
         false
+    }
+    /// How well this transport reaches `node` (by default: [`Reach::Known`] for a
+    /// transport that [reaches](Transport::reaches) it and is no fallback,
+    /// [`Reach::CanTry`] for a fallback). Among the transports of a node, the best
+    /// answer wins; on a tie, a transport that is no fallback, then the first added.
+    fn reach(&self, node: Atom) -> Reach {
+        match (self.reaches(node), self.is_fallback()) {
+            (false, _) => Reach::No,
+            (true, true) => Reach::CanTry,
+            (true, false) => Reach::Known,
+        }
     }
     /// Sends an encoded message. With `ack`, the remote node confirms that the target's
     /// mailbox accepted it (or says why not), exactly once.

@@ -5,28 +5,29 @@ use std::sync::Arc;
 
 use crate::actor::Actor;
 use crate::actor_ref::ActorRef;
-use crate::dist::{NetError, RemoteError, Transport};
+use crate::dist::{NetError, Reach, RemoteError, Transport};
 use crate::pid::Atom;
 
 use super::Node;
 
 impl Node {
-    /// The transport reaching `node`, if any: a specific one first (Erlang
-    /// distribution for the Erlang nodes it is connected to), then a fallback.
+    /// The transport reaching `node`, if any: the one that knows it best
+    /// ([`Reach::Known`] before [`Reach::CanTry`]); on a tie, a specific one (Erlang
+    /// distribution) before a fallback (the native network), then the first added.
     pub(crate) fn transport_for(&self, node: Atom) -> Option<Arc<dyn Transport>> {
         if node == self.name() {
             return None;
         }
         let transports = self.inner().transports.read();
-        transports
-            .iter()
-            .find(|t| !t.is_fallback() && t.reaches(node))
-            .or_else(|| {
-                transports
-                    .iter()
-                    .find(|t| t.is_fallback() && t.reaches(node))
-            })
-            .cloned()
+        // (how well, not a fallback) of the best so far, and its index.
+        let mut best = None;
+        for (i, t) in transports.iter().enumerate() {
+            let rank = (t.reach(node), !t.is_fallback());
+            if rank.0 != Reach::No && best.is_none_or(|(b, _)| rank > b) {
+                best = Some((rank, i));
+            }
+        }
+        best.map(|(_, i)| transports[i].clone())
     }
 
     /// A typed handle to the process registered as `name` on `node`. Asks that node,

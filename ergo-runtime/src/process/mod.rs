@@ -25,7 +25,7 @@ use self::core::{flag, AnyProcess, Core, Signal};
 use crate::reason::Reason;
 use crate::reply::ReplyTo;
 use crate::sched;
-use crate::system::{SystemAnswer, SystemReply, SystemRequest};
+use crate::system::{StateView, SystemAnswer, SystemReply, SystemRequest};
 
 /// What travels through a mailbox.
 pub(crate) enum Envelope<A: Actor> {
@@ -290,11 +290,11 @@ impl<A: Actor> Cell<A> {
 
     fn system(&self, actor: &mut A, request: SystemRequest, answer: SystemAnswer) -> Step<A> {
         match request {
-            SystemRequest::GetState => answer(SystemReply::State(actor.debug_state())),
+            SystemRequest::GetState => answer(SystemReply::State(state_view(actor))),
             SystemRequest::GetStatus => {
                 let parent = self.core.side().and_then(|s| s.lock().parent);
                 answer(SystemReply::Status {
-                    state: actor.debug_state(),
+                    state: state_view(actor),
                     suspended: self.core.has_flag(flag::SUSPENDED),
                     parent,
                     name: self.core.name(),
@@ -526,5 +526,13 @@ fn refused_remotely(refused: Refused) -> RemoteError {
     match refused {
         Refused::Dead => RemoteError::NoProcess,
         Refused::Full => RemoteError::MailboxFull,
+    }
+}
+
+/// What a system request shows of an actor's state.
+fn state_view<A: Actor>(actor: &A) -> StateView {
+    StateView {
+        debug: actor.debug_state(),
+        value: actor.state_value(),
     }
 }
