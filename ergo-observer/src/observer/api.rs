@@ -197,7 +197,7 @@ async fn state_text(node: &Node, pid: Pid) -> Option<String> {
         return None;
     }
     match tokio::time::timeout(Duration::from_millis(500), rx).await {
-        Ok(Ok(SystemReply::State(text))) => text,
+        Ok(Ok(SystemReply::State(view))) => view.debug,
         _ => None,
     }
 }
