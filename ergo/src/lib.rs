@@ -31,6 +31,12 @@ pub use ergo_runtime::{
     Wire, WireError, DEFAULT_CALL_TIMEOUT, DEFAULT_INIT_TIMEOUT,
 };
 
+/// Testing actors on real nodes (the `testing` feature; for dev-dependencies): bounded
+/// waits, message-count probes, clusters of networked nodes on 127.0.0.1 (with `net`),
+/// and nodes that follow tokio's paused clock (`#[tokio::test(start_paused = true)]`).
+#[cfg(feature = "testing")]
+pub use ergo_testing as testing;
+
 /// Supervision trees: strategies, restart policies, child specs, typed child handles.
 pub use ergo_otp::supervisor;
 

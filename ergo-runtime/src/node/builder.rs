@@ -97,7 +97,6 @@ impl NodeBuilder {
             name: Atom::new(&self.name),
             creation: random_creation(now),
             cookie,
-            runtime,
             started: Instant::now(),
             shutdown_timeout: self.shutdown_timeout,
             table: ProcessTable::new(),
@@ -111,6 +110,8 @@ impl NodeBuilder {
             transports: RwLock::new(Vec::new()),
             books: Default::default(),
             extensions: RwLock::new(FxHashMap::default()),
+            clock: crate::clock::ClockGate::detect(&runtime),
+            runtime,
         }));
         tracing::info!(node = %node.name(), "node started");
         for plugin in &self.plugins.0 {

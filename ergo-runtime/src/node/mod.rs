@@ -50,6 +50,8 @@ pub(crate) struct NodeInner {
     pub(crate) transports: RwLock<Vec<Arc<dyn crate::dist::Transport>>>,
     pub(crate) books: crate::dist::Books,
     extensions: RwLock<FxHashMap<std::any::TypeId, Arc<dyn Any + Send + Sync>>>,
+    /// Set when the node started on a paused tokio clock (see [`crate::clock`]).
+    pub(crate) clock: Option<Arc<crate::clock::ClockGate>>,
 }
 
 /// A running node: the runtime that owns processes. Cheap to clone; every method may be
