@@ -66,7 +66,7 @@ impl ClockGate {
         // `spawn_blocking` returns), until the task ends.
         let gate = self.clone();
         drop(state);
-        let _ = self.runtime.spawn_blocking(move || gate.hold());
+        drop(self.runtime.spawn_blocking(move || gate.hold()));
     }
 
     /// A queued process finished its turn.
