@@ -105,3 +105,40 @@ fn clock_is_paused() -> bool {
     }
     tokio::time::Instant::now() == virtual_start
 }
+
+#[cfg(all(test, not(ergo_loom)))]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_running_clock_gets_no_gate() {
+        assert!(ClockGate::detect(&Handle::current()).is_none());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn a_multi_thread_runtime_gets_no_gate() {
+        assert!(ClockGate::detect(&Handle::current()).is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_paused_clock_gets_a_gate_that_holds_it_while_busy() {
+        let gate = ClockGate::detect(&Handle::current()).expect("the clock is paused");
+        let start = tokio::time::Instant::now();
+        gate.enter();
+        // Work in flight (a thread standing for a scheduler thread): the clock cannot
+        // jump to the timeout while it runs.
+        let (done, finished) = tokio::sync::oneshot::channel();
+        let gate2 = gate.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            let _ = done.send(());
+            gate2.leave();
+        });
+        let waited = tokio::time::timeout(Duration::from_millis(1), finished).await;
+        assert!(waited.is_ok(), "virtual time ran while work was in flight");
+        assert!(tokio::time::Instant::now() - start < Duration::from_millis(1));
+        // Idle again: virtual time runs freely.
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        assert!(tokio::time::Instant::now() - start >= Duration::from_secs(3600));
+    }
+}
