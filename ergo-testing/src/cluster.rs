@@ -9,7 +9,8 @@ use ergo_net::{NetBuilderExt, NetOptions, Registrar, RegistrarFuture};
 use ergo_runtime::{Node, NodeBuilder, NodeError};
 
 /// Nodes `prefix0@127.0.0.1`, `prefix1@127.0.0.1`, ... sharing a cookie, each listening
-/// on an ephemeral port of 127.0.0.1 and able to reach every other.
+/// on an ephemeral port of 127.0.0.1 and able to reach every other. Use it on a running
+/// clock: a paused one would jump ahead while frames are in flight between nodes.
 ///
 /// ```
 /// use ergo_testing::Cluster;

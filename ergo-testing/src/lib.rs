@@ -9,7 +9,9 @@
 //!   (or after `tokio::time::pause()`) makes virtual time wait for its processes: tokio
 //!   advances the clock only while none of them has work, so timers, `send_after` and
 //!   call timeouts fire at the same virtual instant on every run. This crate enables
-//!   tokio's `test-util` feature for that.
+//!   tokio's `test-util` feature for that. The node looks at the clock when it starts:
+//!   pause it before (`start_paused` does). Only in-process work is waited for: bytes
+//!   on their way through a socket are not, so networked tests keep a running clock.
 //!
 //! Use it as a dev-dependency, through the facade: `ergo = { .., features = ["testing"] }`
 //! makes it `ergo::testing`.
