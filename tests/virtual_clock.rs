@@ -4,6 +4,8 @@
 //! time on purpose (`std::thread::sleep`, standing for CPU work): on a clock that did not
 //! wait for them, tokio would jump ahead while they run.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ergo::prelude::*;
@@ -40,6 +42,14 @@ impl Worker {
     #[handle_call]
     fn ticks(&mut self) -> u32 {
         self.ticks
+    }
+
+    /// Casts itself `spin` again until `stop` is set: always busy.
+    #[handle_cast(local)]
+    fn spin(&mut self, ctx: &mut Context<Self>, stop: Arc<AtomicBool>) {
+        if !stop.load(Ordering::SeqCst) {
+            let _ = ctx.myself().spin(stop);
+        }
     }
 
     /// Answers after real work longer than the callers' timeouts below.
@@ -125,4 +135,34 @@ async fn virtual_time_stands_still_while_a_process_works() {
         "virtual time stood still while the worker worked"
     );
     node.stop().await.unwrap();
+}
+
+/// A process still busy when a test's runtime shuts down does not keep the runtime
+/// (which waits for its blocking tasks) from shutting down.
+#[test]
+fn a_busy_process_does_not_hold_a_paused_runtime_at_shutdown() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let spinning = stop.clone();
+    runtime.block_on(async move {
+        let node = node("virtual_busy_end").await;
+        let worker = node.spawn(Worker::default()).await.unwrap();
+        worker.spin(spinning).unwrap();
+        // Leaves without stopping the node.
+    });
+    let (dropped, done) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        drop(runtime);
+        let _ = dropped.send(());
+    });
+    let ended = done.recv_timeout(Duration::from_secs(60));
+    stop.store(true, Ordering::SeqCst);
+    assert!(
+        ended.is_ok(),
+        "the runtime did not shut down while a process was busy"
+    );
 }

@@ -39,7 +39,16 @@ impl ClockGate {
         if runtime.runtime_flavor() != RuntimeFlavor::CurrentThread || !clock_is_paused() {
             return None;
         }
-        Some(Self::new(runtime.clone()))
+        let gate = Self::new(runtime.clone());
+        // The runtime drops its tasks when it shuts down, before it waits for its
+        // blocking tasks: this one's drop lets the clock go, so a process still busy
+        // when a test ends cannot keep the runtime from shutting down.
+        let closer = Closer(gate.clone());
+        drop(runtime.spawn(async move {
+            let _closer = closer;
+            std::future::pending::<()>().await;
+        }));
+        Some(gate)
     }
 
     pub(crate) fn new(runtime: Handle) -> std::sync::Arc<ClockGate> {
@@ -91,6 +100,15 @@ impl ClockGate {
             self.idle.wait(&mut state);
         }
         state.holding = false;
+    }
+}
+
+/// Closes its gate when dropped (with the runtime's tasks).
+struct Closer(std::sync::Arc<ClockGate>);
+
+impl Drop for Closer {
+    fn drop(&mut self) {
+        self.0.close();
     }
 }
 
