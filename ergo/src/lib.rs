@@ -31,6 +31,59 @@ pub use ergo_runtime::{
     Target, TimerRef, Wire, WireError, DEFAULT_CALL_TIMEOUT, DEFAULT_INIT_TIMEOUT,
 };
 
+/// Testing actors on real nodes (the `testing` feature; for dev-dependencies): bounded
+/// waits, message-count probes, clusters of networked nodes on 127.0.0.1 (with `net`),
+/// and nodes that follow tokio's paused clock (`#[tokio::test(start_paused = true)]`).
+///
+/// On a paused clock, virtual time moves only while every process of the node is idle:
+/// half an hour of timers takes no real time, and comes out the same on every run.
+///
+/// ```
+/// use std::time::Duration;
+/// use ergo::prelude::*;
+///
+/// #[derive(Default)]
+/// struct Alarm {
+///     rang: bool,
+/// }
+///
+/// #[derive(Debug)]
+/// struct Ring;
+///
+/// #[actor]
+/// impl Alarm {
+///     #[handle_cast]
+///     fn set(&mut self, ctx: &mut Context<Self>, minutes: u64) {
+///         ctx.send_after(&ctx.myself(), Ring, Duration::from_secs(60 * minutes));
+///     }
+///
+///     #[handle_info(local)]
+///     fn ring(&mut self, _ring: Ring) {
+///         self.rang = true;
+///     }
+///
+///     #[handle_call]
+///     fn rang(&mut self) -> bool {
+///         self.rang
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// // In a test: #[tokio::test(start_paused = true)]
+/// let node = Node::builder("alarm@127.0.0.1").start().await.unwrap();
+/// let alarm = node.spawn(Alarm::default()).await.unwrap();
+/// let start = tokio::time::Instant::now();
+/// alarm.set(30).unwrap();
+/// tokio::time::sleep_until(start + Duration::from_secs(29 * 60)).await;
+/// assert_eq!(alarm.rang().await, Ok(false));
+/// tokio::time::sleep_until(start + Duration::from_secs(31 * 60)).await;
+/// assert_eq!(alarm.rang().await, Ok(true));
+/// node.stop().await.unwrap();
+/// # }
+/// ```
+#[cfg(feature = "testing")]
+pub use ergo_testing as testing;
+
 /// Supervision trees: strategies, restart policies, child specs, typed child handles.
 pub use ergo_otp::supervisor;
 

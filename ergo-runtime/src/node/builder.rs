@@ -97,7 +97,6 @@ impl NodeBuilder {
             name: Atom::new(&self.name),
             creation: random_creation(now),
             cookie,
-            runtime,
             started: Instant::now(),
             shutdown_timeout: self.shutdown_timeout,
             table: ProcessTable::new(),
@@ -113,6 +112,8 @@ impl NodeBuilder {
             books: Default::default(),
             extensions: RwLock::new(FxHashMap::default()),
             exit_hooks: RwLock::new(Vec::new()),
+            clock: crate::clock::ClockGate::detect(&runtime),
+            runtime,
         }));
         tracing::info!(node = %node.name(), "node started");
         for plugin in &self.plugins.0 {

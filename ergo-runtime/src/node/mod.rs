@@ -53,6 +53,8 @@ pub(crate) struct NodeInner {
     pub(crate) books: crate::dist::Books,
     extensions: RwLock<FxHashMap<std::any::TypeId, Arc<dyn Any + Send + Sync>>>,
     pub(crate) exit_hooks: RwLock<Vec<ExitHook>>,
+    /// Set when the node started on a paused tokio clock (see [`crate::clock`]).
+    pub(crate) clock: Option<Arc<crate::clock::ClockGate>>,
 }
 
 /// Told when a process marked with [`Node::watch_exit`] terminates: its node, pid and

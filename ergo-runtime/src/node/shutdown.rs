@@ -36,6 +36,9 @@ impl Node {
         // Even after a timeout the network closes and `wait()` returns.
         self.shutdown_transports();
         self.0.stopped.send_replace(true);
+        if let Some(clock) = &self.0.clock {
+            clock.close();
+        }
         result?;
         tracing::info!(node = %self.name(), "node stopped");
         Ok(())

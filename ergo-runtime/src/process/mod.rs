@@ -102,10 +102,19 @@ impl<A: Actor> Cell<A> {
     pub(crate) fn push(self: &Arc<Self>, priority: Priority, envelope: Envelope<A>) {
         current::count_send();
         match self.mailbox.push(priority, envelope) {
-            Pushed::Schedule => sched::schedule(self.clone()),
+            Pushed::Schedule => self.schedule(),
             Pushed::Queued => {}
             Pushed::Dead => self.mailbox.drain_dead(Envelope::discard),
         }
+    }
+
+    /// Hands the process to the schedulers (counted as work in flight when the node
+    /// follows a paused clock).
+    fn schedule(self: &Arc<Self>) {
+        if let Some(clock) = &self.core.node.inner().clock {
+            clock.enter();
+        }
+        sched::schedule(self.clone());
     }
 
     /// Admits and pushes a call made outside any process (from `main`, a test, a tokio
@@ -148,7 +157,7 @@ impl<A: Actor> Cell<A> {
     /// Init succeeded: messages may run it now.
     pub(crate) fn activate(self: &Arc<Self>) {
         if self.mailbox.activate() {
-            sched::schedule(self.clone());
+            self.schedule();
         }
     }
 
@@ -354,6 +363,9 @@ impl<A: Actor> Cell<A> {
 
     fn yield_turn(self: Arc<Self>) {
         self.mailbox.yield_state();
+        if let Some(clock) = &self.core.node.inner().clock {
+            clock.enter();
+        }
         sched::reschedule(self);
     }
 }
@@ -365,7 +377,7 @@ impl<A: Actor> Wake for Cell<A> {
 
     fn wake_by_ref(self: &Arc<Self>) {
         match self.mailbox.wake() {
-            Pushed::Schedule => sched::schedule(self.clone()),
+            Pushed::Schedule => self.schedule(),
             Pushed::Queued | Pushed::Dead => {}
         }
     }
@@ -373,14 +385,23 @@ impl<A: Actor> Wake for Cell<A> {
 
 impl<A: Actor> sched::Runnable for Cell<A> {
     fn run(self: Arc<Self>) {
-        let timed = &self.core.node.inner().run_time_accounting;
-        if !timed.load(std::sync::atomic::Ordering::Relaxed) {
+        let inner = self.core.node.inner();
+        let timed = inner
+            .run_time_accounting
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if !timed && inner.clock.is_none() {
             return self.turn();
         }
+        let clock = inner.clock.clone();
         let this = self.clone();
         let start = std::time::Instant::now();
         self.turn();
-        this.core.add_run_time(start.elapsed().as_nanos() as u64);
+        if timed {
+            this.core.add_run_time(start.elapsed().as_nanos() as u64);
+        }
+        if let Some(clock) = clock {
+            clock.leave();
+        }
     }
 }
 
