@@ -21,6 +21,7 @@ use ergo_runtime::Atom;
 use crate::frame::{self, Header};
 use crate::handshake::{self, HandshakeError};
 use crate::peer::{Peer, Slot};
+use crate::tls::{NetStream, NetWrite};
 use crate::Network;
 
 /// Why a dial failed: the error callers get, and the line for the log.
@@ -47,6 +48,7 @@ pub(crate) fn dial(net: Arc<Network>, peer: Arc<Peer>) {
             match connect(&net, peer.name, at).await {
                 Ok((stream, info)) => {
                     peer.creation.store(info.creation, Ordering::Release);
+                    peer.set_max_message(info.max_message);
                     start_outbound(&net, &peer, index, stream);
                     index += 1;
                 }
@@ -97,7 +99,7 @@ async fn connect(
     net: &Arc<Network>,
     name: Atom,
     addr: SocketAddr,
-) -> Result<(TcpStream, handshake::Peer), DialError> {
+) -> Result<(NetStream, handshake::Peer), DialError> {
     let node = &net.node;
     let lost = |why: String, re_resolve: bool| DialError {
         error: NetError::NoConnection(name),
@@ -105,26 +107,39 @@ async fn connect(
         re_resolve,
     };
     let attempt = async {
-        let mut stream = connect_evicting(net, addr)
+        let stream = connect_evicting(net, addr)
             .await
             .map_err(|e| lost(format!("connect to {addr}: {e}"), true))?;
         let _ = stream.set_nodelay(true);
-        let info = handshake::client(
-            &mut stream,
-            &node.name().as_str(),
-            node.creation(),
-            node.cookie(),
-            net.listen.port(),
-        )
-        .await
-        .map_err(|e| match e {
-            HandshakeError::WrongCookie(_) => DialError {
-                error: NetError::WrongCookie(name),
-                why: format!("{addr} refused our cookie"),
+        let tls_failed = |e: &std::io::Error| {
+            crate::tls::tls_cause(e).map(|reason| DialError {
+                why: format!("TLS with {addr}: {reason}"),
+                error: NetError::Tls { node: name, reason },
                 re_resolve: false,
-            },
-            e => lost(format!("handshake with {addr}: {e}"), false),
-        })?;
+            })
+        };
+        let (mut stream, binding) = match &net.options.tls {
+            None => (NetStream::Plain(stream), [0; 32]),
+            Some(tls) => tls.connect(&name.as_str(), stream).await.map_err(|e| {
+                tls_failed(&e).unwrap_or_else(|| lost(format!("TLS with {addr}: {e}"), false))
+            })?,
+        };
+        let my_name = node.name().as_str();
+        let local = net.local(&my_name, binding);
+        let info = handshake::client_with(&mut stream, local, net.advertised_port())
+            .await
+            .map_err(|e| match e {
+                HandshakeError::WrongCookie(_) => DialError {
+                    error: NetError::WrongCookie(name),
+                    why: format!("{addr} refused our cookie"),
+                    re_resolve: false,
+                },
+                // Under TLS 1.3 a refused client certificate shows on the first read.
+                HandshakeError::Io(e) if tls_failed(&e).is_some() => {
+                    tls_failed(&e).unwrap_or_else(|| lost(String::new(), false))
+                }
+                e => lost(format!("handshake with {addr}: {e}"), false),
+            })?;
         if info.name != *name.as_str() {
             return Err(lost(
                 format!("{} answered at {addr}, not {name}", info.name),
@@ -163,7 +178,7 @@ pub(crate) fn out_of_descriptors(e: &std::io::Error) -> bool {
     matches!(e.raw_os_error(), Some(23 | 24))
 }
 
-fn start_outbound(net: &Arc<Network>, peer: &Arc<Peer>, index: usize, stream: TcpStream) {
+fn start_outbound(net: &Arc<Network>, peer: &Arc<Peer>, index: usize, stream: NetStream) {
     let (read, write) = stream.into_split();
     let runtime = &net.runtime;
     let writer = runtime.spawn(write_loop(net.clone(), peer.clone(), index, write));
@@ -195,12 +210,7 @@ fn start_outbound(net: &Arc<Network>, peer: &Arc<Peer>, index: usize, stream: Tc
     }
 }
 
-async fn write_loop(
-    net: Arc<Network>,
-    peer: Arc<Peer>,
-    index: usize,
-    mut write: tokio::net::tcp::OwnedWriteHalf,
-) {
+async fn write_loop(net: Arc<Network>, peer: Arc<Peer>, index: usize, mut write: NetWrite) {
     let slot: &Slot = &peer.slots[index];
     let keepalive = net.options.keepalive;
     let mut out = Vec::new();
@@ -216,7 +226,11 @@ async fn write_loop(
             let _ = tokio::time::timeout(wait, slot.ready.notified()).await;
             continue;
         }
-        match tokio::time::timeout(net.options.peer_timeout, write.write_all(&out)).await {
+        let written = async {
+            write.write_all(&out).await?;
+            write.flush().await // a no-op in clear text; TLS hands its records over
+        };
+        match tokio::time::timeout(net.options.peer_timeout, written).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => return net.peer_down(&peer, &format!("write failed: {e}")),
             Err(_) => return net.peer_down(&peer, "peer stopped reading (write timed out)"),
@@ -298,14 +312,38 @@ async fn accept(net: &Arc<Network>, stream: TcpStream, from: SocketAddr, ticket:
 /// The acceptor's handshake, bounded in time; throttled and logged when it fails.
 async fn handshake_in(
     net: &Arc<Network>,
-    mut stream: TcpStream,
+    stream: TcpStream,
     from: SocketAddr,
-) -> Option<(TcpStream, handshake::Peer)> {
+) -> Option<(NetStream, handshake::Peer)> {
     let _ = stream.set_nodelay(true);
     let node = &net.node;
     let my_name = node.name().as_str();
-    let shake = handshake::server(&mut stream, &my_name, node.creation(), node.cookie());
-    let info = match tokio::time::timeout(net.options.connect_timeout, shake).await {
+    let mut stream = Some(NetStream::Plain(stream));
+    let shake = async {
+        let (mut tls, binding) = match (&net.options.tls, stream.take()) {
+            (Some(tls), Some(NetStream::Plain(tcp))) => tls.accept(tcp).await?,
+            (_, Some(plain)) => (plain, [0; 32]),
+            (_, None) => return Err(HandshakeError::Malformed("no stream".into())),
+        };
+        let result = handshake::server_with(&mut tls, net.local(&my_name, binding)).await;
+        stream = Some(tls);
+        result
+    };
+    let shaken = tokio::time::timeout(net.options.connect_timeout, shake).await;
+    let Some(mut stream) = stream else {
+        // The TLS handshake failed or timed out.
+        let error = match shaken {
+            Ok(Err(e)) => e.to_string(),
+            _ => "timed out".to_string(),
+        };
+        let delay = net.guard.failed(from.ip());
+        net.logs.warn(&my_name, "tls handshake", || {
+            tracing::warn!(node = %my_name, %from, %error, "refused a connection: TLS handshake failed");
+        });
+        tokio::time::sleep(delay).await;
+        return None;
+    };
+    let info = match shaken {
         Ok(Ok(info)) => info,
         Ok(Err(HandshakeError::WrongCookie(who))) => {
             let delay = net.guard.failed(from.ip());
@@ -340,7 +378,7 @@ async fn handshake_in(
 }
 
 /// Starts reading from an authenticated connection.
-fn connected(net: &Arc<Network>, stream: TcpStream, from: SocketAddr, info: handshake::Peer) {
+fn connected(net: &Arc<Network>, stream: NetStream, from: SocketAddr, info: handshake::Peer) {
     let name = Atom::new(&info.name);
     if info.listen_port != 0 {
         net.learn_address(name, SocketAddr::new(from.ip(), info.listen_port));
@@ -355,6 +393,7 @@ fn connected(net: &Arc<Network>, stream: TcpStream, from: SocketAddr, info: hand
         peer = net.peer(name);
     }
     peer.creation.store(info.creation, Ordering::Release);
+    peer.set_max_message(info.max_message);
     let reader = tokio::spawn(read_loop(net.clone(), peer.clone(), stream));
     peer.tasks.lock().push(reader.abort_handle());
     if peer.is_closed() {
@@ -362,25 +401,43 @@ fn connected(net: &Arc<Network>, stream: TcpStream, from: SocketAddr, info: hand
     }
 }
 
-async fn read_loop(net: Arc<Network>, peer: Arc<Peer>, stream: TcpStream) {
-    let (read, write) = stream.into_split();
+async fn read_loop(net: Arc<Network>, peer: Arc<Peer>, stream: NetStream) {
+    let (read, mut write) = stream.into_split();
     let mut reader = BufReader::with_capacity(64 * 1024, read);
     let mut pong = Vec::new();
     let _ = frame::encode(&mut pong, &Header::Pong, 0, |_| Ok(()));
     let mut body = Vec::new();
+    let options = &net.options;
+    let mut assembly = crate::fragment::Assembler::new(
+        options.max_message,
+        options.max_assemblies,
+        options.assembly_timeout,
+    );
+    let max_message = options.max_message.max(options.max_frame);
     loop {
         let why = match read_frame(&net, &mut reader, &mut body).await {
-            Ok(()) => match frame::decode(&body, net.options.max_frame) {
-                Ok((Header::Ping, _)) => {
-                    // Never blocks: a pong that does not fit now is not needed.
-                    let _ = write.try_write(&pong);
-                    continue;
-                }
-                Ok((header, payload)) => {
-                    super::dispatch::handle(&net, &peer, header, &payload);
-                    if body.capacity() > 1 << 20 {
-                        body = Vec::new();
+            Ok(()) => match assembly.take(&mut body) {
+                Ok(crate::fragment::Assembled::Whole) => match frame::decode(&body, max_message) {
+                    Ok((Header::Ping, _)) => {
+                        // Never blocks: a pong that does not fit now is not needed.
+                        write.try_write(&pong);
+                        continue;
                     }
+                    Ok((header, payload)) => {
+                        super::dispatch::handle(&net, &peer, header, &payload);
+                        if body.capacity() > 1 << 20 {
+                            body = Vec::new();
+                        }
+                        continue;
+                    }
+                    Err(e) => ReadError::Frame(e.to_string()),
+                },
+                Ok(crate::fragment::Assembled::Partial) => continue,
+                Ok(crate::fragment::Assembled::Dropped(why)) => {
+                    let node = net.node.name().as_str();
+                    net.logs.warn(&node, "message dropped", || {
+                        tracing::warn!(node = %node, peer = %peer.name, %why, "large message dropped");
+                    });
                     continue;
                 }
                 Err(e) => ReadError::Frame(e.to_string()),

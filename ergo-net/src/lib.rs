@@ -3,6 +3,11 @@
 //! keepalives, and discovery through static routes or an embedded registrar. It is a
 //! [`Transport`](ergo_runtime::dist::Transport) of the core, as Erlang distribution is.
 //!
+//! Connections may run over TLS or mutual TLS ([`tls`]; the cookie handshake is then
+//! bound to the TLS session). Messages above the fragment size cross as fragments
+//! ([`fragment`]); each node tells its peers the largest message it accepts, and a
+//! larger send fails at the sender with `NetError::TooLarge`.
+//!
 //! Start it with the node: `Node::builder(..).network(NetOptions::new())` (the
 //! [`NetBuilderExt`] trait), or later with [`NetworkExt::start_network`].
 //!
@@ -23,6 +28,8 @@
 
 mod conn;
 mod dispatch;
+#[doc(hidden)] // for tests and fuzzing of its decoder
+pub mod fragment;
 #[doc(hidden)] // for tests that play a hostile peer
 pub mod frame;
 mod guard;
@@ -34,6 +41,7 @@ mod ratelimit;
 #[doc(hidden)] // for tests and fuzzing of its protocol
 pub mod registrar;
 mod spawn;
+pub mod tls;
 mod transport;
 
 use std::net::SocketAddr;
@@ -45,9 +53,12 @@ use parking_lot::Mutex;
 use rustc_hash::FxHashMap;
 
 pub use ergo_runtime::dist::{NetError, RemoteError};
-pub use options::{NetOptions, Route, DEFAULT_REGISTRAR_PORT, DEFAULT_WRITE_BUFFER};
+pub use options::{
+    NetOptions, Route, DEFAULT_FRAGMENT_SIZE, DEFAULT_REGISTRAR_PORT, DEFAULT_WRITE_BUFFER,
+};
 pub use registrar::{BoxFuture as RegistrarFuture, Registrar};
 pub use spawn::{NetworkExt, SpawnPermission};
+pub use tls::{CertManager, ClientAuth, TlsOptions};
 
 use ergo_runtime::dist::Dist;
 use ergo_runtime::{Atom, Node, Pid};
@@ -89,6 +100,22 @@ impl Network {
         self.next_tag.fetch_add(1, Ordering::Relaxed)
     }
 
+    /// What this node brings to a handshake.
+    pub(crate) fn local<'a>(&'a self, name: &'a str, binding: [u8; 32]) -> handshake::Local<'a> {
+        handshake::Local {
+            name,
+            creation: self.node.creation(),
+            cookie: self.node.cookie(),
+            max_message: self.options.max_message as u64,
+            binding,
+        }
+    }
+
+    /// The port peers are told to dial back.
+    pub(crate) fn advertised_port(&self) -> u16 {
+        self.listen.port()
+    }
+
     /// The peer called `name`, created (and dialed on first write) if needed.
     pub(crate) fn peer(self: &Arc<Self>, name: Atom) -> Arc<Peer> {
         let mut peers = self.peers.lock();
@@ -99,7 +126,8 @@ impl Network {
                     name,
                     self.options.pool_size,
                     self.options.write_buffer,
-                    self.options.max_frame,
+                    // A largest message may sit in a buffer whole (as fragments).
+                    self.options.max_frame.max(self.options.max_message),
                 ))
             })
             .clone()
@@ -233,10 +261,22 @@ impl Network {
     ) -> Result<(), NetError> {
         // The sending process's own threshold, else the node's.
         let compress = Dist::sender_compression_threshold().unwrap_or(self.options.compress_above);
+        // Until its handshake tells, a peer is assumed to accept what we accept.
+        let max = peer.max_message().map_or(self.options.max_message, |m| {
+            usize::try_from(m).unwrap_or(usize::MAX)
+        });
         match peer.write(key, control, |buf| {
-            frame::encode(buf, header, compress, payload)
+            let start = buf.len();
+            frame::encode(buf, header, compress, payload)?;
+            fragment::finish(buf, start, max, self.options.fragment_size, || self.tag()).map_err(
+                |e| NetError::TooLarge {
+                    node: peer.name,
+                    size: e.size,
+                    max: e.max,
+                },
+            )
         }) {
-            Ok(written) => written.map_err(NetError::from),
+            Ok(written) => written,
             Err(Full::Busy) => Err(NetError::Busy(peer.name)),
             Err(Full::Stuck) => {
                 self.peer_down(peer, "write buffer overflow: the peer does not read");

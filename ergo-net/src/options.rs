@@ -10,6 +10,9 @@ pub const DEFAULT_REGISTRAR_PORT: u16 = 4499;
 /// [`NetOptions::write_buffer`]).
 pub const DEFAULT_WRITE_BUFFER: usize = 4 << 20;
 
+/// The default fragment size: 64 KiB (see [`NetOptions::fragment_size`]).
+pub const DEFAULT_FRAGMENT_SIZE: usize = 64 << 10;
+
 /// A static route: nodes whose name matches `pattern` (exact, or with one `*`
 /// wildcard) are dialed at `addr`, bypassing the registrar.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,6 +78,21 @@ pub struct NetOptions {
     pub learned_ttl: Duration,
     /// An external registrar, asked after static routes (default none).
     pub external_registrar: Option<std::sync::Arc<dyn super::registrar::Registrar>>,
+    /// TLS on every connection, dialed and accepted (default none: clear text). Both
+    /// ends of a connection must agree.
+    pub tls: Option<crate::tls::TlsOptions>,
+    /// The largest message this node accepts, before compression (default 16 MiB),
+    /// told to peers in the handshake: a send above a peer's limit fails at the
+    /// sender with `NetError::TooLarge`.
+    pub max_message: usize,
+    /// Messages whose frame (after compression) is larger than this are sent as
+    /// fragments of this size (default 64 KiB), and reassembled by the receiver.
+    pub fragment_size: usize,
+    /// How long a receiver keeps a partly received message (default 30 s), and how
+    /// many it keeps per connection at most (default 16): past either, it is dropped.
+    pub assembly_timeout: Duration,
+    /// See `assembly_timeout`.
+    pub max_assemblies: usize,
 }
 
 impl std::fmt::Debug for NetOptions {
@@ -91,6 +109,9 @@ impl std::fmt::Debug for NetOptions {
             .field("write_buffer", &self.write_buffer)
             .field("max_handshakes", &self.max_handshakes)
             .field("external_registrar", &self.external_registrar.is_some())
+            .field("tls", &self.tls)
+            .field("max_message", &self.max_message)
+            .field("fragment_size", &self.fragment_size)
             .finish_non_exhaustive()
     }
 }
@@ -111,6 +132,11 @@ impl Default for NetOptions {
             max_handshakes: 128,
             learned_ttl: Duration::from_secs(600),
             external_registrar: None,
+            tls: None,
+            max_message: crate::handshake::DEFAULT_MAX_MESSAGE as usize,
+            fragment_size: DEFAULT_FRAGMENT_SIZE,
+            assembly_timeout: Duration::from_secs(30),
+            max_assemblies: 16,
         }
     }
 }
@@ -192,6 +218,24 @@ impl NetOptions {
     /// Cap on connections still in their handshake.
     pub fn max_handshakes(mut self, n: usize) -> Self {
         self.max_handshakes = n.max(1);
+        self
+    }
+
+    /// TLS on every connection (see [`crate::tls::TlsOptions`]).
+    pub fn tls(mut self, tls: crate::tls::TlsOptions) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// The largest message accepted (and told to peers).
+    pub fn max_message(mut self, bytes: usize) -> Self {
+        self.max_message = bytes.max(1);
+        self
+    }
+
+    /// The fragment size of large messages (at least 1 KiB).
+    pub fn fragment_size(mut self, bytes: usize) -> Self {
+        self.fragment_size = bytes.max(1024);
         self
     }
 
