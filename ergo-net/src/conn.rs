@@ -24,6 +24,13 @@ use crate::peer::{Peer, Slot};
 use crate::tls::{NetStream, NetWrite};
 use crate::Network;
 
+/// What one acceptor asks of dialers.
+pub(crate) struct AcceptSettings {
+    pub(crate) cookie: String,
+    pub(crate) tls: Option<crate::tls::TlsOptions>,
+    pub(crate) max_handshakes: usize,
+}
+
 /// Why a dial failed: the error callers get, and the line for the log.
 struct DialError {
     error: NetError,
@@ -118,14 +125,16 @@ async fn connect(
                 re_resolve: false,
             })
         };
-        let (mut stream, binding) = match &net.options.tls {
+        let (cookie, tls) = net.dial_settings(&name.as_str());
+        let (mut stream, binding) = match &tls {
             None => (NetStream::Plain(stream), [0; 32]),
             Some(tls) => tls.connect(&name.as_str(), stream).await.map_err(|e| {
                 tls_failed(&e).unwrap_or_else(|| lost(format!("TLS with {addr}: {e}"), false))
             })?,
         };
         let my_name = node.name().as_str();
-        let local = net.local(&my_name, binding);
+        let mut local = net.local(&my_name, binding);
+        local.cookie = &cookie;
         let info = handshake::client_with(&mut stream, local, net.advertised_port())
             .await
             .map_err(|e| match e {
@@ -246,10 +255,10 @@ async fn write_loop(net: Arc<Network>, peer: Arc<Peer>, index: usize, mut write:
 /// out of buffers) it first drops the oldest stranger still in its handshake, if any
 /// (freeing a descriptor for whoever waits in the backlog), else backs off up to a
 /// second; it logs rate-limited either way, and never spins.
-pub(crate) fn accept_loop(net: Arc<Network>, listener: TcpListener) {
+pub(crate) fn accept_loop(net: Arc<Network>, listener: TcpListener, settings: Arc<AcceptSettings>) {
     let runtime = net.runtime.clone();
     let tasks = net.clone();
-    let cap = crate::guard::within_fd_limit(net.options.max_handshakes);
+    let cap = crate::guard::within_fd_limit(settings.max_handshakes);
     let task = runtime.spawn(async move {
         let mut backoff = Duration::ZERO;
         loop {
@@ -258,8 +267,9 @@ pub(crate) fn accept_loop(net: Arc<Network>, listener: TcpListener) {
                     backoff = Duration::ZERO;
                     let child = net.clone();
                     let ticket = net.guard.ticket();
+                    let settings = settings.clone();
                     let handle = tokio::spawn(async move {
-                        accept(&child, stream, from, ticket).await;
+                        accept(&child, &settings, stream, from, ticket).await;
                     });
                     net.guard.admit(cap, ticket, handle.abort_handle());
                 }
@@ -301,8 +311,14 @@ pub(crate) async fn accept_backoff(
     next
 }
 
-async fn accept(net: &Arc<Network>, stream: TcpStream, from: SocketAddr, ticket: u64) {
-    let authenticated = handshake_in(net, stream, from).await;
+async fn accept(
+    net: &Arc<Network>,
+    settings: &AcceptSettings,
+    stream: TcpStream,
+    from: SocketAddr,
+    ticket: u64,
+) {
+    let authenticated = handshake_in(net, settings, stream, from).await;
     net.guard.done(ticket);
     if let Some((stream, info)) = authenticated {
         connected(net, stream, from, info);
@@ -312,6 +328,7 @@ async fn accept(net: &Arc<Network>, stream: TcpStream, from: SocketAddr, ticket:
 /// The acceptor's handshake, bounded in time; throttled and logged when it fails.
 async fn handshake_in(
     net: &Arc<Network>,
+    settings: &AcceptSettings,
     stream: TcpStream,
     from: SocketAddr,
 ) -> Option<(NetStream, handshake::Peer)> {
@@ -320,12 +337,14 @@ async fn handshake_in(
     let my_name = node.name().as_str();
     let mut stream = Some(NetStream::Plain(stream));
     let shake = async {
-        let (mut tls, binding) = match (&net.options.tls, stream.take()) {
+        let (mut tls, binding) = match (&settings.tls, stream.take()) {
             (Some(tls), Some(NetStream::Plain(tcp))) => tls.accept(tcp).await?,
             (_, Some(plain)) => (plain, [0; 32]),
             (_, None) => return Err(HandshakeError::Malformed("no stream".into())),
         };
-        let result = handshake::server_with(&mut tls, net.local(&my_name, binding)).await;
+        let mut local = net.local(&my_name, binding);
+        local.cookie = &settings.cookie;
+        let result = handshake::server_with(&mut tls, local).await;
         stream = Some(tls);
         result
     };

@@ -54,7 +54,8 @@ use rustc_hash::FxHashMap;
 
 pub use ergo_runtime::dist::{NetError, RemoteError};
 pub use options::{
-    NetOptions, Route, DEFAULT_FRAGMENT_SIZE, DEFAULT_REGISTRAR_PORT, DEFAULT_WRITE_BUFFER,
+    Acceptor, NetOptions, Route, RouteSecrets, DEFAULT_FRAGMENT_SIZE, DEFAULT_REGISTRAR_PORT,
+    DEFAULT_WRITE_BUFFER,
 };
 pub use registrar::{BoxFuture as RegistrarFuture, Registrar};
 pub use spawn::{NetworkExt, SpawnPermission};
@@ -72,6 +73,10 @@ pub(crate) struct Network {
     pub(crate) runtime: tokio::runtime::Handle,
     pub(crate) options: NetOptions,
     pub(crate) listen: SocketAddr,
+    /// What registrars and peers are told to dial.
+    pub(crate) advertised: SocketAddr,
+    /// Every acceptor's bound address, the main one first.
+    pub(crate) acceptors: Vec<SocketAddr>,
     peers: Mutex<FxHashMap<Atom, Arc<Peer>>>,
     /// Ports peers told us in their handshake (where to dial them back), and when.
     learned: Mutex<FxHashMap<Atom, (SocketAddr, Instant)>>,
@@ -113,7 +118,25 @@ impl Network {
 
     /// The port peers are told to dial back.
     pub(crate) fn advertised_port(&self) -> u16 {
-        self.listen.port()
+        self.advertised.port()
+    }
+
+    /// The cookie and TLS settings to dial `node` with: a matching route's, else the
+    /// node's.
+    pub(crate) fn dial_settings(&self, node: &str) -> (String, Option<tls::TlsOptions>) {
+        let secrets = self
+            .options
+            .route_secrets
+            .iter()
+            .find(|s| Route::matches_pattern(&s.pattern, node));
+        let cookie = secrets
+            .and_then(|s| s.cookie.clone())
+            .unwrap_or_else(|| self.node.cookie().to_owned());
+        let tls = match secrets.and_then(|s| s.tls.clone()) {
+            Some(tls) => Some(tls),
+            None => self.options.tls.clone(),
+        };
+        (cookie, tls)
     }
 
     /// The peer called `name`, created (and dialed on first write) if needed.
@@ -347,6 +370,20 @@ pub(crate) async fn start(node: &Node, options: NetOptions) -> Result<SocketAddr
     let listen = listener
         .local_addr()
         .map_err(|e| NetError::Listen(e.to_string()))?;
+    let mut more = Vec::new();
+    for acceptor in &options.acceptors {
+        let extra = tokio::net::TcpListener::bind(acceptor.listen)
+            .await
+            .map_err(|e| NetError::Listen(format!("{}: {e}", acceptor.listen)))?;
+        let at = extra
+            .local_addr()
+            .map_err(|e| NetError::Listen(e.to_string()))?;
+        more.push((extra, at, acceptor.clone()));
+    }
+    let advertised = options.advertise.unwrap_or(listen);
+    let acceptors = std::iter::once(listen)
+        .chain(more.iter().map(|m| m.1))
+        .collect();
     let net = Arc::new(Network {
         node: node.clone(),
         dist: Dist::new(node),
@@ -355,6 +392,8 @@ pub(crate) async fn start(node: &Node, options: NetOptions) -> Result<SocketAddr
 
         options,
         listen,
+        advertised,
+        acceptors,
         peers: Mutex::default(),
         learned: Mutex::default(),
         failed_dials: Mutex::default(),
@@ -371,9 +410,22 @@ pub(crate) async fn start(node: &Node, options: NetOptions) -> Result<SocketAddr
     if slot.0.set(net.clone()).is_err() {
         return Ok(network_of(node).map_or(listen, |n| n.listen));
     }
-    conn::accept_loop(net.clone(), listener);
+    let main = conn::AcceptSettings {
+        cookie: node.cookie().to_owned(),
+        tls: net.options.tls.clone(),
+        max_handshakes: net.options.max_handshakes,
+    };
+    conn::accept_loop(net.clone(), listener, Arc::new(main));
+    for (extra, _, acceptor) in more {
+        let settings = conn::AcceptSettings {
+            cookie: acceptor.cookie.unwrap_or_else(|| node.cookie().to_owned()),
+            tls: acceptor.tls,
+            max_handshakes: acceptor.max_handshakes,
+        };
+        conn::accept_loop(net.clone(), extra, Arc::new(settings));
+    }
     if let Some(external) = &net.options.external_registrar {
-        external.register(&node.name().as_str(), listen).await;
+        external.register(&node.name().as_str(), advertised).await;
     }
     if net.options.registrar.is_some() {
         net.registrar.register(&net).await;

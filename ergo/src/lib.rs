@@ -43,7 +43,9 @@ pub use ergo_otp::events;
 pub mod net {
     /// TLS and mutual TLS between nodes: certificates, trust, development helpers.
     pub use ergo_net::tls;
-    pub use ergo_net::{CertManager, ClientAuth, TlsOptions, DEFAULT_FRAGMENT_SIZE};
+    pub use ergo_net::{
+        Acceptor, CertManager, ClientAuth, RouteSecrets, TlsOptions, DEFAULT_FRAGMENT_SIZE,
+    };
     pub use ergo_net::{
         NetBuilderExt, NetOptions, NetStats, NetworkExt, Registrar, RegistrarFuture, Route,
         SpawnPermission, DEFAULT_REGISTRAR_PORT, DEFAULT_WRITE_BUFFER,
