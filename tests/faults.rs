@@ -109,6 +109,7 @@ async fn a_stranger_learns_nothing_derived_from_the_cookie() {
             capabilities: 0,
             listen_port: 0,
             max_message: handshake::DEFAULT_MAX_MESSAGE,
+            advertised: None,
             challenge: ours,
         },
     )

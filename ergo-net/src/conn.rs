@@ -122,7 +122,8 @@ async fn connect(
             crate::tls::tls_cause(e).map(|reason| DialError {
                 why: format!("TLS with {addr}: {reason}"),
                 error: NetError::Tls { node: name, reason },
-                re_resolve: false,
+                // Perhaps another node answers there now: worth resolving again.
+                re_resolve: true,
             })
         };
         let (cookie, tls) = net.dial_settings(&name.as_str());
@@ -399,7 +400,9 @@ async fn handshake_in(
 /// Starts reading from an authenticated connection.
 fn connected(net: &Arc<Network>, stream: NetStream, from: SocketAddr, info: handshake::Peer) {
     let name = Atom::new(&info.name);
-    if info.listen_port != 0 {
+    if let Some(back) = info.advertised {
+        net.learn_address(name, back);
+    } else if info.listen_port != 0 {
         net.learn_address(name, SocketAddr::new(from.ip(), info.listen_port));
     }
     // It is alive and told us where it listens: sends to it need not fail fast.

@@ -61,6 +61,9 @@ pub struct Hello {
     pub listen_port: u16,
     /// The largest message it accepts, in bytes (before compression).
     pub max_message: u64,
+    /// Where to dial it back, when that is not the address the connection comes from
+    /// with `listen_port` (it is behind NAT, a load balancer, a forwarder).
+    pub advertised: Option<std::net::SocketAddr>,
     /// Its challenge.
     pub challenge: [u8; 32],
 }
@@ -106,6 +109,8 @@ pub struct Peer {
     pub listen_port: u16,
     /// The largest message it accepts.
     pub max_message: u64,
+    /// Where it says to dial it back (`None`: at `listen_port` of where it came from).
+    pub advertised: Option<std::net::SocketAddr>,
 }
 
 /// What one side brings to a handshake besides the cookie.
@@ -122,6 +127,8 @@ pub struct Local<'a> {
     /// The TLS channel binding (see `tls`), or all zeros in clear text: both proofs
     /// cover it.
     pub binding: [u8; 32],
+    /// Where peers should dial us back, if not where our connections come from.
+    pub advertised: Option<std::net::SocketAddr>,
 }
 
 impl<'a> Local<'a> {
@@ -133,6 +140,7 @@ impl<'a> Local<'a> {
             cookie,
             max_message: DEFAULT_MAX_MESSAGE,
             binding: [0; 32],
+            advertised: None,
         }
     }
 }
@@ -236,6 +244,7 @@ pub async fn client_with<S: AsyncRead + AsyncWrite + Unpin>(
         cookie,
         max_message,
         binding,
+        advertised,
     } = local;
     let ours = challenge();
     write_msg(
@@ -247,6 +256,7 @@ pub async fn client_with<S: AsyncRead + AsyncWrite + Unpin>(
             capabilities: CAPABILITIES,
             listen_port,
             max_message,
+            advertised,
             challenge: ours,
         },
     )
@@ -266,6 +276,7 @@ pub async fn client_with<S: AsyncRead + AsyncWrite + Unpin>(
             capabilities: theirs.capabilities,
             listen_port: 0,
             max_message: theirs.max_message,
+            advertised: None,
         }),
         Ok(Closing::Accepted(_) | Closing::Refused) | Err(HandshakeError::Io(_)) => {
             Err(HandshakeError::WrongCookie(theirs.name))
@@ -298,6 +309,7 @@ pub async fn server_with<S: AsyncRead + AsyncWrite + Unpin>(
         cookie,
         max_message,
         binding,
+        advertised: _,
     } = local;
     let hello: Hello = read_msg(stream).await?;
     if hello.version != VERSION {
@@ -336,6 +348,7 @@ pub async fn server_with<S: AsyncRead + AsyncWrite + Unpin>(
         capabilities,
         listen_port: hello.listen_port,
         max_message: hello.max_message,
+        advertised: hello.advertised,
     })
 }
 
@@ -365,6 +378,7 @@ mod tests {
             cookie,
             max_message: 1 << 20,
             binding: [binding; 32],
+            advertised: None,
         }
     }
 

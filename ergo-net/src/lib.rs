@@ -113,6 +113,7 @@ impl Network {
             cookie: self.node.cookie(),
             max_message: self.options.max_message as u64,
             binding,
+            advertised: self.options.advertise,
         }
     }
 

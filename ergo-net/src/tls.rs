@@ -558,6 +558,18 @@ impl DevCa {
     }
 }
 
+impl DevCa {
+    /// As [`DevCa::issue`], as PEM text: the chain (the certificate, then the CA) and
+    /// the key, for [`CertManager::from_pem`] (or files a node reads).
+    pub fn issue_pem(&self, names: &[&str]) -> Result<(String, String), TlsError> {
+        let key = rcgen::KeyPair::generate().map_err(|e| TlsError::Key(e.to_string()))?;
+        let cert = leaf_params(names)?
+            .signed_by(&key, &self.cert, &self.key)
+            .map_err(|e| TlsError::Certificate(e.to_string()))?;
+        Ok((cert.pem() + &self.cert.pem(), key.serialize_pem()))
+    }
+}
+
 /// A connection: clear TCP or TLS over TCP.
 pub(crate) enum NetStream {
     /// Clear text.
