@@ -26,7 +26,7 @@ async fn main() {
         "erlang" => erlang::run().await,
         "net-peer" => {
             let pairs = arg(2).and_then(|n| n.parse().ok()).unwrap_or(1);
-            network::peer(pairs).await
+            network::peer(pairs, arg(3)).await
         }
         other => {
             eprintln!("unknown benchmark {other:?}; available: local, network, pubsub, erlang");
