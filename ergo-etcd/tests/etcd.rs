@@ -236,7 +236,7 @@ async fn a_node_killed_with_sigkill_disappears_when_its_lease_expires() {
 
     child.kill().unwrap(); // SIGKILL: no goodbye, no revoke
     child.wait().unwrap();
-    drop(guard);
+    std::mem::forget(guard); // reaped: its pid is no longer ours to signal
     let left = next_event(&mut events, |e| matches!(e, ClusterEvent::NodeLeft { .. })).await;
     assert_eq!(
         left,
