@@ -126,10 +126,7 @@ mod tests {
                 &[("type", "afo"), ("strategy", "perm")]
             ))
         );
-        assert_eq!(
-            parse("--with-sup", "MySup{}"),
-            Ok(decl(None, "MySup", &[]))
-        );
+        assert_eq!(parse("--with-sup", "MySup{}"), Ok(decl(None, "MySup", &[])));
     }
 
     #[test]

@@ -34,7 +34,10 @@ fn main() -> ExitCode {
                         done.files.len()
                     );
                     println!("  cd {} && cargo run     # run the node", new.dir.display());
-                    println!("  cd {} && cargo test    # run its tests", new.dir.display());
+                    println!(
+                        "  cd {} && cargo test    # run its tests",
+                        new.dir.display()
+                    );
                     ExitCode::SUCCESS
                 }
                 Err(e) => {

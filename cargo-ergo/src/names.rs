@@ -7,12 +7,11 @@ use heck::{ToKebabCase, ToSnakeCase};
 /// Rust's keywords (strict, reserved and weak ones that cannot name a module or a
 /// field): a name whose snake_case form is one of them cannot name a module or a child.
 const KEYWORDS: &[&str] = &[
-    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue",
-    "crate", "do", "dyn", "else", "enum", "extern", "false", "final", "fn", "for", "gen",
-    "if", "impl", "in", "let", "loop", "macro", "match", "mod", "move", "mut", "override",
-    "priv", "pub", "ref", "return", "self", "static", "struct", "super", "trait", "true",
-    "try", "type", "typeof", "union", "unsafe", "unsized", "use", "virtual", "where",
-    "while", "yield",
+    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate",
+    "do", "dyn", "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl",
+    "in", "let", "loop", "macro", "match", "mod", "move", "mut", "override", "priv", "pub", "ref",
+    "return", "self", "static", "struct", "super", "trait", "true", "try", "type", "typeof",
+    "union", "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
 ];
 
 /// Type names the generated code uses unqualified (the standard prelude, `ergo`'s
@@ -20,34 +19,135 @@ const KEYWORDS: &[&str] = &[
 /// shadow them.
 const TYPES_IN_USE: &[&str] = &[
     // std prelude and common std items
-    "Self", "Option", "Some", "None", "Result", "Ok", "Err", "String", "Vec", "Box",
-    "Default", "Debug", "Clone", "Copy", "Send", "Sync", "Sized", "Drop", "Fn", "FnMut",
-    "FnOnce", "Iterator", "IntoIterator", "Extend", "ToString", "ToOwned", "Into", "From",
-    "TryFrom", "TryInto", "AsRef", "AsMut", "Eq", "PartialEq", "Ord", "PartialOrd",
-    "Duration", "Error",
+    "Self",
+    "Option",
+    "Some",
+    "None",
+    "Result",
+    "Ok",
+    "Err",
+    "String",
+    "Vec",
+    "Box",
+    "Default",
+    "Debug",
+    "Clone",
+    "Copy",
+    "Send",
+    "Sync",
+    "Sized",
+    "Drop",
+    "Fn",
+    "FnMut",
+    "FnOnce",
+    "Iterator",
+    "IntoIterator",
+    "Extend",
+    "ToString",
+    "ToOwned",
+    "Into",
+    "From",
+    "TryFrom",
+    "TryInto",
+    "AsRef",
+    "AsMut",
+    "Eq",
+    "PartialEq",
+    "Ord",
+    "PartialOrd",
+    "Duration",
+    "Error",
     // ergo's prelude
-    "Actor", "ActorRef", "CallError", "Context", "Down", "Exit", "LookupError", "Node",
-    "NodeMonitor", "Pid", "Priority", "Reason", "Ref", "ReplyTo", "SendError", "SpawnError",
-    "SpawnOptions", "Step", "Target", "ChildRef", "ChildSpec", "Restart", "Strategy",
-    "Supervisor", "SupervisorError", "SupervisorExt", "SupervisorRef", "SupervisorSpec",
-    "ApplicationExt", "ApplicationSpec", "Event", "EventDemand", "EventDown", "EventOptions",
-    "EventsExt", "NetBuilderExt", "NetworkExt",
+    "Actor",
+    "ActorRef",
+    "CallError",
+    "Context",
+    "Down",
+    "Exit",
+    "LookupError",
+    "Node",
+    "NodeMonitor",
+    "Pid",
+    "Priority",
+    "Reason",
+    "Ref",
+    "ReplyTo",
+    "SendError",
+    "SpawnError",
+    "SpawnOptions",
+    "Step",
+    "Target",
+    "ChildRef",
+    "ChildSpec",
+    "Restart",
+    "Strategy",
+    "Supervisor",
+    "SupervisorError",
+    "SupervisorExt",
+    "SupervisorRef",
+    "SupervisorSpec",
+    "ApplicationExt",
+    "ApplicationSpec",
+    "Event",
+    "EventDemand",
+    "EventDown",
+    "EventOptions",
+    "EventsExt",
+    "NetBuilderExt",
+    "NetworkExt",
     // imported by the generated node, web and observer code
-    "NetOptions", "Pool", "PoolOptions", "Json", "WebOptions", "WebServer", "WebListening",
-    "WebResponse", "MetaError", "ObserverExt", "ObserverOptions",
+    "NetOptions",
+    "Pool",
+    "PoolOptions",
+    "Json",
+    "WebOptions",
+    "WebServer",
+    "WebListening",
+    "WebResponse",
+    "MetaError",
+    "ObserverExt",
+    "ObserverOptions",
 ];
 
 /// Module names the generated library and binary already use at their root.
-const MODULES_IN_USE: &[&str] = &["apps", "main", "lib", "build", "tests", "ergo", "tokio", "tracing"];
+const MODULES_IN_USE: &[&str] = &[
+    "apps", "main", "lib", "build", "tests", "ergo", "tokio", "tracing",
+];
 
 /// Methods of every `ActorRef` and of a supervisor's `ActorRef` (and of the traits they
 /// implement): a child of that name could not be reached through its accessor.
 const ACCESSORS_TAKEN: &[&str] = &[
-    "exit", "forward", "forward_call", "is_alive", "is_local", "node", "pid", "request",
-    "request_map", "send", "send_important", "send_with_priority", "child",
-    "count_children", "delete_child", "restart_child", "start_child", "start_child_with",
-    "stop", "supervisor", "terminate_child", "which_children", "clone", "clone_from", "eq",
-    "ne", "into", "try_into", "to_owned", "clone_into", "deref",
+    "exit",
+    "forward",
+    "forward_call",
+    "is_alive",
+    "is_local",
+    "node",
+    "pid",
+    "request",
+    "request_map",
+    "send",
+    "send_important",
+    "send_with_priority",
+    "child",
+    "count_children",
+    "delete_child",
+    "restart_child",
+    "start_child",
+    "start_child_with",
+    "stop",
+    "supervisor",
+    "terminate_child",
+    "which_children",
+    "clone",
+    "clone_from",
+    "eq",
+    "ne",
+    "into",
+    "try_into",
+    "to_owned",
+    "clone_into",
+    "deref",
 ];
 
 /// The suffixes `#[actor]` and `supervisor!` append to a type's name for the items they
@@ -56,7 +156,15 @@ pub const GENERATED_SUFFIXES: &[&str] = &["Call", "Handle", "Message", "Reply"];
 
 /// Crate names a project cannot take: its dependencies and the built-in crates.
 const CRATES_TAKEN: &[&str] = &[
-    "ergo", "tokio", "tracing", "std", "core", "alloc", "test", "proc_macro", "serde",
+    "ergo",
+    "tokio",
+    "tracing",
+    "std",
+    "core",
+    "alloc",
+    "test",
+    "proc_macro",
+    "serde",
 ];
 
 /// Why `name` cannot name a type of the project, if it cannot. `what` says which flag
@@ -163,7 +271,10 @@ mod tests {
     #[test]
     fn names_that_are_not_upper_camel_case_are_refused_with_a_suggestion() {
         let e = check_type_name("my_actor", "actor").unwrap_err();
-        assert!(e.contains("must start with an uppercase") && e.contains("`MyActor`"), "{e}");
+        assert!(
+            e.contains("must start with an uppercase") && e.contains("`MyActor`"),
+            "{e}"
+        );
         let e = check_type_name("My_Actor", "actor").unwrap_err();
         assert!(e.contains("contains `_`") && e.contains("`MyActor`"), "{e}");
         let e = check_type_name("Mein-Akteur", "actor").unwrap_err();

@@ -273,7 +273,7 @@ impl Project {
                 )),
                 _ => {}
             }
-            if let Some(before) = kinds.insert(name, what) {
+            if let Some(&before) = kinds.get(name) {
                 problems.push(format!(
                     "`{name}` is declared twice (as {} {} and as {} {}): names must be unique",
                     article(before.word()),
@@ -283,6 +283,7 @@ impl Project {
                 ));
                 continue;
             }
+            kinds.insert(name, what);
             if bad_name {
                 continue;
             }
@@ -458,7 +459,12 @@ impl Project {
                 ));
             }
         }
-        for child in self.sups.iter().map(Child::Sup).chain(self.actors.iter().map(Child::Actor)) {
+        for child in self
+            .sups
+            .iter()
+            .map(Child::Sup)
+            .chain(self.actors.iter().map(Child::Actor))
+        {
             let what = match child {
                 Child::Sup(_) => "supervisor",
                 Child::Actor(_) => "actor",
@@ -472,7 +478,11 @@ impl Project {
     /// The children of the application or supervisor `parent`: supervisors first, then
     /// actors, each in the order given.
     pub fn children(&self, parent: &str) -> Vec<Child<'_>> {
-        let sups = self.sups.iter().filter(|s| s.parent == parent).map(Child::Sup);
+        let sups = self
+            .sups
+            .iter()
+            .filter(|s| s.parent == parent)
+            .map(Child::Sup);
         let actors = self
             .actors
             .iter()
@@ -632,7 +642,11 @@ mod tests {
     fn a_full_tree_is_built_with_go_ergos_defaults() {
         let p = Project::build(&input(
             &["MyApp", "Other{mode:perm}"],
-            &["MyApp:MySup", "MySup:Inner{type:rfo,strategy:temp}", "Other:Jobs{type:sofo}"],
+            &[
+                "MyApp:MySup",
+                "MySup:Inner{type:rfo,strategy:temp}",
+                "Other:Jobs{type:sofo}",
+            ],
             &["MySup:MyActor", "MyApp:Direct", "Inner:Deep", "Jobs:Job"],
             &["MyWeb", "Admin{port:8080,host:0.0.0.0}", "Third"],
         ))
@@ -670,11 +684,21 @@ mod tests {
             "`MyApp` is declared twice",
         );
         one_problem(
-            input(&["MyApp"], &[], &["MyApp:HttpServer", "MyApp:HTTPServer"], &[]),
+            input(
+                &["MyApp"],
+                &[],
+                &["MyApp:HttpServer", "MyApp:HTTPServer"],
+                &[],
+            ),
             "would both be the module `http_server`",
         );
         one_problem(
-            input(&["MyApp"], &[], &["MyApp:Counter", "MyApp:CounterHandle"], &[]),
+            input(
+                &["MyApp"],
+                &[],
+                &["MyApp:Counter", "MyApp:CounterHandle"],
+                &[],
+            ),
             "`CounterHandle` clashes with the `CounterHandle` type generated for `Counter`",
         );
     }
@@ -693,8 +717,14 @@ mod tests {
             input(&[], &[], &["MyWeb:A"], &["MyWeb"]),
             "the parent `MyWeb` is a web worker",
         );
-        one_problem(input(&["MyApp"], &["MySup"], &[], &[]), "a supervisor needs a parent");
-        one_problem(input(&["MyApp"], &[], &["MyActor"], &[]), "an actor needs a parent");
+        one_problem(
+            input(&["MyApp"], &["MySup"], &[], &[]),
+            "a supervisor needs a parent",
+        );
+        one_problem(
+            input(&["MyApp"], &[], &["MyActor"], &[]),
+            "an actor needs a parent",
+        );
         one_problem(
             input(&["MyApp", "X:Other"], &[], &[], &[]),
             "an application has no parent",
@@ -704,8 +734,15 @@ mod tests {
     #[test]
     fn supervisors_may_not_nest_in_themselves() {
         let p = problems(input(&["MyApp"], &["A:B", "B:A"], &[], &[]));
-        assert!(p.iter().any(|l| l.contains("`A` is nested in itself (A → B → A)")), "{p:#?}");
-        assert!(p.iter().any(|l| l.contains("`B` is nested in itself")), "{p:#?}");
+        assert!(
+            p.iter()
+                .any(|l| l.contains("`A` is nested in itself (A → B → A)")),
+            "{p:#?}"
+        );
+        assert!(
+            p.iter().any(|l| l.contains("`B` is nested in itself")),
+            "{p:#?}"
+        );
     }
 
     #[test]
@@ -715,7 +752,12 @@ mod tests {
             "needs exactly one child, the template of the instances it starts, and has 0",
         );
         one_problem(
-            input(&["MyApp"], &["MyApp:Jobs{type:sofo}"], &["Jobs:A", "Jobs:B"], &[]),
+            input(
+                &["MyApp"],
+                &["MyApp:Jobs{type:sofo}"],
+                &["Jobs:A", "Jobs:B"],
+                &[],
+            ),
             "and has 2",
         );
     }

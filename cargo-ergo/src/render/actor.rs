@@ -61,7 +61,7 @@ use {krate}::apps::{app}::{m}::{ty};
 
 #[tokio::test]
 async fn {m}_counts_greetings() {{
-    let node = Node::builder("{m}_test@127.0.0.1").start().await.unwrap();
+    let node = Node::builder("test@127.0.0.1").start().await.unwrap();
     let actor = node.spawn({ty}::default()).await.unwrap();
 
     actor.greet("alice".to_string()).unwrap();
@@ -71,7 +71,8 @@ async fn {m}_counts_greetings() {{
         .within(Duration::from_secs(5))
         .await
         .unwrap();
-    assert_eq!(actor.greetings().await.unwrap(), (2, Some("bob".to_string())));
+    let greetings = actor.greetings().await.unwrap();
+    assert_eq!(greetings, (2, Some("bob".to_string())));
 
     node.stop().await.unwrap();
 }}

@@ -133,12 +133,14 @@ use ergo::prelude::*;
 use ergo::testing::eventually;
 
 /// Starts `spec` on a node of its own; checks that its root runs exactly `expected`.
-async fn starts_with(node_name: &str, spec: ApplicationSpec, expected: &[&str]) {{
-    let node = Node::builder(node_name).start().await.unwrap();
+async fn starts_with(node: &str, spec: ApplicationSpec, expected: &[&str]) {{
+    let name = format!("{{node}}@127.0.0.1");
+    let node = Node::builder(&name).start().await.unwrap();
     let name = spec.name();
     node.load_application(spec).unwrap();
     let root = node.start_application(name).await.unwrap();
-    let children = SupervisorRef::new(&node, root).which_children().await.unwrap();
+    let sup = SupervisorRef::new(&node, root);
+    let children = sup.which_children().await.unwrap();
     let ids: Vec<String> = children.iter().map(|c| c.id.to_string()).collect();
     assert_eq!(ids, expected);
     assert!(children.iter().all(|c| c.pid.is_some()), "{{children:?}}");
@@ -164,9 +166,15 @@ async fn starts_with(node_name: &str, spec: ApplicationSpec, expected: &[&str]) 
 #[tokio::test]
 async fn {m}_starts_with_its_tree() {{
     let spec = {krate}::apps::{m}::spec();
-    starts_with("{m}_test@127.0.0.1", spec, &[{list}]).await;
+    let children{ty} = [{list}];
+    starts_with("{m}_test", spec, &children).await;
 }}
 "#,
+            ty = if expected.is_empty() {
+                ": [&str; 0]"
+            } else {
+                ""
+            },
             list = expected.join(", ")
         );
     }

@@ -99,7 +99,9 @@ pub fn readme(p: &Project) -> String {
         "\n## What runs\n\nThe node `{krate}@127.0.0.1` (native network on; the cookie is in `src/main.rs`) starts:\n\n"
     );
     if p.apps.is_empty() {
-        s.push_str("- no application yet (add one in `src/apps/` and list it in `src/apps/mod.rs`)\n");
+        s.push_str(
+            "- no application yet (add one in `src/apps/` and list it in `src/apps/mod.rs`)\n",
+        );
     }
     for app in &p.apps {
         let _ = writeln!(

@@ -85,6 +85,24 @@ fn members<'a>(p: &'a Project, app: &str) -> Vec<Child<'a>> {
     out
 }
 
+/// `text` as `//!` lines of at most 88 columns.
+fn doc(text: &str) -> String {
+    let mut out = String::new();
+    let mut line = String::from("//!");
+    for word in text.split_whitespace() {
+        if line.len() + 1 + word.len() > 88 && line != "//!" {
+            out.push_str(&line);
+            out.push('\n');
+            line = String::from("//!");
+        }
+        line.push(' ');
+        line.push_str(word);
+    }
+    out.push_str(&line);
+    out.push('\n');
+    out
+}
+
 /// `ergo`'s features the project needs at run time.
 fn features(p: &Project) -> Vec<&'static str> {
     let mut f = vec!["net"];

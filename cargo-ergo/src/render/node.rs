@@ -11,15 +11,20 @@ use crate::tree::Project;
 pub fn main_rs(p: &Project, cookie: &str) -> String {
     let krate = krate(p);
     let mut what = vec!["its applications".to_string()];
-    what.extend(p.webs.iter().map(|w| format!("the web worker `{}`", w.name)));
+    what.extend(
+        p.webs
+            .iter()
+            .map(|w| format!("the web worker `{}`", w.name)),
+    );
     if p.observer {
         what.push("the Observer".into());
     }
-    let mut s = format!(
-        "//! The `{node}` node: starts {what} and runs until Ctrl-C.\n\n",
-        node = p.node,
-        what = and_list(&what),
-    );
+    let mut s = super::doc(&format!(
+        "The `{}` node: starts {} and runs until Ctrl-C.",
+        p.node,
+        and_list(&what),
+    ));
+    s.push('\n');
     s.push_str("use ergo::net::NetOptions;\n");
     if p.observer {
         s.push_str("use ergo::observer::{ObserverExt, ObserverOptions};\n");
@@ -78,20 +83,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {{
 
 /// `src/lib.rs`: the applications and web workers, for the binary and the tests.
 pub fn lib_rs(p: &Project) -> String {
-    let mut s = format!(
-        "//! The `{}` node's code: its applications (`apps`){}. `src/main.rs` starts them;\n\
-         //! `tests/` tests them.\n\npub mod apps;\n",
+    let mut s = super::doc(&format!(
+        "The `{}` node's code: its applications (`apps`){}. `src/main.rs` starts them; \
+         `tests/` tests them.",
         p.node,
         if p.webs.is_empty() {
             ""
         } else {
             " and web workers"
         }
-    );
-    let mut webs: Vec<String> = p.webs.iter().map(|w| snake(&w.name)).collect();
-    webs.sort();
-    for w in webs {
-        let _ = writeln!(s, "pub mod {w};");
+    ));
+    s.push('\n');
+    let mut modules: Vec<String> = p.webs.iter().map(|w| snake(&w.name)).collect();
+    modules.push("apps".into());
+    modules.sort();
+    for m in modules {
+        let _ = writeln!(s, "pub mod {m};");
     }
     s
 }

@@ -41,7 +41,8 @@ impl {ty} {{
 /// Starts `{ty}` on `addr`: the pool of workers and the HTTP server, which stops with
 /// the pool.
 pub async fn start(node: &Node, addr: &str) -> Result<WebListening, Box<dyn std::error::Error>> {{
-    let pool = node.spawn(Pool::new(PoolOptions::new({ty}::default))).await?;
+    let pool = Pool::new(PoolOptions::new({ty}::default));
+    let pool = node.spawn(pool).await?;
     let router = worker_router(pool.clone(), WebOptions::default());
     Ok(WebServer::start(node, addr, pool.pid(), router).await?)
 }}
@@ -66,6 +67,7 @@ pub fn test(p: &Project, w: &Web) -> String {
 //! written by hand on a TCP stream.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use ergo::prelude::*;
 use ergo::testing::eventually;
@@ -83,7 +85,7 @@ async fn get(addr: SocketAddr, path: &str) -> String {{
 
 #[tokio::test]
 async fn {m}_answers_its_routes() {{
-    let node = Node::builder("{m}_test@127.0.0.1").start().await.unwrap();
+    let node = Node::builder("test@127.0.0.1").start().await.unwrap();
     let http = {krate}::{m}::start(&node, "127.0.0.1:0").await.unwrap();
 
     let hello = get(http.addr, "/hello/ergo").await;
@@ -97,7 +99,7 @@ async fn {m}_answers_its_routes() {{
     // The server stops with the node.
     node.stop().await.unwrap();
     let stopped = eventually(|| std::net::TcpStream::connect(http.addr).is_err());
-    stopped.within(std::time::Duration::from_secs(5)).await.unwrap();
+    stopped.within(Duration::from_secs(5)).await.unwrap();
 }}
 "#,
         ty = w.name,
