@@ -174,9 +174,9 @@ pub enum Child<'a> {
     Actor(&'a ActorDecl),
 }
 
-impl Child<'_> {
+impl<'a> Child<'a> {
     /// The child's type name.
-    pub fn name(&self) -> &str {
+    pub fn name(&self) -> &'a str {
         match self {
             Child::Sup(s) => &s.name,
             Child::Actor(a) => &a.name,

@@ -5,7 +5,7 @@
 //!
 //! The child builds into `<target>/generated` (its own target directory: sharing the
 //! outer build's would wait forever on its lock), in the dev profile, so a rerun only
-//! recompiles what changed. The project lives in `<target>/tmp/cargo-ergo-project`;
+//! recompiles what changed. A project lives in `<target>/tmp/cargo-ergo-<tag>`;
 //! a run regenerates it beside and copies over only the files whose text changed, so
 //! cargo's fingerprints see unchanged files as unchanged. This workspace's `Cargo.lock`
 //! is copied in first: the project resolves offline to the versions already fetched.
@@ -100,19 +100,74 @@ fn sync(from: &Path, to: &Path) {
     }
 }
 
-#[test]
-fn a_project_with_every_option_builds_and_passes_its_tests_offline() {
+/// Generates a project with `args` (after `new <dir>`, `--ergo-path` and `--no-fmt`
+/// are added) into `<tmp>/cargo-ergo-<tag>`, lets `inspect` look at the fresh files,
+/// then runs `cargo fmt --check`, `cargo test --offline` and `cargo clippy` there.
+/// Returns what `cargo test` printed.
+fn generate_and_build(tag: &str, args: &[&str], inspect: impl FnOnce(&Path)) -> String {
     let started = Instant::now();
     let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let fresh = tmp.join("cargo-ergo-fresh");
-    let project = tmp.join("cargo-ergo-project");
+    let fresh = tmp.join(format!("cargo-ergo-{tag}-fresh"));
+    let project = tmp.join(format!("cargo-ergo-{tag}"));
     let _ = std::fs::remove_dir_all(&fresh);
 
     let ws = workspace();
-    let out = cargo_ergo(&[
-        "ergo",
-        "new",
-        fresh.to_str().unwrap(),
+    let mut all = vec!["ergo", "new", fresh.to_str().unwrap()];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--ergo-path", ws.to_str().unwrap(), "--no-fmt"]);
+    let out = cargo_ergo(&all);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    inspect(&fresh);
+
+    std::fs::copy(ws.join("Cargo.lock"), fresh.join("Cargo.lock")).unwrap();
+    sync(&fresh, &project);
+    std::fs::remove_dir_all(&fresh).unwrap();
+
+    // Written formatted (`--no-fmt`: the generator did not run rustfmt itself).
+    run(
+        &format!("{tag}: cargo fmt --check"),
+        cargo(&project).args(["fmt", "--check"]),
+    );
+    let out = run(
+        &format!("{tag}: cargo test --offline"),
+        cargo(&project).args(["test", "--offline"]),
+    );
+    assert!(!out.contains("FAILED"), "{out}");
+    run(
+        &format!("{tag}: cargo clippy --offline --all-targets -- -D warnings"),
+        cargo(&project).args([
+            "clippy",
+            "--offline",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    );
+    println!(
+        "FIGURE {tag}: generated, built and tested in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    out
+}
+
+/// Asserts `out` (cargo test's output) reports each of `tests` passed.
+fn passed(out: &str, tests: &[&str]) {
+    for test in tests {
+        assert!(
+            out.contains(&format!("test {test} ... ok")),
+            "{test}:\n{out}"
+        );
+    }
+}
+
+#[test]
+fn a_project_with_every_option_builds_and_passes_its_tests_offline() {
+    let args = [
         "--name",
         "MyNode",
         "--with-app",
@@ -138,115 +193,101 @@ fn a_project_with_every_option_builds_and_passes_its_tests_offline() {
         "MyApp:Direct",
         "--with-web",
         "Admin{port:8081}",
-        "--ergo-path",
-        ws.to_str().unwrap(),
-        "--no-fmt",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-
-    let generated: Vec<String> = files(&fresh)
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect();
-    let expected = [
-        ".gitignore",
-        "Cargo.toml",
-        "README.md",
-        "src/admin.rs",
-        "src/apps/jobs/mod.rs",
-        "src/apps/jobs/worker.rs",
-        "src/apps/jobs/workers.rs",
-        "src/apps/mod.rs",
-        "src/apps/my_app/deep.rs",
-        "src/apps/my_app/direct.rs",
-        "src/apps/my_app/inner.rs",
-        "src/apps/my_app/mod.rs",
-        "src/apps/my_app/my_actor.rs",
-        "src/apps/my_app/my_sup.rs",
-        "src/lib.rs",
-        "src/main.rs",
-        "src/my_web.rs",
-        "tests/admin.rs",
-        "tests/apps.rs",
-        "tests/deep.rs",
-        "tests/direct.rs",
-        "tests/my_actor.rs",
-        "tests/my_web.rs",
-        "tests/worker.rs",
     ];
-    assert_eq!(generated, expected);
-    let read = |f: &str| std::fs::read_to_string(fresh.join(f)).unwrap();
-    let manifest = read("Cargo.toml");
-    let ergo = std::fs::canonicalize(ws.join("ergo")).unwrap();
-    assert!(
-        manifest.contains(&format!("path = \"{}\"", ergo.display())),
-        "{manifest}"
-    );
-    assert!(manifest.contains(r#"features = ["net", "web", "observer"]"#));
-    assert!(manifest.contains(r#"features = ["testing"]"#));
-    let main = read("src/main.rs");
-    for needle in [
-        "my_node::my_web::start",
-        "my_node::admin::start",
-        "start_observer",
-    ] {
-        assert!(main.contains(needle), "{needle} in\n{main}");
-    }
-    assert!(read("src/apps/jobs/workers.rs").contains("simple_one_for_one"));
-    assert!(read("src/apps/my_app/inner.rs").contains("rest_for_one"));
-    assert!(read("src/apps/jobs/mod.rs").contains(".mode(Restart::Permanent)"));
-    assert!(read("src/admin.rs").contains("\"127.0.0.1:8081\""));
-    let readme = read("README.md");
-    assert!(readme.contains("cargo run") && readme.contains("cargo test"));
-    assert_eq!(read(".gitignore"), "/target\n");
-
-    std::fs::copy(ws.join("Cargo.lock"), fresh.join("Cargo.lock")).unwrap();
-    sync(&fresh, &project);
-    std::fs::remove_dir_all(&fresh).unwrap();
-
-    // Written formatted (`--no-fmt`: the generator did not run rustfmt itself).
-    run(
-        "cargo fmt --check",
-        cargo(&project).args(["fmt", "--check"]),
-    );
-    let out = run(
-        "cargo test --offline (generated project)",
-        cargo(&project).args(["test", "--offline"]),
-    );
-    for test in [
-        "my_actor_counts_greetings",
-        "deep_counts_greetings",
-        "direct_counts_greetings",
-        "worker_counts_greetings",
-        "my_web_answers_its_routes",
-        "admin_answers_its_routes",
-        "my_app_starts_with_its_tree",
-        "jobs_starts_with_its_tree",
-    ] {
+    let out = generate_and_build("full", &args, |fresh| {
+        let generated: Vec<String> = files(fresh)
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        let expected = [
+            ".gitignore",
+            "Cargo.toml",
+            "README.md",
+            "src/admin.rs",
+            "src/apps/jobs/mod.rs",
+            "src/apps/jobs/worker.rs",
+            "src/apps/jobs/workers.rs",
+            "src/apps/mod.rs",
+            "src/apps/my_app/deep.rs",
+            "src/apps/my_app/direct.rs",
+            "src/apps/my_app/inner.rs",
+            "src/apps/my_app/mod.rs",
+            "src/apps/my_app/my_actor.rs",
+            "src/apps/my_app/my_sup.rs",
+            "src/lib.rs",
+            "src/main.rs",
+            "src/my_web.rs",
+            "tests/admin.rs",
+            "tests/apps.rs",
+            "tests/deep.rs",
+            "tests/direct.rs",
+            "tests/my_actor.rs",
+            "tests/my_web.rs",
+            "tests/worker.rs",
+        ];
+        assert_eq!(generated, expected);
+        let read = |f: &str| std::fs::read_to_string(fresh.join(f)).unwrap();
+        let manifest = read("Cargo.toml");
+        let ergo = std::fs::canonicalize(workspace().join("ergo")).unwrap();
         assert!(
-            out.contains(&format!("test {test} ... ok")),
-            "{test}:\n{out}"
+            manifest.contains(&format!("path = \"{}\"", ergo.display())),
+            "{manifest}"
         );
-    }
-    assert!(!out.contains("FAILED"), "{out}");
-    run(
-        "cargo clippy --offline --all-targets -- -D warnings (generated project)",
-        cargo(&project).args([
-            "clippy",
-            "--offline",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ]),
+        assert!(manifest.contains(r#"features = ["net", "web", "observer"]"#));
+        assert!(manifest.contains(r#"features = ["testing"]"#));
+        let main = read("src/main.rs");
+        for needle in [
+            "my_node::my_web::start",
+            "my_node::admin::start",
+            "start_observer",
+        ] {
+            assert!(main.contains(needle), "{needle} in\n{main}");
+        }
+        assert!(read("src/apps/jobs/workers.rs").contains("simple_one_for_one"));
+        assert!(read("src/apps/my_app/inner.rs").contains("rest_for_one"));
+        assert!(read("src/apps/jobs/mod.rs").contains(".mode(Restart::Permanent)"));
+        assert!(read("src/admin.rs").contains("\"127.0.0.1:8081\""));
+        let readme = read("README.md");
+        assert!(readme.contains("cargo run") && readme.contains("cargo test"));
+        assert_eq!(read(".gitignore"), "/target\n");
+    });
+    passed(
+        &out,
+        &[
+            "my_actor_counts_greetings",
+            "deep_counts_greetings",
+            "direct_counts_greetings",
+            "worker_counts_greetings",
+            "my_web_answers_its_routes",
+            "admin_answers_its_routes",
+            "my_app_starts_with_its_tree",
+            "jobs_starts_with_its_tree",
+        ],
     );
-    println!(
-        "FIGURE generated project end to end: {:.1} s",
-        started.elapsed().as_secs_f64()
+}
+
+#[test]
+fn a_bare_project_builds_without_web_or_observer() {
+    let args = [
+        "--name",
+        "Bare",
+        "--with-app",
+        "Solo",
+        "--with-actor",
+        "Solo:Only",
+    ];
+    let out = generate_and_build("bare", &args, |fresh| {
+        let manifest = std::fs::read_to_string(fresh.join("Cargo.toml")).unwrap();
+        assert!(manifest.contains(r#"features = ["net"]"#), "{manifest}");
+        let main = std::fs::read_to_string(fresh.join("src/main.rs")).unwrap();
+        assert!(
+            !main.contains("observer") && !main.contains("web"),
+            "{main}"
+        );
+    });
+    passed(
+        &out,
+        &["only_counts_greetings", "solo_starts_with_its_tree"],
     );
 }
 

@@ -47,6 +47,13 @@ impl {ty} {{
     )
 }
 
+/// `use` lines for `paths`, sorted as rustfmt sorts them.
+fn uses(paths: &[String]) -> String {
+    let mut paths = paths.to_vec();
+    paths.sort();
+    paths.iter().map(|p| format!("use {p};\n")).collect()
+}
+
 /// `tests/<actor>.rs`: the actor on a node of its own, driven by casts and a call.
 pub fn test(p: &Project, a: &ActorDecl) -> String {
     let m = snake(&a.name);
@@ -55,10 +62,7 @@ pub fn test(p: &Project, a: &ActorDecl) -> String {
 
 use std::time::Duration;
 
-use ergo::prelude::*;
-use ergo::testing::wait_handled;
-use {krate}::apps::{app}::{m}::{ty};
-
+{uses}
 #[tokio::test]
 async fn {m}_counts_greetings() {{
     let node = Node::builder("test@127.0.0.1").start().await.unwrap();
@@ -78,7 +82,15 @@ async fn {m}_counts_greetings() {{
 }}
 "#,
         ty = a.name,
-        krate = krate(p),
-        app = snake(&p.app_of(&a.name).name),
+        uses = uses(&[
+            "ergo::prelude::*".to_string(),
+            "ergo::testing::wait_handled".to_string(),
+            format!(
+                "{}::apps::{}::{m}::{}",
+                krate(p),
+                snake(&p.app_of(&a.name).name),
+                a.name
+            ),
+        ]),
     )
 }

@@ -119,3 +119,75 @@ fn features(p: &Project) -> Vec<&'static str> {
 fn krate(p: &Project) -> String {
     crate::names::snake(&p.node)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tree::Input;
+
+    fn build(apps: &[&str], sups: &[&str], actors: &[&str], webs: &[&str]) -> Project {
+        let v = |s: &[&str]| s.iter().map(|s| s.to_string()).collect();
+        Project::build(&Input {
+            node: "MyNode".into(),
+            apps: v(apps),
+            sups: v(sups),
+            actors: v(actors),
+            webs: v(webs),
+            observer: false,
+            ergo_path: None,
+        })
+        .unwrap()
+    }
+
+    fn paths(files: &[File]) -> Vec<String> {
+        files.iter().map(|f| f.path.display().to_string()).collect()
+    }
+
+    #[test]
+    fn a_node_alone_has_a_binary_a_library_and_no_tests() {
+        let files = project(&build(&[], &[], &[], &[]), "cookie");
+        assert_eq!(
+            paths(&files),
+            [
+                "Cargo.toml",
+                ".gitignore",
+                "README.md",
+                "src/main.rs",
+                "src/lib.rs",
+                "src/apps/mod.rs"
+            ]
+        );
+        let apps = &files[5].text;
+        assert!(apps.contains("vec![]"), "{apps}");
+        let manifest = &files[0].text;
+        assert!(manifest.contains(
+            r#"ergo = { version = "0.1", default-features = false, features = ["net"] }"#
+        ));
+    }
+
+    #[test]
+    fn members_of_an_application_are_listed_depth_first_with_one_test_per_actor() {
+        let p = build(&["A"], &["A:S", "S:T"], &["T:X", "S:Y", "A:Z"], &["W"]);
+        let names: Vec<&str> = members(&p, "A").iter().map(|c| c.name()).collect();
+        assert_eq!(names, ["S", "T", "X", "Y", "Z"]);
+        let files = paths(&project(&p, "c"));
+        for f in [
+            "tests/x.rs",
+            "tests/y.rs",
+            "tests/z.rs",
+            "tests/w.rs",
+            "tests/apps.rs",
+        ] {
+            assert!(files.contains(&f.to_string()), "{f} in {files:?}");
+        }
+        assert!(!files.contains(&"tests/s.rs".to_string()));
+    }
+
+    #[test]
+    fn module_docs_wrap_at_88_columns() {
+        let text = "word ".repeat(40);
+        let out = doc(&text);
+        assert!(out.lines().all(|l| l.starts_with("//! ") && l.len() <= 88));
+        assert_eq!(out.split_whitespace().filter(|w| *w == "word").count(), 40);
+    }
+}
