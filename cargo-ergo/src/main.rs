@@ -27,6 +27,9 @@ fn main() -> ExitCode {
             };
             match generate(input, &new.dir, new.no_fmt) {
                 Ok(done) => {
+                    if !done.formatted && !new.no_fmt {
+                        eprintln!("note: `cargo fmt` did not run (is rustfmt installed?)");
+                    }
                     println!(
                         "generated `{}` in {} ({} files)",
                         done.project.node,

@@ -249,172 +249,9 @@ impl Project {
             }
         }
 
-        // Each name: well formed, placed as its kind requires, declared once.
-        let mut kinds: HashMap<&str, What> = HashMap::new();
-        let mut modules: HashMap<String, &str> = HashMap::new();
-        for (what, d) in &decls {
-            let (what, name) = (*what, d.name.as_str());
-            // A bad name is still declared: its children do not report a missing parent.
-            let bad_name = names::check_type_name(name, what.word())
-                .map_err(|e| problems.push(format!("{} `{name}`: {e}", d.flag)))
-                .is_err();
-            match (what, &d.parent) {
-                (What::App | What::Web, Some(parent)) => problems.push(format!(
-                    "{} `{parent}:{name}`: {} {} has no parent (it belongs to the node): write `{name}`",
-                    d.flag,
-                    article(what.word()),
-                    what.word()
-                )),
-                (What::Sup | What::Actor, None) => problems.push(format!(
-                    "{} `{name}`: {} {} needs a parent: `Parent:{name}`, where `Parent` is an application (--with-app) or a supervisor (--with-sup)",
-                    d.flag,
-                    article(what.word()),
-                    what.word()
-                )),
-                _ => {}
-            }
-            if let Some(&before) = kinds.get(name) {
-                problems.push(format!(
-                    "`{name}` is declared twice (as {} {} and as {} {}): names must be unique",
-                    article(before.word()),
-                    before.word(),
-                    article(what.word()),
-                    what.word()
-                ));
-                continue;
-            }
-            kinds.insert(name, what);
-            if bad_name {
-                continue;
-            }
-            let module = names::snake(name);
-            if let Some(other) = modules.insert(module.clone(), name) {
-                problems.push(format!(
-                    "`{other}` and `{name}` would both be the module `{module}`: choose names that differ by more than capitals"
-                ));
-            }
-        }
-        for &name in kinds.keys() {
-            for suffix in names::GENERATED_SUFFIXES {
-                let taken = format!("{name}{suffix}");
-                if kinds.contains_key(taken.as_str()) {
-                    problems.push(format!(
-                        "`{taken}` clashes with the `{taken}` type generated for `{name}`: choose another name"
-                    ));
-                }
-            }
-        }
-
-        // Parents: declared, able to hold children.
-        for (what, d) in &decls {
-            let (Some(parent), What::Sup | What::Actor) = (&d.parent, what) else {
-                continue;
-            };
-            match kinds.get(parent.as_str()) {
-                None => problems.push(format!(
-                    "{} `{parent}:{}`: the parent `{parent}` is not declared: declare it with --with-app {parent} or --with-sup <Parent>:{parent}",
-                    d.flag, d.name
-                )),
-                Some(k @ (What::Actor | What::Web)) => problems.push(format!(
-                    "{} `{parent}:{}`: the parent `{parent}` is {} {}: only applications and supervisors hold children",
-                    d.flag,
-                    d.name,
-                    article(k.word()),
-                    k.word()
-                )),
-                Some(_) => {}
-            }
-        }
-
-        let mut project = Project {
-            node: input.node.clone(),
-            apps: Vec::new(),
-            sups: Vec::new(),
-            actors: Vec::new(),
-            webs: Vec::new(),
-            observer: input.observer,
-            ergo_path: input.ergo_path.clone(),
-        };
-        let mut explicit_ports: HashMap<u16, String> = HashMap::new();
-        let mut webs_without_port = Vec::new();
-        for (what, d) in &decls {
-            let params = Params::new(d);
-            match what {
-                What::App => {
-                    let mode = params.restart("mode", &mut problems);
-                    params.done(&["mode"], &mut problems);
-                    project.apps.push(App {
-                        name: d.name.clone(),
-                        mode,
-                    });
-                }
-                What::Sup => {
-                    let kind = params.kind(&mut problems);
-                    let restart = match params.get("restart") {
-                        Some(_) => params.restart("restart", &mut problems),
-                        None => params.restart("strategy", &mut problems),
-                    };
-                    params.done(&["type", "strategy", "restart"], &mut problems);
-                    project.sups.push(Sup {
-                        name: d.name.clone(),
-                        parent: d.parent.clone().unwrap_or_default(),
-                        kind,
-                        restart,
-                    });
-                }
-                What::Actor => {
-                    params.done(&[], &mut problems);
-                    project.actors.push(ActorDecl {
-                        name: d.name.clone(),
-                        parent: d.parent.clone().unwrap_or_default(),
-                    });
-                }
-                What::Web => {
-                    let host = params.get("host").unwrap_or("127.0.0.1").to_string();
-                    let port = params.get("port").map(|p| match p.parse::<u16>() {
-                        Ok(port) if port > 0 => port,
-                        _ => {
-                            problems.push(format!(
-                                "{} `{}`: `port:{p}` is not a port number (1-65535)",
-                                d.flag, d.name
-                            ));
-                            WEB_PORT
-                        }
-                    });
-                    params.done(&["host", "port"], &mut problems);
-                    match port {
-                        Some(port) => {
-                            if let Some(other) = explicit_ports.insert(port, d.name.clone()) {
-                                problems.push(format!(
-                                    "web workers `{other}` and `{}` both listen on port {port}",
-                                    d.name
-                                ));
-                            } else if input.observer && port == OBSERVER_PORT {
-                                problems.push(format!(
-                                    "web worker `{}` listens on port {port}, the Observer's",
-                                    d.name
-                                ));
-                            }
-                        }
-                        None => webs_without_port.push(project.webs.len()),
-                    }
-                    project.webs.push(Web {
-                        name: d.name.clone(),
-                        host,
-                        port: port.unwrap_or(WEB_PORT),
-                    });
-                }
-            }
-        }
-        let mut next = WEB_PORT;
-        for i in webs_without_port {
-            while explicit_ports.contains_key(&next) || next == OBSERVER_PORT {
-                next += 1;
-            }
-            project.webs[i].port = next;
-            next += 1;
-        }
-
+        let kinds = declare(&decls, &mut problems);
+        place(&decls, &kinds, &mut problems);
+        let project = lower(&decls, input, &mut problems);
         if problems.is_empty() {
             project.check_tree(&mut problems);
         }
@@ -537,6 +374,185 @@ impl Project {
             _ => snake,
         }
     }
+}
+
+/// Each name: well formed, placed as its kind requires, declared once. Returns what
+/// each declared name is.
+fn declare<'a>(decls: &'a [(What, Decl)], problems: &mut Vec<String>) -> HashMap<&'a str, What> {
+    let mut kinds: HashMap<&str, What> = HashMap::new();
+    let mut modules: HashMap<String, &str> = HashMap::new();
+    for (what, d) in decls {
+        let (what, name) = (*what, d.name.as_str());
+        // A bad name is still declared: its children do not report a missing parent.
+        let bad_name = names::check_type_name(name, what.word())
+            .map_err(|e| problems.push(format!("{} `{name}`: {e}", d.flag)))
+            .is_err();
+        match (what, &d.parent) {
+                (What::App | What::Web, Some(parent)) => problems.push(format!(
+                    "{} `{parent}:{name}`: {} {} has no parent (it belongs to the node): write `{name}`",
+                    d.flag,
+                    article(what.word()),
+                    what.word()
+                )),
+                (What::Sup | What::Actor, None) => problems.push(format!(
+                    "{} `{name}`: {} {} needs a parent: `Parent:{name}`, where `Parent` is an application (--with-app) or a supervisor (--with-sup)",
+                    d.flag,
+                    article(what.word()),
+                    what.word()
+                )),
+                _ => {}
+            }
+        if let Some(&before) = kinds.get(name) {
+            problems.push(format!(
+                "`{name}` is declared twice (as {} {} and as {} {}): names must be unique",
+                article(before.word()),
+                before.word(),
+                article(what.word()),
+                what.word()
+            ));
+            continue;
+        }
+        kinds.insert(name, what);
+        if bad_name {
+            continue;
+        }
+        let module = names::snake(name);
+        if let Some(other) = modules.insert(module.clone(), name) {
+            problems.push(format!(
+                    "`{other}` and `{name}` would both be the module `{module}`: choose names that differ by more than capitals"
+                ));
+        }
+    }
+    let mut names: Vec<&str> = kinds.keys().copied().collect();
+    names.sort_unstable();
+    for name in names {
+        for suffix in names::GENERATED_SUFFIXES {
+            let taken = format!("{name}{suffix}");
+            if kinds.contains_key(taken.as_str()) {
+                problems.push(format!(
+                        "`{taken}` clashes with the `{taken}` type generated for `{name}`: choose another name"
+                    ));
+            }
+        }
+    }
+
+    kinds
+}
+
+/// Parents: declared, able to hold children.
+fn place(decls: &[(What, Decl)], kinds: &HashMap<&str, What>, problems: &mut Vec<String>) {
+    for (what, d) in decls {
+        let (Some(parent), What::Sup | What::Actor) = (&d.parent, what) else {
+            continue;
+        };
+        match kinds.get(parent.as_str()) {
+                None => problems.push(format!(
+                    "{} `{parent}:{}`: the parent `{parent}` is not declared: declare it with --with-app {parent} or --with-sup <Parent>:{parent}",
+                    d.flag, d.name
+                )),
+                Some(k @ (What::Actor | What::Web)) => problems.push(format!(
+                    "{} `{parent}:{}`: the parent `{parent}` is {} {}: only applications and supervisors hold children",
+                    d.flag,
+                    d.name,
+                    article(k.word()),
+                    k.word()
+                )),
+                Some(_) => {}
+            }
+    }
+}
+
+/// The project, with each declaration's parameters read (web ports assigned).
+fn lower(decls: &[(What, Decl)], input: &Input, problems: &mut Vec<String>) -> Project {
+    let mut project = Project {
+        node: input.node.clone(),
+        apps: Vec::new(),
+        sups: Vec::new(),
+        actors: Vec::new(),
+        webs: Vec::new(),
+        observer: input.observer,
+        ergo_path: input.ergo_path.clone(),
+    };
+    let mut explicit_ports: HashMap<u16, String> = HashMap::new();
+    let mut webs_without_port = Vec::new();
+    for (what, d) in decls {
+        let params = Params::new(d);
+        match what {
+            What::App => {
+                let mode = params.restart("mode", problems);
+                params.done(&["mode"], problems);
+                project.apps.push(App {
+                    name: d.name.clone(),
+                    mode,
+                });
+            }
+            What::Sup => {
+                let kind = params.kind(problems);
+                let restart = match params.get("restart") {
+                    Some(_) => params.restart("restart", problems),
+                    None => params.restart("strategy", problems),
+                };
+                params.done(&["type", "strategy", "restart"], problems);
+                project.sups.push(Sup {
+                    name: d.name.clone(),
+                    parent: d.parent.clone().unwrap_or_default(),
+                    kind,
+                    restart,
+                });
+            }
+            What::Actor => {
+                params.done(&[], problems);
+                project.actors.push(ActorDecl {
+                    name: d.name.clone(),
+                    parent: d.parent.clone().unwrap_or_default(),
+                });
+            }
+            What::Web => {
+                let host = params.get("host").unwrap_or("127.0.0.1").to_string();
+                let port = params.get("port").map(|p| match p.parse::<u16>() {
+                    Ok(port) if port > 0 => port,
+                    _ => {
+                        problems.push(format!(
+                            "{} `{}`: `port:{p}` is not a port number (1-65535)",
+                            d.flag, d.name
+                        ));
+                        WEB_PORT
+                    }
+                });
+                params.done(&["host", "port"], problems);
+                match port {
+                    Some(port) => {
+                        if let Some(other) = explicit_ports.insert(port, d.name.clone()) {
+                            problems.push(format!(
+                                "web workers `{other}` and `{}` both listen on port {port}",
+                                d.name
+                            ));
+                        } else if input.observer && port == OBSERVER_PORT {
+                            problems.push(format!(
+                                "web worker `{}` listens on port {port}, the Observer's",
+                                d.name
+                            ));
+                        }
+                    }
+                    None => webs_without_port.push(project.webs.len()),
+                }
+                project.webs.push(Web {
+                    name: d.name.clone(),
+                    host,
+                    port: port.unwrap_or(WEB_PORT),
+                });
+            }
+        }
+    }
+    let mut next = WEB_PORT;
+    for i in webs_without_port {
+        while explicit_ports.contains_key(&next) || next == OBSERVER_PORT {
+            next += 1;
+        }
+        project.webs[i].port = next;
+        next += 1;
+    }
+    project
 }
 
 /// A declaration's parameters, consumed one by one; what is left is unknown.

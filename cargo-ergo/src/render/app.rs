@@ -68,13 +68,12 @@ supervisor! {{
 /// What the node loads: `{name}`, started with its root `{ty}` ({mode}).
 pub fn spec() -> ApplicationSpec {{
     ApplicationSpec::new(NAME, ChildSpec::new(NAME, || ({ty}::new(), ())))
-        .description("{description}")
+        .description("the {ty} application")
         .mode(Restart::{variant})
 }}
 "#,
         ty = app.name,
         children = children(p, &app.name, ""),
-        description = format!("the {} application", app.name),
         variant = app.mode.variant(),
     );
     s
