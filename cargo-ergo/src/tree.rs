@@ -228,6 +228,29 @@ impl What {
 
 impl Project {
     /// Checks `input` and builds the project, or says everything that is wrong.
+    ///
+    /// ```
+    /// use cargo_ergo::{Input, Project};
+    ///
+    /// let input = Input {
+    ///     node: "MyNode".into(),
+    ///     apps: vec!["MyApp".into()],
+    ///     sups: vec!["MyApp:MySup".into(), "Nope:Other".into()],
+    ///     actors: vec!["MySup:MyActor".into(), "MySup:Type".into()],
+    ///     ..Input::default()
+    /// };
+    /// let problems = Project::build(&input).unwrap_err().to_string();
+    /// assert!(problems.contains("the parent `Nope` is not declared"));
+    /// assert!(problems.contains("`type` is a Rust keyword"));
+    ///
+    /// let input = Input {
+    ///     sups: vec!["MyApp:MySup".into()],
+    ///     actors: vec!["MySup:MyActor".into()],
+    ///     ..input
+    /// };
+    /// let project = Project::build(&input).unwrap();
+    /// assert_eq!(project.app_of("MyActor").name, "MyApp");
+    /// ```
     pub fn build(input: &Input) -> Result<Project, Problems> {
         let mut problems = Vec::new();
         if let Err(e) = names::check_node_name(&input.node) {
