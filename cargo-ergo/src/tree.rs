@@ -532,6 +532,13 @@ fn lower(decls: &[(What, Decl)], input: &Input, problems: &mut Vec<String>) -> P
             }
             What::Web => {
                 let host = params.get("host").unwrap_or("127.0.0.1").to_string();
+                let host_chars = |c: char| c.is_ascii_alphanumeric() || ".-:[]".contains(c);
+                if !host.chars().all(host_chars) {
+                    problems.push(format!(
+                        "{} `{}`: `host:{host}` is not a host name or an IP address (an IPv6 one in brackets)",
+                        d.flag, d.name
+                    ));
+                }
                 let port = params.get("port").map(|p| match p.parse::<u16>() {
                     Ok(port) if port > 0 => port,
                     _ => {
@@ -826,6 +833,21 @@ mod tests {
         one_problem(
             input(&["Good"], &[], &["Good:Stop"], &[]),
             "its supervisor's accessor `sup.stop(..)`",
+        );
+    }
+
+    #[test]
+    fn web_hosts_are_host_names_or_addresses() {
+        let p = Project::build(&input(
+            &[],
+            &[],
+            &[],
+            &["A{host:[::1]}", "B{host:my-host.lan}"],
+        ));
+        assert_eq!(p.unwrap().webs[0].host, "[::1]");
+        one_problem(
+            input(&[], &[], &[], &[r#"A{host:a"b}"#]),
+            "is not a host name or an IP address",
         );
     }
 
