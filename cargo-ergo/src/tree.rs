@@ -585,7 +585,7 @@ fn lower(decls: &[(What, Decl)], input: &Input, problems: &mut Vec<String>) -> P
     project
 }
 
-/// A declaration's parameters, consumed one by one; what is left is unknown.
+/// A declaration's parameters: read by key; `done` reports the keys nobody reads.
 struct Params<'a> {
     decl: &'a Decl,
 }
