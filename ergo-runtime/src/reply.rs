@@ -5,40 +5,23 @@ use std::fmt;
 use crate::call::SlotWriter;
 use crate::error::CallError;
 
+/// Kept to two words (plus the tag) on purpose: a token travels inside every call
+/// envelope, and the envelope type is as large as its largest variant, so a larger
+/// token would make every message of the actor larger.
 enum Inner<R> {
     /// Straight into the caller's reply slot.
     Direct(SlotWriter),
-    /// Into the caller's reply slot, converted on the way by `put` (a `map` of a
-    /// direct token: no allocation).
-    Converted {
-        writer: SlotWriter,
-        /// The `fn(R) -> T` given to `map`, as a plain pointer.
-        wrap: *const (),
-        put: fn(SlotWriter, *const (), Result<R, CallError>),
-    },
     Mapped(Box<dyn FnOnce(Result<R, CallError>) + Send>),
 }
-
-// SAFETY: `wrap` is a function pointer (code, not data); the writer is `Send`, and a
-// writer is only put in a token of a `Send` reply type (`ReplyTo::new`, `map`).
-unsafe impl<R: Send> Send for Inner<R> {}
 
 impl<R> Inner<R> {
     fn finish(self, result: Result<R, CallError>) {
         match self {
             // The caller may have given up: a late reply is dropped silently.
             Inner::Direct(writer) => writer.put(result),
-            Inner::Converted { writer, wrap, put } => put(writer, wrap, result),
             Inner::Mapped(f) => f(result),
         }
     }
-}
-
-/// Converts with the `fn(T) -> R` behind `wrap` and writes an `R`.
-fn put_converted<T, R>(writer: SlotWriter, wrap: *const (), result: Result<T, CallError>) {
-    // SAFETY: `wrap` was made from an `fn(T) -> R` in `ReplyTo::map`, for these types.
-    let wrap = unsafe { std::mem::transmute::<*const (), fn(T) -> R>(wrap) };
-    writer.put(result.map(wrap));
 }
 
 /// The answer of a token dropped unanswered, boxed so it can wait for the reason (see
@@ -99,9 +82,7 @@ impl<R: Send + 'static> ReplyTo<R> {
     /// True if the caller stopped waiting (timed out or gone).
     pub fn is_closed(&self) -> bool {
         match &self.inner {
-            Some(Inner::Direct(writer)) | Some(Inner::Converted { writer, .. }) => {
-                writer.is_closed()
-            }
+            Some(Inner::Direct(writer)) => writer.is_closed(),
             _ => false,
         }
     }
@@ -111,16 +92,6 @@ impl<R: Send + 'static> ReplyTo<R> {
     pub fn map<T: Send + 'static>(self, wrap: fn(T) -> R) -> ReplyTo<T> {
         let mut this = self;
         let inner = this.inner.take();
-        if let Some(Inner::Direct(writer)) = inner {
-            return ReplyTo {
-                inner: Some(Inner::Converted {
-                    writer,
-                    wrap: wrap as *const (),
-                    put: put_converted::<T, R>,
-                }),
-                orphan: orphan::<T>,
-            };
-        }
         ReplyTo {
             inner: Some(Inner::Mapped(Box::new(
                 move |result: Result<T, CallError>| {

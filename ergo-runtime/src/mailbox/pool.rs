@@ -196,23 +196,11 @@ pub(crate) unsafe fn free_block(block: *mut u8, layout: Layout, tag: Tag) {
     }
     let (owner, class) = ((tag >> 8) as usize, (tag & 0xFF) as usize);
     let block = block.cast::<Free>();
-    let local = LOCAL.get();
     if owner >= OWNERS {
-        // A class-sized system block from a thread that is not an owner: kept if this
-        // thread is not an owner either and has room.
-        let kept = local.is_null()
-            && SPARE
-                .try_with(|spare| match spare.try_borrow_mut() {
-                    Ok(mut spare) => spare.keep(class, block),
-                    Err(_) => false,
-                })
-                .unwrap_or(false);
-        if !kept {
-            // SAFETY: allocated with the class layout by the system allocator.
-            unsafe { dealloc(block.cast(), class_layout(class)) };
-        }
-        return;
+        // SAFETY: as the caller promised.
+        return unsafe { free_not_owned(block, class) };
     }
+    let local = LOCAL.get();
     if local.is_null() {
         // Not an owner: hand this one block back on its own.
         // SAFETY: the block is ours until pushed.
@@ -249,6 +237,27 @@ pub(crate) unsafe fn free_block(block: *mut u8, layout: Layout, tag: Tag) {
         };
         // SAFETY: the chain head..tail is ours until pushed.
         unsafe { push_back(owner, class, head, tail) };
+    }
+}
+
+/// Frees a class-sized system block from a thread that is not an owner: kept if this
+/// thread is not an owner either and has room.
+///
+/// # Safety
+/// `block` was allocated with the class layout by the system allocator, and is not
+/// used again.
+#[cold]
+unsafe fn free_not_owned(block: *mut Free, class: usize) {
+    let kept = LOCAL.get().is_null()
+        && SPARE
+            .try_with(|spare| match spare.try_borrow_mut() {
+                Ok(mut spare) => spare.keep(class, block),
+                Err(_) => false,
+            })
+            .unwrap_or(false);
+    if !kept {
+        // SAFETY: as the caller promised.
+        unsafe { dealloc(block.cast(), class_layout(class)) };
     }
 }
 

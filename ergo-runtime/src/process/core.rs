@@ -137,6 +137,7 @@ impl Core {
         self.side().and_then(|s| s.lock().name)
     }
 
+    #[inline]
     pub(crate) fn has_flag(&self, bit: u8) -> bool {
         self.flags.load(Ordering::Relaxed) & bit != 0
     }
@@ -150,6 +151,7 @@ impl Core {
     }
 
     /// Counts a message this process sent (only the running process calls this).
+    #[inline]
     pub(crate) fn count_sent(&self) {
         let n = self.sent.load(Ordering::Relaxed);
         self.sent.store(n + 1, Ordering::Relaxed);
