@@ -11,16 +11,14 @@ use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
 use tokio::sync::oneshot;
-use tokio::time::Timeout;
 
 use crate::actor::{Actor, Handles, HasHandle};
+use crate::call::{Pending, Polled, SlotWriter};
 use crate::dist::{NetError, RemoteError, RemoteTarget, Transport};
 use crate::error::{CallError, SendError};
 use crate::mailbox::{state, Priority};
 use crate::pid::Pid;
 use crate::process::core::AnyProcess;
-use crate::process::core::Core;
-use crate::process::deadlines::Deadlines;
 use crate::process::{current, links, Cell, Envelope};
 use crate::reason::Reason;
 use crate::reply::ReplyTo;
@@ -342,22 +340,18 @@ pub struct Request<A: Actor, T = <A as Actor>::Reply, E = Infallible> {
     start: Option<(ActorRef<A>, A::Call, Priority)>,
     timeout: Duration,
     map: fn(A::Reply) -> Result<T, CallError<E>>,
-    wait: Wait<A>,
+    wait: Wait,
 }
 
 /// What a sent request waits on.
-enum Wait<A: Actor> {
+enum Wait {
     /// Not sent yet, or done.
     Idle,
-    /// From inside a process: the reply, with the deadline in the process's list.
-    Listed {
-        reply: ReplySlot<A>,
+    /// The reply slot of the call, and when it times out.
+    Waiting {
+        pending: Pending,
         at: tokio::time::Instant,
-        deadlines: Arc<Deadlines>,
-        id: u64,
     },
-    /// From outside any process: the reply under a tokio timeout.
-    Timer(Timeout<ReplySlot<A>>),
 }
 
 /// The future of a [`Request`]: the request itself (the name is kept for code that
@@ -380,23 +374,22 @@ impl<A: Actor, T, E> Request<A, T, E> {
     }
 }
 
-type ReplySlot<A> = oneshot::Receiver<Result<<A as Actor>::Reply, CallError>>;
-
 impl<A: Actor, T, E> Future for Request<A, T, E> {
     type Output = Result<T, CallError<E>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
-        // SAFETY: only `wait` is structurally pinned; it is never moved out of `self`.
+        // SAFETY: nothing in `self` is structurally pinned.
         let this = unsafe { self.get_unchecked_mut() };
         if let Some((target, req, priority)) = this.start.take() {
-            let (tx, rx) = oneshot::channel();
+            let pending = Pending::open();
             let outside = !current::inside();
             match &target.inner {
                 Inner::Local(cell) => {
                     if current::is(&cell.core) {
+                        close_unanswered::<A>(pending);
                         return Poll::Ready(Err(CallError::CallToSelf));
                     }
-                    let envelope = Envelope::Call(req, ReplyTo::new(tx));
+                    let envelope = Envelope::Call(req, ReplyTo::new(pending.writer()));
                     let delivered = if outside && !crate::sched::on_scheduler() {
                         cell.deliver_from_outside(priority, envelope)
                     } else {
@@ -404,8 +397,9 @@ impl<A: Actor, T, E> Future for Request<A, T, E> {
                     };
                     if let Err((refused, envelope)) = delivered {
                         if let Envelope::Call(_, reply) = envelope {
-                            reply.disarm(); // nobody listens: skip the NoReply send
+                            reply.disarm(); // nobody listens: skip the NoReply answer
                         }
+                        close_unanswered::<A>(pending);
                         return Poll::Ready(Err(match refused {
                             crate::mailbox::Refused::Dead => CallError::NoProcess,
                             crate::mailbox::Refused::Full => CallError::MailboxFull,
@@ -413,79 +407,80 @@ impl<A: Actor, T, E> Future for Request<A, T, E> {
                     }
                 }
                 Inner::Remote(r) => {
-                    if let Err(e) = remote_call::<A, E>(r, &req, priority, tx) {
+                    if let Err(e) = remote_call::<A, E>(r, &req, priority, pending.writer()) {
+                        close_unanswered::<A>(pending);
                         return Poll::Ready(Err(e));
                     }
                 }
             }
-            this.wait = match current::with(Core::deadlines) {
-                Some(deadlines) => {
-                    let now = tokio::time::Instant::now();
-                    // A timeout too long to add waits "forever" (30 years, as tokio's).
-                    let at = now
-                        .checked_add(this.timeout)
-                        .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365 * 30));
-                    let id = deadlines.register(at, cx.waker());
-                    Wait::Listed {
-                        reply: rx,
-                        at,
-                        deadlines,
-                        id,
-                    }
-                }
-                None => Wait::Timer(tokio::time::timeout(this.timeout, rx)),
-            };
+            // A call from outside that ran an idle callee's turn right here has its
+            // answer already: no deadline to keep.
+            if let Some(answer) = pending.try_take::<A::Reply>() {
+                pending.close();
+                return Poll::Ready(this.outcome(answer));
+            }
+            // The waker first, then the deadline: a timer firing in between finds it.
+            if let Polled::Ready(answer) = pending.poll::<A::Reply>(cx.waker()) {
+                pending.close();
+                return Poll::Ready(this.outcome(answer));
+            }
+            let now = tokio::time::Instant::now();
+            // A timeout too long to add waits "forever" (30 years, as tokio's).
+            let at = now
+                .checked_add(this.timeout)
+                .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365 * 30));
+            target.node().inner().call_timers.watch(pending.slot(), at);
+            this.wait = Wait::Waiting { pending, at };
+            return Poll::Pending;
         }
-        let result = match &mut this.wait {
-            Wait::Idle => panic!("Request polled after completion"),
-            Wait::Listed {
-                reply,
-                at,
-                deadlines,
-                id,
-            } => match Pin::new(reply).poll(cx) {
-                Poll::Ready(Ok(Ok(reply))) => (this.map)(reply),
-                Poll::Ready(Ok(Err(err))) => Err(err.widen()),
-                Poll::Ready(Err(_closed)) => Err(CallError::NoProcess),
-                Poll::Pending if tokio::time::Instant::now() >= *at => {
-                    Err(CallError::Timeout(this.timeout))
-                }
-                Poll::Pending => {
-                    deadlines.update(*id, cx.waker());
-                    return Poll::Pending;
-                }
-            },
-            Wait::Timer(wait) => {
-                // SAFETY: `wait` lives inside the pinned `self` and is not moved until
-                // dropped.
-                let wait = unsafe { Pin::new_unchecked(wait) };
-                match wait.poll(cx) {
-                    Poll::Pending => return Poll::Pending,
-                    Poll::Ready(Ok(Ok(Ok(reply)))) => (this.map)(reply),
-                    Poll::Ready(Ok(Ok(Err(err)))) => Err(err.widen()),
-                    Poll::Ready(Ok(Err(_closed))) => Err(CallError::NoProcess),
-                    Poll::Ready(Err(_elapsed)) => Err(CallError::Timeout(this.timeout)),
+        let Wait::Waiting { pending, at } = &this.wait else {
+            panic!("Request polled after completion");
+        };
+        let answer = match pending.poll::<A::Reply>(cx.waker()) {
+            Polled::Ready(answer) => answer,
+            Polled::Waiting if tokio::time::Instant::now() >= *at => {
+                match pending.cancel::<A::Reply>() {
+                    Some(answer) => answer,
+                    None => Err(CallError::Timeout(this.timeout)),
                 }
             }
+            Polled::Waiting => return Poll::Pending,
         };
-        this.finish();
-        Poll::Ready(result)
+        Poll::Ready(this.done(answer))
     }
 }
 
+/// Gives back the slot of a call that was never delivered.
+fn close_unanswered<A: Actor>(pending: Pending) {
+    drop(pending.cancel::<A::Reply>());
+    pending.close();
+}
+
 impl<A: Actor, T, E> Request<A, T, E> {
-    /// Leaves the waiting state: the deadline leaves its list.
-    fn finish(&mut self) {
-        if let Wait::Listed { deadlines, id, .. } = &self.wait {
-            deadlines.remove(*id);
+    /// The caller's result for an answer.
+    fn outcome(&self, answer: Result<A::Reply, CallError>) -> Result<T, CallError<E>> {
+        match answer {
+            Ok(reply) => (self.map)(reply),
+            Err(err) => Err(err.widen()),
         }
-        self.wait = Wait::Idle;
+    }
+
+    /// The call is over: its slot goes back to the pool.
+    fn done(&mut self, answer: Result<A::Reply, CallError>) -> Result<T, CallError<E>> {
+        if let Wait::Waiting { pending, .. } = std::mem::replace(&mut self.wait, Wait::Idle) {
+            pending.close();
+        }
+        self.outcome(answer)
     }
 }
 
 impl<A: Actor, T, E> Drop for Request<A, T, E> {
     fn drop(&mut self) {
-        self.finish();
+        // Given up while waiting: a reply already written is dropped with the request,
+        // a later one by its writer.
+        if let Wait::Waiting { pending, .. } = std::mem::replace(&mut self.wait, Wait::Idle) {
+            close_unanswered::<A>(pending);
+        }
     }
 }
 
@@ -494,7 +489,7 @@ fn remote_call<A: Actor, E>(
     r: &RemoteRef,
     req: &A::Call,
     priority: Priority,
-    reply: oneshot::Sender<Result<A::Reply, CallError>>,
+    reply: SlotWriter,
 ) -> Result<(), CallError<E>> {
     let wire = crate::wire::of::<A>().map_err(|e| CallError::BadRequest(e.to_string()))?;
     let decode = wire.decode_reply;
@@ -503,7 +498,7 @@ fn remote_call<A: Actor, E>(
             Ok(bytes) => decode(bytes).map_err(|e| CallError::BadRequest(e.to_string())),
             Err(e) => Err(call_error(e)),
         };
-        let _ = reply.send(result);
+        reply.put(result);
     });
     let mut payload = |buf: &mut Vec<u8>| (wire.encode_call)(req, buf);
     r.transport

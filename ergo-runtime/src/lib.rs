@@ -7,6 +7,7 @@
 
 mod actor;
 mod actor_ref;
+mod call;
 mod clock;
 mod context;
 pub mod dist;

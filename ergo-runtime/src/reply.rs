@@ -2,14 +2,15 @@
 
 use std::fmt;
 
-use tokio::sync::oneshot;
-
+use crate::call::SlotWriter;
 use crate::error::CallError;
 
-type Slot<R> = oneshot::Sender<Result<R, CallError>>;
-
+/// Kept to two words (plus the tag) on purpose: a token travels inside every call
+/// envelope, and the envelope type is as large as its largest variant, so a larger
+/// token would make every message of the actor larger.
 enum Inner<R> {
-    Direct(Slot<R>),
+    /// Straight into the caller's reply slot.
+    Direct(SlotWriter),
     Mapped(Box<dyn FnOnce(Result<R, CallError>) + Send>),
 }
 
@@ -17,7 +18,7 @@ impl<R> Inner<R> {
     fn finish(self, result: Result<R, CallError>) {
         match self {
             // The caller may have given up: a late reply is dropped silently.
-            Inner::Direct(slot) => drop(slot.send(result)),
+            Inner::Direct(writer) => writer.put(result),
             Inner::Mapped(f) => f(result),
         }
     }
@@ -47,9 +48,9 @@ pub struct ReplyTo<R> {
 }
 
 impl<R: Send + 'static> ReplyTo<R> {
-    pub(crate) fn new(slot: Slot<R>) -> Self {
+    pub(crate) fn new(writer: SlotWriter) -> Self {
         ReplyTo {
-            inner: Some(Inner::Direct(slot)),
+            inner: Some(Inner::Direct(writer)),
             orphan: orphan::<R>,
         }
     }
@@ -81,7 +82,7 @@ impl<R: Send + 'static> ReplyTo<R> {
     /// True if the caller stopped waiting (timed out or gone).
     pub fn is_closed(&self) -> bool {
         match &self.inner {
-            Some(Inner::Direct(slot)) => slot.is_closed(),
+            Some(Inner::Direct(writer)) => writer.is_closed(),
             _ => false,
         }
     }

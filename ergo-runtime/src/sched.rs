@@ -243,6 +243,7 @@ pub(crate) fn on_scheduler() -> bool {
 }
 
 /// Counts one reduction for the running process (a send). True when its budget is spent.
+#[inline]
 pub(crate) fn reduce() -> bool {
     let r = REDUCTIONS.get() + 1;
     REDUCTIONS.set(r);

@@ -11,7 +11,10 @@
 //! problem.
 //!
 //! Threads that are not owners (tokio's, the caller's) allocate from the system
-//! allocator; what they free goes back to the block's owner (or to the system).
+//! allocator; what they free goes back to the block's owner (or to the system). A block
+//! such a thread allocated and frees itself (a call from `main` whose callee's turn ran
+//! on the caller's thread) is kept in a small per-thread spare list for its next
+//! allocation, freed with the thread.
 //! An owner's blocks are bounded by [`KEEP`] per class beyond what is in flight: the
 //! surplus is released to the system allocator as it comes back.
 
@@ -147,7 +150,12 @@ pub(crate) fn alloc_block(layout: Layout) -> (*mut u8, Tag) {
 #[cold]
 fn alloc_slow(local: *mut Local, class: usize) -> (*mut u8, Tag) {
     if local.is_null() {
-        return (system_alloc(class_layout(class)), tag(0xFF, class));
+        let block = SPARE
+            .try_with(|spare| spare.borrow_mut().take(class))
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| system_alloc(class_layout(class)));
+        return (block, tag(NOT_OWNED, class));
     }
     // SAFETY: as in `alloc_block`.
     let local = unsafe { &mut *local };
@@ -189,8 +197,8 @@ pub(crate) unsafe fn free_block(block: *mut u8, layout: Layout, tag: Tag) {
     let (owner, class) = ((tag >> 8) as usize, (tag & 0xFF) as usize);
     let block = block.cast::<Free>();
     if owner >= OWNERS {
-        // SAFETY: a class-sized system block from a thread that is not an owner.
-        return unsafe { dealloc(block.cast(), class_layout(class)) };
+        // SAFETY: as the caller promised.
+        return unsafe { free_not_owned(block, class) };
     }
     let local = LOCAL.get();
     if local.is_null() {
@@ -230,6 +238,82 @@ pub(crate) unsafe fn free_block(block: *mut u8, layout: Layout, tag: Tag) {
         // SAFETY: the chain head..tail is ours until pushed.
         unsafe { push_back(owner, class, head, tail) };
     }
+}
+
+/// Frees a class-sized system block from a thread that is not an owner: kept if this
+/// thread is not an owner either and has room.
+///
+/// # Safety
+/// `block` was allocated with the class layout by the system allocator, and is not
+/// used again.
+#[cold]
+unsafe fn free_not_owned(block: *mut Free, class: usize) {
+    let kept = LOCAL.get().is_null()
+        && SPARE
+            .try_with(|spare| match spare.try_borrow_mut() {
+                Ok(mut spare) => spare.keep(class, block),
+                Err(_) => false,
+            })
+            .unwrap_or(false);
+    if !kept {
+        // SAFETY: as the caller promised.
+        unsafe { dealloc(block.cast(), class_layout(class)) };
+    }
+}
+
+/// The owner number of blocks allocated by threads that are not owners.
+const NOT_OWNED: usize = 0xFF;
+/// Blocks per class a thread that is not an owner keeps for reuse.
+const SPARE_KEEP: u32 = 16;
+
+/// Spare blocks of a thread that is not an owner, by class; freed with the thread.
+struct Spare {
+    free: [*mut Free; CLASSES],
+    len: [u32; CLASSES],
+}
+
+impl Spare {
+    fn take(&mut self, class: usize) -> Option<*mut u8> {
+        let block = self.free[class];
+        if block.is_null() {
+            return None;
+        }
+        // SAFETY: blocks on the spare list are this thread's alone.
+        self.free[class] = unsafe { (*block).next };
+        self.len[class] -= 1;
+        Some(block.cast())
+    }
+
+    fn keep(&mut self, class: usize, block: *mut Free) -> bool {
+        if self.len[class] >= SPARE_KEEP {
+            return false;
+        }
+        // SAFETY: the block is ours now.
+        unsafe { (*block).next = self.free[class] };
+        self.free[class] = block;
+        self.len[class] += 1;
+        true
+    }
+}
+
+impl Drop for Spare {
+    fn drop(&mut self) {
+        for class in 0..CLASSES {
+            while let Some(block) = self.take(class) {
+                // SAFETY: a class-sized block of the system allocator.
+                unsafe { dealloc(block, class_layout(class)) };
+            }
+        }
+    }
+}
+
+thread_local! {
+    static SPARE: std::cell::RefCell<Spare> = const {
+        std::cell::RefCell::new(Spare {
+            free: [ptr::null_mut(); CLASSES],
+            len: [0; CLASSES],
+        })
+    };
 }
 
 /// Pushes the chain `head..=tail` onto `owner`'s return stack.

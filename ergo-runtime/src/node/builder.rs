@@ -113,6 +113,7 @@ impl NodeBuilder {
             extensions: RwLock::new(FxHashMap::default()),
             exit_hooks: RwLock::new(Vec::new()),
             clock: crate::clock::ClockGate::detect(&runtime),
+            call_timers: crate::call::CallTimers::new(runtime.clone()),
             runtime,
         }));
         tracing::info!(node = %node.name(), "node started");

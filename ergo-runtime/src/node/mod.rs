@@ -55,6 +55,8 @@ pub(crate) struct NodeInner {
     pub(crate) exit_hooks: RwLock<Vec<ExitHook>>,
     /// Set when the node started on a paused tokio clock (see [`crate::clock`]).
     pub(crate) clock: Option<Arc<crate::clock::ClockGate>>,
+    /// Deadlines of the calls made through this node's handles.
+    pub(crate) call_timers: Arc<crate::call::CallTimers>,
 }
 
 /// Told when a process marked with [`Node::watch_exit`] terminates: its node, pid and

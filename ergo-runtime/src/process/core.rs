@@ -11,13 +11,12 @@ use rustc_hash::FxHashMap;
 use tokio::sync::oneshot;
 use tokio::task::AbortHandle;
 
-use super::deadlines::Deadlines;
 use crate::error::SendError;
 use crate::mailbox::Priority;
 use crate::node::Node;
 use crate::pid::{Alias, Atom, Pid, Ref};
 use crate::reason::{Down, Exit, Reason};
-use crate::sync::{AtomicPtr, AtomicU32, AtomicU8, Ordering};
+use crate::sync::{AtomicPtr, AtomicU8, Ordering};
 
 /// Flag bits of [`Core::flags`].
 pub(crate) mod flag {
@@ -33,6 +32,10 @@ pub(crate) mod flag {
     pub const SUSPENDED: u8 = 8;
     /// The node's exit hooks are told when this process terminates.
     pub const EXIT_HOOKS: u8 = 16;
+    /// The process set its own compression threshold (kept in the side structure).
+    pub const COMPRESS: u8 = 32;
+    /// Envelopes held while suspended wait in the side structure.
+    pub const HELD: u8 = 64;
 }
 
 /// A system signal, queued like a message but handled by the runtime.
@@ -92,8 +95,13 @@ pub(crate) struct Side {
     pub(crate) timers: Vec<AbortHandle>,
     pub(crate) env: FxHashMap<String, String>,
     pub(crate) parent: Option<Pid>,
-    /// Deadlines of the calls this process makes.
-    pub(crate) deadlines: Option<Arc<Deadlines>>,
+    /// Nanoseconds spent in turns while run-time accounting was on.
+    pub(crate) run_time: u64,
+    /// This process's compression threshold for remote sends (see `flag::COMPRESS`).
+    pub(crate) compress_above: Option<usize>,
+    /// What arrived while the process was suspended (a `VecDeque<Envelope<A>>` of its
+    /// actor type), in order; see `flag::HELD`.
+    pub(crate) held: Option<Box<dyn Any + Send>>,
 }
 
 /// Identity and bookkeeping shared by every process, whatever its actor type.
@@ -104,11 +112,7 @@ pub(crate) struct Core {
     /// Nanoseconds after node start when the process was spawned.
     pub(crate) born: u64,
     sent: AtomicU64,
-    /// Nanoseconds spent in turns while run-time accounting was on.
-    run_time: AtomicU64,
     side: AtomicPtr<Mutex<Side>>,
-    /// This process's compression threshold for remote sends (`u32::MAX`: the node's).
-    compress_above: AtomicU32,
 }
 
 impl Core {
@@ -120,9 +124,7 @@ impl Core {
             flags: AtomicU8::new(0),
             born,
             sent: AtomicU64::new(0),
-            run_time: AtomicU64::new(0),
             side: AtomicPtr::new(ptr::null_mut()),
-            compress_above: AtomicU32::new(u32::MAX),
         }
     }
 
@@ -135,6 +137,7 @@ impl Core {
         self.side().and_then(|s| s.lock().name)
     }
 
+    #[inline]
     pub(crate) fn has_flag(&self, bit: u8) -> bool {
         self.flags.load(Ordering::Relaxed) & bit != 0
     }
@@ -148,6 +151,7 @@ impl Core {
     }
 
     /// Counts a message this process sent (only the running process calls this).
+    #[inline]
     pub(crate) fn count_sent(&self) {
         let n = self.sent.load(Ordering::Relaxed);
         self.sent.store(n + 1, Ordering::Relaxed);
@@ -155,27 +159,28 @@ impl Core {
 
     /// This process's own compression threshold, if it set one.
     pub(crate) fn compress_above(&self) -> Option<usize> {
-        match self.compress_above.load(Ordering::Relaxed) {
-            u32::MAX => None,
-            n => Some(n as usize),
+        if !self.has_flag(flag::COMPRESS) {
+            return None;
         }
+        self.side().and_then(|s| s.lock().compress_above)
     }
 
     pub(crate) fn set_compress_above(&self, bytes: Option<usize>) {
-        let n = bytes.map_or(u32::MAX, |b| b.min(u32::MAX as usize - 1) as u32);
-        self.compress_above.store(n, Ordering::Relaxed);
+        self.side_or_init().lock().compress_above = bytes;
+        self.set_flag(flag::COMPRESS, bytes.is_some());
     }
 
-    /// Adds the length of a turn (only the process's runner calls this).
+    /// Adds the length of a turn (only the process's runner calls this, and only while
+    /// accounting is on: the counter lives in the side structure, so a process that is
+    /// never measured does not carry it).
     pub(crate) fn add_run_time(&self, nanos: u64) {
-        let n = self.run_time.load(Ordering::Relaxed);
-        self.run_time
-            .store(n.wrapping_add(nanos), Ordering::Relaxed);
+        let mut side = self.side_or_init().lock();
+        side.run_time = side.run_time.wrapping_add(nanos);
     }
 
     /// Nanoseconds spent running while accounting was on.
     pub(crate) fn run_time(&self) -> u64 {
-        self.run_time.load(Ordering::Relaxed)
+        self.side().map_or(0, |s| s.lock().run_time)
     }
 
     pub(crate) fn sent(&self) -> u64 {
@@ -209,16 +214,6 @@ impl Core {
                 unsafe { &*current }
             }
         }
-    }
-
-    /// The deadline list of this process's calls, made on its first call (in the side
-    /// structure: a process that never calls does not pay for it).
-    pub(crate) fn deadlines(&self) -> Arc<Deadlines> {
-        let mut side = self.side_or_init().lock();
-        let runtime = &self.node.inner().runtime;
-        side.deadlines
-            .get_or_insert_with(|| Arc::new(Deadlines::new(runtime.clone())))
-            .clone()
     }
 
     /// Runs `f` on the side structure unless the process has terminated.

@@ -27,6 +27,7 @@ pub(crate) fn enter(core: &Core) -> Guard {
 }
 
 /// Runs `f` with the running process's core, if code runs inside a process.
+#[inline]
 pub(crate) fn with<R>(f: impl FnOnce(&Core) -> R) -> Option<R> {
     let core = CURRENT.get();
     // SAFETY: set by `enter` for the duration of a turn, during which the cell (and so
@@ -50,6 +51,7 @@ pub(crate) fn pid() -> Option<Pid> {
 }
 
 /// Counts a send by the running process (a reduction, and its messages-out counter).
+#[inline]
 pub(crate) fn count_send() {
     if with(Core::count_sent).is_some() {
         sched::reduce();

@@ -3,7 +3,6 @@
 
 pub(crate) mod core;
 pub(crate) mod current;
-pub(crate) mod deadlines;
 pub(crate) mod guard;
 pub(crate) mod links;
 mod terminate;
@@ -56,10 +55,11 @@ pub(crate) struct Cell<A: Actor> {
     /// The actor, or its pending async handler. Touched only by whoever holds the run
     /// state (`Running`, or `Init` for the spawner).
     slot: UnsafeCell<Slot<A>>,
-    /// What arrived while the process was suspended (system requests), in order;
-    /// handled before the mailbox once it is resumed. Touched as `slot` is.
-    pub(crate) held: UnsafeCell<std::collections::VecDeque<Envelope<A>>>,
 }
+
+/// What arrived while the process was suspended, in order; handled before the mailbox
+/// once it is resumed. Kept in the side structure (a process is rarely suspended).
+type Held<A> = std::collections::VecDeque<Envelope<A>>;
 
 // SAFETY: the slot is only accessed by the one thread holding the run state.
 unsafe impl<A: Actor> Sync for Cell<A> {}
@@ -70,7 +70,6 @@ impl<A: Actor> Cell<A> {
             core,
             mailbox: Mailbox::new(limit),
             slot: UnsafeCell::new(Slot::Ready(actor)),
-            held: UnsafeCell::default(),
         }
     }
 
@@ -198,12 +197,11 @@ impl<A: Actor> Cell<A> {
             if sched::budget_spent() {
                 return self.yield_turn();
             }
-            // SAFETY: as the slot.
-            let held = unsafe { &mut *self.held.get() };
-            let released = if held.is_empty() || self.core.has_flag(flag::SUSPENDED) {
-                None
+            let released = if self.core.has_flag(flag::HELD) && !self.core.has_flag(flag::SUSPENDED)
+            {
+                self.release_held()
             } else {
-                held.pop_front()
+                None
             };
             let envelope = match released {
                 Some(envelope) => envelope,
@@ -219,7 +217,7 @@ impl<A: Actor> Cell<A> {
                 },
             };
             if self.core.has_flag(flag::SUSPENDED) && self.waits_while_suspended(&envelope) {
-                held.push_back(envelope);
+                self.hold(envelope);
                 continue;
             }
             sched::reduce();
@@ -253,6 +251,42 @@ impl<A: Actor> Cell<A> {
                 }
             }
         }
+    }
+
+    /// Keeps an envelope that waits while the process is suspended.
+    fn hold(&self, envelope: Envelope<A>) {
+        let mut side = self.core.side_or_init().lock();
+        let held = side
+            .held
+            .get_or_insert_with(|| Box::new(Held::<A>::new()))
+            .downcast_mut::<Held<A>>()
+            .expect("held envelopes are of the process's actor type");
+        held.push_back(envelope);
+        self.core.set_flag(flag::HELD, true);
+    }
+
+    /// The oldest held envelope, once resumed.
+    fn release_held(&self) -> Option<Envelope<A>> {
+        let mut side = self.core.side()?.lock();
+        let held = side.held.as_mut()?.downcast_mut::<Held<A>>()?;
+        let envelope = held.pop_front();
+        if held.is_empty() {
+            side.held = None;
+            self.core.set_flag(flag::HELD, false);
+        }
+        envelope
+    }
+
+    /// Takes every held envelope (the process ends).
+    pub(crate) fn take_held(&self) -> Held<A> {
+        if !self.core.has_flag(flag::HELD) {
+            return Held::<A>::new();
+        }
+        self.core.set_flag(flag::HELD, false);
+        let taken = self.core.side().and_then(|s| s.lock().held.take());
+        taken
+            .and_then(|b| b.downcast::<Held<A>>().ok())
+            .map_or_else(Held::<A>::new, |b| *b)
     }
 
     /// Polls a pending async handler.

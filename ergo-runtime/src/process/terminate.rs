@@ -52,9 +52,7 @@ impl<A: Actor> Cell<A> {
         self.mailbox.kill_state();
         release(&self.core, &reason);
         self.mailbox.drain_dead(Envelope::discard);
-        // SAFETY: we still hold the `Running` state (as for the slot).
-        let held = std::mem::take(unsafe { &mut *self.held.get() });
-        held.into_iter().for_each(Envelope::discard);
+        self.take_held().into_iter().for_each(Envelope::discard);
     }
 }
 
