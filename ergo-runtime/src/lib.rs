@@ -10,6 +10,7 @@ mod actor_ref;
 mod clock;
 mod context;
 pub mod dist;
+pub mod effects;
 mod error;
 mod info;
 mod mailbox;

@@ -63,6 +63,13 @@ pub(crate) struct NodeInner {
 /// and must not block.
 pub type ExitHook = Arc<dyn Fn(&Node, Pid, &crate::reason::Reason) + Send + Sync>;
 
+impl NodeInner {
+    /// A fresh process id (for a process kept outside the table: a test harness's).
+    pub(crate) fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
 /// A running node: the runtime that owns processes. Cheap to clone; every method may be
 /// called from any thread or task.
 #[derive(Clone)]

@@ -1,0 +1,478 @@
+//! Unit mode of `ergo::testing`: a bank account actor run by hand, through every kind
+//! of input (init, casts, calls sync and async, infos, exits, downs, timers, events)
+//! and every kind of assertion, with failures injected into what it calls and spawns.
+
+use std::time::Duration;
+
+use ergo::prelude::*;
+use ergo::testing::unit::{Capture, Effect, Unit};
+use ergo::{Atom, TimerRef, DEFAULT_CALL_TIMEOUT};
+use serde::{Deserialize, Serialize};
+
+// ---- the actors the account talks to (never run here: stubs stand in for them) ----
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Entry {
+    Deposit(u64),
+    Withdrawal(u64),
+    Interest(u64),
+}
+
+#[derive(Default)]
+pub struct Ledger;
+
+#[actor]
+impl Ledger {
+    #[handle_cast]
+    fn record(&mut self, entry: Entry) {
+        let _ = entry;
+    }
+
+    #[handle_call]
+    fn entries(&mut self) -> u64 {
+        0
+    }
+}
+
+#[derive(Default)]
+pub struct Fraud;
+
+#[actor]
+impl Fraud {
+    /// Ok when the amount may leave the account.
+    #[handle_call]
+    fn check(&mut self, amount: u64) -> Result<(), String> {
+        let _ = amount;
+        Ok(())
+    }
+}
+
+pub struct Notifier {
+    pub channel: String,
+}
+
+#[actor]
+impl Notifier {
+    #[handle_cast]
+    fn notify(&mut self, text: String) {
+        let _ = text;
+    }
+}
+
+// ---- the account under test ----
+
+/// Interest is added when this arrives (every 30 days).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Interest;
+
+/// A hold on part of the balance ends.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Release(pub u64);
+
+/// Told to the audit process, by name, untyped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Audit(pub String);
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum BankError {
+    Insufficient,
+    Refused(String),
+    Unavailable,
+}
+
+impl std::fmt::Display for BankError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BankError::Insufficient => f.write_str("insufficient funds"),
+            BankError::Refused(why) => write!(f, "refused by the fraud check: {why}"),
+            BankError::Unavailable => f.write_str("the fraud check is unavailable"),
+        }
+    }
+}
+
+pub struct Account {
+    pub balance: u64,
+    pub held: u64,
+    ledger: ActorRef<Ledger>,
+    fraud: ActorRef<Fraud>,
+    notifier: Option<ActorRef<Notifier>>,
+    hold: Option<TimerRef>,
+}
+
+impl Account {
+    pub fn new(ledger: ActorRef<Ledger>, fraud: ActorRef<Fraud>) -> Self {
+        Account {
+            balance: 0,
+            held: 0,
+            ledger,
+            fraud,
+            notifier: None,
+            hold: None,
+        }
+    }
+
+    async fn start_notifier(&mut self, ctx: &mut Context<Self>) -> Result<(), SpawnError> {
+        let notifier = ctx
+            .spawn_link(Notifier {
+                channel: "sms".into(),
+            })
+            .await?;
+        self.notifier = Some(notifier);
+        Ok(())
+    }
+}
+
+#[actor]
+impl Account {
+    #[init]
+    async fn init(&mut self, ctx: &mut Context<Self>) -> Result<(), String> {
+        ctx.trap_exit(true);
+        ctx.register("account").map_err(|e| e.to_string())?;
+        ctx.monitor(self.fraud.pid()).map_err(|e| e.to_string())?;
+        ctx.send_every(&ctx.myself(), Interest, Duration::from_secs(30 * 86_400));
+        self.start_notifier(ctx).await.map_err(|e| e.to_string())
+    }
+
+    #[handle_call]
+    fn deposit(&mut self, amount: u64) -> u64 {
+        self.balance += amount;
+        let _ = self.ledger.record(Entry::Deposit(amount));
+        tracing::info!(amount, "deposit");
+        self.balance
+    }
+
+    #[handle_call]
+    async fn withdraw(&mut self, ctx: &mut Context<Self>, amount: u64) -> Result<u64, BankError> {
+        if amount > self.balance - self.held {
+            return Err(BankError::Insufficient);
+        }
+        match self.fraud.check(amount).await {
+            Ok(()) => {}
+            Err(CallError::Handler(why)) => return Err(BankError::Refused(why)),
+            Err(e) => {
+                tracing::warn!(error = %e, "fraud check failed");
+                return Err(BankError::Unavailable);
+            }
+        }
+        self.balance -= amount;
+        let _ = self.ledger.record(Entry::Withdrawal(amount));
+        if let Some(notifier) = &self.notifier {
+            let _ = notifier
+                .send_important(NotifierMessage::Notify(format!("-{amount}")))
+                .await;
+        }
+        let _ = ctx.send("audit", Audit(format!("withdrawal {amount}")));
+        Ok(self.balance)
+    }
+
+    /// Holds `amount` for `minutes`, then releases it.
+    #[handle_cast]
+    fn hold(&mut self, ctx: &mut Context<Self>, amount: u64, minutes: u64) {
+        self.held += amount;
+        let timer = ctx.send_after(
+            &ctx.myself(),
+            Release(amount),
+            Duration::from_secs(60 * minutes),
+        );
+        self.hold = Some(timer);
+    }
+
+    #[handle_cast]
+    fn release_now(&mut self) {
+        if let Some(timer) = self.hold.take() {
+            if timer.cancel() {
+                self.held = 0;
+            }
+        }
+    }
+
+    #[handle_info]
+    fn release(&mut self, release: Release) {
+        self.held -= release.0;
+        self.hold = None;
+    }
+
+    #[handle_info]
+    fn interest(&mut self, _tick: Interest) {
+        let interest = self.balance / 100;
+        self.balance += interest;
+        let _ = self.ledger.record(Entry::Interest(interest));
+    }
+
+    #[handle_info]
+    fn fraud_down(&mut self, ctx: &mut Context<Self>, down: Down) {
+        tracing::error!(reason = %down.reason, "the fraud service is gone");
+        ctx.stop(Reason::error("fraud service down"));
+    }
+
+    /// The notifier died: start another.
+    #[handle_info]
+    async fn child_exit(&mut self, ctx: &mut Context<Self>, exit: Exit) {
+        if Some(exit.from) == self.notifier.as_ref().map(|n| n.pid()) {
+            self.notifier = None;
+            let _ = self.start_notifier(ctx).await;
+        }
+    }
+
+    #[handle_cast]
+    fn close(&mut self) -> Result<(), String> {
+        if self.balance > 0 {
+            return Err(format!("closing with {} left", self.balance));
+        }
+        Ok(())
+    }
+
+    #[terminate]
+    fn terminate(&mut self, reason: &Reason) {
+        tracing::info!(%reason, "account closed");
+    }
+}
+
+/// A started account with its two stubs, the fraud check approving everything.
+fn account() -> (Unit<Account>, ActorRef<Ledger>, ActorRef<Fraud>) {
+    let mut unit = Unit::new_with(|stubs| {
+        let ledger = stubs.stub::<Ledger>();
+        let fraud = stubs.stub::<Fraud>();
+        Account::new(ledger, fraud)
+    });
+    let ledger = unit.actor().ledger.clone();
+    let fraud = unit.actor().fraud.clone();
+    unit.answer(&fraud, |_| Ok(FraudReply::Check(Ok(()))));
+    unit.init().expect("init");
+    (unit, ledger, fraud)
+}
+
+#[test]
+fn init_registers_monitors_arms_interest_and_spawns_a_linked_notifier() {
+    let (unit, _, fraud) = account();
+    unit.should_register("account").once();
+    unit.should_monitor(fraud.pid()).once();
+    unit.should_arm_timer()
+        .to(unit.pid())
+        .every(Duration::from_secs(30 * 86_400))
+        .message::<Interest>()
+        .once();
+    unit.should_spawn::<Notifier>()
+        .linked()
+        .matching(|n| n.channel == "sms")
+        .once();
+    unit.should_send().never();
+    unit.should_not_stop();
+    assert!(unit.actor().notifier.is_some());
+}
+
+#[test]
+fn a_deposit_replies_records_and_logs() {
+    let (mut unit, ledger, _) = account();
+    unit.clear();
+    assert_eq!(unit.call(|me| me.deposit(100)), Ok(100));
+    assert_eq!(unit.call(|me| me.deposit(50)), Ok(150));
+    unit.should_send()
+        .to(&ledger)
+        .message(LedgerMessage::Record(Entry::Deposit(100)))
+        .once();
+    unit.should_send().to(&ledger).times(2);
+    unit.should_send()
+        .to(&ledger)
+        .matching(|m| matches!(m, LedgerMessage::Record(Entry::Deposit(n)) if *n > 120))
+        .never();
+    unit.should_log()
+        .level(tracing::Level::INFO)
+        .containing("deposit")
+        .times(2);
+    assert_eq!(unit.actor().balance, 150);
+}
+
+#[test]
+fn an_async_withdrawal_awaits_the_scripted_fraud_check_and_notifies_importantly() {
+    let (mut unit, ledger, fraud) = account();
+    unit.call(|me| me.deposit(100)).unwrap();
+    unit.clear();
+    assert_eq!(unit.call(|me| me.withdraw(30)), Ok(70));
+    unit.should_call()
+        .to(&fraud)
+        .request(fraud.check(30))
+        .answered()
+        .once();
+    unit.should_send()
+        .to(&ledger)
+        .message(LedgerMessage::Record(Entry::Withdrawal(30)))
+        .once();
+    let notifier = unit.actor().notifier.clone().unwrap();
+    unit.should_send()
+        .to(&notifier)
+        .message(NotifierMessage::Notify("-30".into()))
+        .important()
+        .once();
+    unit.should_send()
+        .to_target(Atom::new("audit"))
+        .message(Audit("withdrawal 30".into()))
+        .once();
+}
+
+#[test]
+fn failures_injected_into_calls_reach_the_handler() {
+    let (mut unit, ledger, fraud) = account();
+    unit.call(|me| me.deposit(100)).unwrap();
+
+    // A refusal the stub scripts.
+    unit.answer(&fraud, |req| match req {
+        FraudCall::Check(n) if *n > 50 => Ok(FraudReply::Check(Err("too much".into()))),
+        _ => Ok(FraudReply::Check(Ok(()))),
+    });
+    assert_eq!(
+        unit.call(|me| me.withdraw(60)),
+        Err(CallError::Handler(BankError::Refused("too much".into())))
+    );
+
+    // A timeout: virtual time moves by the call's timeout, the handler logs it.
+    let before = unit.now();
+    unit.timeout_next_call(&fraud);
+    assert_eq!(
+        unit.call(|me| me.withdraw(10)),
+        Err(CallError::Handler(BankError::Unavailable))
+    );
+    assert_eq!(unit.now() - before, DEFAULT_CALL_TIMEOUT);
+    unit.should_call().to(&fraud).failed().once();
+    unit.should_log()
+        .level(tracing::Level::WARN)
+        .containing("fraud check failed")
+        .once();
+
+    // Any other error.
+    unit.fail_next_call(&fraud, CallError::NoProcess);
+    assert_eq!(
+        unit.call(|me| me.withdraw(10)),
+        Err(CallError::Handler(BankError::Unavailable))
+    );
+    unit.should_call().to(&fraud).failed().times(2);
+    unit.should_send()
+        .to(&ledger)
+        .matching(|m| matches!(m, LedgerMessage::Record(Entry::Withdrawal(_))))
+        .never();
+    assert_eq!(unit.actor().balance, 100);
+}
+
+#[test]
+fn a_failed_spawn_fails_init() {
+    let mut unit = Unit::new_with(|stubs| Account::new(stubs.stub(), stubs.stub()));
+    unit.fail_next_spawn::<Notifier>(SpawnError::NodeStopping);
+    assert!(unit.init().is_err());
+    unit.should_spawn::<Notifier>().failed().once();
+    assert!(matches!(unit.stopped(), Some(Reason::Error(_))));
+}
+
+#[test]
+fn a_taken_name_fails_init() {
+    let mut unit = Unit::new_with(|stubs| Account::new(stubs.stub(), stubs.stub()));
+    unit.take_name("account");
+    assert_eq!(unit.init(), Err(Reason::error("name 'account' is taken")));
+    unit.should_register("account").never();
+    unit.should_spawn::<Notifier>().never();
+}
+
+#[test]
+fn timers_fire_in_virtual_time_and_a_cancelled_hold_never_does() {
+    let (mut unit, ledger, _) = account();
+    unit.call(|me| me.deposit(1_000)).unwrap();
+
+    unit.cast(|me| me.hold(400, 10));
+    unit.should_arm_timer()
+        .after(Duration::from_secs(600))
+        .message::<Release>()
+        .once();
+    assert_eq!(unit.actor().held, 400);
+    assert_eq!(
+        unit.call(|me| me.withdraw(700)),
+        Err(CallError::Handler(BankError::Insufficient))
+    );
+
+    unit.advance(Duration::from_secs(599));
+    assert_eq!(unit.actor().held, 400);
+    unit.advance(Duration::from_secs(1));
+    assert_eq!(unit.actor().held, 0);
+
+    // Interest: every 30 days, twice in 61 days (from the start).
+    unit.clear();
+    unit.advance(Duration::from_secs(61 * 86_400));
+    unit.should_send()
+        .to(&ledger)
+        .matching(|m| matches!(m, LedgerMessage::Record(Entry::Interest(_))))
+        .times(2);
+    assert_eq!(unit.actor().balance, 1_000 + 10 + 10);
+
+    // A hold released early: its timer is cancelled and never fires.
+    let timer = Capture::new();
+    unit.cast(|me| me.hold(100, 5));
+    unit.should_arm_timer()
+        .message::<Release>()
+        .capture(&timer)
+        .at_least(1);
+    unit.cast(|me| me.release_now());
+    unit.should_cancel_timer(timer.get()).once();
+    assert_eq!(unit.actor().held, 0);
+    unit.advance(Duration::from_secs(600));
+    assert_eq!(unit.actor().held, 0, "a cancelled release must not fire");
+}
+
+#[test]
+fn a_down_of_the_fraud_service_stops_the_account_and_terminate_runs() {
+    let (mut unit, _, fraud) = account();
+    let monitor = Capture::new();
+    unit.should_monitor(fraud.pid()).capture(&monitor).once();
+    unit.down(Down {
+        monitor: monitor.get(),
+        pid: fraud.pid(),
+        name: None,
+        reason: Reason::Kill,
+    });
+    unit.should_stop_with(Reason::error("fraud service down"));
+    unit.should_log()
+        .level(tracing::Level::ERROR)
+        .containing("gone")
+        .once();
+    unit.should_log().containing("account closed").once();
+}
+
+#[test]
+fn exits_are_trapped_and_a_dead_notifier_is_replaced() {
+    let (mut unit, _, _) = account();
+    let first = Capture::new();
+    unit.should_spawn::<Notifier>().capture(&first).once();
+    let first = first.get();
+    unit.exit(first.pid(), Reason::error("crashed"));
+    unit.should_spawn::<Notifier>().times(2);
+    let now = unit.actor().notifier.clone().unwrap();
+    assert_ne!(now.pid(), first.pid());
+    unit.should_not_stop();
+
+    // From its parent an exit is not trapped.
+    let parent = unit.parent();
+    unit.exit(parent, Reason::Shutdown);
+    unit.should_stop_with(Reason::Shutdown);
+}
+
+#[test]
+fn a_handler_error_stops_the_actor_with_it() {
+    let (mut unit, _, _) = account();
+    unit.call(|me| me.deposit(5)).unwrap();
+    unit.cast(|me| me.close());
+    unit.should_stop_with(Reason::error("closing with 5 left"));
+    assert!(matches!(unit.effects().last(), Some(Effect::Stop(_))));
+}
+
+#[test]
+fn a_failing_assertion_lists_what_the_actor_did() {
+    let (mut unit, ledger, _) = account();
+    unit.call(|me| me.deposit(7)).unwrap();
+    let failure = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        unit.should_send()
+            .to(&ledger)
+            .message(LedgerMessage::Record(Entry::Deposit(8)))
+            .once();
+    }))
+    .expect_err("the assertion must fail");
+    let text = failure.downcast_ref::<String>().unwrap();
+    assert!(text.contains("expected one send"), "{text}");
+    assert!(text.contains(r#"{"Record":{"Deposit":7}}"#), "{text}");
+}
