@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use ergo::events::{register_node_event, Event, EventDown, EventOptions, EventToken, EventsExt};
 use ergo::prelude::*;
 use ergo::testing::unit::{Capture, Effect, Unit};
 use ergo::{Atom, TimerRef, DEFAULT_CALL_TIMEOUT};
@@ -69,6 +70,10 @@ pub struct Interest;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Release(pub u64);
 
+/// The interest rate in percent, published on the node's event "rates".
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rate(pub u64);
+
 /// Told to the audit process, by name, untyped.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Audit(pub String);
@@ -93,6 +98,8 @@ impl std::fmt::Display for BankError {
 pub struct Account {
     pub balance: u64,
     pub held: u64,
+    pub rate: u64,
+    balances: Option<EventToken<u64>>,
     ledger: ActorRef<Ledger>,
     fraud: ActorRef<Fraud>,
     notifier: Option<ActorRef<Notifier>>,
@@ -104,10 +111,18 @@ impl Account {
         Account {
             balance: 0,
             held: 0,
+            rate: 1,
+            balances: None,
             ledger,
             fraud,
             notifier: None,
             hold: None,
+        }
+    }
+
+    fn publish_balance(&self) {
+        if let Some(balances) = &self.balances {
+            let _ = balances.publish(self.balance);
         }
     }
 
@@ -130,6 +145,10 @@ impl Account {
         ctx.register("account").map_err(|e| e.to_string())?;
         ctx.monitor(self.fraud.pid()).map_err(|e| e.to_string())?;
         ctx.send_every(&ctx.myself(), Interest, Duration::from_secs(30 * 86_400));
+        let balances = ctx.register_event::<u64>("balance", EventOptions::new());
+        self.balances = Some(balances.map_err(|e| e.to_string())?);
+        ctx.monitor_event::<Rate>("rates")
+            .map_err(|e| e.to_string())?;
         self.start_notifier(ctx).await.map_err(|e| e.to_string())
     }
 
@@ -138,6 +157,7 @@ impl Account {
         self.balance += amount;
         let _ = self.ledger.record(Entry::Deposit(amount));
         tracing::info!(amount, "deposit");
+        self.publish_balance();
         self.balance
     }
 
@@ -194,9 +214,19 @@ impl Account {
 
     #[handle_info]
     fn interest(&mut self, _tick: Interest) {
-        let interest = self.balance / 100;
+        let interest = self.balance * self.rate / 100;
         self.balance += interest;
         let _ = self.ledger.record(Entry::Interest(interest));
+    }
+
+    #[handle_info(local)]
+    fn rate(&mut self, event: Event<Rate>) {
+        self.rate = event.message.0;
+    }
+
+    #[handle_info(local)]
+    fn rates_ended(&mut self, _: EventDown) {
+        self.rate = 1;
     }
 
     #[handle_info]
@@ -230,16 +260,29 @@ impl Account {
 
 /// A started account with its two stubs, the fraud check approving everything.
 fn account() -> (Unit<Account>, ActorRef<Ledger>, ActorRef<Fraud>) {
-    let mut unit = Unit::new_with(|stubs| {
-        let ledger = stubs.stub::<Ledger>();
-        let fraud = stubs.stub::<Fraud>();
-        Account::new(ledger, fraud)
-    });
+    let (unit, ledger, fraud, _) = account_and_rates();
+    (unit, ledger, fraud)
+}
+
+/// An account not yet initialised, on a node with the event "rates" it subscribes to.
+fn unstarted() -> (Unit<Account>, EventToken<Rate>) {
+    let unit = Unit::new_with(|stubs| Account::new(stubs.stub(), stubs.stub()));
+    let rates = register_node_event::<Rate>(unit.node(), "rates", EventOptions::new()).unwrap();
+    (unit, rates)
+}
+
+fn account_and_rates() -> (
+    Unit<Account>,
+    ActorRef<Ledger>,
+    ActorRef<Fraud>,
+    EventToken<Rate>,
+) {
+    let (mut unit, rates) = unstarted();
     let ledger = unit.actor().ledger.clone();
     let fraud = unit.actor().fraud.clone();
     unit.answer(&fraud, |_| Ok(FraudReply::Check(Ok(()))));
     unit.init().expect("init");
-    (unit, ledger, fraud)
+    (unit, ledger, fraud, rates)
 }
 
 #[test]
@@ -355,7 +398,7 @@ fn failures_injected_into_calls_reach_the_handler() {
 
 #[test]
 fn a_failed_spawn_fails_init() {
-    let mut unit = Unit::new_with(|stubs| Account::new(stubs.stub(), stubs.stub()));
+    let (mut unit, _rates) = unstarted();
     unit.fail_next_spawn::<Notifier>(SpawnError::NodeStopping);
     assert!(unit.init().is_err());
     unit.should_spawn::<Notifier>().failed().once();
@@ -364,7 +407,7 @@ fn a_failed_spawn_fails_init() {
 
 #[test]
 fn a_taken_name_fails_init() {
-    let mut unit = Unit::new_with(|stubs| Account::new(stubs.stub(), stubs.stub()));
+    let (mut unit, _rates) = unstarted();
     unit.take_name("account");
     assert_eq!(unit.init(), Err(Reason::error("name 'account' is taken")));
     unit.should_register("account").never();
@@ -475,4 +518,32 @@ fn a_failing_assertion_lists_what_the_actor_did() {
     let text = failure.downcast_ref::<String>().unwrap();
     assert!(text.contains("expected one send"), "{text}");
     assert!(text.contains(r#"{"Record":{"Deposit":7}}"#), "{text}");
+}
+
+#[test]
+fn balances_are_published_and_rates_delivered_to_the_subscribed_account() {
+    let (mut unit, ledger, _, rates) = account_and_rates();
+    let balances = unit.watch_event::<u64>("balance").unwrap();
+    unit.call(|me| me.deposit(1_000)).unwrap();
+    unit.call(|me| me.deposit(500)).unwrap();
+    unit.should_publish(&balances).message(1_500).once();
+    unit.should_publish(&balances).times(2);
+    assert_eq!(unit.published(&balances), vec![1_000, 1_500]);
+
+    // A rate published on the node reaches the account, which uses it for interest.
+    unit.publish(&rates, Rate(2)).unwrap();
+    assert_eq!(unit.actor().rate, 2);
+    unit.clear();
+    unit.advance(Duration::from_secs(30 * 86_400));
+    unit.should_send()
+        .to(&ledger)
+        .message(LedgerMessage::Record(Entry::Interest(30)))
+        .once();
+
+    // The event ends: the account is told (an `EventDown` is delivered like any info).
+    unit.send(EventDown {
+        name: Atom::new("rates"),
+        reason: Reason::Shutdown,
+    });
+    assert_eq!(unit.actor().rate, 1);
 }

@@ -77,7 +77,7 @@ impl NodeBuilder {
     pub async fn start(self) -> Result<Node, NodeError> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| NodeError::NoRuntime)?;
         let plugins = self.plugins.clone();
-        let node = self.build(runtime, true)?;
+        let node = self.build(runtime, false)?;
         tracing::info!(node = %node.name(), "node started");
         for plugin in &plugins.0 {
             plugin.start(&node).await?;
@@ -89,10 +89,10 @@ impl NodeBuilder {
     /// names, env and events of a unit-test harness (see [`crate::effects`]).
     /// `runtime` backs what the node's code spawns on tokio.
     pub fn detached(self, runtime: tokio::runtime::Handle) -> Result<Node, NodeError> {
-        self.build(runtime, false)
+        self.build(runtime, true)
     }
 
-    fn build(self, runtime: tokio::runtime::Handle, clock: bool) -> Result<Node, NodeError> {
+    fn build(self, runtime: tokio::runtime::Handle, detached: bool) -> Result<Node, NodeError> {
         validate_name(&self.name)?;
         if let Some(level) = self.log_level {
             use std::io::IsTerminal;
@@ -129,11 +129,12 @@ impl NodeBuilder {
             books: Default::default(),
             extensions: RwLock::new(FxHashMap::default()),
             exit_hooks: RwLock::new(Vec::new()),
-            clock: if clock {
-                crate::clock::ClockGate::detect(&runtime)
-            } else {
+            clock: if detached {
                 None
+            } else {
+                crate::clock::ClockGate::detect(&runtime)
             },
+            detached,
             runtime,
         })))
     }

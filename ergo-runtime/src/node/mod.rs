@@ -55,6 +55,8 @@ pub(crate) struct NodeInner {
     pub(crate) exit_hooks: RwLock<Vec<ExitHook>>,
     /// Set when the node started on a paused tokio clock (see [`crate::clock`]).
     pub(crate) clock: Option<Arc<crate::clock::ClockGate>>,
+    /// Made by [`NodeBuilder::detached`]: it runs no process of its own.
+    detached: bool,
 }
 
 /// Told when a process marked with [`Node::watch_exit`] terminates: its node, pid and
@@ -88,6 +90,13 @@ impl Node {
     /// The node's name, `name@host`.
     pub fn name(&self) -> Atom {
         self.0.name
+    }
+
+    /// True for a node made with [`NodeBuilder::detached`] (a unit-test harness's): it
+    /// runs no process, so services that would start one (an event relay, a monitor
+    /// task) are not started on it.
+    pub fn is_detached(&self) -> bool {
+        self.0.detached
     }
 
     /// The node's cookie (shared secret with peer nodes).

@@ -16,6 +16,7 @@ use ergo_runtime::{
 use serde::Serialize;
 
 use super::capture::Capture;
+use super::events::{published_value, EventWatch};
 use super::record::{short, Effect, Recorder};
 use super::Unit;
 
@@ -601,7 +602,58 @@ impl ShouldLog<'_> {
     terminals!();
 }
 
+/// `should_publish(&watch)`: values published to a watched event.
+#[must_use = "an assertion checks nothing until a terminal (`once`, `times`, `never`, ..)"]
+pub struct ShouldPublish<'u, M: Send + 'static> {
+    check: Check<'u>,
+    watch: &'u EventWatch<M>,
+}
+
+impl<'u, M: Clone + Send + 'static> ShouldPublish<'u, M> {
+    /// The value equals `expected`.
+    pub fn message(self, expected: M) -> Self
+    where
+        M: PartialEq + Debug,
+    {
+        let watch = self.watch;
+        ShouldPublish {
+            check: self.check.with(format!("of {expected:?}"), move |e| {
+                published_value(watch, e).is_some_and(|m| *m == expected)
+            }),
+            watch,
+        }
+    }
+
+    /// The value passes `test`.
+    pub fn matching(self, test: impl Fn(&M) -> bool + 'u) -> Self {
+        let watch = self.watch;
+        ShouldPublish {
+            check: self.check.with("matching a predicate", move |e| {
+                published_value(watch, e).is_some_and(&test)
+            }),
+            watch,
+        }
+    }
+
+    terminals!();
+}
+
 impl<A: Actor> Unit<A> {
+    /// Asserts on the values published to a watched event.
+    pub fn should_publish<'u, M: Clone + Send + 'static>(
+        &'u self,
+        watch: &'u EventWatch<M>,
+    ) -> ShouldPublish<'u, M> {
+        ShouldPublish {
+            check: Check::new(
+                &self.recorder,
+                format!("publish to {}", watch.name()),
+                move |e| published_value(watch, e).is_some(),
+            ),
+            watch,
+        }
+    }
+
     /// Asserts on the messages the actor sent.
     pub fn should_send(&self) -> ShouldSend<'_> {
         ShouldSend {

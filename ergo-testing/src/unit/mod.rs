@@ -15,7 +15,10 @@
 //! - timers (`send_after`, `send_every`): they wait in virtual time until
 //!   [`Unit::advance`] passes their instant, then their message is sent — to the actor
 //!   itself, it is handled at once;
-//! - `tracing` log lines written by handlers, and the stop reason.
+//! - `tracing` log lines written by handlers, and the stop reason;
+//! - events: the harness's node has a real event registry; values the actor publishes
+//!   to a watched event ([`Unit::watch_event`]) are recorded, and the test delivers
+//!   values to an actor that subscribed with [`Unit::publish`].
 //!
 //! Calls the actor makes are answered at once: by a responder the test scripted
 //! ([`Unit::answer`]), by an injected failure ([`Unit::fail_next_call`],
@@ -28,8 +31,9 @@
 //! its mailbox and are handled before the driving method returns, in order.
 //!
 //! ```
+//! use std::time::Duration;
 //! use ergo::prelude::*;
-//! use ergo::testing::unit::Unit;
+//! use ergo::testing::unit::{Capture, Unit};
 //!
 //! #[derive(Default)]
 //! struct Ledger;
@@ -38,44 +42,87 @@
 //! impl Ledger {
 //!     #[handle_cast]
 //!     fn record(&mut self, amount: i64) {}
+//!
+//!     #[handle_call]
+//!     fn approve(&mut self, amount: i64) -> bool { true }
 //! }
 //!
-//! #[derive(Default)]
 //! struct Account {
 //!     balance: i64,
-//!     ledger: Option<ActorRef<Ledger>>,
+//!     ledger: ActorRef<Ledger>,
 //! }
 //!
 //! #[actor]
 //! impl Account {
-//!     #[handle_cast]
-//!     fn open(&mut self, ledger: ActorRef<Ledger>) {
-//!         self.ledger = Some(ledger);
-//!     }
-//!
 //!     #[handle_call]
 //!     fn deposit(&mut self, amount: i64) -> i64 {
 //!         self.balance += amount;
-//!         if let Some(ledger) = &self.ledger {
-//!             let _ = ledger.record(amount);
-//!         }
+//!         let _ = self.ledger.record(amount);
 //!         self.balance
+//!     }
+//!
+//!     /// Asks the ledger first (an async handler awaiting a call).
+//!     #[handle_call]
+//!     async fn withdraw(&mut self, amount: i64) -> Result<i64, String> {
+//!         match self.ledger.approve(amount).await {
+//!             Ok(true) => {
+//!                 self.balance -= amount;
+//!                 Ok(self.balance)
+//!             }
+//!             Ok(false) => Err("refused".into()),
+//!             Err(e) => Err(e.to_string()),
+//!         }
+//!     }
+//!
+//!     /// Checks the balance again in an hour.
+//!     #[handle_cast]
+//!     fn audit_later(&mut self, ctx: &mut Context<Self>) {
+//!         ctx.send_after(&ctx.myself(), Audit, Duration::from_secs(3600));
+//!     }
+//!
+//!     #[handle_info(local)]
+//!     fn audit(&mut self, ctx: &mut Context<Self>, _: Audit) {
+//!         if self.balance < 0 {
+//!             ctx.stop(Reason::error("overdrawn"));
+//!         }
 //!     }
 //! }
 //!
-//! let mut unit = Unit::start(Account::default());
-//! let ledger = unit.stub::<Ledger>();
-//! unit.cast(|me| me.open(ledger.clone()));
+//! #[derive(Debug)]
+//! struct Audit;
+//!
+//! // The ledger is a stub: what the account sends it is recorded, calls are scripted.
+//! let mut unit = Unit::new_with(|stubs| Account { balance: 0, ledger: stubs.stub() });
+//! let ledger = unit.actor().ledger.clone();
+//! unit.answer(&ledger, |req| match req {
+//!     LedgerCall::Approve(n) => Ok(LedgerReply::Approve(*n <= 100)),
+//! });
+//! unit.init().unwrap();
+//!
 //! assert_eq!(unit.call(|me| me.deposit(30)), Ok(30));
-//! unit.should_send()
-//!     .to(&ledger)
-//!     .message(LedgerMessage::Record(30))
-//!     .once();
-//! assert_eq!(unit.actor().balance, 30);
+//! unit.should_send().to(&ledger).message(LedgerMessage::Record(30)).once();
+//!
+//! assert_eq!(unit.call(|me| me.withdraw(50)), Ok(-20));
+//! unit.should_call().to(&ledger).request(ledger.approve(50)).once();
+//!
+//! // An injected failure reaches the handler as the caller's error.
+//! unit.timeout_next_call(&ledger);
+//! assert!(unit.call(|me| me.withdraw(1)).is_err());
+//!
+//! // Timers wait in virtual time.
+//! let timer = Capture::new();
+//! unit.cast(|me| me.audit_later());
+//! unit.should_arm_timer().after(Duration::from_secs(3600)).capture(&timer).once();
+//! unit.advance(Duration::from_secs(3599));
+//! unit.should_not_stop();
+//! unit.advance(Duration::from_secs(1));
+//! unit.should_stop_with(Reason::error("overdrawn"));
+//! # let _ = timer.get();
 //! ```
 
 mod assert;
 mod capture;
+mod events;
 mod exec;
 mod log;
 mod record;
@@ -93,10 +140,11 @@ use ergo_runtime::{
 use parking_lot::{MappedMutexGuard, Mutex, MutexGuard};
 
 pub use assert::{
-    message_of, Should, ShouldCall, ShouldCallTo, ShouldLog, ShouldMonitor, ShouldSend,
-    ShouldSendTo, ShouldSendUntyped, ShouldSpawn, ShouldTimer, Times,
+    message_of, Should, ShouldCall, ShouldCallTo, ShouldLog, ShouldMonitor, ShouldPublish,
+    ShouldSend, ShouldSendTo, ShouldSendUntyped, ShouldSpawn, ShouldTimer, Times,
 };
 pub use capture::Capture;
+pub use events::{EventSink, EventWatch, SinkMessage};
 pub use record::{Armed, Called, Effect, LogLine, Sent, Spawned, ToSelf};
 
 use record::Recorder;
@@ -238,14 +286,23 @@ impl<A: Actor> Unit<A> {
         &mut self,
         cast: impl FnOnce(&ActorRef<A>) -> Result<(), SendError<M>>,
     ) -> &mut Self {
-        self.recorder.state.lock().driving = true;
-        let sent = cast(&self.me);
-        self.recorder.state.lock().driving = false;
-        if sent.is_err() {
-            panic!("unit mode: the cast was refused (the actor stopped?)");
+        let me = self.me.clone();
+        if self.outside(|| cast(&me)).is_err() {
+            panic!("unit mode: the cast was refused");
         }
-        self.drain();
         self
+    }
+
+    /// Runs `world` as the world outside the actor (code using [`Unit::node`] or the
+    /// actor's handle: publishing to an event it subscribed to, sending it a message):
+    /// what reaches the actor is input, not its effects, and it handles it before
+    /// this returns.
+    pub fn outside<T>(&mut self, world: impl FnOnce() -> T) -> T {
+        self.recorder.state.lock().driving = true;
+        let out = world();
+        self.recorder.state.lock().driving = false;
+        self.drain();
+        out
     }
 
     /// Calls through the actor's typed handle (`unit.call(|me| me.balance())`) and
