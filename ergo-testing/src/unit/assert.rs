@@ -30,15 +30,17 @@ pub enum Times {
 }
 
 type Filter<'u> = Box<dyn Fn(&Effect) -> bool + 'u>;
+type OnMatch<'u> = Box<dyn Fn(&Effect) + 'u>;
+type Detail<'u> = Box<dyn Fn(&Effect) -> Option<String> + 'u>;
 
 /// The common part of every builder: what is looked for, and what to do with a match.
 struct Check<'u> {
     recorder: &'u Arc<Recorder>,
     what: String,
     filters: Vec<Filter<'u>>,
-    on_match: Vec<Box<dyn Fn(&Effect) + 'u>>,
+    on_match: Vec<OnMatch<'u>>,
     /// Extra detail about an effect for the failure report (a message's value).
-    detail: Option<Box<dyn Fn(&Effect) -> Option<String> + 'u>>,
+    detail: Option<Detail<'u>>,
 }
 
 impl<'u> Check<'u> {

@@ -329,7 +329,7 @@ impl<A: Actor> Unit<A> {
         request: impl FnOnce(&ActorRef<A>) -> Request<A, T, E>,
     ) -> PendingReply<A, T, E> {
         let parts = effects::request_parts(request(&self.me)).expect("an unsent request");
-        let slot: Arc<Mutex<Option<Result<A::Reply, CallError>>>> = Arc::default();
+        let slot: ReplySlot<A> = Arc::default();
         let answer = slot.clone();
         let reply = ReplyTo::from_fn(move |result| *answer.lock() = Some(result));
         self.run(|actor, ctx| actor.handle_call(ctx, parts.request, reply));
@@ -716,9 +716,12 @@ impl Stubs {
     }
 }
 
+/// Where the reply of a call the test made lands.
+type ReplySlot<A> = Arc<Mutex<Option<Result<<A as Actor>::Reply, CallError>>>>;
+
 /// A call made with [`Unit::call_later`]: its reply, once the actor gave one.
 pub struct PendingReply<A: Actor, T, E> {
-    slot: Arc<Mutex<Option<Result<A::Reply, CallError>>>>,
+    slot: ReplySlot<A>,
     map: fn(A::Reply) -> Result<T, CallError<E>>,
 }
 
