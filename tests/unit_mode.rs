@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use ergo::events::{register_node_event, Event, EventDown, EventOptions, EventToken, EventsExt};
 use ergo::prelude::*;
-use ergo::testing::unit::{Capture, Effect, Unit};
+use ergo::testing::unit::{Capture, Effect, Refusal, Unit};
 use ergo::{Atom, TimerRef, DEFAULT_CALL_TIMEOUT};
 use serde::{Deserialize, Serialize};
 
@@ -546,4 +546,139 @@ fn balances_are_published_and_rates_delivered_to_the_subscribed_account() {
         reason: Reason::Shutdown,
     });
     assert_eq!(unit.actor().rate, 1);
+}
+
+// ---- a rate limiter: deferred replies, blocking jobs, self-sends, links ----
+
+/// Lets `capacity` callers through per window; the others wait for the next window.
+pub struct Limiter {
+    capacity: usize,
+    used: usize,
+    waiting: Vec<ReplyTo<bool>>,
+    refused_sends: usize,
+    worker: Option<Pid>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Window;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Checksum(pub u64);
+
+#[actor]
+impl Limiter {
+    /// Answers at once while the window has room, else when the next window opens.
+    #[handle_call]
+    fn acquire(&mut self, ctx: &mut Context<Self>, reply: ReplyTo<bool>) {
+        if self.used < self.capacity {
+            self.used += 1;
+            reply.send(true);
+        } else {
+            if self.waiting.is_empty() {
+                let _ = ctx.myself().send(Window);
+            }
+            self.waiting.push(reply);
+        }
+    }
+
+    #[handle_info]
+    fn window(&mut self, _: Window) {
+        self.used = 0;
+        while self.used < self.capacity {
+            let Some(reply) = self.waiting.pop() else {
+                break;
+            };
+            self.used += 1;
+            reply.send(true);
+        }
+    }
+
+    /// Hands work to a helper it links to, and sums a file off the scheduler.
+    #[handle_cast(local)]
+    fn delegate(&mut self, ctx: &mut Context<Self>, worker: ActorRef<Ledger>) {
+        let _ = ctx.link(worker.pid());
+        self.worker = Some(worker.pid());
+        if worker.record(Entry::Deposit(1)).is_err() {
+            self.refused_sends += 1;
+        }
+        ctx.spawn_blocking(|| Checksum((1..=10).sum()));
+    }
+
+    #[handle_info]
+    fn checksum(&mut self, ctx: &mut Context<Self>, sum: Checksum) {
+        if let Some(worker) = self.worker.take() {
+            ctx.unlink(worker);
+            ctx.send_exit(worker, Reason::error(format!("checksum {}", sum.0)));
+        }
+    }
+
+    #[handle_cast]
+    fn crash(&mut self) {
+        panic!("limiter state corrupted");
+    }
+}
+
+fn limiter(capacity: usize) -> Unit<Limiter> {
+    Unit::start(Limiter {
+        capacity,
+        used: 0,
+        waiting: Vec::new(),
+        refused_sends: 0,
+        worker: None,
+    })
+}
+
+#[test]
+fn a_deferred_reply_comes_when_the_actor_gives_it() {
+    let mut unit = limiter(1);
+    assert_eq!(unit.call(|me| me.acquire()), Ok(true));
+    // Full: the caller waits; the actor asks itself for the next window at once.
+    unit.clear();
+    let pending = unit.call_later(|me| me.acquire());
+    unit.should_send().to(unit.me()).once();
+    assert_eq!(pending.reply(), Some(Ok(true)));
+
+    // No room at all: the reply stays pending until the actor gives it.
+    let mut closed = limiter(0);
+    let pending = closed.call_later(|me| me.acquire());
+    assert!(pending.reply().is_none());
+    closed.actor_mut().capacity = 1;
+    closed.send(Window);
+    assert_eq!(pending.reply(), Some(Ok(true)));
+
+    // `call` refuses a reply that has not come.
+    let unanswered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = limiter(0).call(|me| me.acquire());
+    }));
+    assert!(unanswered.is_err());
+}
+
+#[test]
+fn blocking_jobs_links_exits_and_refused_sends_are_recorded() {
+    let mut unit = limiter(1);
+    let worker = unit.stub::<Ledger>();
+    unit.refuse_next_send(worker.pid(), Refusal::MailboxFull);
+    unit.cast(|me| me.delegate(worker.clone()));
+    assert_eq!(unit.actor().refused_sends, 1);
+    unit.should_send().to(&worker).never();
+    unit.should_link(worker.pid()).once();
+    // The blocking job ran and its result came back as a message.
+    unit.should_unlink(worker.pid()).once();
+    unit.should_send_exit(worker.pid(), Reason::error("checksum 55"))
+        .once();
+}
+
+#[test]
+fn a_panic_stops_the_actor_with_its_message() {
+    let mut unit = limiter(1);
+    unit.cast(|me| me.crash());
+    unit.should_stop_with(Reason::Panic("limiter state corrupted".into()));
+}
+
+#[tokio::test]
+async fn unit_mode_runs_inside_an_async_test_too() {
+    let mut unit = limiter(2);
+    assert_eq!(unit.call(|me| me.acquire()), Ok(true));
+    unit.stop(Reason::Shutdown);
+    unit.should_stop_with(Reason::Shutdown);
 }

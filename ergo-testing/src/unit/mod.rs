@@ -439,7 +439,7 @@ impl<A: Actor> Unit<A> {
     }
 
     /// The next send the actor makes to `to` is refused (the sender gets its message
-    /// back in the matching `SendError`).
+    /// back in the matching `SendError`; a refused send is not recorded).
     pub fn refuse_next_send(&mut self, to: Pid, refusal: Refusal) -> &mut Self {
         self.recorder
             .state
@@ -513,7 +513,8 @@ impl<A: Actor> Unit<A> {
         self.stopped.as_ref()
     }
 
-    /// Everything the actor did since the start (or the last [`Unit::clear`]).
+    /// Everything the actor did since the start (or the last [`Unit::clear`]). The
+    /// guard locks the harness: drop it before driving or asserting again.
     pub fn effects(&self) -> MappedMutexGuard<'_, [Effect]> {
         MutexGuard::map(self.recorder.state.lock(), |s| s.effects.as_mut_slice())
     }

@@ -332,9 +332,8 @@ impl Effects for Recorder {
         }
         let message = (send.message)();
         if to_me {
-            // The actor's own mailbox gets a copy of the record's message: the record
-            // keeps what was sent; the handler gets the value. Only one exists, so the
-            // mailbox takes it and the record keeps its type.
+            // A send to itself: the mailbox takes the message (the actor handles it),
+            // the record keeps its type and the `ToSelf` marker.
             state.mailbox.push_back(message);
             let at = state.now;
             state.effects.push(Effect::Send(Sent {
