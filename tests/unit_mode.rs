@@ -600,6 +600,8 @@ impl Limiter {
         self.worker = Some(worker.pid());
         if worker.record(Entry::Deposit(1)).is_err() {
             self.refused_sends += 1;
+            let retry = LedgerMessage::Record(Entry::Deposit(1));
+            let _ = worker.send_with_priority(retry, Priority::High);
         }
         ctx.spawn_blocking(|| Checksum((1..=10).sum()));
     }
@@ -660,7 +662,15 @@ fn blocking_jobs_links_exits_and_refused_sends_are_recorded() {
     unit.refuse_next_send(worker.pid(), Refusal::MailboxFull);
     unit.cast(|me| me.delegate(worker.clone()));
     assert_eq!(unit.actor().refused_sends, 1);
-    unit.should_send().to(&worker).never();
+    unit.should_send()
+        .to(&worker)
+        .priority(Priority::Normal)
+        .never();
+    unit.should_send()
+        .to(&worker)
+        .message(LedgerMessage::Record(Entry::Deposit(1)))
+        .priority(Priority::High)
+        .once();
     unit.should_link(worker.pid()).once();
     // The blocking job ran and its result came back as a message.
     unit.should_unlink(worker.pid()).once();
