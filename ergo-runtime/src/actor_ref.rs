@@ -15,9 +15,10 @@ use tokio::sync::oneshot;
 use crate::actor::{Actor, Handles, HasHandle};
 use crate::call::{Pending, Polled, SlotWriter};
 use crate::dist::{NetError, RemoteError, RemoteTarget, Transport};
+use crate::effects::{CallEffect, Effects, SendEffect};
 use crate::error::{CallError, SendError};
 use crate::mailbox::{state, Priority};
-use crate::pid::Pid;
+use crate::pid::{Pid, Target};
 use crate::process::core::AnyProcess;
 use crate::process::{current, links, Cell, Envelope};
 use crate::reason::Reason;
@@ -40,6 +41,16 @@ pub struct ActorRef<A: Actor> {
 enum Inner<A: Actor> {
     Local(Arc<Cell<A>>),
     Remote(Arc<RemoteRef>),
+    /// A process that exists only in a test harness: what goes to it goes to the
+    /// harness's effects sink (see [`crate::effects`]).
+    Effect(Arc<EffectRef>),
+}
+
+/// Where a harness's handle points.
+struct EffectRef {
+    node: crate::node::Node,
+    pid: Pid,
+    effects: Arc<dyn Effects>,
 }
 
 /// Hints the CPU to load the mailbox of a local process into cache: a fan-out over many
@@ -89,6 +100,13 @@ impl<A: Actor> ActorRef<A> {
         }
     }
 
+    /// A handle whose sends, calls and exits go to `effects`.
+    pub(crate) fn effect(node: crate::node::Node, pid: Pid, effects: Arc<dyn Effects>) -> Self {
+        ActorRef {
+            inner: Inner::Effect(Arc::new(EffectRef { node, pid, effects })),
+        }
+    }
+
     /// True if the process lives on this node.
     pub fn is_local(&self) -> bool {
         matches!(self.inner, Inner::Local(_))
@@ -107,6 +125,7 @@ impl<A: Actor> ActorRef<A> {
         match &self.inner {
             Inner::Local(cell) => cell.core.pid(),
             Inner::Remote(r) => r.pid,
+            Inner::Effect(e) => e.pid,
         }
     }
 
@@ -116,6 +135,7 @@ impl<A: Actor> ActorRef<A> {
         match &self.inner {
             Inner::Local(cell) => &cell.core.node,
             Inner::Remote(r) => &r.node,
+            Inner::Effect(e) => &e.node,
         }
     }
 
@@ -126,6 +146,7 @@ impl<A: Actor> ActorRef<A> {
         match &self.inner {
             Inner::Local(cell) => cell.mailbox.state() < state::DEAD,
             Inner::Remote(r) => r.node.inner().books.losses(r.pid.node()) == r.losses,
+            Inner::Effect(e) => e.effects.is_alive(e.pid),
         }
     }
 
@@ -180,6 +201,7 @@ impl<A: Actor> ActorRef<A> {
                     (Err(e), None) => Err(SendError::Encode(e.to_string())),
                 }
             }
+            Inner::Effect(e) => e.send::<A, M>(msg, priority, false),
         }
     }
 
@@ -191,6 +213,13 @@ impl<A: Actor> ActorRef<A> {
         A: Handles<M>,
     {
         match &self.inner {
+            Inner::Effect(e) => e
+                .send::<A, M>(msg, Priority::Normal, true)
+                .map_err(|e| match e {
+                    SendError::MailboxFull(_) => NetError::Remote(RemoteError::MailboxFull),
+                    SendError::NoConnection(_) => NetError::NoConnection(self.pid().node()),
+                    _ => NetError::Remote(RemoteError::NoProcess),
+                }),
             Inner::Local(_) => self.send(msg).map_err(|e| match e {
                 SendError::MailboxFull(_) => NetError::Remote(RemoteError::MailboxFull),
                 _ => NetError::Remote(RemoteError::NoProcess),
@@ -233,6 +262,7 @@ impl<A: Actor> ActorRef<A> {
                 Ok(())
             }
             Inner::Remote(_) => Err(SendError::NotRemote(msg)),
+            Inner::Effect(e) => e.send_message::<A>(msg, Priority::Normal),
         }
     }
 
@@ -255,6 +285,14 @@ impl<A: Actor> ActorRef<A> {
                 Ok(())
             }
             Inner::Remote(_) => Err(SendError::NotRemote((req, reply))),
+            Inner::Effect(e) => {
+                let answer = e.call::<A>(req, Priority::Normal, DEFAULT_CALL_TIMEOUT);
+                match answer {
+                    Ok(value) => reply.send(value),
+                    Err(err) => reply.fail(err),
+                }
+                Ok(())
+            }
         }
     }
 
@@ -282,6 +320,9 @@ impl<A: Actor> ActorRef<A> {
     /// Sends an exit signal to the process, from the current process (or the node).
     /// `Reason::Kill` cannot be trapped.
     pub fn exit(&self, reason: Reason) -> bool {
+        if let Inner::Effect(e) = &self.inner {
+            return e.effects.exit(e.pid, reason);
+        }
         let node = self.node();
         let from = current::pid().unwrap_or_else(|| node.pid_of(0));
         links::exit_signal(node, from, self.pid(), reason)
@@ -294,6 +335,7 @@ impl<A: Actor> Clone for ActorRef<A> {
             inner: match &self.inner {
                 Inner::Local(cell) => Inner::Local(cell.clone()),
                 Inner::Remote(r) => Inner::Remote(r.clone()),
+                Inner::Effect(e) => Inner::Effect(e.clone()),
             },
         }
     }
@@ -359,6 +401,18 @@ enum Wait {
 pub type CallFuture<A, T, E> = Request<A, T, E>;
 
 impl<A: Actor, T, E> Request<A, T, E> {
+    /// The request taken apart, unsent (see [`crate::effects::request_parts`]).
+    pub(crate) fn into_parts(mut self) -> Option<crate::effects::RequestParts<A, T, E>> {
+        let (target, request, priority) = self.start.take()?;
+        Some(crate::effects::RequestParts {
+            to: target.pid(),
+            request,
+            priority,
+            timeout: self.timeout,
+            map: self.map,
+        })
+    }
+
     /// How long to wait for the reply (default 5 s).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
@@ -411,6 +465,13 @@ impl<A: Actor, T, E> Future for Request<A, T, E> {
                         close_unanswered::<A>(pending);
                         return Poll::Ready(Err(e));
                     }
+                }
+                Inner::Effect(e) => {
+                    // Answered at once, by the harness.
+                    return Poll::Ready(match e.call::<A>(req, priority, this.timeout) {
+                        Ok(reply) => (this.map)(reply),
+                        Err(err) => Err(err.widen()),
+                    });
                 }
             }
             // A call from outside that ran an idle callee's turn right here has its
@@ -481,6 +542,73 @@ impl<A: Actor, T, E> Drop for Request<A, T, E> {
         if let Wait::Waiting { pending, .. } = std::mem::replace(&mut self.wait, Wait::Idle) {
             close_unanswered::<A>(pending);
         }
+    }
+}
+
+impl EffectRef {
+    /// A typed send handed to the effects sink; a refusal gives the message back.
+    fn send<A: Handles<M>, M>(
+        &self,
+        msg: M,
+        priority: Priority,
+        important: bool,
+    ) -> Result<(), SendError<M>> {
+        let mut unsent = Some(msg);
+        let sent = self.effects.send(SendEffect {
+            to: Target::Pid(self.pid),
+            actor: Some(std::any::type_name::<A>()),
+            message_type: std::any::type_name::<A::Message>(),
+            priority,
+            important,
+            message: &mut || Box::new(A::into_message(unsent.take().expect("taken once"))),
+        });
+        match (sent, unsent) {
+            (Err(refused), Some(msg)) => Err(refused.into_send_error(msg)),
+            _ => Ok(()),
+        }
+    }
+
+    /// A built message handed to the effects sink.
+    fn send_message<A: Actor>(
+        &self,
+        msg: A::Message,
+        priority: Priority,
+    ) -> Result<(), SendError<A::Message>> {
+        let mut unsent = Some(msg);
+        let sent = self.effects.send(SendEffect {
+            to: Target::Pid(self.pid),
+            actor: Some(std::any::type_name::<A>()),
+            message_type: std::any::type_name::<A::Message>(),
+            priority,
+            important: false,
+            message: &mut || Box::new(unsent.take().expect("taken once")),
+        });
+        match (sent, unsent) {
+            (Err(refused), Some(msg)) => Err(refused.into_send_error(msg)),
+            _ => Ok(()),
+        }
+    }
+
+    /// A call answered by the effects sink.
+    fn call<A: Actor>(
+        &self,
+        req: A::Call,
+        priority: Priority,
+        timeout: Duration,
+    ) -> Result<A::Reply, CallError> {
+        let reply = self.effects.call(CallEffect {
+            to: self.pid,
+            actor: std::any::type_name::<A>(),
+            request: Box::new(req),
+            priority,
+            timeout,
+        })?;
+        reply.downcast::<A::Reply>().map(|r| *r).map_err(|_| {
+            CallError::BadRequest(format!(
+                "the harness answered with another type than `{}`",
+                std::any::type_name::<A::Reply>()
+            ))
+        })
     }
 }
 

@@ -1,13 +1,14 @@
 //! [`Context`]: what a handler can do besides changing its state — learn its pid, spawn,
 //! link, monitor, register names, set timers, stop.
 
-use std::any::Any;
+use std::any::{type_name, Any};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::actor::{Actor, Handles};
 use crate::actor_ref::ActorRef;
+use crate::effects::{Effects, SendEffect, SpawnEffect, TimerEffect};
 use crate::error::{LinkError, NameError, SendError, SpawnError};
 use crate::mailbox::Priority;
 use crate::node::Node;
@@ -35,11 +36,26 @@ use crate::timer::TimerRef;
 pub struct Context<A: Actor> {
     cell: Arc<Cell<A>>,
     stop: Option<Reason>,
+    /// Where the operations go instead of the node (a unit-test harness; see
+    /// [`crate::effects`]). `None` in every process of a running node.
+    effects: Option<Arc<dyn Effects>>,
 }
 
 impl<A: Actor> Context<A> {
     pub(crate) fn new(cell: Arc<Cell<A>>) -> Self {
-        Context { cell, stop: None }
+        Context {
+            cell,
+            stop: None,
+            effects: None,
+        }
+    }
+
+    pub(crate) fn with_effects(cell: Arc<Cell<A>>, effects: Arc<dyn Effects>) -> Self {
+        Context {
+            cell,
+            stop: None,
+            effects: Some(effects),
+        }
     }
 
     pub(crate) fn take_stop(&mut self) -> Option<Reason> {
@@ -58,7 +74,10 @@ impl<A: Actor> Context<A> {
 
     /// A typed handle to this process (for handing out, or sending to itself).
     pub fn myself(&self) -> ActorRef<A> {
-        ActorRef::from_cell(self.cell.clone())
+        match &self.effects {
+            None => ActorRef::from_cell(self.cell.clone()),
+            Some(fx) => ActorRef::effect(self.node().clone(), self.pid(), fx.clone()),
+        }
     }
 
     /// Stops this process with `reason` once the current handler returns (a call
@@ -104,43 +123,75 @@ impl<A: Actor> Context<A> {
         args: B::Args,
         options: SpawnOptions,
     ) -> Result<ActorRef<B>, SpawnError> {
+        if let Some(fx) = &self.effects {
+            let pid = fx.spawn(SpawnEffect {
+                actor_type: std::any::type_name::<B>(),
+                actor: Box::new(actor),
+                args: Box::new(args),
+                name: options.name,
+                link: options.link,
+                env: options.env,
+            })?;
+            return Ok(ActorRef::effect(self.node().clone(), pid, fx.clone()));
+        }
         crate::spawn::spawn(self.node(), Some(self.pid()), actor, args, options).await
     }
 
     /// Links this process with `pid` (both ways). If `pid` is not alive, this process
     /// gets an exit signal with `NoProcess`.
     pub fn link(&self, pid: Pid) -> Result<(), LinkError> {
+        if let Some(fx) = &self.effects {
+            return fx.link(pid);
+        }
         links::link(self.node(), self.pid(), pid)
     }
 
     /// Removes a link.
     pub fn unlink(&self, pid: Pid) {
+        if let Some(fx) = &self.effects {
+            return fx.unlink(pid);
+        }
         links::unlink(self.node(), self.pid(), pid)
     }
 
     /// Monitors a process by pid, name or alias; exactly one `Down` arrives (at once,
     /// with `NoProcess`, if it is not alive).
     pub fn monitor(&self, target: impl Into<Target>) -> Result<Ref, LinkError> {
+        if let Some(fx) = &self.effects {
+            return fx.monitor(target.into());
+        }
         links::monitor(self.node(), Watcher::Process(self.pid()), target.into())
     }
 
     /// Removes a monitor; no `Down` for it arrives afterwards. False if unknown.
     pub fn demonitor(&self, monitor: Ref) -> bool {
+        if let Some(fx) = &self.effects {
+            return fx.demonitor(monitor);
+        }
         links::demonitor(self.node(), Some(self.pid()), monitor)
     }
 
     /// Sends an exit signal to `pid` from this process.
     pub fn send_exit(&self, pid: Pid, reason: Reason) -> bool {
+        if let Some(fx) = &self.effects {
+            return fx.exit(pid, reason);
+        }
         links::exit_signal(self.node(), self.pid(), pid, reason)
     }
 
     /// Registers this process under `name`.
     pub fn register(&self, name: impl Into<Atom>) -> Result<(), NameError> {
+        if let Some(fx) = &self.effects {
+            return fx.register(name.into());
+        }
         self.node().register(name, self.pid())
     }
 
     /// Drops this process's registered name.
     pub fn unregister(&self) -> Result<(), NameError> {
+        if let Some(fx) = &self.effects {
+            return fx.unregister();
+        }
         let name = self.cell.core.side().and_then(|s| s.lock().name);
         match name {
             Some(name) => self.node().unregister(name),
@@ -150,6 +201,9 @@ impl<A: Actor> Context<A> {
 
     /// Creates a new alias for this process.
     pub fn create_alias(&self) -> Alias {
+        if let Some(fx) = &self.effects {
+            return fx.create_alias();
+        }
         self.node()
             .create_alias(self.pid())
             .expect("a running process is alive")
@@ -157,6 +211,9 @@ impl<A: Actor> Context<A> {
 
     /// Deletes one of this process's aliases.
     pub fn delete_alias(&self, alias: Alias) -> Result<(), NameError> {
+        if let Some(fx) = &self.effects {
+            return fx.delete_alias(alias);
+        }
         self.node().delete_alias(alias, self.pid())
     }
 
@@ -166,6 +223,15 @@ impl<A: Actor> Context<A> {
         B: Handles<M>,
         M: Send + 'static,
     {
+        if let Some(fx) = &self.effects {
+            let (to, mut msg) = (to.clone(), Some(msg));
+            let pid = to.pid();
+            let fire = Box::new(move || match msg.take() {
+                Some(msg) => to.send(msg).is_ok(),
+                None => false,
+            });
+            return arm(fx, pid, type_name::<M>(), delay, None, fire);
+        }
         let timer = crate::timer::send_after(self.node(), to.clone(), msg, delay);
         self.own_timer(&timer);
         timer
@@ -178,16 +244,25 @@ impl<A: Actor> Context<A> {
         B: Handles<M>,
         M: Clone + Send + 'static,
     {
+        if let Some(fx) = &self.effects {
+            let to = to.clone();
+            let pid = to.pid();
+            let fire =
+                Box::new(move || !matches!(to.send(msg.clone()), Err(SendError::NoProcess(_))));
+            return arm(fx, pid, type_name::<M>(), period, Some(period), fire);
+        }
         let timer = crate::timer::send_every(self.node(), to.clone(), msg, period);
         self.own_timer(&timer);
         timer
     }
 
     fn own_timer(&self, timer: &TimerRef) {
-        self.cell.core.with_live_side(|side| {
-            side.timers.retain(|t| !t.is_finished());
-            side.timers.push(timer.abort_handle());
-        });
+        if let Some(handle) = timer.abort_handle() {
+            self.cell.core.with_live_side(|side| {
+                side.timers.retain(|t| !t.is_finished());
+                side.timers.push(handle);
+            });
+        }
     }
 
     /// Sends an untyped message by pid, name, alias or `(name, node)`: the target
@@ -201,6 +276,21 @@ impl<A: Actor> Context<A> {
         to: impl Into<Target>,
         msg: M,
     ) -> Result<(), SendError<Box<dyn Any + Send>>> {
+        if let Some(fx) = &self.effects {
+            let mut unsent = Some(msg);
+            let sent = fx.send(SendEffect {
+                to: to.into(),
+                actor: None,
+                message_type: type_name::<M>(),
+                priority: Priority::Normal,
+                important: false,
+                message: &mut || Box::new(unsent.take().expect("taken once")),
+            });
+            return match (sent, unsent) {
+                (Err(refused), Some(msg)) => Err(refused.into_send_error(Box::new(msg))),
+                _ => Ok(()),
+            };
+        }
         self.node().send_with_priority(to, msg, Priority::Normal)
     }
 
@@ -248,6 +338,10 @@ impl<A: Actor> Context<A> {
         T: Send + 'static,
         D: FnOnce(T) + Send + 'static,
     {
+        if self.effects.is_some() {
+            // A harness runs the job at once, on its own thread: no pool to wait for.
+            return deliver(job());
+        }
         let cell = self.cell.clone();
         self.node().inner().runtime.spawn_blocking(move || {
             match guard::run(job) {
@@ -276,6 +370,25 @@ impl<A: Actor> Context<A> {
             .and_then(|s| s.lock().env.get(&key).cloned());
         own.or_else(|| self.node().env(&key))
     }
+}
+
+/// Arms a timer in an effects sink.
+fn arm(
+    fx: &Arc<dyn Effects>,
+    to: Pid,
+    message_type: &'static str,
+    delay: Duration,
+    period: Option<Duration>,
+    fire: Box<dyn FnMut() -> bool + Send>,
+) -> TimerRef {
+    let id = fx.arm_timer(TimerEffect {
+        to,
+        message_type,
+        delay,
+        period,
+        fire,
+    });
+    TimerRef::effect(fx.clone(), id)
 }
 
 impl<A: Actor> fmt::Debug for Context<A> {

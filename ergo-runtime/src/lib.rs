@@ -11,6 +11,7 @@ mod call;
 mod clock;
 mod context;
 pub mod dist;
+pub mod effects;
 mod error;
 mod info;
 mod mailbox;

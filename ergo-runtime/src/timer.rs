@@ -1,36 +1,70 @@
 //! Timers: send a message after a delay, or every period. Cancellable; a process's
 //! timers die with it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::task::{AbortHandle, JoinHandle};
 
 use crate::actor::Handles;
 use crate::actor_ref::ActorRef;
+use crate::effects::Effects;
 use crate::error::SendError;
 use crate::node::Node;
 
 /// A pending timer. Dropping it does not cancel it; call [`TimerRef::cancel`].
-#[derive(Debug)]
 pub struct TimerRef {
-    task: JoinHandle<()>,
+    inner: Inner,
+}
+
+enum Inner {
+    /// A tokio task sleeping until the timer fires.
+    Task(JoinHandle<()>),
+    /// A timer kept by an effects sink (a unit-test harness's virtual clock).
+    Effect(Arc<dyn Effects>, u64),
 }
 
 impl TimerRef {
+    pub(crate) fn effect(effects: Arc<dyn Effects>, id: u64) -> Self {
+        TimerRef {
+            inner: Inner::Effect(effects, id),
+        }
+    }
+
     /// Cancels the timer. False if it already fired (or was cancelled).
     pub fn cancel(&self) -> bool {
-        let pending = !self.task.is_finished();
-        self.task.abort();
-        pending
+        match &self.inner {
+            Inner::Task(task) => {
+                let pending = !task.is_finished();
+                task.abort();
+                pending
+            }
+            Inner::Effect(fx, id) => fx.cancel_timer(*id),
+        }
     }
 
     /// True once a one-shot timer fired or any timer was cancelled.
     pub fn is_finished(&self) -> bool {
-        self.task.is_finished()
+        match &self.inner {
+            Inner::Task(task) => task.is_finished(),
+            Inner::Effect(fx, id) => fx.timer_finished(*id),
+        }
     }
 
-    pub(crate) fn abort_handle(&self) -> AbortHandle {
-        self.task.abort_handle()
+    pub(crate) fn abort_handle(&self) -> Option<AbortHandle> {
+        match &self.inner {
+            Inner::Task(task) => Some(task.abort_handle()),
+            Inner::Effect(..) => None,
+        }
+    }
+}
+
+impl std::fmt::Debug for TimerRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.inner {
+            Inner::Task(task) => write!(f, "TimerRef({:?})", task.id()),
+            Inner::Effect(_, id) => write!(f, "TimerRef(virtual {id})"),
+        }
     }
 }
 
@@ -43,7 +77,9 @@ where
         tokio::time::sleep(delay).await;
         let _ = to.send(msg);
     });
-    TimerRef { task }
+    TimerRef {
+        inner: Inner::Task(task),
+    }
 }
 
 pub(crate) fn send_every<B, M>(node: &Node, to: ActorRef<B>, msg: M, period: Duration) -> TimerRef
@@ -62,7 +98,9 @@ where
             }
         }
     });
-    TimerRef { task }
+    TimerRef {
+        inner: Inner::Task(task),
+    }
 }
 
 impl Node {

@@ -1,5 +1,13 @@
-//! Testing ergo actors against real nodes ("stage mode").
+//! Testing ergo actors: one actor run by hand ("unit mode"), or real nodes ("stage
+//! mode").
 //!
+//! Unit mode, [`unit::Unit`]: an actor's handlers run on the test's thread with a
+//! recording context — no scheduler threads, virtual time. Drive it with sends, calls,
+//! exit signals, downs and timer firings; assert on what it sent, called, spawned,
+//! linked, monitored, registered, logged, and why it stopped; inject failures into
+//! what it calls and spawns. See the [`unit`] module.
+//!
+//! Stage mode:
 //! - [`eventually`]: wait for a condition, with a bound
 //!   (`eventually(|| cond).within(d).await`).
 //! - [`handled`] and [`wait_handled`]: how many messages a process has handled, and
@@ -18,6 +26,7 @@
 
 mod eventually;
 mod probe;
+pub mod unit;
 
 #[cfg(feature = "net")]
 mod cluster;

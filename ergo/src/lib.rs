@@ -32,9 +32,11 @@ pub use ergo_runtime::{
     Target, TimerRef, Wire, WireError, DEFAULT_CALL_TIMEOUT, DEFAULT_INIT_TIMEOUT,
 };
 
-/// Testing actors on real nodes (the `testing` feature; for dev-dependencies): bounded
-/// waits, message-count probes, clusters of networked nodes on 127.0.0.1 (with `net`),
-/// and nodes that follow tokio's paused clock (`#[tokio::test(start_paused = true)]`).
+/// Testing actors (the `testing` feature; for dev-dependencies). Unit mode
+/// ([`testing::unit::Unit`]): one actor's handlers run by hand with a recording context,
+/// virtual timers and fluent assertions on what it did. On real nodes: bounded waits,
+/// message-count probes, clusters of networked nodes on 127.0.0.1 (with `net`), and
+/// nodes that follow tokio's paused clock (`#[tokio::test(start_paused = true)]`).
 ///
 /// On a paused clock, virtual time moves only while every process of the node is idle:
 /// half an hour of timers takes no real time, and comes out the same on every run.

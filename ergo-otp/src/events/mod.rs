@@ -163,6 +163,21 @@ pub fn register_node_event<M: Clone + Send + 'static>(
     registry::register::<M>(node, name.into(), owner, options, false)
 }
 
+/// Subscribes the process `subscriber` points to, from outside it (a test harness's
+/// stand-in, code bridging another system): as [`EventsExt::monitor_event`] does for
+/// the calling process. Returns the buffered values, oldest first.
+pub fn monitor_event_for<A, M>(
+    node: &Node,
+    name: impl Into<Atom>,
+    subscriber: ActorRef<A>,
+) -> Result<Vec<M>, EventError>
+where
+    A: Handles<Event<M>> + Handles<EventDown>,
+    M: Clone + Send + 'static,
+{
+    registry::subscribe::<A, M>(node, name.into(), subscription(subscriber, false))
+}
+
 /// What the event `name` of this node has done so far: values published, delivered
 /// here, sent per subscribing node; its subscribers.
 pub fn info(node: &Node, name: impl Into<Atom>) -> Option<EventInfo> {

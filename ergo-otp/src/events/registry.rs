@@ -156,6 +156,17 @@ pub(super) fn register<M: Clone + Send + 'static>(
             })),
         );
     }
+    // A detached node (a unit-test harness's) runs no relay and no monitor task: its
+    // events end when unregistered.
+    let token = EventToken {
+        node: node.clone(),
+        name,
+        generation,
+        _type: PhantomData,
+    };
+    if node.is_detached() {
+        return Ok(token);
+    }
     // Other nodes subscribe through this node's relay.
     let relay_node = node.clone();
     tokio::spawn(async move {
@@ -175,12 +186,7 @@ pub(super) fn register<M: Clone + Send + 'static>(
             end(node, name, generation, Reason::NoProcess);
         }
     }
-    Ok(EventToken {
-        node: node.clone(),
-        name,
-        generation,
-        _type: PhantomData,
-    })
+    Ok(token)
 }
 
 fn check_type<M: 'static>(name: Atom, entry: &Entry) -> Result<(), EventError> {
@@ -209,6 +215,9 @@ where
         super::cluster::ensure(node);
     }
     let subscriber = subscription.actor.pid();
+    // A handle to no process of this node's table (a test harness's stand-in) cannot
+    // be watched for its end: it stays until it unsubscribes.
+    let watchable = subscription.actor.is_local();
     let entry = find(node, name).ok_or(EventError::Unknown(name))?;
     let (buffered, demand, generation) = {
         let mut entry = entry.lock();
@@ -230,7 +239,7 @@ where
         tell_demand(node, owner, name, true);
     }
     // A subscriber that ends is dropped by the exit hook (and may end the demand).
-    if !node.watch_exit(subscriber) {
+    if watchable && !node.watch_exit(subscriber) {
         drop_subscriber(node, name, generation, subscriber);
     }
     Ok(buffered)

@@ -75,8 +75,25 @@ impl NodeBuilder {
     /// Starts the node. Must run inside a tokio runtime (timers and I/O of processes
     /// use it; processes themselves run on ergo's scheduler threads).
     pub async fn start(self) -> Result<Node, NodeError> {
-        validate_name(&self.name)?;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| NodeError::NoRuntime)?;
+        let plugins = self.plugins.clone();
+        let node = self.build(runtime, false)?;
+        tracing::info!(node = %node.name(), "node started");
+        for plugin in &plugins.0 {
+            plugin.start(&node).await?;
+        }
+        Ok(node)
+    }
+
+    /// A node that runs no process of its own and starts no plug-in: the identity,
+    /// names, env and events of a unit-test harness (see [`crate::effects`]).
+    /// `runtime` backs what the node's code spawns on tokio.
+    pub fn detached(self, runtime: tokio::runtime::Handle) -> Result<Node, NodeError> {
+        self.build(runtime, true)
+    }
+
+    fn build(self, runtime: tokio::runtime::Handle, detached: bool) -> Result<Node, NodeError> {
+        validate_name(&self.name)?;
         if let Some(level) = self.log_level {
             use std::io::IsTerminal;
             let _ = tracing_subscriber::fmt()
@@ -93,7 +110,7 @@ impl NodeBuilder {
             .unwrap_or_default();
         let cookie = self.cookie.unwrap_or_else(|| random_cookie(now));
         let (stopped, _) = watch::channel(false);
-        let node = Node(Arc::new(NodeInner {
+        Ok(Node(Arc::new(NodeInner {
             name: Atom::new(&self.name),
             creation: random_creation(now),
             cookie,
@@ -112,15 +129,15 @@ impl NodeBuilder {
             books: Default::default(),
             extensions: RwLock::new(FxHashMap::default()),
             exit_hooks: RwLock::new(Vec::new()),
-            clock: crate::clock::ClockGate::detect(&runtime),
+            clock: if detached {
+                None
+            } else {
+                crate::clock::ClockGate::detect(&runtime)
+            },
+            detached,
             call_timers: crate::call::CallTimers::new(runtime.clone()),
             runtime,
-        }));
-        tracing::info!(node = %node.name(), "node started");
-        for plugin in &self.plugins.0 {
-            plugin.start(&node).await?;
-        }
-        Ok(node)
+        })))
     }
 }
 

@@ -57,6 +57,8 @@ pub(crate) struct NodeInner {
     pub(crate) clock: Option<Arc<crate::clock::ClockGate>>,
     /// Deadlines of the calls made through this node's handles.
     pub(crate) call_timers: Arc<crate::call::CallTimers>,
+    /// Made by [`NodeBuilder::detached`]: it runs no process of its own.
+    detached: bool,
 }
 
 /// Told when a process marked with [`Node::watch_exit`] terminates: its node, pid and
@@ -64,6 +66,13 @@ pub(crate) struct NodeInner {
 /// fire (whoever learns of the end from them finds the hooks done); it must be short
 /// and must not block.
 pub type ExitHook = Arc<dyn Fn(&Node, Pid, &crate::reason::Reason) + Send + Sync>;
+
+impl NodeInner {
+    /// A fresh process id (for a process kept outside the table: a test harness's).
+    pub(crate) fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+}
 
 /// A running node: the runtime that owns processes. Cheap to clone; every method may be
 /// called from any thread or task.
@@ -83,6 +92,13 @@ impl Node {
     /// The node's name, `name@host`.
     pub fn name(&self) -> Atom {
         self.0.name
+    }
+
+    /// True for a node made with [`NodeBuilder::detached`] (a unit-test harness's): it
+    /// runs no process, so services that would start one (an event relay, a monitor
+    /// task) are not started on it.
+    pub fn is_detached(&self) -> bool {
+        self.0.detached
     }
 
     /// The node's cookie (shared secret with peer nodes).

@@ -73,6 +73,16 @@ impl<A: Actor> Cell<A> {
         }
     }
 
+    /// A cell whose actor lives elsewhere (a harness holds it and calls its handlers):
+    /// only its identity and side structure are used.
+    pub(crate) fn detached(core: Core) -> Self {
+        Cell {
+            core,
+            mailbox: Mailbox::new(0),
+            slot: UnsafeCell::new(Slot::Empty),
+        }
+    }
+
     /// The actor, for the spawner during init.
     ///
     /// # Safety
