@@ -59,7 +59,9 @@ pub struct Options {
     /// times as long (default 15 s, Erlang's `net_ticktime` / 4).
     pub tick: Duration,
     /// The largest frame accepted from a peer (default 64 MiB); a larger one closes
-    /// the connection.
+    /// the connection. On a connection that agreed on fragments, a message sent whole
+    /// (as a BEAM node sends what it queued while connecting) may be as large as
+    /// `max_message`.
     pub max_frame: u32,
     /// The largest message accepted in fragments (default 1 GiB), over all the
     /// fragmented messages under way on a connection; more closes the connection.
@@ -763,17 +765,17 @@ impl Shared {
             Term::tuple([Term::Pid(me.clone()), Term::Ref(mref.clone())]),
             req,
         ]);
-        // A request OTP would refuse (a long atom, a duplicate map key) is refused
-        // here, with the monitor taken back.
-        let sent = conn.send(&monitor, None)
-            && match conn.try_send_to(&to, &me, &msg) {
-                Ok(sent) => sent,
-                Err(e) => {
-                    self.calls.lock().remove(&mref);
-                    conn.send(&ctl(20, [Term::Pid(me), proc_term, Term::Ref(mref)]), None);
-                    return Err(ErlCallError::Dist(DistError::Encode(e)));
-                }
-            };
+        // The monitor and the request leave in one write. A request OTP would refuse
+        // (a long atom, a duplicate map key) is refused here, before anything is sent.
+        let mut out = Vec::new();
+        let encoded = conn
+            .encode(&monitor, None, &mut out)
+            .and_then(|()| conn.encode_to(&to, &me, &msg, &mut out));
+        if let Err(e) = encoded {
+            self.calls.lock().remove(&mref);
+            return Err(ErlCallError::Dist(DistError::Encode(e)));
+        }
+        let sent = conn.write(out);
         if !sent {
             self.calls.lock().remove(&mref);
             return Err(ErlCallError::NoConnection(peer));
