@@ -649,7 +649,8 @@ async fn global_and_pg_work_across_the_cluster_as_on_a_beam_node() {
 }
 
 /// Item 8: a message over the 64 MiB frame limit (a call of 140 MiB and its reply)
-/// crosses in distribution fragments both ways, as between BEAM nodes.
+/// crosses in distribution fragments both ways, as between BEAM nodes; the first one,
+/// sent while the client is still connecting, arrives whole and is taken too.
 #[tokio::test(flavor = "multi_thread")]
 async fn messages_over_the_frame_limit_cross_in_fragments_as_on_a_beam_node() {
     same_answers(&["fragments"]).await;
