@@ -397,6 +397,9 @@ fn monitor_local(
 /// A `SEND` to a pid of this node: a reply to one of our calls, or a message for a
 /// local process.
 fn deliver_to_pid(shared: &Arc<Shared>, conn: &Arc<Conn>, to: &ErlPid, msg: Term) {
+    if *to == shared.locker_pid() {
+        return shared.global_locker_message(conn, &msg);
+    }
     let Some(local) = shared.local_pid(to) else {
         tracing::debug!(%to, "dropped a message for a pid of another incarnation");
         return;
@@ -709,7 +712,8 @@ impl GenCall {
         let Term::Tuple(items) = msg else {
             unreachable!("checked above")
         };
-        let [_, Term::Tuple(from_tag), req] = <[Term; 3]>::try_from(items).ok().expect("checked above")
+        let [_, Term::Tuple(from_tag), req] =
+            <[Term; 3]>::try_from(items).ok().expect("checked above")
         else {
             unreachable!("checked above")
         };

@@ -320,6 +320,25 @@ impl Distribution {
         shared
             .dist
             .add_transport(Arc::new(transport::ErlTransport::new(&shared)));
+        // A BEAM node that resolves a `global` name conflict runs the resolver on the
+        // node of the process registered first (`rpc:call(Node, global, resolve_it,
+        // [Method, Name, Pid1, Pid2])`): answered here for OTP's resolvers.
+        let weak = Arc::downgrade(&shared);
+        let resolve: exposed::RpcFn = Arc::new(move |args: Vec<Term>| {
+            let (Some(shared), [method, name, Term::Pid(p1), Term::Pid(p2)]) =
+                (weak.upgrade(), args.as_slice())
+            else {
+                return Err(Term::atom("badarg"));
+            };
+            let mut losers = Vec::new();
+            let kept = global::resolve_it(method, name, p1, p2, &mut losers);
+            shared.resolve_losers(losers);
+            Ok(kept.map_or_else(|| Term::atom("none"), Term::Pid))
+        });
+        shared
+            .exposed
+            .lock()
+            .allow_rpc("global", "resolve_it", resolve);
         tracing::info!(node = %shared.name, port, "Erlang distribution started");
         Ok(Distribution(shared))
     }
@@ -507,6 +526,70 @@ impl Distribution {
     /// The nodes `global` has synchronised with.
     pub fn global_nodes(&self) -> Vec<String> {
         self.0.global_known()
+    }
+
+    /// `global:set_lock({Resource, Requester}, Nodes, Retries)`: locks `resource` for
+    /// `requester` on `nodes` (`None`: this node and every visible node, as
+    /// `global:set_lock/1`), held by this node (its [`Distribution::pid`]). Another
+    /// holder with the same `requester` shares the lock; one with another requester
+    /// makes this attempt fail. A refused attempt is retried after OTP's random pause,
+    /// `retries` times (`None`: until it succeeds). True once locked everywhere.
+    pub async fn set_lock(
+        &self,
+        resource: impl IntoTerm,
+        requester: impl IntoTerm,
+        nodes: Option<&[String]>,
+        retries: Option<u32>,
+    ) -> bool {
+        let id = Term::tuple([resource.into_term(), requester.into_term()]);
+        let nodes = self.lock_nodes(nodes);
+        self.0.set_lock(&id, &nodes, retries).await
+    }
+
+    /// `global:del_lock({Resource, Requester}, Nodes)`: this node stops holding the
+    /// lock on `nodes` (`None`: this node and every visible node).
+    pub async fn del_lock(
+        &self,
+        resource: impl IntoTerm,
+        requester: impl IntoTerm,
+        nodes: Option<&[String]>,
+    ) {
+        let id = Term::tuple([resource.into_term(), requester.into_term()]);
+        let nodes = self.lock_nodes(nodes);
+        self.0.unlock_nodes(&id, &nodes).await
+    }
+
+    /// `global:trans({Resource, Requester}, Fun, Nodes, Retries)`: runs `work` under
+    /// the lock and releases it after; `None` (Erlang's `aborted`) if the lock could
+    /// not be taken.
+    pub async fn trans<R>(
+        &self,
+        resource: impl IntoTerm,
+        requester: impl IntoTerm,
+        nodes: Option<&[String]>,
+        retries: Option<u32>,
+        work: impl std::future::Future<Output = R>,
+    ) -> Option<R> {
+        let id = Term::tuple([resource.into_term(), requester.into_term()]);
+        let nodes = self.lock_nodes(nodes);
+        if !self.0.set_lock(&id, &nodes, retries).await {
+            return None;
+        }
+        let result = work.await;
+        self.0.unlock_nodes(&id, &nodes).await;
+        Some(result)
+    }
+
+    /// The nodes a lock goes on: those given, else this node and the visible ones.
+    fn lock_nodes(&self, nodes: Option<&[String]>) -> Vec<String> {
+        match nodes {
+            Some(n) => n.to_vec(),
+            None => {
+                let mut all = vec![self.0.name.clone()];
+                all.extend(self.visible_nodes());
+                all
+            }
+        }
     }
 
     /// The pid that stands for this node in Erlang (the sender of node-level calls).
