@@ -424,7 +424,7 @@ fn deliver_to_pid(shared: &Arc<Shared>, conn: &Arc<Conn>, to: &ErlPid, msg: Term
 fn reply_of(msg: Term) -> Result<Term, Term> {
     match msg {
         Term::Tuple(items) if items.len() == 2 => {
-            let [_, reply] = <[Term; 2]>::try_from(items).ok().expect("two elements");
+            let [_, reply] = <[Term; 2]>::try_from(items).expect("two elements");
             Ok(reply)
         }
         msg => Err(msg),
@@ -712,13 +712,11 @@ impl GenCall {
         let Term::Tuple(items) = msg else {
             unreachable!("checked above")
         };
-        let [_, Term::Tuple(from_tag), req] =
-            <[Term; 3]>::try_from(items).ok().expect("checked above")
+        let [_, Term::Tuple(from_tag), req] = <[Term; 3]>::try_from(items).expect("checked above")
         else {
             unreachable!("checked above")
         };
-        let [Term::Pid(from), tag] = <[Term; 2]>::try_from(from_tag).ok().expect("checked above")
-        else {
+        let [Term::Pid(from), tag] = <[Term; 2]>::try_from(from_tag).expect("checked above") else {
             unreachable!("checked above")
         };
         Ok(GenCall { from, tag, req })
@@ -803,7 +801,7 @@ fn deliver(shared: &Arc<Shared>, conn: &Arc<Conn>, target: Target, msg: Term) {
     };
     let msg = match msg {
         Term::Tuple(items) if items.len() == 2 && items[0].is_atom("$gen_cast") => {
-            let [_, cast] = <[Term; 2]>::try_from(items).ok().expect("two elements");
+            let [_, cast] = <[Term; 2]>::try_from(items).expect("two elements");
             return deliver_one(shared, target, GenCast(cast));
         }
         msg => msg,
