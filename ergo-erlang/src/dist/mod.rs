@@ -881,7 +881,7 @@ impl Shared {
     }
 
     /// A connection ended: everything across it fires with `noconnection`.
-    fn connection_lost(&self, conn: &Conn) {
+    fn connection_lost(self: &Arc<Self>, conn: &Conn) {
         {
             let mut conns = self.conns.lock();
             if conns.get(&conn.peer).is_some_and(|c| c.id == conn.id) {
@@ -896,7 +896,7 @@ impl Shared {
 
     /// Everything across a connection that is no longer registered fires with
     /// `noconnection`.
-    fn lost(&self, conn: &Conn) {
+    fn lost(self: &Arc<Self>, conn: &Conn) {
         let node_atom = conn.peer_atom;
         let calls: Vec<PendingCall> = {
             let mut calls = self.calls.lock();

@@ -248,11 +248,18 @@ impl Shared {
         );
     }
 
-    /// A connection ended: the peer's names, locks and session go.
-    pub(crate) fn global_peer_down(&self, peer: &str) {
+    /// A connection ended: the peer's names, locks and session go (and a lock this
+    /// node's locker took for that session on other nodes is released).
+    pub(crate) fn global_peer_down(self: &Arc<Self>, peer: &str) {
         let mut g = self.global.lock();
         g.known.remove(peer);
-        g.sessions.remove(peer);
+        if let Some((id, nodes)) = g.sessions.remove(peer).and_then(|s| s.my_lock) {
+            let nodes: Vec<String> = nodes.into_iter().filter(|n| n != peer).collect();
+            let shared = self.clone();
+            self.runtime.spawn(async move {
+                shared.unlock_nodes(&id, &nodes).await;
+            });
+        }
         g.names.retain(|_, e| e.pid.node != peer);
         g.watching.retain(|_, p| p.node != peer);
         g.watched.retain(|p| p.node != peer);
@@ -917,5 +924,58 @@ fn bool_atom(b: bool) -> &'static str {
         "true"
     } else {
         "false"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pid(node: &str) -> ErlPid {
+        ErlPid {
+            node: node.into(),
+            id: 40,
+            serial: 0,
+            creation: 1,
+        }
+    }
+
+    fn export(function: &str) -> Term {
+        Term::Export {
+            module: "global".into(),
+            function: function.into(),
+            arity: 3,
+        }
+    }
+
+    #[test]
+    fn conflicts_resolve_as_otps_resolvers_do() {
+        let (a, b) = (pid("a@h"), pid("b@h"));
+        let name = Term::atom("n");
+        // random_exit_name: the pid on the node that sorts first keeps it, the other
+        // is killed, whichever order they come in.
+        for (p1, p2) in [(&a, &b), (&b, &a)] {
+            let mut losers = Vec::new();
+            let kept = resolve_it(&export("random_exit_name"), &name, p1, p2, &mut losers);
+            assert_eq!(kept.as_ref(), Some(&a));
+            assert!(matches!(losers.as_slice(), [Loser::Kill(p)] if *p == b));
+        }
+        let mut losers = Vec::new();
+        let kept = resolve_it(&export("random_notify_name"), &name, &b, &a, &mut losers);
+        assert_eq!(kept, Some(a.clone()));
+        assert!(matches!(losers.as_slice(), [Loser::Tell(p, _)] if *p == b));
+        let mut losers = Vec::new();
+        assert_eq!(
+            resolve_it(&export("notify_all_name"), &name, &a, &b, &mut losers),
+            None
+        );
+        assert_eq!(losers.len(), 2);
+        // A resolver this node cannot run: the name is deleted, nobody is touched.
+        let mut losers = Vec::new();
+        assert_eq!(
+            resolve_it(&Term::atom("fun"), &name, &a, &b, &mut losers),
+            None
+        );
+        assert!(losers.is_empty());
     }
 }
