@@ -1,13 +1,19 @@
 //! One connection to an Erlang node after the handshake: 4-byte length frames, ticks
-//! both ways, a writer fed by a queue, a reader handing each frame to the control
-//! handler in order.
+//! both ways. A sender encodes its frames straight into one buffer and writes it to
+//! the socket itself when nothing is queued (one non-blocking write, no task hop); the
+//! writer task takes over only what the socket did not accept, in order, with
+//! vectored writes. A reader hands each frame to the control handler in order.
 
+use std::collections::VecDeque;
+use std::io::{ErrorKind, IoSlice};
 use std::sync::Arc;
 
 use ergo_runtime::Atom;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use parking_lot::Mutex;
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{watch, Notify};
 
 use super::fragments::{self, Arrival, Reassembly};
 use super::handshake::Peer;
@@ -30,8 +36,28 @@ pub(crate) struct Conn {
     pub id: u64,
     /// The next sequence id of a fragmented message.
     next_seq: std::sync::atomic::AtomicU64,
-    tx: mpsc::UnboundedSender<Vec<u8>>,
+    out: Out,
     closed: watch::Sender<bool>,
+}
+
+/// The write side: the socket and the bytes waiting for it, under one lock, so frames
+/// leave in the order they were queued whoever writes them.
+struct Out {
+    state: Mutex<OutState>,
+    /// Wakes the writer task when it has bytes to write.
+    wake: Notify,
+}
+
+struct OutState {
+    /// The socket's write half; `None` once the connection closed.
+    half: Option<Arc<OwnedWriteHalf>>,
+    /// Framed bytes waiting for the writer task, oldest first.
+    queue: VecDeque<Vec<u8>>,
+    /// How much of the first queued buffer already went out.
+    head: usize,
+    /// True while the writer task owns the socket (bytes queued or being written):
+    /// senders then queue behind it instead of writing.
+    busy: bool,
 }
 
 impl Conn {
@@ -50,32 +76,90 @@ impl Conn {
     /// Queues a control message (and its message): true if queued, false if the
     /// connection is gone, an error (nothing sent) for a term OTP would refuse.
     pub fn try_send(&self, control: &Term, msg: Option<&Term>) -> Result<bool, etf::EncodeError> {
-        if self.flags & super::flags::FRAGMENTS == 0 {
-            let mut body = vec![PASS_THROUGH];
-            etf::encode_into(control, &mut body)?;
-            if let Some(m) = msg {
-                etf::encode_into(m, &mut body)?;
+        let mut out = Vec::new();
+        self.encode(control, msg, &mut out)?;
+        Ok(self.write(out))
+    }
+
+    /// Appends the frame of a control message and its message to `out` (its frames,
+    /// when it is larger than a fragment), each behind its 4-byte length. On an error
+    /// `out` is left as it was.
+    pub(crate) fn encode(
+        &self,
+        control: &Term,
+        msg: Option<&Term>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), etf::EncodeError> {
+        let at = out.len();
+        out.extend_from_slice(&[0; 4]);
+        let fragments = self.flags & super::flags::FRAGMENTS != 0;
+        let encoded = if fragments {
+            // With fragments negotiated, frames carry a distribution header and bare
+            // terms.
+            out.extend_from_slice(&fragments::WHOLE_HEADER);
+            etf::encode_bare_into(control, out)
+                .and_then(|()| msg.map_or(Ok(()), |m| etf::encode_bare_into(m, out)))
+        } else {
+            out.push(PASS_THROUGH);
+            etf::encode_into(control, out)
+                .and_then(|()| msg.map_or(Ok(()), |m| etf::encode_into(m, out)))
+        };
+        if let Err(e) = encoded {
+            out.truncate(at);
+            return Err(e);
+        }
+        let len = out.len() - at - 4;
+        if fragments && len > fragments::FRAGMENT_SIZE + fragments::WHOLE_HEADER.len() {
+            let data = out.split_off(at + 4 + fragments::WHOLE_HEADER.len());
+            out.truncate(at);
+            let seq = self
+                .next_seq
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            fragments::split_into(seq, &data, out);
+            return Ok(());
+        }
+        let Ok(len) = u32::try_from(len) else {
+            out.truncate(at);
+            return Err(etf::EncodeError::TooLong("message"));
+        };
+        out[at..at + 4].copy_from_slice(&len.to_be_bytes());
+        Ok(())
+    }
+
+    /// Sends framed bytes (see [`Conn::encode`]): written to the socket now when
+    /// nothing is waiting (the rest, if the socket takes only part, goes to the writer
+    /// task), else queued behind what waits. False if the connection is gone.
+    pub(crate) fn write(&self, framed: Vec<u8>) -> bool {
+        if framed.is_empty() {
+            return true;
+        }
+        let mut st = self.out.state.lock();
+        let Some(half) = &st.half else {
+            return false;
+        };
+        if st.busy {
+            st.queue.push_back(framed);
+            return true;
+        }
+        let written = match half.try_write(&framed) {
+            Ok(n) => n,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => 0,
+            Err(e) => {
+                drop(st);
+                tracing::debug!(peer = %self.peer, error = %e, "write failed");
+                self.close();
+                return false;
             }
-            return Ok(self.tx.send(body).is_ok());
+        };
+        if written == framed.len() {
+            return true;
         }
-        // With fragments negotiated, frames carry a distribution header and bare terms.
-        let mut body = fragments::WHOLE_HEADER.to_vec();
-        etf::encode_bare_into(control, &mut body)?;
-        if let Some(m) = msg {
-            etf::encode_bare_into(m, &mut body)?;
-        }
-        if body.len() <= fragments::FRAGMENT_SIZE + fragments::WHOLE_HEADER.len() {
-            return Ok(self.tx.send(body).is_ok());
-        }
-        let seq = self
-            .next_seq
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        for frame in fragments::split(seq, &body[fragments::WHOLE_HEADER.len()..]) {
-            if self.tx.send(frame).is_err() {
-                return Ok(false);
-            }
-        }
-        Ok(true)
+        st.queue.push_back(framed);
+        st.head = written;
+        st.busy = true;
+        drop(st);
+        self.out.wake.notify_one();
+        true
     }
 
     /// Sends `msg` to `to` (`SEND` to a pid, `REG_SEND` to a name) from `from`.
@@ -96,6 +180,19 @@ impl Conn {
         from: &ErlPid,
         msg: &Term,
     ) -> Result<bool, etf::EncodeError> {
+        let mut out = Vec::new();
+        self.encode_to(to, from, msg, &mut out)?;
+        Ok(self.write(out))
+    }
+
+    /// Appends the frame(s) of `msg` to `to` from `from` to `out` (as [`Conn::encode`]).
+    pub(crate) fn encode_to(
+        &self,
+        to: &ErlTarget,
+        from: &ErlPid,
+        msg: &Term,
+        out: &mut Vec<u8>,
+    ) -> Result<(), etf::EncodeError> {
         let control = match to {
             ErlTarget::Pid(p) => super::ctl(2, [Term::atom(""), Term::Pid(p.clone())]),
             ErlTarget::Name { name, .. } => super::ctl(
@@ -103,7 +200,7 @@ impl Conn {
                 [Term::Pid(from.clone()), Term::atom(""), Term::atom(name)],
             ),
         };
-        self.try_send(&control, Some(msg))
+        self.encode(&control, Some(msg), out)
     }
 
     /// Closes the connection.
@@ -115,8 +212,8 @@ impl Conn {
 /// Starts the reader and writer of a connection that finished its handshake, and
 /// makes it the connection to `peer.name` (closing any older one).
 pub(crate) fn start(shared: Arc<Shared>, stream: TcpStream, peer: Peer) -> Arc<Conn> {
-    let (tx, rx) = mpsc::unbounded_channel();
     let (closed, closed_rx) = watch::channel(false);
+    let (read, write) = stream.into_split();
     let conn = Arc::new(Conn {
         peer_atom: Atom::new(&peer.name),
         peer: peer.name.clone(),
@@ -126,7 +223,15 @@ pub(crate) fn start(shared: Arc<Shared>, stream: TcpStream, peer: Peer) -> Arc<C
             .next_conn
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         next_seq: std::sync::atomic::AtomicU64::new(1),
-        tx,
+        out: Out {
+            state: Mutex::new(OutState {
+                half: Some(Arc::new(write)),
+                queue: VecDeque::new(),
+                head: 0,
+                busy: false,
+            }),
+            wake: Notify::new(),
+        },
         closed,
     });
     shared.known.lock().insert(conn.peer_atom);
@@ -141,9 +246,8 @@ pub(crate) fn start(shared: Arc<Shared>, stream: TcpStream, peer: Peer) -> Arc<C
     }
     shared.conns.lock().insert(peer.name.clone(), conn.clone());
     shared.global_peer_up(&conn);
-    let (read, write) = stream.into_split();
     let tick = shared.options.tick;
-    tokio::spawn(writer(write, rx, closed_rx.clone(), tick));
+    tokio::spawn(writer(conn.clone(), closed_rx.clone(), tick));
     let reader_conn = conn.clone();
     tokio::spawn(async move {
         let result = reader(&shared, &reader_conn, read, closed_rx).await;
@@ -160,47 +264,85 @@ pub(crate) fn start(shared: Arc<Shared>, stream: TcpStream, peer: Peer) -> Arc<C
     conn
 }
 
-async fn writer(
-    mut w: tokio::net::tcp::OwnedWriteHalf,
-    mut rx: mpsc::UnboundedReceiver<Vec<u8>>,
-    mut closed: watch::Receiver<bool>,
-    tick: std::time::Duration,
-) {
-    let mut out = Vec::new();
-    loop {
-        let frame = tokio::select! {
+/// Writes what senders could not (the socket was full), and a tick after each
+/// `tick` interval. At the end the write half is dropped, which shuts the socket's
+/// sending side.
+async fn writer(conn: Arc<Conn>, mut closed: watch::Receiver<bool>, tick: std::time::Duration) {
+    'run: loop {
+        tokio::select! {
             _ = closed.wait_for(|c| *c) => break,
-            next = tokio::time::timeout(tick, rx.recv()) => match next {
-                Ok(Some(body)) => body,
-                Ok(None) => break,
-                Err(_) => Vec::new(), // a tick
-            },
-        };
-        // Every frame queued meanwhile goes out in the same write (bounded batch).
-        out.clear();
-        out.extend_from_slice(&(frame.len() as u32).to_be_bytes());
-        out.extend_from_slice(&frame);
-        while out.len() < WRITE_BATCH {
-            match rx.try_recv() {
-                Ok(next) => {
-                    out.extend_from_slice(&(next.len() as u32).to_be_bytes());
-                    out.extend_from_slice(&next);
-                }
-                Err(_) => break,
+            () = conn.out.wake.notified() => {}
+            () = tokio::time::sleep(tick) => {
+                // A tick: an empty frame.
+                conn.write(vec![0; 4]);
+                continue;
             }
         }
-        if w.write_all(&out).await.is_err() {
-            break;
-        }
-        if out.capacity() > 4 * WRITE_BATCH {
-            out = Vec::new();
+        loop {
+            let (batch, head, half) = {
+                let mut st = conn.out.state.lock();
+                if st.queue.is_empty() {
+                    st.busy = false;
+                    break;
+                }
+                let head = std::mem::take(&mut st.head);
+                (std::mem::take(&mut st.queue), head, st.half.clone())
+            };
+            let Some(half) = half else { break 'run };
+            let written = tokio::select! {
+                _ = closed.wait_for(|c| *c) => break 'run,
+                w = write_batch(&half, &batch, head) => w,
+            };
+            if let Err(e) = written {
+                tracing::debug!(peer = %conn.peer, error = %e, "write failed");
+                break 'run;
+            }
         }
     }
-    let _ = w.shutdown().await;
+    conn.close();
+    let mut st = conn.out.state.lock();
+    st.half = None;
+    st.queue.clear();
 }
 
-/// How many bytes of queued frames one write gathers at most.
-const WRITE_BATCH: usize = 256 << 10;
+/// Writes `batch` (its first buffer from `head` on) whole, many buffers per system
+/// call.
+async fn write_batch(
+    half: &OwnedWriteHalf,
+    batch: &VecDeque<Vec<u8>>,
+    mut head: usize,
+) -> std::io::Result<()> {
+    let mut first = 0;
+    let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity(batch.len().min(MAX_SLICES));
+    while first < batch.len() {
+        slices.clear();
+        slices.extend(
+            batch
+                .range(first..)
+                .take(MAX_SLICES)
+                .enumerate()
+                .map(|(i, b)| IoSlice::new(if i == 0 { &b[head..] } else { b })),
+        );
+        half.writable().await?;
+        let mut n = match half.try_write_vectored(&slices) {
+            Ok(0) => return Err(ErrorKind::WriteZero.into()),
+            Ok(n) => n,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
+            Err(e) => return Err(e),
+        };
+        // Past the buffers written whole, into the one written in part.
+        while first < batch.len() && n >= batch[first].len() - head {
+            n -= batch[first].len() - head;
+            head = 0;
+            first += 1;
+        }
+        head += n;
+    }
+    Ok(())
+}
+
+/// How many buffers one vectored write takes at most (Linux's `IOV_MAX` is 1,024).
+const MAX_SLICES: usize = 64;
 
 /// Why the reader stopped.
 #[derive(Debug, thiserror::Error)]
@@ -247,7 +389,16 @@ async fn reader(
     // Frame headers and small frames come out of one buffer, not a read each.
     let mut r = tokio::io::BufReader::with_capacity(64 << 10, r);
     let silence = shared.options.tick * 4;
-    let max = shared.options.max_frame;
+    // A node that agreed on fragments still sends a message whole when it was
+    // encoded before the connection was up (a BEAM node queues what its processes
+    // send while it connects, and fragments only what it encodes afterwards): such a
+    // frame is one message, bounded as a fragmented one is, by `max_message`.
+    let max = if conn.flags & super::flags::FRAGMENTS != 0 {
+        let max_message = u32::try_from(shared.options.max_message).unwrap_or(u32::MAX);
+        shared.options.max_frame.max(max_message)
+    } else {
+        shared.options.max_frame
+    };
     let mut reassembly = Reassembly::default();
     loop {
         let frame = tokio::select! {

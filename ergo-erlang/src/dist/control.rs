@@ -172,7 +172,8 @@ fn dispatch(
         Some(Term::Integer(op)) => *op,
         _ => return Err("no operation"),
     };
-    let need_msg = || msg.clone().ok_or("missing message");
+    // The message moves on (a large binary is not copied).
+    let need_msg = move || msg.ok_or("missing message");
     match op {
         // SEND, SEND_SENDER, SEND_TT, SEND_SENDER_TT
         2 | 22 | 12 | 23 => {
@@ -286,11 +287,13 @@ fn dispatch(
             let alias = reference(items.get(2))?;
             let msg = need_msg()?;
             let call = shared.calls.lock().remove(alias);
-            match (call, msg.as_tuple()) {
-                (Some(call), Some([_, reply])) => {
-                    let _ = call.tx.send(Ok(reply.clone()));
+            match (call, reply_of(msg)) {
+                (Some(call), Ok(reply)) => {
+                    let _ = call.tx.send(Ok(reply));
                 }
-                _ => tracing::debug!(%msg, "dropped a message for an inactive alias"),
+                (_, Ok(msg) | Err(msg)) => {
+                    tracing::debug!(%msg, "dropped a message for an inactive alias")
+                }
             }
         }
         // SPAWN_REQUEST, SPAWN_REQUEST_TT
@@ -394,22 +397,38 @@ fn monitor_local(
 /// A `SEND` to a pid of this node: a reply to one of our calls, or a message for a
 /// local process.
 fn deliver_to_pid(shared: &Arc<Shared>, conn: &Arc<Conn>, to: &ErlPid, msg: Term) {
+    if *to == shared.locker_pid() {
+        return shared.global_locker_message(conn, &msg);
+    }
     let Some(local) = shared.local_pid(to) else {
         tracing::debug!(%to, "dropped a message for a pid of another incarnation");
         return;
     };
     if local.id() == 0 {
         // Replies to calls this node made: {Ref, Reply}.
-        if let Some([Term::Ref(r), reply]) = msg.as_tuple() {
-            if let Some(call) = shared.calls.lock().remove(r) {
-                let _ = call.tx.send(Ok(reply.clone()));
-                return;
+        if let Some([Term::Ref(r), _]) = msg.as_tuple() {
+            let call = shared.calls.lock().remove(r);
+            if let (Some(call), Ok(reply)) = (call, reply_of(msg)) {
+                let _ = call.tx.send(Ok(reply));
             }
+            return;
         }
         tracing::debug!(%msg, "dropped a message for the node pid");
         return;
     }
     deliver(shared, conn, Target::Pid(local), msg);
+}
+
+/// The reply of a `{Tag, Reply}` message, moved out; the message back if it has
+/// another shape.
+fn reply_of(msg: Term) -> Result<Term, Term> {
+    match msg {
+        Term::Tuple(items) if items.len() == 2 => {
+            let [_, reply] = <[Term; 2]>::try_from(items).expect("two elements");
+            Ok(reply)
+        }
+        msg => Err(msg),
+    }
 }
 
 /// A `REG_SEND` to a name on this node.
@@ -684,6 +703,39 @@ pub(crate) struct GenCall {
 }
 
 impl GenCall {
+    /// `msg` taken apart if it is a call (the request moved out, not copied), else
+    /// given back.
+    pub(crate) fn take(msg: Term) -> Result<GenCall, Term> {
+        if GenCall::parse_head(&msg).is_none() {
+            return Err(msg);
+        }
+        let Term::Tuple(items) = msg else {
+            unreachable!("checked above")
+        };
+        let [_, Term::Tuple(from_tag), req] = <[Term; 3]>::try_from(items).expect("checked above")
+        else {
+            unreachable!("checked above")
+        };
+        let [Term::Pid(from), tag] = <[Term; 2]>::try_from(from_tag).expect("checked above") else {
+            unreachable!("checked above")
+        };
+        Ok(GenCall { from, tag, req })
+    }
+
+    /// The caller and tag of a call, without taking it apart.
+    fn parse_head(msg: &Term) -> Option<(&ErlPid, &Term)> {
+        let [kind, from_tag, _] = msg.as_tuple()? else {
+            return None;
+        };
+        if !kind.is_atom("$gen_call") {
+            return None;
+        }
+        let [Term::Pid(from), tag] = from_tag.as_tuple()? else {
+            return None;
+        };
+        Some((from, tag))
+    }
+
     pub(crate) fn parse(msg: &Term) -> Option<GenCall> {
         let [kind, from_tag, req] = msg.as_tuple()? else {
             return None;
@@ -731,13 +783,10 @@ impl GenCall {
 }
 
 /// Hands a message to a local process: a gen_server call to its call handlers, a cast
-/// to its cast handlers, anything else as a plain message (a `Term`).
+/// to its cast handlers, anything else as a plain message (a `Term`). The message is
+/// moved, never copied.
 fn deliver(shared: &Arc<Shared>, conn: &Arc<Conn>, target: Target, msg: Term) {
     // Typed messages and calls from another ergo node (see `typed`).
-    let replier = match target {
-        Target::Pid(pid) => ErlPid::from_pid(pid),
-        _ => shared.node_pid(),
-    };
     if let Target::Pid(pid) = target {
         if let Some((call, request)) = parse_system(&msg) {
             return system(shared, conn, pid, call, request);
@@ -745,89 +794,103 @@ fn deliver(shared: &Arc<Shared>, conn: &Arc<Conn>, target: Target, msg: Term) {
         if super::typed::deliver_send(shared, pid, &msg) {
             return;
         }
-        if let Some(call) = GenCall::parse(&msg) {
-            let reply_conn = conn.clone();
-            let (from, tag) = (call.from.clone(), call.tag.clone());
-            let replier = replier.clone();
-            let reply = move |answer: Term| {
-                let call = GenCall {
-                    from,
-                    tag,
-                    req: Term::nil(),
-                };
-                call.reply(&reply_conn, &replier, answer);
-            };
-            if super::typed::deliver_call(shared, pid, &call.req, reply).is_none() {
-                return;
-            }
-        }
     }
-    if let Some(call) = GenCall::parse(&msg) {
+    let msg = match GenCall::take(msg) {
+        Ok(call) => return deliver_call(shared, conn, target, call),
+        Err(msg) => msg,
+    };
+    let msg = match msg {
+        Term::Tuple(items) if items.len() == 2 && items[0].is_atom("$gen_cast") => {
+            let [_, cast] = <[Term; 2]>::try_from(items).expect("two elements");
+            return deliver_one(shared, target, GenCast(cast));
+        }
+        msg => msg,
+    };
+    deliver_one(shared, target, msg);
+}
+
+/// Sends a cast or a plain message to a local process.
+fn deliver_one<M: Any + Send + std::fmt::Debug>(shared: &Arc<Shared>, target: Target, msg: M) {
+    match shared.node.send(target, msg) {
+        Ok(()) => {}
+        Err(SendError::Unhandled(msg)) => {
+            tracing::warn!(?msg, "a Rust actor has no handler for this message")
+        }
+        Err(e) => tracing::debug!(error = %e, "message from Erlang not delivered"),
+    }
+}
+
+/// Hands a gen_server call to a local process; its answer goes back to the caller.
+fn deliver_call(shared: &Arc<Shared>, conn: &Arc<Conn>, target: Target, call: GenCall) {
+    let replier = match target {
+        Target::Pid(pid) => ErlPid::from_pid(pid),
+        _ => shared.node_pid(),
+    };
+    let answer_to = |from: ErlPid, tag: Term, replier: ErlPid| {
         let reply_conn = conn.clone();
-        let from = call.from.clone();
-        let tag = call.tag.clone();
-        let replier2 = replier.clone();
-        let answer: ergo_runtime::AnyReply = Box::new(move |result| {
+        move |answer: Term| {
             let call = GenCall {
                 from,
                 tag,
                 req: Term::nil(),
             };
-            let reply = match result {
-                Ok(boxed) => match boxed.downcast::<Term>() {
-                    Ok(term) => *term,
-                    Err(_) => {
-                        tracing::warn!("a call reply has no term form");
-                        error_term(Term::atom("unencodable_reply"))
-                    }
-                },
-                // The caller's monitor reports the exit (a crash: the process's exit
-                // reason), as for a gen_server that dies while handling a call.
-                Err(CallError::NoProcess | CallError::Exited(_)) => return,
-                // The handler dropped its reply token without answering: a gen_server
-                // that forgets `From` never replies either (the caller times out, or
-                // its monitor fires when the process ends).
-                Err(CallError::NoReply) => return,
-                Err(e) => error_term(call_error_term(&e)),
-            };
-            call.reply(&reply_conn, &replier2, reply);
-        });
-        let req: Box<dyn Any + Send> = Box::new(call.req.clone());
-        let sent =
-            shared
-                .node
-                .call_any_with(target, req, TypeId::of::<Term>(), Priority::Normal, answer);
-        match sent {
-            Ok(()) => {}
-            Err(SendError::Unhandled(_)) => {
-                tracing::warn!(req = %call.req, "a Rust actor has no handler for this call");
-                let req = call.req.clone();
-                call.reply(
-                    conn,
-                    &replier,
-                    error_term(Term::tuple([Term::atom("unknown_call"), req])),
-                );
-            }
-            Err(SendError::MailboxFull(_)) => {
-                call.reply(conn, &replier, error_term(Term::atom("mailbox_full")));
-            }
-            // No such process: the caller's monitor reports `noproc`.
-            Err(_) => {}
+            call.reply(&reply_conn, &replier, answer);
         }
-        return;
-    }
-    let result = match msg.as_tuple() {
-        Some([kind, cast]) if kind.is_atom("$gen_cast") => {
-            shared.node.send(target, GenCast(cast.clone()))
-        }
-        _ => shared.node.send(target, msg.clone()),
     };
-    match result {
-        Ok(()) => {}
-        Err(SendError::Unhandled(_)) => {
-            tracing::warn!(%msg, "a Rust actor has no handler for this message")
+    if let Target::Pid(pid) = target {
+        let reply = answer_to(call.from.clone(), call.tag.clone(), replier.clone());
+        if super::typed::deliver_call(shared, pid, &call.req, reply).is_none() {
+            return;
         }
-        Err(e) => tracing::debug!(%msg, error = %e, "message from Erlang not delivered"),
+    }
+    let GenCall { from, tag, req } = call;
+    let reply = answer_to(from.clone(), tag.clone(), replier.clone());
+    let answer: ergo_runtime::AnyReply = Box::new(move |result| {
+        let answer = match result {
+            Ok(boxed) => match boxed.downcast::<Term>() {
+                Ok(term) => *term,
+                Err(_) => {
+                    tracing::warn!("a call reply has no term form");
+                    error_term(Term::atom("unencodable_reply"))
+                }
+            },
+            // The caller's monitor reports the exit (a crash: the process's exit
+            // reason), as for a gen_server that dies while handling a call.
+            Err(CallError::NoProcess | CallError::Exited(_)) => return,
+            // The handler dropped its reply token without answering: a gen_server
+            // that forgets `From` never replies either (the caller times out, or
+            // its monitor fires when the process ends).
+            Err(CallError::NoReply) => return,
+            Err(e) => error_term(call_error_term(&e)),
+        };
+        reply(answer);
+    });
+    let req: Box<dyn Any + Send> = Box::new(req);
+    let sent =
+        shared
+            .node
+            .call_any_with(target, req, TypeId::of::<Term>(), Priority::Normal, answer);
+    let call = GenCall {
+        from,
+        tag,
+        req: Term::nil(),
+    };
+    match sent {
+        Ok(()) => {}
+        Err(SendError::Unhandled(req)) => {
+            let req = req.downcast::<Term>().map_or_else(|_| Term::nil(), |r| *r);
+            tracing::warn!(%req, "a Rust actor has no handler for this call");
+            call.reply(
+                conn,
+                &replier,
+                error_term(Term::tuple([Term::atom("unknown_call"), req])),
+            );
+        }
+        Err(SendError::MailboxFull(_)) => {
+            call.reply(conn, &replier, error_term(Term::atom("mailbox_full")));
+        }
+        // No such process: the caller's monitor reports `noproc`.
+        Err(_) => {}
     }
 }
 

@@ -18,25 +18,39 @@ const MAX_SEQUENCES: usize = 1024;
 /// references.
 pub(crate) const WHOLE_HEADER: [u8; 3] = [131, 68, 0];
 
-/// Splits `data` (a control message and its message, bare) into fragment frames of
-/// sequence `seq`.
-pub(crate) fn split(seq: u64, data: &[u8]) -> impl Iterator<Item = Vec<u8>> + '_ {
+/// Appends the fragment frames of `data` (a control message and its message, bare)
+/// of sequence `seq` to `out`, each behind its 4-byte length.
+pub(crate) fn split_into(seq: u64, data: &[u8], out: &mut Vec<u8>) {
     let n = data.len().div_ceil(FRAGMENT_SIZE);
-    data.chunks(FRAGMENT_SIZE)
-        .enumerate()
-        .map(move |(i, chunk)| {
-            let id = (n - i) as u64;
-            let mut f = Vec::with_capacity(chunk.len() + 19);
-            f.push(131);
-            f.push(if i == 0 { 69 } else { 70 });
-            f.extend_from_slice(&seq.to_be_bytes());
-            f.extend_from_slice(&id.to_be_bytes());
-            if i == 0 {
-                f.push(0); // no atom cache references
-            }
-            f.extend_from_slice(chunk);
-            f
-        })
+    out.reserve(data.len() + n * 23);
+    for (i, chunk) in data.chunks(FRAGMENT_SIZE).enumerate() {
+        let id = (n - i) as u64;
+        let header = if i == 0 { 19 } else { 18 };
+        out.extend_from_slice(&((chunk.len() + header) as u32).to_be_bytes());
+        out.push(131);
+        out.push(if i == 0 { 69 } else { 70 });
+        out.extend_from_slice(&seq.to_be_bytes());
+        out.extend_from_slice(&id.to_be_bytes());
+        if i == 0 {
+            out.push(0); // no atom cache references
+        }
+        out.extend_from_slice(chunk);
+    }
+}
+
+/// The fragment frames of `data`, each without its length (for tests).
+#[cfg(test)]
+fn split(seq: u64, data: &[u8]) -> Vec<Vec<u8>> {
+    let mut framed = Vec::new();
+    split_into(seq, data, &mut framed);
+    let mut frames = Vec::new();
+    let mut at = 0;
+    while at < framed.len() {
+        let len = u32::from_be_bytes(framed[at..at + 4].try_into().unwrap()) as usize;
+        frames.push(framed[at + 4..at + 4 + len].to_vec());
+        at += 4 + len;
+    }
+    frames
 }
 
 /// What a frame was.
@@ -138,7 +152,7 @@ mod tests {
     #[test]
     fn split_fragments_reassemble() {
         let data: Vec<u8> = (0..(FRAGMENT_SIZE * 3 + 17)).map(|i| i as u8).collect();
-        let frames: Vec<Vec<u8>> = split(7, &data).collect();
+        let frames = split(7, &data);
         assert_eq!(frames.len(), 4);
         let mut r = Reassembly::default();
         let mut out = None;
@@ -178,7 +192,7 @@ mod tests {
     #[test]
     fn bad_fragments_are_errors() {
         let data = vec![1u8; FRAGMENT_SIZE * 2];
-        let frames: Vec<Vec<u8>> = split(1, &data).collect();
+        let frames = split(1, &data);
         // A continuation without its start.
         assert!(Reassembly::default().accept(&frames[1], 1 << 30).is_err());
         // Over the size limit.

@@ -59,7 +59,9 @@ pub struct Options {
     /// times as long (default 15 s, Erlang's `net_ticktime` / 4).
     pub tick: Duration,
     /// The largest frame accepted from a peer (default 64 MiB); a larger one closes
-    /// the connection.
+    /// the connection. On a connection that agreed on fragments, a message sent whole
+    /// (as a BEAM node sends what it queued while connecting) may be as large as
+    /// `max_message`.
     pub max_frame: u32,
     /// The largest message accepted in fragments (default 1 GiB), over all the
     /// fragmented messages under way on a connection; more closes the connection.
@@ -318,6 +320,25 @@ impl Distribution {
         shared
             .dist
             .add_transport(Arc::new(transport::ErlTransport::new(&shared)));
+        // A BEAM node that resolves a `global` name conflict runs the resolver on the
+        // node of the process registered first (`rpc:call(Node, global, resolve_it,
+        // [Method, Name, Pid1, Pid2])`): answered here for OTP's resolvers.
+        let weak = Arc::downgrade(&shared);
+        let resolve: exposed::RpcFn = Arc::new(move |args: Vec<Term>| {
+            let (Some(shared), [method, name, Term::Pid(p1), Term::Pid(p2)]) =
+                (weak.upgrade(), args.as_slice())
+            else {
+                return Err(Term::atom("badarg"));
+            };
+            let mut losers = Vec::new();
+            let kept = global::resolve_it(method, name, p1, p2, &mut losers);
+            shared.resolve_losers(losers);
+            Ok(kept.map_or_else(|| Term::atom("none"), Term::Pid))
+        });
+        shared
+            .exposed
+            .lock()
+            .allow_rpc("global", "resolve_it", resolve);
         tracing::info!(node = %shared.name, port, "Erlang distribution started");
         Ok(Distribution(shared))
     }
@@ -505,6 +526,70 @@ impl Distribution {
     /// The nodes `global` has synchronised with.
     pub fn global_nodes(&self) -> Vec<String> {
         self.0.global_known()
+    }
+
+    /// `global:set_lock({Resource, Requester}, Nodes, Retries)`: locks `resource` for
+    /// `requester` on `nodes` (`None`: this node and every visible node, as
+    /// `global:set_lock/1`), held by this node (its [`Distribution::pid`]). Another
+    /// holder with the same `requester` shares the lock; one with another requester
+    /// makes this attempt fail. A refused attempt is retried after OTP's random pause,
+    /// `retries` times (`None`: until it succeeds). True once locked everywhere.
+    pub async fn set_lock(
+        &self,
+        resource: impl IntoTerm,
+        requester: impl IntoTerm,
+        nodes: Option<&[String]>,
+        retries: Option<u32>,
+    ) -> bool {
+        let id = Term::tuple([resource.into_term(), requester.into_term()]);
+        let nodes = self.lock_nodes(nodes);
+        self.0.set_lock(&id, &nodes, retries).await
+    }
+
+    /// `global:del_lock({Resource, Requester}, Nodes)`: this node stops holding the
+    /// lock on `nodes` (`None`: this node and every visible node).
+    pub async fn del_lock(
+        &self,
+        resource: impl IntoTerm,
+        requester: impl IntoTerm,
+        nodes: Option<&[String]>,
+    ) {
+        let id = Term::tuple([resource.into_term(), requester.into_term()]);
+        let nodes = self.lock_nodes(nodes);
+        self.0.unlock_nodes(&id, &nodes).await
+    }
+
+    /// `global:trans({Resource, Requester}, Fun, Nodes, Retries)`: runs `work` under
+    /// the lock and releases it after; `None` (Erlang's `aborted`) if the lock could
+    /// not be taken.
+    pub async fn trans<R>(
+        &self,
+        resource: impl IntoTerm,
+        requester: impl IntoTerm,
+        nodes: Option<&[String]>,
+        retries: Option<u32>,
+        work: impl std::future::Future<Output = R>,
+    ) -> Option<R> {
+        let id = Term::tuple([resource.into_term(), requester.into_term()]);
+        let nodes = self.lock_nodes(nodes);
+        if !self.0.set_lock(&id, &nodes, retries).await {
+            return None;
+        }
+        let result = work.await;
+        self.0.unlock_nodes(&id, &nodes).await;
+        Some(result)
+    }
+
+    /// The nodes a lock goes on: those given, else this node and the visible ones.
+    fn lock_nodes(&self, nodes: Option<&[String]>) -> Vec<String> {
+        match nodes {
+            Some(n) => n.to_vec(),
+            None => {
+                let mut all = vec![self.0.name.clone()];
+                all.extend(self.visible_nodes());
+                all
+            }
+        }
     }
 
     /// The pid that stands for this node in Erlang (the sender of node-level calls).
@@ -763,17 +848,17 @@ impl Shared {
             Term::tuple([Term::Pid(me.clone()), Term::Ref(mref.clone())]),
             req,
         ]);
-        // A request OTP would refuse (a long atom, a duplicate map key) is refused
-        // here, with the monitor taken back.
-        let sent = conn.send(&monitor, None)
-            && match conn.try_send_to(&to, &me, &msg) {
-                Ok(sent) => sent,
-                Err(e) => {
-                    self.calls.lock().remove(&mref);
-                    conn.send(&ctl(20, [Term::Pid(me), proc_term, Term::Ref(mref)]), None);
-                    return Err(ErlCallError::Dist(DistError::Encode(e)));
-                }
-            };
+        // The monitor and the request leave in one write. A request OTP would refuse
+        // (a long atom, a duplicate map key) is refused here, before anything is sent.
+        let mut out = Vec::new();
+        let encoded = conn
+            .encode(&monitor, None, &mut out)
+            .and_then(|()| conn.encode_to(&to, &me, &msg, &mut out));
+        if let Err(e) = encoded {
+            self.calls.lock().remove(&mref);
+            return Err(ErlCallError::Dist(DistError::Encode(e)));
+        }
+        let sent = conn.write(out);
         if !sent {
             self.calls.lock().remove(&mref);
             return Err(ErlCallError::NoConnection(peer));
@@ -796,7 +881,7 @@ impl Shared {
     }
 
     /// A connection ended: everything across it fires with `noconnection`.
-    fn connection_lost(&self, conn: &Conn) {
+    fn connection_lost(self: &Arc<Self>, conn: &Conn) {
         {
             let mut conns = self.conns.lock();
             if conns.get(&conn.peer).is_some_and(|c| c.id == conn.id) {
@@ -811,7 +896,7 @@ impl Shared {
 
     /// Everything across a connection that is no longer registered fires with
     /// `noconnection`.
-    fn lost(&self, conn: &Conn) {
+    fn lost(self: &Arc<Self>, conn: &Conn) {
         let node_atom = conn.peer_atom;
         let calls: Vec<PendingCall> = {
             let mut calls = self.calls.lock();

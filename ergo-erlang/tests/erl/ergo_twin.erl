@@ -55,6 +55,10 @@ handle_call({monitor_name, Name, Node}, _From, S) ->
 handle_call({send_name, Name, Node, Msg}, _From, S) ->
     {Name, Node} ! Msg,
     {reply, true, S};
+handle_call({lock, R}, _From, S) ->
+    {reply, global:set_lock({R, twin}, [node()], 0), S};
+handle_call({unlock, R}, _From, S) ->
+    {reply, global:del_lock({R, twin}, [node()]), S};
 handle_call({global_register, Name}, _From, S) ->
     {reply, global:register_name(Name, self()), S};
 handle_call({global_whereis, Name}, _From, S) ->
@@ -221,9 +225,32 @@ scenario("sys", Node) ->
      Resume, After, Stray, Stop, D1, Stop2, D2, Gone};
 scenario("global", Node) ->
     {E, F} = maps:get(Node, persistent_term:get(mesh)),
+    %% A name registered on E and on the node before they meet: a conflict. The node
+    %% that sorts first resolves it (here the node: E's name sorts last), keeping the
+    %% process on the node that sorts first and killing the other.
+    Pc = rpc:call(E, erlang, spawn, [timer, sleep, [infinity]]),
+    yes = rpc:call(E, global, register_name, [{c, Node}, Pc]),
+    Tc = gen_server:call({twin, Node}, fresh),
+    yes = gen_server:call(Tc, {global_register, {c, Node}}),
+    McE = erlang:monitor(process, Pc),
+    McT = erlang:monitor(process, Tc),
     %% E joins the node's cluster: global:sync/0 returns on E.
     true = rpc:call(E, net_kernel, connect_node, [Node]),
     SyncE = rpc:call(E, global, sync, [], 10000),
+    {Kept, Killed, KilledM} = case node(Pc) < node(Tc) of
+                                  true -> {Pc, Tc, McT};
+                                  false -> {Tc, Pc, McE}
+                              end,
+    KeptOnE = until(fun() -> case rpc:call(E, global, whereis_name, [{c, Node}]) of
+                                 Kept -> {true, true};
+                                 _ -> false
+                             end end),
+    KeptOnNode = until(fun() -> case gen_server:call({twin, Node}, {global_whereis, {c, Node}}) of
+                                    Kept -> {true, true};
+                                    _ -> false
+                                end end),
+    KilledWhy = receive {'DOWN', KilledM, process, Killed, Why} -> Why after 10000 -> alive end,
+    Conflict = {KeptOnE, KeptOnNode, KilledWhy},
     %% A name registered on E resolves on the node, and one the node registers on E.
     Pe = rpc:call(E, erlang, spawn, [timer, sleep, [infinity]]),
     RegE = rpc:call(E, global, register_name, [{e, Node}, Pe]),
@@ -252,8 +279,35 @@ scenario("global", Node) ->
     Gone = wait_true(fun() -> rpc:call(F, global, whereis_name, [{t, Node}]) =:= undefined end),
     exit(Pf, kill),
     GoneF = wait_true(fun() -> gen_server:call({twin, Node}, {global_whereis, {f, Node}}) =:= undefined end),
-    {SyncE, RegE, SeenOnNode, RegNode, Again, SeenOnE, SyncF, Meshed, SyncF2, SeenOnF, RegF,
-     SeenFOnNode, Gone, GoneF};
+    {SyncE, Conflict, RegE, SeenOnNode, RegNode, Again, SeenOnE, SyncF, Meshed, SyncF2, SeenOnF,
+     RegF, SeenFOnNode, Gone, GoneF};
+scenario("locks", Node) ->
+    Me = self(),
+    %% global:set_lock from another process of this node, with 0 retries.
+    Try = fun(Id) ->
+                  P = spawn(fun() -> Me ! {self(), global:set_lock(Id, [Node], 0)} end),
+                  receive {P, R} -> R after 15000 -> timeout end
+          end,
+    Id = {res, Me},
+    Locked = global:set_lock(Id, [Node], 0),
+    Refused = Try({res, other}),
+    SameRequester = Try(Id),
+    Deleted = global:del_lock(Id, [Node]),
+    %% The holders that ended released their holds: another requester gets the lock.
+    Freed = until(fun() -> case global:set_lock({res, third}, [Node], 0) of
+                               true -> {true, true};
+                               false -> false
+                           end end),
+    true = global:del_lock({res, third}, [Node]),
+    %% A lock the node itself takes (from Rust: Distribution::set_lock).
+    ByNode = gen_server:call({twin, Node}, {lock, res2}),
+    HeldByNode = global:set_lock({res2, client}, [Node], 0),
+    Unlocked = gen_server:call({twin, Node}, {unlock, res2}),
+    AfterUnlock = global:set_lock({res2, client}, [Node], 0),
+    true = global:del_lock({res2, client}, [Node]),
+    Trans = global:trans({res3, Me}, fun() -> in_trans end, [Node], 0),
+    {Locked, Refused, SameRequester, Deleted, Freed, ByNode, HeldByNode, Unlocked, AfterUnlock,
+     Trans};
 scenario("pg", Node) ->
     {E, _} = maps:get(Node, persistent_term:get(mesh)),
     ok = rpc:call(E, ergo_twin, start_pg, []),
@@ -274,13 +328,14 @@ scenario("pg", Node) ->
     AfterT = Members([]),
     {Join, JoinE, Joined, AfterE, AfterT};
 scenario("fragments", Node) ->
-    %% Over the 64 MiB frame limit both ways, on a connection that is up (what a
-    %% node sends while it is still connecting goes unfragmented): it crosses in
-    %% fragments.
-    Small = gen_server:call({twin, Node}, {echo, small}),
+    %% Over the 64 MiB frame limit both ways. The first call goes while the client
+    %% is still connecting (a BEAM node sends what it queued then whole, not in
+    %% fragments); the second on the connection that is up, in fragments.
     Big = binary:copy(<<"0123456789abcdef">>, (70 bsl 20) div 16),
     Back = gen_server:call({twin, Node}, {echo, {Big, [Big]}}, 60000),
-    {Small, byte_size(Big), Back =:= {Big, [Big]}};
+    Small = gen_server:call({twin, Node}, {echo, small}),
+    Back2 = gen_server:call({twin, Node}, {echo, Big}, 60000),
+    {Small, byte_size(Big), Back =:= {Big, [Big]}, Back2 =:= Big};
 scenario("exposed", Node) ->
     Rpc = rpc:call(Node, ergo_twin, double, [21]),
     Erpc = erpc:call(Node, ergo_twin, double, [21]),

@@ -7,10 +7,17 @@
 //! told `in_sync`, so a node that joins through a BEAM node is meshed with this one,
 //! as between BEAM nodes. Names registered on either side resolve on both.
 //!
-//! This node never starts a lock of its own for a connection (the BEAM side's locker
-//! does); a name conflict found while exchanging is resolved by keeping the name on
-//! the node that sorts first (as `global:random_exit_name/3` does) without killing the
-//! other process.
+//! Each side's locker takes the cluster lock for a new connection (this node's as
+//! OTP's does: the lock `{global, [Locker1, Locker2]}` on the boss, on both nodes,
+//! then on every known node; released and retried later on a refusal), so two ergo
+//! nodes synchronise with each other as two BEAM nodes do. A name conflict found while
+//! exchanging is resolved as OTP does: by the entry's method (`random_exit_name` keeps
+//! the process on the node that sorts first and kills the other; `random_notify_name`
+//! and `notify_all_name` send `{global_name_conflict, ...}`; any other method deletes
+//! the name). Locks (`global:set_lock/trans` from any node, [`Shared::set_lock`] from
+//! Rust) are held by pids; a holder that ends, or whose node goes, releases them.
+
+mod locker;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -54,6 +61,13 @@ struct Session {
     /// The ops the peer resolved for this node, and the nodes it knows, once its
     /// `resolved` arrived.
     resolved: Option<(Vec<Term>, Vec<Term>)>,
+    /// The peer's locker (from its `init_connect`).
+    his_locker: Option<ErlPid>,
+    /// This node sent its `lock_set`: after taking the lock itself, or answering the
+    /// peer's.
+    lock_sent: bool,
+    /// The lock this node's locker took for the session, and the nodes it holds it on.
+    my_lock: Option<(Term, Vec<String>)>,
 }
 
 /// What the server keeps.
@@ -65,10 +79,13 @@ pub(crate) struct Global {
     sessions: FxHashMap<String, Session>,
     names: FxHashMap<Vec<u8>, Entry>,
     locks: Vec<Lock>,
-    /// Pids of names inserted since the last [`Shared::global_watch`].
+    /// Pids of names inserted (and lock holders added) since the last
+    /// [`Shared::global_watch`].
     unwatched: Vec<ErlPid>,
-    /// The monitors this node holds on the remote pids of names.
+    /// The monitors this node holds on the remote pids of names and lock holders.
     watching: FxHashMap<ErlRef, ErlPid>,
+    /// The pids in `watching` (one monitor per pid).
+    watched: rustc_hash::FxHashSet<ErlPid>,
 }
 
 fn key(name: &Term) -> Vec<u8> {
@@ -127,6 +144,7 @@ impl Global {
             Some(l) if &l.requester == requester => {
                 if !l.holders.contains(pid) {
                     l.holders.push(pid.clone());
+                    self.unwatched.push(pid.clone());
                 }
                 true
             }
@@ -137,9 +155,19 @@ impl Global {
                     requester: requester.clone(),
                     holders: vec![pid.clone()],
                 });
+                self.unwatched.push(pid.clone());
                 true
             }
         }
+    }
+
+    /// A pid ended: its names go and it holds no lock any more.
+    fn pid_down(&mut self, pid: &ErlPid) {
+        self.names.retain(|_, e| &e.pid != pid);
+        for l in &mut self.locks {
+            l.holders.retain(|p| p != pid);
+        }
+        self.locks.retain(|l| !l.holders.is_empty());
     }
 
     fn del_lock(&mut self, id: &Term, pid: &ErlPid) {
@@ -220,21 +248,35 @@ impl Shared {
         );
     }
 
-    /// A connection ended: the peer's names, locks and session go.
-    pub(crate) fn global_peer_down(&self, peer: &str) {
+    /// A connection ended: the peer's names, locks and session go (and a lock this
+    /// node's locker took for that session on other nodes is released).
+    pub(crate) fn global_peer_down(self: &Arc<Self>, peer: &str) {
         let mut g = self.global.lock();
         g.known.remove(peer);
-        g.sessions.remove(peer);
+        if let Some((id, nodes)) = g.sessions.remove(peer).and_then(|s| s.my_lock) {
+            let nodes: Vec<String> = nodes.into_iter().filter(|n| n != peer).collect();
+            let shared = self.clone();
+            self.runtime.spawn(async move {
+                shared.unlock_nodes(&id, &nodes).await;
+            });
+        }
         g.names.retain(|_, e| e.pid.node != peer);
         g.watching.retain(|_, p| p.node != peer);
+        g.watched.retain(|p| p.node != peer);
         for l in &mut g.locks {
             l.holders.retain(|p| p.node != peer);
         }
         g.locks.retain(|l| !l.holders.is_empty());
     }
 
+    /// A message sent straight to this node's locker pid (an old-form `lock_set`):
+    /// handled as if cast to the server.
+    pub(crate) fn global_locker_message(self: &Arc<Self>, conn: &Arc<Conn>, msg: &Term) {
+        self.global_cast_in(conn, msg);
+    }
+
     /// The pid that stands for this node's locker in lock ids.
-    fn locker_pid(&self) -> ErlPid {
+    pub(crate) fn locker_pid(&self) -> ErlPid {
         ErlPid {
             node: self.name.clone(),
             id: 0,
@@ -270,7 +312,13 @@ impl Shared {
                 continue;
             };
             let r = self.make_ref();
-            self.global.lock().watching.insert(r.clone(), pid.clone());
+            {
+                let mut g = self.global.lock();
+                if !g.watched.insert(pid.clone()) {
+                    continue;
+                }
+                g.watching.insert(r.clone(), pid.clone());
+            }
             let monitor = super::ctl(19, [Term::Pid(me.clone()), Term::Pid(pid), Term::Ref(r)]);
             conn.send(&monitor, None);
         }
@@ -282,7 +330,8 @@ impl Shared {
         let Some(pid) = g.watching.remove(r) else {
             return false;
         };
-        g.names.retain(|_, e| e.pid != pid);
+        g.watched.remove(&pid);
+        g.pid_down(&pid);
         true
     }
 
@@ -347,21 +396,55 @@ impl Shared {
             return;
         };
         let peer = conn.peer.as_str();
+        tracing::debug!(peer, kind, "global: cast");
         match (kind, &items[1..]) {
-            ("init_connect", [vsn, node, _locker]) if node.is_atom(peer) => {
+            ("init_connect", [vsn, node, locker]) if node.is_atom(peer) => {
                 let his_tag = match vsn.as_tuple() {
                     Some([_, tag, ..]) => tag.clone(),
                     _ => return,
                 };
+                let his_locker = match locker.as_tuple() {
+                    Some([_, _, _, Term::Pid(p)]) if p.node == peer => Some(p.clone()),
+                    _ => None,
+                };
                 let mut g = self.global.lock();
                 let s = g.sessions.entry(peer.to_owned()).or_default();
                 s.his_tag = Some(his_tag);
+                s.his_locker = his_locker.clone();
                 // A node that connected before this one's handshake started (or after
                 // it ended) gets one now.
                 if s.my_tag.is_none() {
                     drop(g);
                     self.global.lock().known.remove(peer);
                     self.global_restart(conn);
+                    if let Some(s) = self.global.lock().sessions.get_mut(peer) {
+                        s.his_locker = his_locker;
+                    }
+                } else {
+                    drop(g);
+                }
+                self.global_start_locker(peer);
+            }
+            // The old form, without tags: a refusal a BEAM locker sends when it does
+            // not know this node's connection yet.
+            ("lock_set", [Term::Pid(his_locker), set, _his_known])
+                if his_locker.node == peer && !set.is_atom("true") =>
+            {
+                let my_tag = self
+                    .global
+                    .lock()
+                    .sessions
+                    .get(peer)
+                    .and_then(|s| s.my_tag.clone());
+                if let Some(my_tag) = my_tag {
+                    let msg = Term::tuple([
+                        Term::atom("lock_set"),
+                        Term::Pid(his_locker.clone()),
+                        set.clone(),
+                        Term::nil(),
+                        my_tag,
+                    ]);
+                    self.global_cast_in(conn, &msg);
                 }
             }
             ("lock_set", [Term::Pid(his_locker), set, _his_known, my_tag])
@@ -371,13 +454,34 @@ impl Shared {
                 let Some(s) = g.sessions.get_mut(peer) else {
                     return;
                 };
-                if s.my_tag.as_ref() != Some(my_tag) || !set.is_atom("true") {
+                if s.my_tag.as_ref() != Some(my_tag) || s.locked {
+                    return;
+                }
+                if !set.is_atom("true") {
+                    // The peer could not lock its side for the lock this node took:
+                    // released, and this node's locker tries again later.
+                    if s.lock_sent {
+                        s.lock_sent = false;
+                        let lock = s.my_lock.take();
+                        drop(g);
+                        if let Some((id, nodes)) = lock {
+                            let shared = self.clone();
+                            self.runtime.spawn(async move {
+                                shared.unlock_nodes(&id, &nodes).await;
+                            });
+                        }
+                        self.global_start_locker(peer);
+                    }
                     return;
                 }
                 let Some(his_tag) = s.his_tag.clone() else {
                     return;
                 };
                 s.locked = true;
+                // The answer to this node's own `lock_set`, or the peer's locker came
+                // first and this node answers it.
+                let answer = !s.lock_sent;
+                s.lock_sent = true;
                 let lock_set = Term::tuple([
                     Term::atom("lock_set"),
                     Term::Pid(self.locker_pid()),
@@ -393,7 +497,9 @@ impl Shared {
                     his_tag,
                 ]);
                 drop(g);
-                self.global_cast(peer, lock_set);
+                if answer {
+                    self.global_cast(peer, lock_set);
+                }
                 self.global_cast(peer, exchange);
             }
             ("exchange", [node, names, _ext, my_tag]) if node.is_atom(peer) => {
@@ -405,7 +511,7 @@ impl Shared {
                 let Some(his_tag) = g.sessions.get(peer).and_then(|s| s.his_tag.clone()) else {
                     return;
                 };
-                let (ops, resolved) = self.exchange_names(&g, peer, names);
+                let (ops, resolved, losers) = self.exchange_names(&g, peer, names);
                 g.do_ops(&ops);
                 let resolved_msg = Term::tuple([
                     Term::atom("resolved"),
@@ -421,6 +527,7 @@ impl Shared {
                 }
                 drop(g);
                 self.global_cast(peer, resolved_msg);
+                self.resolve_losers(losers);
                 self.global_maybe_synced(peer, ops);
             }
             ("resolved", [node, his_resolved, his_known, _unused, _ext, my_tag])
@@ -451,8 +558,16 @@ impl Shared {
             }
             ("in_sync", [node, _]) if node.is_atom(peer) => {
                 let mut g = self.global.lock();
-                g.sessions.remove(peer);
+                let session = g.sessions.remove(peer);
                 g.known.insert(peer.to_owned());
+                drop(g);
+                // The handshake is over: a lock this node's locker took for it goes.
+                if let Some((id, nodes)) = session.and_then(|s| s.my_lock) {
+                    let shared = self.clone();
+                    self.runtime.spawn(async move {
+                        shared.unlock_nodes(&id, &nodes).await;
+                    });
+                }
             }
             _ => tracing::debug!(peer, %cast, "global: ignored a cast"),
         }
@@ -472,39 +587,80 @@ impl Shared {
         }
     }
 
-    /// The operations for the peer's names (`{insert, ...}` for names new here) and
-    /// the resolved conflicts the peer must apply.
-    fn exchange_names(&self, g: &Global, peer: &str, names: &Term) -> (Vec<Term>, Vec<Term>) {
+    /// The operations for the peer's names (`{insert, ...}` for names new here), the
+    /// resolved conflicts the peer must apply, and what the resolution does to the
+    /// processes that lose a name. As OTP, the node whose name sorts first resolves.
+    fn exchange_names(
+        &self,
+        g: &Global,
+        peer: &str,
+        names: &Term,
+    ) -> (Vec<Term>, Vec<Term>, Vec<Loser>) {
         let mut ops = Vec::new();
         let mut resolved = Vec::new();
+        let mut losers = Vec::new();
         let Term::List(names) = names else {
-            return (ops, resolved);
+            return (ops, resolved, losers);
+        };
+        let insert = |name: &Term, pid: &ErlPid, method: &Term| {
+            Term::tuple([
+                Term::atom("insert"),
+                Term::tuple([name.clone(), Term::Pid(pid.clone()), method.clone()]),
+            ])
         };
         for n in names {
             let Some([name, Term::Pid(pid), method]) = n.as_tuple() else {
                 continue;
             };
-            let insert = |name: &Term, pid: &ErlPid, method: &Term| {
-                Term::tuple([
-                    Term::atom("insert"),
-                    Term::tuple([name.clone(), Term::Pid(pid.clone()), method.clone()]),
-                ])
-            };
             match g.names.get(&key(name)) {
                 None => ops.push(insert(name, pid, method)),
                 Some(e) if &e.pid == pid => {}
-                // This node resolves when its name sorts first (as OTP's `node() < Node`).
                 Some(e) if self.name.as_str() < peer => {
-                    if e.pid.node.as_str() <= pid.node.as_str() {
-                        resolved.push(insert(name, &e.pid, &e.method));
-                    } else {
-                        ops.push(insert(name, pid, method));
+                    match resolve_it(&e.method, name, pid, &e.pid, &mut losers) {
+                        Some(kept) if &kept == pid => ops.push(insert(name, pid, method)),
+                        Some(_) => resolved.push(insert(name, &e.pid, &e.method)),
+                        None => {
+                            let delete = Term::tuple([Term::atom("delete"), name.clone()]);
+                            ops.push(delete.clone());
+                            resolved.push(delete);
+                        }
                     }
                 }
                 Some(_) => {}
             }
         }
-        (ops, resolved)
+        (ops, resolved, losers)
+    }
+
+    /// Carries out what name conflicts decided: losers killed or told.
+    pub(crate) fn resolve_losers(&self, losers: Vec<Loser>) {
+        for loser in losers {
+            match loser {
+                Loser::Kill(pid) => {
+                    tracing::info!(%pid, "global: name conflict, terminating the process");
+                    if let Some(local) = self.local_pid(&pid) {
+                        self.node.kill(local);
+                    } else if let Some(conn) = self.conn(&pid.node) {
+                        let exit = super::ctl(
+                            8,
+                            [
+                                Term::Pid(self.node_pid()),
+                                Term::Pid(pid),
+                                Term::atom("kill"),
+                            ],
+                        );
+                        conn.send(&exit, None);
+                    }
+                }
+                Loser::Tell(pid, msg) => {
+                    if let Some(local) = self.local_pid(&pid) {
+                        let _ = self.node.send(ergo_runtime::Target::Pid(local), msg);
+                    } else if let Some(conn) = self.conn(&pid.node) {
+                        conn.send_to(&ErlTarget::Pid(pid), &self.node_pid(), &msg);
+                    }
+                }
+            }
+        }
     }
 
     /// Once both the peer's names and its `resolved` are in: the peer is synchronised;
@@ -521,6 +677,12 @@ impl Shared {
         let Some(s) = g.sessions.remove(peer) else {
             return;
         };
+        if let Some((id, nodes)) = s.my_lock {
+            let shared = self.clone();
+            self.runtime.spawn(async move {
+                shared.unlock_nodes(&id, &nodes).await;
+            });
+        }
         let (his_resolved, his_known) = s.resolved.unwrap_or_default();
         g.do_ops(&his_resolved);
         ops.extend(his_resolved);
@@ -566,20 +728,25 @@ impl Shared {
             }
             let shared = self.clone();
             self.runtime.spawn(async move {
-                match shared.ensure_conn(&node).await {
-                    Ok(_) => shared.global_cast(
-                        &node,
-                        Term::tuple([
-                            Term::atom("in_sync"),
-                            Term::atom(&shared.name),
-                            Term::atom("true"),
-                        ]),
-                    ),
-                    Err(e) => {
-                        tracing::info!(%node, error = %e, "global: could not connect");
-                        shared.global.lock().known.remove(&node);
+                let in_sync = Term::tuple([
+                    Term::atom("in_sync"),
+                    Term::atom(&shared.name),
+                    Term::atom("true"),
+                ]);
+                let Err(e) = shared.ensure_conn(&node).await else {
+                    return shared.global_cast(&node, in_sync);
+                };
+                // The node may be connecting to this one at the same moment (its
+                // connection wins, this one is refused): it is told once its
+                // connection is up (bounded wait).
+                for _ in 0..40 {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    if shared.conn(&node).is_some() {
+                        return shared.global_cast(&node, in_sync);
                     }
                 }
+                tracing::info!(%node, error = %e, "global: could not connect");
+                shared.global.lock().known.remove(&node);
             });
         }
     }
@@ -682,10 +849,133 @@ impl Shared {
     }
 }
 
+/// What a name conflict does to a process that loses the name.
+pub(crate) enum Loser {
+    /// `exit(Pid, kill)` (`random_exit_name`).
+    Kill(ErlPid),
+    /// A `{global_name_conflict, ...}` message (`random_notify_name`,
+    /// `notify_all_name`).
+    Tell(ErlPid, Term),
+}
+
+/// `{Min, Max}` by node name, as `global:minmax/2`.
+fn minmax<'a>(p1: &'a ErlPid, p2: &'a ErlPid) -> (&'a ErlPid, &'a ErlPid) {
+    if p1.node < p2.node {
+        (p1, p2)
+    } else {
+        (p2, p1)
+    }
+}
+
+/// `global:resolve_it(Method, Name, Pid1, Pid2)` for OTP's three resolvers: the pid
+/// that keeps the name (`None`: neither), what happens to the others pushed to
+/// `losers`. Another method (a closure this node cannot run) deletes the name, as OTP
+/// does when a resolver fails.
+pub(crate) fn resolve_it(
+    method: &Term,
+    name: &Term,
+    pid1: &ErlPid,
+    pid2: &ErlPid,
+    losers: &mut Vec<Loser>,
+) -> Option<ErlPid> {
+    let function = match method {
+        Term::Export {
+            module,
+            function,
+            arity: 3,
+        } if module == "global" => function.as_str(),
+        _ => "",
+    };
+    let conflict = Term::atom("global_name_conflict");
+    match function {
+        "random_exit_name" => {
+            let (min, max) = minmax(pid1, pid2);
+            losers.push(Loser::Kill(max.clone()));
+            Some(min.clone())
+        }
+        "random_notify_name" => {
+            let (min, max) = minmax(pid1, pid2);
+            losers.push(Loser::Tell(
+                max.clone(),
+                Term::tuple([conflict, name.clone()]),
+            ));
+            Some(min.clone())
+        }
+        "notify_all_name" => {
+            losers.push(Loser::Tell(
+                pid1.clone(),
+                Term::tuple([conflict.clone(), name.clone(), Term::Pid(pid2.clone())]),
+            ));
+            losers.push(Loser::Tell(
+                pid2.clone(),
+                Term::tuple([conflict, name.clone(), Term::Pid(pid1.clone())]),
+            ));
+            None
+        }
+        _ => {
+            tracing::info!(%name, %method, "global: a name conflict with a resolver this node cannot run: the name is deleted");
+            None
+        }
+    }
+}
+
 fn bool_atom(b: bool) -> &'static str {
     if b {
         "true"
     } else {
         "false"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pid(node: &str) -> ErlPid {
+        ErlPid {
+            node: node.into(),
+            id: 40,
+            serial: 0,
+            creation: 1,
+        }
+    }
+
+    fn export(function: &str) -> Term {
+        Term::Export {
+            module: "global".into(),
+            function: function.into(),
+            arity: 3,
+        }
+    }
+
+    #[test]
+    fn conflicts_resolve_as_otps_resolvers_do() {
+        let (a, b) = (pid("a@h"), pid("b@h"));
+        let name = Term::atom("n");
+        // random_exit_name: the pid on the node that sorts first keeps it, the other
+        // is killed, whichever order they come in.
+        for (p1, p2) in [(&a, &b), (&b, &a)] {
+            let mut losers = Vec::new();
+            let kept = resolve_it(&export("random_exit_name"), &name, p1, p2, &mut losers);
+            assert_eq!(kept.as_ref(), Some(&a));
+            assert!(matches!(losers.as_slice(), [Loser::Kill(p)] if *p == b));
+        }
+        let mut losers = Vec::new();
+        let kept = resolve_it(&export("random_notify_name"), &name, &b, &a, &mut losers);
+        assert_eq!(kept, Some(a.clone()));
+        assert!(matches!(losers.as_slice(), [Loser::Tell(p, _)] if *p == b));
+        let mut losers = Vec::new();
+        assert_eq!(
+            resolve_it(&export("notify_all_name"), &name, &a, &b, &mut losers),
+            None
+        );
+        assert_eq!(losers.len(), 2);
+        // A resolver this node cannot run: the name is deleted, nobody is touched.
+        let mut losers = Vec::new();
+        assert_eq!(
+            resolve_it(&Term::atom("fun"), &name, &a, &b, &mut losers),
+            None
+        );
+        assert!(losers.is_empty());
     }
 }
