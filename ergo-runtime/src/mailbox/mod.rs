@@ -12,6 +12,7 @@
 //! write before its read, so one of the two always sees the other. (Explicit fences,
 //! rather than `SeqCst` accesses alone, are what loom can verify.)
 
+pub(crate) mod latency;
 #[cfg(all(test, ergo_loom))]
 mod loom_tests;
 pub(crate) mod pool;
@@ -105,8 +106,8 @@ impl<T> Lane<T> {
     }
 
     #[inline]
-    fn pop(&self) -> Pop<T> {
-        let pop = self.queue.pop();
+    fn pop(&self) -> Pop<(T, u32)> {
+        let pop = self.queue.pop_stamped();
         if let Pop::Item(_) = pop {
             let n = self.popped.load(Ordering::Relaxed);
             self.popped.store(n.wrapping_add(1), Ordering::Relaxed);
@@ -115,11 +116,24 @@ impl<T> Lane<T> {
     }
 }
 
-/// The urgent, system and log queues, allocated on first use.
+/// The urgent, system and log queues, allocated on first use, and the latency stamps.
 struct Rare<T> {
     urgent: Lane<T>,
     system: Lane<T>,
     log: Lane<T>,
+    /// The stamp of each queue's oldest message (urgent, system, main, log); 0: none
+    /// stamped (see [`latency`]).
+    since: [AtomicU32; 4],
+}
+
+/// Index of a queue in [`Rare::since`].
+fn since_index(priority: Priority) -> usize {
+    match priority {
+        Priority::Urgent => 0,
+        Priority::High => 1,
+        Priority::Normal => 2,
+        Priority::Low => 3,
+    }
 }
 
 /// The mailbox and run state of one process.
@@ -160,6 +174,7 @@ impl<T> Mailbox<T> {
             urgent: Lane::new(),
             system: Lane::new(),
             log: Lane::new(),
+            since: std::array::from_fn(|_| AtomicU32::new(0)),
         }));
         match self.rare.compare_exchange(
             ptr::null_mut(),
@@ -210,11 +225,56 @@ impl<T> Mailbox<T> {
     /// Pushes an admitted value. If the process died meanwhile, `Pushed::Dead` tells the
     /// caller to drain.
     #[inline]
+    #[cfg(test)]
     pub(crate) fn push(&self, priority: Priority, value: T) -> Pushed {
+        self.push_stamped(priority, value, 0)
+    }
+
+    /// Pushes an admitted value queued at `stamp` (0: latency tracking is off).
+    #[inline]
+    pub(crate) fn push_stamped(&self, priority: Priority, value: T, stamp: u32) -> Pushed {
         let lane = self.lane(priority);
         lane.pushed.fetch_add(1, Ordering::Relaxed);
-        lane.queue.push(value);
-        self.after_push()
+        lane.queue.push_stamped(value, stamp);
+        let pushed = self.after_push();
+        if stamp != 0 {
+            // After `after_push`'s fence: pairs with the runner's in `restamp`.
+            let since = &self.rare_or_install().since[since_index(priority)];
+            if since.load(Ordering::Relaxed) == 0 {
+                let _ = since.compare_exchange(0, stamp, Ordering::Relaxed, Ordering::Relaxed);
+            }
+        }
+        pushed
+    }
+
+    /// After the runner took a message stamped `stamp` from `lane`: publishes the stamp
+    /// of the lane's new oldest message (see [`latency`]). Nothing to do when neither
+    /// the message nor the lane carries a stamp (tracking off).
+    #[inline]
+    fn after_pop(&self, lane: &Lane<T>, priority: Priority, stamp: u32, rare: Option<&Rare<T>>) {
+        let since = match rare {
+            Some(rare) => &rare.since[since_index(priority)],
+            None if stamp == 0 => return,
+            None => &self.rare_or_install().since[since_index(priority)],
+        };
+        if stamp == 0 && since.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        since.store(0, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        let head = lane.queue.head_stamp();
+        if head != 0 {
+            since.store(head, Ordering::Relaxed);
+        }
+    }
+
+    /// The stamp of each queue's oldest message (urgent, system, main, log); 0 where
+    /// none is stamped.
+    pub(crate) fn oldest_stamps(&self) -> [u32; 4] {
+        match self.rare() {
+            Some(r) => r.since.each_ref().map(|s| s.load(Ordering::Relaxed)),
+            None => [0; 4],
+        }
     }
 
     /// The sender's half of the handshake, after its `SeqCst` push.
@@ -264,22 +324,31 @@ impl<T> Mailbox<T> {
         let rare = self.rare();
         let mut busy = false;
         if let Some(rare) = rare {
-            for lane in [&rare.urgent, &rare.system] {
+            for (lane, priority) in [(&rare.urgent, Priority::Urgent), (&rare.system, Priority::High)] {
                 match lane.pop() {
-                    Pop::Item(v) => return Pop::Item(v),
+                    Pop::Item((v, stamp)) => {
+                        self.after_pop(lane, priority, stamp, Some(rare));
+                        return Pop::Item(v);
+                    }
                     Pop::Busy => busy = true,
                     Pop::Empty => {}
                 }
             }
         }
         match self.main.pop() {
-            Pop::Item(v) => return Pop::Item(v),
+            Pop::Item((v, stamp)) => {
+                self.after_pop(&self.main, Priority::Normal, stamp, rare);
+                return Pop::Item(v);
+            }
             Pop::Busy => busy = true,
             Pop::Empty => {}
         }
         if let Some(rare) = rare {
             match rare.log.pop() {
-                Pop::Item(v) => return Pop::Item(v),
+                Pop::Item((v, stamp)) => {
+                    self.after_pop(&rare.log, Priority::Low, stamp, Some(rare));
+                    return Pop::Item(v);
+                }
                 Pop::Busy => busy = true,
                 Pop::Empty => {}
             }

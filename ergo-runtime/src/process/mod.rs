@@ -101,7 +101,8 @@ impl<A: Actor> Cell<A> {
     /// if it was idle.
     pub(crate) fn push(self: &Arc<Self>, priority: Priority, envelope: Envelope<A>) {
         current::count_send();
-        match self.mailbox.push(priority, envelope) {
+        let stamp = self.core.node.inner().latency_stamp();
+        match self.mailbox.push_stamped(priority, envelope, stamp) {
             Pushed::Schedule => self.schedule(),
             Pushed::Queued => {}
             Pushed::Dead => self.mailbox.drain_dead(Envelope::discard),
@@ -130,7 +131,8 @@ impl<A: Actor> Cell<A> {
         if let Err(refused) = self.mailbox.admit(priority, false) {
             return Err((refused, envelope));
         }
-        match self.mailbox.push(priority, envelope) {
+        let stamp = self.core.node.inner().latency_stamp();
+        match self.mailbox.push_stamped(priority, envelope, stamp) {
             Pushed::Schedule => self.clone().turn(),
             Pushed::Queued => {}
             Pushed::Dead => self.mailbox.drain_dead(Envelope::discard),
@@ -526,6 +528,10 @@ impl<A: Actor> AnyProcess for Cell<A> {
             self.mailbox.lengths(),
             self.mailbox.popped(),
         )
+    }
+
+    fn oldest_stamps(&self) -> [u32; 4] {
+        self.mailbox.oldest_stamps()
     }
 
     fn kind(&self) -> &'static str {
