@@ -513,6 +513,34 @@ mod tests {
     }
 
     #[test]
+    fn the_oldest_stamp_follows_the_head_of_each_queue() {
+        let mb = Mailbox::new(0);
+        // Unstamped (tracking off): nothing is allocated or published.
+        mb.push(Priority::Normal, 0);
+        assert_eq!(mb.oldest_stamps(), [0; 4]);
+        assert!(mb.rare().is_none());
+        assert!(matches!(mb.pop(), Pop::Item(0)));
+        mb.push_stamped(Priority::Normal, 1, 11);
+        mb.push_stamped(Priority::Normal, 2, 21);
+        mb.push_stamped(Priority::High, 3, 31);
+        assert_eq!(mb.oldest_stamps(), [0, 31, 11, 0]);
+        assert!(matches!(mb.pop(), Pop::Item(3)));
+        assert_eq!(mb.oldest_stamps(), [0, 0, 11, 0]);
+        assert!(matches!(mb.pop(), Pop::Item(1)));
+        assert_eq!(mb.oldest_stamps(), [0, 0, 21, 0]);
+        assert!(matches!(mb.pop(), Pop::Item(2)));
+        assert_eq!(mb.oldest_stamps(), [0; 4]);
+        // A message landing in the emptied queue publishes its own stamp.
+        mb.push_stamped(Priority::Normal, 4, 41);
+        assert_eq!(mb.oldest_stamps(), [0, 0, 41, 0]);
+        // Tracking turned off: the stale stamp goes with the next message taken.
+        mb.push(Priority::Normal, 5);
+        assert!(matches!(mb.pop(), Pop::Item(4)));
+        assert!(matches!(mb.pop(), Pop::Item(5)));
+        assert_eq!(mb.oldest_stamps(), [0; 4]);
+    }
+
+    #[test]
     fn only_one_sender_schedules_an_idle_process() {
         let mb = Mailbox::new(0);
         assert!(!mb.activate());

@@ -67,6 +67,8 @@ pub(crate) struct NodeInner {
     pub(crate) run_time_accounting: AtomicBool,
     /// Whether messages are stamped when queued (see [`crate::mailbox::latency`]).
     latency_tracking: AtomicBool,
+    /// Rate limits on log lines about bad input from outside, by kind.
+    pub(crate) logs: crate::logs::LogLimiter,
     stopped: watch::Sender<bool>,
     pub(crate) transports: RwLock<Vec<Arc<dyn crate::dist::Transport>>>,
     pub(crate) books: crate::dist::Books,
@@ -510,6 +512,25 @@ impl Node {
     /// ```
     pub fn set_latency_tracking(&self, on: bool) {
         self.0.latency_tracking.store(on, Ordering::Relaxed);
+    }
+
+    /// The node's limiter of log lines, by kind: every log line about bad input from
+    /// outside (a malformed frame, a wrong cookie, a request nobody handles) goes
+    /// through it, so a flood of one kind costs a bounded number of lines and leaves
+    /// the other kinds alone. What it suppressed is reported when the kind logs again
+    /// and when the node stops.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "multi_thread")]
+    /// # async fn main() -> Result<(), ergo_runtime::NodeError> {
+    /// let node = ergo_runtime::Node::builder("logs@127.0.0.1").start().await?;
+    /// node.log_limiter().log("bad request", || tracing::warn!("a bad request"));
+    /// # node.stop().await;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn log_limiter(&self) -> &crate::logs::LogLimiter {
+        &self.0.logs
     }
 
     /// Whether mailbox latency is tracked (see [`Node::set_latency_tracking`]).
