@@ -1,5 +1,5 @@
 //! Prometheus metrics (prometheus-client): the node's own (processes, memory, messages,
-//! the top processes by mailbox length and by run time, peers, events) computed at each
+//! the top processes by mailbox length, latency and run time, peers, events) computed at each
 //! scrape, and the counters, gauges and histograms actors register ([`Metrics`]).
 
 use std::collections::HashSet;
@@ -251,6 +251,20 @@ impl Collector for NodeCollector {
         by_run.sort_by(|a, b| b.1.total_cmp(&a.1));
         by_run.truncate(self.top_n);
         top_family(e, "ergo_process_utilization", "Share of the node's uptime a process spent running (run-time accounting on), for the busiest processes", &by_run)?;
+
+        let mut by_latency: Vec<(&ProcessSummary, f64)> = list
+            .iter()
+            .map(|p| (p, p.latency.as_secs_f64()))
+            .filter(|(_, v)| *v > 0.0)
+            .collect();
+        by_latency.sort_by(|a, b| b.1.total_cmp(&a.1));
+        by_latency.truncate(self.top_n);
+        top_family(
+            e,
+            "ergo_process_latency_seconds",
+            "How long the oldest message in the mailbox has waited (latency tracking on), for the processes whose oldest message waited longest",
+            &by_latency,
+        )?;
 
         let mut by_reductions: Vec<(&ProcessSummary, f64)> =
             list.iter().map(|p| (p, p.reductions() as f64)).collect();
