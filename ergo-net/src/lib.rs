@@ -327,7 +327,7 @@ pub(crate) async fn start(node: &Node, options: NetOptions) -> Result<SocketAddr
         peers: Mutex::default(),
         learned: Mutex::default(),
         failed_dials: Mutex::default(),
-        logs: ratelimit::LogLimiter::new(LOG_LINES, LOG_INTERVAL),
+        logs: ratelimit::LogLimiter::new(node.clone()),
         guard: guard::Guard::default(),
         registrar_guard: Arc::default(),
         refused_plain: AtomicU64::new(0),
@@ -411,11 +411,11 @@ pub struct NetStats {
     pub unauthenticated: usize,
 }
 
-/// Lines of each kind of warning logged per [`LOG_INTERVAL`] before they are only
-/// counted (and summed up in one line when the interval ends).
-pub const LOG_LINES: u32 = 10;
-/// The interval of the warning rate limit.
-pub const LOG_INTERVAL: Duration = Duration::from_secs(10);
+/// Lines of each kind of warning logged at once before they are limited (the node's
+/// limiter, [`ergo_runtime::Node::log_limiter`]).
+pub const LOG_LINES: u32 = ergo_runtime::logs::LOG_BURST;
+/// After its burst, a kind of warning gets one more line per this interval.
+pub const LOG_INTERVAL: Duration = ergo_runtime::logs::LOG_REFILL;
 
 /// Starts the native network with a node built by [`ergo_runtime::NodeBuilder`].
 pub trait NetBuilderExt {

@@ -149,7 +149,9 @@ pub(crate) fn start(shared: Arc<Shared>, stream: TcpStream, peer: Peer) -> Arc<C
         let result = reader(&shared, &reader_conn, read, closed_rx).await;
         match result {
             Err(e @ ReadEnd::Invalid(_)) => {
-                tracing::warn!(peer = %reader_conn.peer, reason = %e, "connection closed")
+                shared.node.log_limiter().log("erlang: invalid input", || {
+                    tracing::warn!(peer = %reader_conn.peer, reason = %e, "connection closed")
+                })
             }
             Err(e) => tracing::info!(peer = %reader_conn.peer, reason = %e, "connection closed"),
             Ok(()) => {}
