@@ -186,6 +186,104 @@ async fn metrics_show_the_longest_mailboxes_events_and_registered_metrics() {
     node.stop().await.unwrap();
 }
 
+/// One look at the latencies: the Observer's list sorted by latency (name, µs), and
+/// one scrape of /metrics (seconds by name).
+async fn latencies(addr: std::net::SocketAddr) -> (Vec<(String, u64)>, Scrape) {
+    let (_, list) = http(addr, "GET", "/api/processes?sort=latency&limit=3", None, None).await;
+    let list: serde_json::Value = serde_json::from_str(&list).unwrap();
+    let rows = list["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap_or("").to_owned(),
+                r["latency_us"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let (_, text) = http(addr, "GET", "/metrics", None, None).await;
+    let scrape = Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).unwrap();
+    (rows, scrape)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn latency_shows_how_long_a_blocked_processs_oldest_message_waited() {
+    let (node, addr) = observed("obs_latency").await;
+    assert!(node.latency_tracking(), "the Observer turns tracking on");
+    let first = node.spawn(TestProbe::new("first")).await.unwrap();
+    let second = node.spawn(TestProbe::new("second")).await.unwrap();
+    let idle = node.spawn(TestProbe::new("idle")).await.unwrap();
+    node.register("first", first.pid()).unwrap();
+    node.register("second", second.pid()).unwrap();
+    node.register("idle", idle.pid()).unwrap();
+    let mut first_key = block(&first).await;
+    let mut second_key = block(&second).await;
+    // `first` gets its message before `second`; both stay blocked with it queued.
+    first.send(1).unwrap();
+    eventually("first's message has waited", || {
+        node.process_info(first.pid()).unwrap().latency > Duration::ZERO
+    })
+    .await;
+    second.send(2).unwrap();
+    eventually("second's message has waited", || {
+        node.process_info(second.pid()).unwrap().latency > Duration::ZERO
+    })
+    .await;
+    // Waiting longer shows: the age only grows while the message waits.
+    let before = node.process_info(first.pid()).unwrap().latency;
+    eventually("first's latency grows", || {
+        node.process_info(first.pid()).unwrap().latency > before
+    })
+    .await;
+    // Nothing waits for `idle`: no latency, and not listed among the top.
+    assert_eq!(node.process_info(idle.pid()).unwrap().latency, Duration::ZERO);
+    // The Observer's list, sorted by latency, puts `first` (older message) before
+    // `second`; /metrics lists both, `first` with the larger figure; the process page
+    // shows it.
+    guard("the Observer and /metrics order them by latency", async {
+        loop {
+            let (rows, scrape) = latencies(addr).await;
+            let names: Vec<&str> = rows.iter().map(|(n, _)| n.as_str()).collect();
+            let scraped = |name| gauge(&scrape, "ergo_process_latency_seconds", ("name", name));
+            let idle_listed = rows.iter().find(|(n, _)| n == "idle").map(|r| r.1);
+            if names[..2] == ["first", "second"]
+                && rows[1].1 > 0
+                && scraped("first")
+                    .zip(scraped("second"))
+                    .is_some_and(|(f, s)| f > s && s > 0.0)
+                && idle_listed.is_none_or(|l| l == 0)
+                && scraped("idle").is_none()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    let (_, page) = http(
+        addr,
+        "GET",
+        &format!("/api/process/{}", first.pid().id()),
+        None,
+        None,
+    )
+    .await;
+    let page: serde_json::Value = serde_json::from_str(&page).unwrap();
+    assert_eq!(page["latency_tracking"], true);
+    assert!(page["latency_us"].as_u64().unwrap() > 0, "{page}");
+    // Unblocked, the queue drains and the latency is back to zero.
+    first_key.open();
+    second_key.open();
+    eventually("the queues drained", || {
+        [first.pid(), second.pid()]
+            .iter()
+            .all(|p| node.process_info(*p).unwrap().latency == Duration::ZERO)
+    })
+    .await;
+    node.stop().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn levels_change_per_process_and_a_process_receives_records() {
     // The one global logger of this test binary.
