@@ -431,6 +431,7 @@ async fn read_loop(net: Arc<Network>, peer: Arc<Peer>, mut stream: TcpStream) {
     let why = loop {
         // What the next frame needs in the buffer, once its length is known.
         let mut need = 4;
+        let mut frames = 0u64;
         let handled = Dist::batch(|| {
             let mut recent = super::dispatch::Recent::default();
             while end - start >= 4 {
@@ -457,9 +458,13 @@ async fn read_loop(net: Arc<Network>, peer: Arc<Peer>, mut stream: TcpStream) {
                     Err(e) => return Err(ReadError::Frame(e.to_string())),
                 }
                 start += 4 + len;
+                frames += 1;
             }
             Ok(())
         });
+        if frames > 0 {
+            peer.frames_in.fetch_add(frames, Ordering::Relaxed);
+        }
         if let Err(e) = handled {
             break e;
         }
@@ -479,7 +484,10 @@ async fn read_loop(net: Arc<Network>, peer: Arc<Peer>, mut stream: TcpStream) {
         let mid_frame = end > start;
         match tokio::time::timeout(deadline, stream.read(&mut buf[end..])).await {
             Ok(Ok(0) | Err(_)) => break ReadError::Closed,
-            Ok(Ok(n)) => end += n,
+            Ok(Ok(n)) => {
+                end += n;
+                peer.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
+            }
             Err(_) if mid_frame => break ReadError::SilentMidFrame,
             Err(_) => break ReadError::Silent,
         }

@@ -383,6 +383,32 @@ impl Network {
         self.peers.lock().keys().copied().collect()
     }
 
+    /// Bytes and frames in and out and connections, per peer.
+    pub(crate) fn peer_stats(&self) -> Vec<ergo_runtime::dist::PeerStats> {
+        let peers: Vec<Arc<Peer>> = self.peers.lock().values().cloned().collect();
+        peers.iter().map(|p| p.stats()).collect()
+    }
+
+    /// How this node finds others: the external registrar, the embedded one (served
+    /// here or elsewhere), or static routes only.
+    pub(crate) fn registrar_text(&self) -> String {
+        let mut parts = Vec::new();
+        if self.options.external_registrar.is_some() {
+            parts.push("external registrar".to_string());
+        }
+        if let Some(addr) = self.options.registrar {
+            if self.registrar.is_serving() {
+                parts.push(format!("embedded registrar {addr} (served by this node)"));
+            } else {
+                parts.push(format!("embedded registrar {addr}"));
+            }
+        }
+        if parts.is_empty() {
+            parts.push("static routes".to_string());
+        }
+        parts.join(", ")
+    }
+
     pub(crate) fn stats(&self) -> NetStats {
         NetStats {
             buffered: self.peers.lock().values().map(|p| p.buffered()).sum(),

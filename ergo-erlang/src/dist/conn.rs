@@ -2,6 +2,8 @@
 //! both ways, a writer fed by a queue, a reader handing each frame to the control
 //! handler in order.
 
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 use ergo_runtime::Atom;
@@ -32,6 +34,34 @@ pub(crate) struct Conn {
     next_seq: std::sync::atomic::AtomicU64,
     tx: mpsc::UnboundedSender<Vec<u8>>,
     closed: watch::Sender<bool>,
+    /// What it carried (shared with its writer task).
+    pub(crate) counters: Arc<Counters>,
+}
+
+/// Bytes and frames a connection carried: the writer adds once per batch it writes,
+/// the reader once per frame it reads (relaxed: figures, not synchronisation).
+#[derive(Default)]
+pub(crate) struct Counters {
+    bytes_in: AtomicU64,
+    bytes_out: AtomicU64,
+    frames_in: AtomicU64,
+    frames_out: AtomicU64,
+}
+
+impl Conn {
+    /// What this connection carried, as the core reports it.
+    pub(crate) fn stats(&self) -> ergo_runtime::dist::PeerStats {
+        let c = &self.counters;
+        ergo_runtime::dist::PeerStats {
+            node: self.peer_atom,
+            bytes_in: c.bytes_in.load(Relaxed),
+            bytes_out: c.bytes_out.load(Relaxed),
+            messages_in: c.frames_in.load(Relaxed),
+            messages_out: c.frames_out.load(Relaxed),
+            connections: 1,
+            pool_size: 1,
+        }
+    }
 }
 
 impl Conn {
@@ -128,6 +158,7 @@ pub(crate) fn start(shared: Arc<Shared>, stream: TcpStream, peer: Peer) -> Arc<C
         next_seq: std::sync::atomic::AtomicU64::new(1),
         tx,
         closed,
+        counters: Arc::default(),
     });
     shared.known.lock().insert(conn.peer_atom);
     // A node that comes back under the same name while its old connection is still
@@ -143,7 +174,7 @@ pub(crate) fn start(shared: Arc<Shared>, stream: TcpStream, peer: Peer) -> Arc<C
     shared.global_peer_up(&conn);
     let (read, write) = stream.into_split();
     let tick = shared.options.tick;
-    tokio::spawn(writer(write, rx, closed_rx.clone(), tick));
+    tokio::spawn(writer(write, rx, closed_rx.clone(), tick, conn.counters.clone()));
     let reader_conn = conn.clone();
     tokio::spawn(async move {
         let result = reader(&shared, &reader_conn, read, closed_rx).await;
@@ -167,6 +198,7 @@ async fn writer(
     mut rx: mpsc::UnboundedReceiver<Vec<u8>>,
     mut closed: watch::Receiver<bool>,
     tick: std::time::Duration,
+    counters: Arc<Counters>,
 ) {
     let mut out = Vec::new();
     loop {
@@ -182,11 +214,13 @@ async fn writer(
         out.clear();
         out.extend_from_slice(&(frame.len() as u32).to_be_bytes());
         out.extend_from_slice(&frame);
+        let mut frames = u64::from(!frame.is_empty());
         while out.len() < WRITE_BATCH {
             match rx.try_recv() {
                 Ok(next) => {
                     out.extend_from_slice(&(next.len() as u32).to_be_bytes());
                     out.extend_from_slice(&next);
+                    frames += 1;
                 }
                 Err(_) => break,
             }
@@ -194,6 +228,8 @@ async fn writer(
         if w.write_all(&out).await.is_err() {
             break;
         }
+        counters.bytes_out.fetch_add(out.len() as u64, Relaxed);
+        counters.frames_out.fetch_add(frames, Relaxed);
         if out.capacity() > 4 * WRITE_BATCH {
             out = Vec::new();
         }
@@ -257,6 +293,10 @@ async fn reader(
             f = tokio::time::timeout(silence, read_frame(&mut r, max)) => f.map_err(|_| ReadEnd::Silent)??,
         };
         let Some(body) = frame else { continue };
+        conn.counters
+            .bytes_in
+            .fetch_add(4 + body.len() as u64, Relaxed);
+        conn.counters.frames_in.fetch_add(1, Relaxed);
         let handled = if conn.flags & super::flags::FRAGMENTS == 0 {
             super::control::handle_frame(shared, conn, &body)
         } else {

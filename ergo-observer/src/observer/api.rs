@@ -344,7 +344,26 @@ async fn network(State(api): State<Api>) -> Json<Value> {
         .iter()
         .map(|n| n.to_string())
         .collect();
-    Json(json!({"node": node.name().to_string(), "peers": peers}))
+    let transports: Vec<Value> = node
+        .network_stats()
+        .iter()
+        .map(|t| {
+            json!({
+                "transport": t.transport,
+                "registrar": t.registrar,
+                "peers": t.peers.iter().map(|p| json!({
+                    "node": p.node.to_string(),
+                    "bytes_in": p.bytes_in,
+                    "bytes_out": p.bytes_out,
+                    "messages_in": p.messages_in,
+                    "messages_out": p.messages_out,
+                    "connections": p.connections,
+                    "pool_size": p.pool_size,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Json(json!({"node": node.name().to_string(), "peers": peers, "transports": transports}))
 }
 
 async fn events(State(api): State<Api>) -> Json<Value> {

@@ -203,9 +203,18 @@ const pages = {
   async network(main) {
     every(3000, async () => {
       const n = await api("/api/network");
+      const th = (t, num) => el("th", { class: num ? "num" : "" }, t);
+      const td = (t, num) => el("td", { class: num ? "num" : "mono" }, t);
       main.replaceChildren(el("h2", {}, "Network of " + n.node),
-        n.peers.length ? el("table", {}, el("tr", {}, el("th", {}, "Connected node")), ...n.peers.map(p => el("tr", {}, el("td", { class: "mono" }, p))))
-          : el("p", {}, "No connected nodes."));
+        n.peers.length ? el("p", {}, "Connected: " + n.peers.join(", ")) : el("p", {}, "No connected nodes."),
+        ...n.transports.map(t => el("div", { class: "transport" },
+          el("h3", {}, "Transport " + t.transport),
+          el("p", {}, "Registrar: " + (t.registrar || "—")),
+          t.peers.length ? el("table", { class: "peer-table" },
+            el("tr", {}, th("Peer"), th("Connections", 1), th("Bytes in", 1), th("Bytes out", 1), th("Messages in", 1), th("Messages out", 1)),
+            ...t.peers.map(p => el("tr", { class: "peer-row" }, td(p.node), td(p.connections + " / " + p.pool_size, 1),
+              td(fmt.bytes(p.bytes_in), 1), td(fmt.bytes(p.bytes_out), 1), td(fmt.num(p.messages_in), 1), td(fmt.num(p.messages_out), 1))))
+            : el("p", {}, "No peers."))));
     });
   },
 
