@@ -338,7 +338,7 @@ fn per_peer(e: &mut DescriptorEncoder, node: &Node) -> Result<(), std::fmt::Erro
     let connections = Family::<Labels, FloatGauge>::default();
     let pool = Family::<Labels, FloatGauge>::default();
     let registrars = Family::<Labels, FloatGauge>::default();
-    for t in node.network_stats() {
+    for t in node.transport_stats() {
         if let Some(r) = &t.registrar {
             registrars
                 .get_or_create(&vec![

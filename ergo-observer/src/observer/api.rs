@@ -345,7 +345,7 @@ async fn network(State(api): State<Api>) -> Json<Value> {
         .map(|n| n.to_string())
         .collect();
     let transports: Vec<Value> = node
-        .network_stats()
+        .transport_stats()
         .iter()
         .map(|t| {
             json!({

@@ -1,5 +1,5 @@
 //! Figures a transport reports about its peers ([`super::Transport::peer_stats`]) and
-//! what a node gathers from all its transports ([`crate::Node::network_stats`]).
+//! what a node gathers from all its transports ([`crate::Node::transport_stats`]).
 
 use crate::pid::Atom;
 

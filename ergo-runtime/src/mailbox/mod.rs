@@ -225,24 +225,26 @@ impl<T> Mailbox<T> {
     /// Pushes an admitted value. If the process died meanwhile, `Pushed::Dead` tells the
     /// caller to drain.
     #[inline]
-    #[cfg(test)]
     pub(crate) fn push(&self, priority: Priority, value: T) -> Pushed {
-        self.push_stamped(priority, value, 0)
+        let lane = self.lane(priority);
+        lane.pushed.fetch_add(1, Ordering::Relaxed);
+        lane.queue.push_stamped(value, 0);
+        self.after_push()
     }
 
-    /// Pushes an admitted value queued at `stamp` (0: latency tracking is off).
-    #[inline]
+    /// Pushes an admitted value queued at `stamp` (latency tracking is on), and
+    /// publishes the stamp if the queue had none.
+    #[inline(never)]
     pub(crate) fn push_stamped(&self, priority: Priority, value: T, stamp: u32) -> Pushed {
+        // Installed before the push: whoever takes the message finds the stamps.
+        let since = &self.rare_or_install().since[since_index(priority)];
         let lane = self.lane(priority);
         lane.pushed.fetch_add(1, Ordering::Relaxed);
         lane.queue.push_stamped(value, stamp);
         let pushed = self.after_push();
-        if stamp != 0 {
-            // After `after_push`'s fence: pairs with the runner's in `restamp`.
-            let since = &self.rare_or_install().since[since_index(priority)];
-            if since.load(Ordering::Relaxed) == 0 {
-                let _ = since.compare_exchange(0, stamp, Ordering::Relaxed, Ordering::Relaxed);
-            }
+        // After `after_push`'s fence: pairs with the runner's in `after_pop`.
+        if since.load(Ordering::Relaxed) == 0 {
+            let _ = since.compare_exchange(0, stamp, Ordering::Relaxed, Ordering::Relaxed);
         }
         pushed
     }
@@ -252,14 +254,25 @@ impl<T> Mailbox<T> {
     /// the message nor the lane carries a stamp (tracking off).
     #[inline]
     fn after_pop(&self, lane: &Lane<T>, priority: Priority, stamp: u32, rare: Option<&Rare<T>>) {
-        let since = match rare {
-            Some(rare) => &rare.since[since_index(priority)],
+        let rare = match rare {
+            Some(rare) => rare,
             None if stamp == 0 => return,
-            None => &self.rare_or_install().since[since_index(priority)],
+            // Its sender installed `rare` before pushing it, and taking it synchronised
+            // with that push: a fresh look finds it.
+            None => match self.rare() {
+                Some(rare) => rare,
+                None => return,
+            },
         };
-        if stamp == 0 && since.load(Ordering::Relaxed) == 0 {
-            return;
+        let since = &rare.since[since_index(priority)];
+        if stamp != 0 || since.load(Ordering::Relaxed) != 0 {
+            Self::restamp(lane, since);
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn restamp(lane: &Lane<T>, since: &AtomicU32) {
         since.store(0, Ordering::Relaxed);
         fence(Ordering::SeqCst);
         let head = lane.queue.head_stamp();

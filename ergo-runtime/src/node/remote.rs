@@ -67,7 +67,7 @@ impl Node {
 
     /// Each transport's figures: its registrar and, per peer, bytes and frames in and
     /// out and its connections ([`crate::dist::Transport::peer_stats`]).
-    pub fn network_stats(&self) -> Vec<crate::dist::TransportStats> {
+    pub fn transport_stats(&self) -> Vec<crate::dist::TransportStats> {
         self.inner()
             .transports
             .read()

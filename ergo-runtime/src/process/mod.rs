@@ -102,7 +102,12 @@ impl<A: Actor> Cell<A> {
     pub(crate) fn push(self: &Arc<Self>, priority: Priority, envelope: Envelope<A>) {
         current::count_send();
         let stamp = self.core.node.inner().latency_stamp();
-        match self.mailbox.push_stamped(priority, envelope, stamp) {
+        let pushed = if stamp == 0 {
+            self.mailbox.push(priority, envelope)
+        } else {
+            self.mailbox.push_stamped(priority, envelope, stamp)
+        };
+        match pushed {
             Pushed::Schedule => self.schedule(),
             Pushed::Queued => {}
             Pushed::Dead => self.mailbox.drain_dead(Envelope::discard),
@@ -132,7 +137,12 @@ impl<A: Actor> Cell<A> {
             return Err((refused, envelope));
         }
         let stamp = self.core.node.inner().latency_stamp();
-        match self.mailbox.push_stamped(priority, envelope, stamp) {
+        let pushed = if stamp == 0 {
+            self.mailbox.push(priority, envelope)
+        } else {
+            self.mailbox.push_stamped(priority, envelope, stamp)
+        };
+        match pushed {
             Pushed::Schedule => self.clone().turn(),
             Pushed::Queued => {}
             Pushed::Dead => self.mailbox.drain_dead(Envelope::discard),
