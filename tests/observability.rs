@@ -7,12 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
+use ergo::net::{NetOptions, NetworkExt};
 use ergo::observer::clock::ManualClock;
 use ergo::observer::cron::{Action, Cron, CronFailure};
 use ergo::observer::health::{Health, Probe, Signal};
 use ergo::observer::log::{self, LogConfig, LogRecord};
 use ergo::observer::metrics::Metrics;
-use ergo::net::{NetOptions, NetworkExt};
 use ergo::observer::{ObserverExt, ObserverOptions};
 use ergo::prelude::*;
 use ergo_tests::{block, eventually, guard, http, NetCounter, Probe as TestProbe};
@@ -190,7 +190,14 @@ async fn metrics_show_the_longest_mailboxes_events_and_registered_metrics() {
 /// One look at the latencies: the Observer's list sorted by latency (name, µs), and
 /// one scrape of /metrics (seconds by name).
 async fn latencies(addr: std::net::SocketAddr) -> (Vec<(String, u64)>, Scrape) {
-    let (_, list) = http(addr, "GET", "/api/processes?sort=latency&limit=3", None, None).await;
+    let (_, list) = http(
+        addr,
+        "GET",
+        "/api/processes?sort=latency&limit=3",
+        None,
+        None,
+    )
+    .await;
     let list: serde_json::Value = serde_json::from_str(&list).unwrap();
     let rows = list["rows"]
         .as_array()
@@ -238,7 +245,10 @@ async fn latency_shows_how_long_a_blocked_processs_oldest_message_waited() {
     })
     .await;
     // Nothing waits for `idle`: no latency, and not listed among the top.
-    assert_eq!(node.process_info(idle.pid()).unwrap().latency, Duration::ZERO);
+    assert_eq!(
+        node.process_info(idle.pid()).unwrap().latency,
+        Duration::ZERO
+    );
     // The Observer's list, sorted by latency, puts `first` (older message) before
     // `second`; /metrics lists both, `first` with the larger figure; the process page
     // shows it.
@@ -326,12 +336,10 @@ async fn per_peer_network_figures_grow_with_traffic_between_two_nodes() {
     b.spawn_register("counter", NetCounter::default())
         .await
         .unwrap();
-    let counter: ActorRef<NetCounter> = guard(
-        "lookup",
-        a.lookup_remote("counter", "obs_net_b@127.0.0.1"),
-    )
-    .await
-    .unwrap();
+    let counter: ActorRef<NetCounter> =
+        guard("lookup", a.lookup_remote("counter", "obs_net_b@127.0.0.1"))
+            .await
+            .unwrap();
     let scrape_now = || async {
         let (status, text) = http(addr, "GET", "/metrics", None, None).await;
         assert_eq!(status, 200);
@@ -348,8 +356,14 @@ async fn per_peer_network_figures_grow_with_traffic_between_two_nodes() {
     let scrape = scrape_now().await;
     let after = peer_figures(&scrape, peer);
     println!("FIGURE per-peer figures before {before:?} after {after:?} (bytes in/out, messages in/out, connections, pool)");
-    assert!(after[0] > before[0], "bytes in grew: {before:?} -> {after:?}");
-    assert!(after[1] > before[1], "bytes out grew: {before:?} -> {after:?}");
+    assert!(
+        after[0] > before[0],
+        "bytes in grew: {before:?} -> {after:?}"
+    );
+    assert!(
+        after[1] > before[1],
+        "bytes out grew: {before:?} -> {after:?}"
+    );
     // At least the 101 replies came in and the 201 requests and casts went out.
     assert!(after[2] >= before[2] + 101.0, "{before:?} -> {after:?}");
     assert!(after[3] >= before[3] + 201.0, "{before:?} -> {after:?}");

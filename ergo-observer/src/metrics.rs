@@ -330,10 +330,26 @@ impl Collector for NodeCollector {
 fn per_peer(e: &mut DescriptorEncoder, node: &Node) -> Result<(), std::fmt::Error> {
     type Labels = Vec<(String, String)>;
     let counters: [(&str, &str, Family<Labels, Counter>); 4] = [
-        ("ergo_network_peer_bytes_in", "Bytes received from the peer", Family::default()),
-        ("ergo_network_peer_bytes_out", "Bytes queued to the peer", Family::default()),
-        ("ergo_network_peer_messages_in", "Frames (messages, calls, replies, control) received from the peer", Family::default()),
-        ("ergo_network_peer_messages_out", "Frames queued to the peer", Family::default()),
+        (
+            "ergo_network_peer_bytes_in",
+            "Bytes received from the peer",
+            Family::default(),
+        ),
+        (
+            "ergo_network_peer_bytes_out",
+            "Bytes queued to the peer",
+            Family::default(),
+        ),
+        (
+            "ergo_network_peer_messages_in",
+            "Frames (messages, calls, replies, control) received from the peer",
+            Family::default(),
+        ),
+        (
+            "ergo_network_peer_messages_out",
+            "Frames queued to the peer",
+            Family::default(),
+        ),
     ];
     let connections = Family::<Labels, FloatGauge>::default();
     let pool = Family::<Labels, FloatGauge>::default();

@@ -164,6 +164,8 @@ fn a_flood_from_one_callsite_is_cut_and_counted_while_another_still_logs() {
     assert_eq!(message(&lines[n - 2]), ergo_observer::log::SUMMARY_MESSAGE);
     // The Observer's copy carries the count too.
     assert!(recent(None, 100).iter().any(|r| r.message == "flood"
-        && r.fields.iter().any(|(k, v)| k == "suppressed_before" && v != "0")));
+        && r.fields
+            .iter()
+            .any(|(k, v)| k == "suppressed_before" && v != "0")));
     let _ = std::fs::remove_dir_all(&dir);
 }

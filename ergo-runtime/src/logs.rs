@@ -293,7 +293,10 @@ mod tests {
         let other = lines.iter().filter(|l| l.1 == "other").count();
         // However fast it repeats, the flood gets its burst (plus what the clock
         // refilled meanwhile, far below the 10,000 tries).
-        assert!(flood >= LOG_BURST as usize && flood < 100, "{flood} flood lines");
+        assert!(
+            flood >= LOG_BURST as usize && flood < 100,
+            "{flood} flood lines"
+        );
         // The other kind was never limited by the flood.
         assert_eq!(other, 10);
         // Every suppressed flood line is accounted for in the summaries.

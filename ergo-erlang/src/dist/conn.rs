@@ -174,16 +174,21 @@ pub(crate) fn start(shared: Arc<Shared>, stream: TcpStream, peer: Peer) -> Arc<C
     shared.global_peer_up(&conn);
     let (read, write) = stream.into_split();
     let tick = shared.options.tick;
-    tokio::spawn(writer(write, rx, closed_rx.clone(), tick, conn.counters.clone()));
+    tokio::spawn(writer(
+        write,
+        rx,
+        closed_rx.clone(),
+        tick,
+        conn.counters.clone(),
+    ));
     let reader_conn = conn.clone();
     tokio::spawn(async move {
         let result = reader(&shared, &reader_conn, read, closed_rx).await;
         match result {
-            Err(e @ ReadEnd::Invalid(_)) => {
-                shared.node.log_limiter().log("erlang: invalid input", || {
-                    tracing::warn!(peer = %reader_conn.peer, reason = %e, "connection closed")
-                })
-            }
+            Err(e @ ReadEnd::Invalid(_)) => shared.node.log_limiter().log(
+                "erlang: invalid input",
+                || tracing::warn!(peer = %reader_conn.peer, reason = %e, "connection closed"),
+            ),
             Err(e) => tracing::info!(peer = %reader_conn.peer, reason = %e, "connection closed"),
             Ok(()) => {}
         }

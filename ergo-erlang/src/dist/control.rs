@@ -280,9 +280,10 @@ fn dispatch(
                 (Some(call), Some([_, reply])) => {
                     let _ = call.tx.send(Ok(reply.clone()));
                 }
-                _ => shared.node.log_limiter().log("erlang: inactive alias", || {
-                    tracing::debug!(%msg, "dropped a message for an inactive alias")
-                }),
+                _ => shared.node.log_limiter().log(
+                    "erlang: inactive alias",
+                    || tracing::debug!(%msg, "dropped a message for an inactive alias"),
+                ),
             }
         }
         // SPAWN_REQUEST, SPAWN_REQUEST_TT
@@ -299,9 +300,10 @@ fn dispatch(
         // Known operations this node does not act on (spawn replies, sequential-trace
         // forms): ignored.
         9..=11 | 14 | 15 | 17 | 31 | 32 => {
-            shared.node.log_limiter().log("erlang: unsupported control", || {
-                tracing::debug!(peer = %conn.peer, op, "ignored an unsupported control message")
-            });
+            shared.node.log_limiter().log(
+                "erlang: unsupported control",
+                || tracing::debug!(peer = %conn.peer, op, "ignored an unsupported control message"),
+            );
         }
         _ => return Err("an unknown operation"),
     }
@@ -389,9 +391,10 @@ fn monitor_local(
 /// local process.
 fn deliver_to_pid(shared: &Arc<Shared>, conn: &Arc<Conn>, to: &ErlPid, msg: Term) {
     let Some(local) = shared.local_pid(to) else {
-        shared.node.log_limiter().log("erlang: stale pid", || {
-            tracing::debug!(%to, "dropped a message for a pid of another incarnation")
-        });
+        shared.node.log_limiter().log(
+            "erlang: stale pid",
+            || tracing::debug!(%to, "dropped a message for a pid of another incarnation"),
+        );
         return;
     };
     if local.id() == 0 {
@@ -402,9 +405,10 @@ fn deliver_to_pid(shared: &Arc<Shared>, conn: &Arc<Conn>, to: &ErlPid, msg: Term
                 return;
             }
         }
-        shared.node.log_limiter().log("erlang: message for the node pid", || {
-            tracing::debug!(%msg, "dropped a message for the node pid")
-        });
+        shared.node.log_limiter().log(
+            "erlang: message for the node pid",
+            || tracing::debug!(%msg, "dropped a message for the node pid"),
+        );
         return;
     }
     deliver(shared, conn, Target::Pid(local), msg);
@@ -422,9 +426,10 @@ fn deliver_to_name(shared: &Arc<Shared>, conn: &Arc<Conn>, from: &ErlPid, name: 
         return rex(shared, conn, msg);
     }
     let Some(pid) = shared.node.whereis(name) else {
-        shared.node.log_limiter().log("erlang: unregistered name", || {
-            tracing::debug!(name, %msg, "dropped a message for an unregistered name")
-        });
+        shared.node.log_limiter().log(
+            "erlang: unregistered name",
+            || tracing::debug!(name, %msg, "dropped a message for an unregistered name"),
+        );
         return;
     };
     deliver(shared, conn, Target::Pid(pid), msg);
@@ -439,17 +444,19 @@ fn net_kernel(shared: &Arc<Shared>, conn: &Arc<Conn>, from: &ErlPid, msg: Term) 
                 super::typed::found_term(shared, name)
             }
             _ => {
-                shared.node.log_limiter().log("erlang: net_kernel call", || {
-                    tracing::debug!(req = %call.req, "net_kernel: unsupported call")
-                });
+                shared.node.log_limiter().log(
+                    "erlang: net_kernel call",
+                    || tracing::debug!(req = %call.req, "net_kernel: unsupported call"),
+                );
                 return;
             }
         };
         call.reply(conn, &shared.node_pid(), reply);
     } else {
-        shared.node.log_limiter().log("erlang: net_kernel message", || {
-            tracing::debug!(%from, %msg, "net_kernel: ignored message")
-        });
+        shared.node.log_limiter().log(
+            "erlang: net_kernel message",
+            || tracing::debug!(%from, %msg, "net_kernel: ignored message"),
+        );
     }
 }
 
@@ -673,9 +680,10 @@ fn rex(shared: &Arc<Shared>, conn: &Arc<Conn>, msg: Term) {
             ])
         }
         _ => {
-            shared.node.log_limiter().log("erlang: rex call", || {
-                tracing::debug!(req = %call.req, "rex: unsupported call")
-            });
+            shared.node.log_limiter().log(
+                "erlang: rex call",
+                || tracing::debug!(req = %call.req, "rex: unsupported call"),
+            );
             return;
         }
     };
@@ -806,9 +814,10 @@ fn deliver(shared: &Arc<Shared>, conn: &Arc<Conn>, target: Target, msg: Term) {
         match sent {
             Ok(()) => {}
             Err(SendError::Unhandled(_)) => {
-                shared.node.log_limiter().log("erlang: unhandled call", || {
-                    tracing::warn!(req = %call.req, "a Rust actor has no handler for this call")
-                });
+                shared.node.log_limiter().log(
+                    "erlang: unhandled call",
+                    || tracing::warn!(req = %call.req, "a Rust actor has no handler for this call"),
+                );
                 let req = call.req.clone();
                 call.reply(
                     conn,
@@ -832,14 +841,14 @@ fn deliver(shared: &Arc<Shared>, conn: &Arc<Conn>, target: Target, msg: Term) {
     };
     match result {
         Ok(()) => {}
-        Err(SendError::Unhandled(_)) => {
-            shared.node.log_limiter().log("erlang: unhandled message", || {
-                tracing::warn!(%msg, "a Rust actor has no handler for this message")
-            })
-        }
-        Err(e) => shared.node.log_limiter().log("erlang: message not delivered", || {
-            tracing::debug!(%msg, error = %e, "message from Erlang not delivered")
-        }),
+        Err(SendError::Unhandled(_)) => shared.node.log_limiter().log(
+            "erlang: unhandled message",
+            || tracing::warn!(%msg, "a Rust actor has no handler for this message"),
+        ),
+        Err(e) => shared.node.log_limiter().log(
+            "erlang: message not delivered",
+            || tracing::debug!(%msg, error = %e, "message from Erlang not delivered"),
+        ),
     }
 }
 

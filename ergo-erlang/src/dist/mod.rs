@@ -607,9 +607,10 @@ impl Shared {
             let (mut stream, addr) = match listener.accept().await {
                 Ok(s) => s,
                 Err(e) => {
-                    self.node.log_limiter().log("erlang: accept failed", || {
-                        tracing::warn!(error = %e, "distribution accept failed")
-                    });
+                    self.node.log_limiter().log(
+                        "erlang: accept failed",
+                        || tracing::warn!(error = %e, "distribution accept failed"),
+                    );
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
@@ -626,13 +627,15 @@ impl Shared {
                         conn::start(shared.clone(), stream, peer);
                     }
                     Err(HandshakeError::BadCookie(peer)) => {
-                        shared.node.log_limiter().log("erlang: wrong cookie", || {
-                            tracing::warn!(%peer, %addr, "refused a connection: wrong cookie")
-                        });
+                        shared.node.log_limiter().log(
+                            "erlang: wrong cookie",
+                            || tracing::warn!(%peer, %addr, "refused a connection: wrong cookie"),
+                        );
                     }
-                    Err(e) => shared.node.log_limiter().log("erlang: bad handshake", || {
-                        tracing::warn!(%addr, error = %e, "refused a connection")
-                    }),
+                    Err(e) => shared.node.log_limiter().log(
+                        "erlang: bad handshake",
+                        || tracing::warn!(%addr, error = %e, "refused a connection"),
+                    ),
                 }
             });
         }

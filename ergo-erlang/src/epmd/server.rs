@@ -54,9 +54,10 @@ impl EpmdServer {
                 let state = state.clone();
                 tokio::spawn(async move {
                     if let Err(e) = serve(socket, &state).await {
-                        state.logs.log("epmd: connection ended", || {
-                            tracing::debug!(error = %e, "epmd connection ended")
-                        });
+                        state.logs.log(
+                            "epmd: connection ended",
+                            || tracing::debug!(error = %e, "epmd connection ended"),
+                        );
                     }
                 });
             }

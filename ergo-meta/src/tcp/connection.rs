@@ -264,9 +264,10 @@ impl Actor for TcpConnection {
                         }
                         Ok(None) => break,
                         Err(e) => {
-                            node.log_limiter().log("tcp: bad frame", || {
-                                tracing::debug!(%peer, error = %e, "closing a tcp connection")
-                            });
+                            node.log_limiter().log(
+                                "tcp: bad frame",
+                                || tracing::debug!(%peer, error = %e, "closing a tcp connection"),
+                            );
                             failed = Some(e.to_string());
                             break;
                         }

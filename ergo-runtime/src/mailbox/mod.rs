@@ -106,8 +106,8 @@ impl<T> Lane<T> {
     }
 
     #[inline]
-    fn pop(&self) -> Pop<(T, u32)> {
-        let pop = self.queue.pop_stamped();
+    fn pop(&self, stamp: &mut u32) -> Pop<T> {
+        let pop = self.queue.pop_stamped(stamp);
         if let Pop::Item(_) = pop {
             let n = self.popped.load(Ordering::Relaxed);
             self.popped.store(n.wrapping_add(1), Ordering::Relaxed);
@@ -336,10 +336,14 @@ impl<T> Mailbox<T> {
     pub(crate) fn pop(&self) -> Pop<T> {
         let rare = self.rare();
         let mut busy = false;
+        let mut stamp = 0;
         if let Some(rare) = rare {
-            for (lane, priority) in [(&rare.urgent, Priority::Urgent), (&rare.system, Priority::High)] {
-                match lane.pop() {
-                    Pop::Item((v, stamp)) => {
+            for (lane, priority) in [
+                (&rare.urgent, Priority::Urgent),
+                (&rare.system, Priority::High),
+            ] {
+                match lane.pop(&mut stamp) {
+                    Pop::Item(v) => {
                         self.after_pop(lane, priority, stamp, Some(rare));
                         return Pop::Item(v);
                     }
@@ -348,8 +352,8 @@ impl<T> Mailbox<T> {
                 }
             }
         }
-        match self.main.pop() {
-            Pop::Item((v, stamp)) => {
+        match self.main.pop(&mut stamp) {
+            Pop::Item(v) => {
                 self.after_pop(&self.main, Priority::Normal, stamp, rare);
                 return Pop::Item(v);
             }
@@ -357,8 +361,8 @@ impl<T> Mailbox<T> {
             Pop::Empty => {}
         }
         if let Some(rare) = rare {
-            match rare.log.pop() {
-                Pop::Item((v, stamp)) => {
+            match rare.log.pop(&mut stamp) {
+                Pop::Item(v) => {
                     self.after_pop(&rare.log, Priority::Low, stamp, Some(rare));
                     return Pop::Item(v);
                 }

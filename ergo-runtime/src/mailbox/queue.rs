@@ -124,16 +124,13 @@ impl<T> Queue<T> {
     #[inline]
     #[cfg(test)]
     pub(crate) fn pop(&self) -> Pop<T> {
-        match self.pop_stamped() {
-            Pop::Item((value, _)) => Pop::Item(value),
-            Pop::Empty => Pop::Empty,
-            Pop::Busy => Pop::Busy,
-        }
+        self.pop_stamped(&mut 0)
     }
 
-    /// Takes the oldest value with its stamp. Only the consumer may call this.
+    /// Takes the oldest value; its stamp goes to `stamp`. Only the consumer may call
+    /// this.
     #[inline]
-    pub(crate) fn pop_stamped(&self) -> Pop<(T, u32)> {
+    pub(crate) fn pop_stamped(&self, stamp: &mut u32) -> Pop<T> {
         let stub = self.stub();
         let mut tail = self.or_stub(self.tail.load(Ordering::Relaxed));
         // SAFETY: `tail` is the stub or a node only the consumer frees.
@@ -153,7 +150,7 @@ impl<T> Queue<T> {
         }
         if !next.is_null() {
             self.tail.store(next, Ordering::Relaxed);
-            return Pop::Item(self.take(tail));
+            return Pop::Item(self.take(tail, stamp));
         }
         if tail != self.or_stub(self.head.load(Ordering::SeqCst)) {
             return Pop::Busy;
@@ -165,7 +162,7 @@ impl<T> Queue<T> {
             return Pop::Busy;
         }
         self.tail.store(next, Ordering::Relaxed);
-        Pop::Item(self.take(tail))
+        Pop::Item(self.take(tail, stamp))
     }
 
     /// The stamp of the oldest value still queued (0: none, or not stamped). Only the
@@ -187,7 +184,7 @@ impl<T> Queue<T> {
     }
 
     #[inline]
-    fn take(&self, link: *mut Link) -> (T, u32) {
+    fn take(&self, link: *mut Link, stamp: &mut u32) -> T {
         debug_assert_ne!(link, self.stub());
         let node = link.cast::<Node<T>>();
         // SAFETY: every non-stub link is the first field of a `Node<T>` from `push`,
@@ -196,9 +193,9 @@ impl<T> Queue<T> {
         unsafe {
             let value = ptr::read(&raw const (*node).value);
             let tag = (*node).tag;
-            let stamp = (*node).stamp;
+            *stamp = (*node).stamp;
             pool::free_block(node.cast(), Layout::new::<Node<T>>(), tag);
-            (value, stamp)
+            value
         }
     }
 
@@ -214,7 +211,7 @@ impl<T> Queue<T> {
 impl<T> Drop for Queue<T> {
     fn drop(&mut self) {
         loop {
-            match self.pop_stamped() {
+            match self.pop_stamped(&mut 0) {
                 Pop::Item(value) => drop(value),
                 Pop::Empty => break,
                 // No producer can be mid-push once the queue is being dropped.
