@@ -319,7 +319,7 @@ async fn the_erlang_peer_is_reported_with_its_bytes_and_messages() {
     let peer = erlang
         .peers
         .iter()
-        .find(|p| p.node.as_str() == erl_name)
+        .find(|p| p.node.to_string() == erl_name)
         .unwrap_or_else(|| panic!("{erl_name} listed: {erlang:?}"));
     // 20 calls out and 20 replies in, at least (plus what the handshake and
     // monitors exchanged).
