@@ -108,6 +108,8 @@ async fn a_stranger_learns_nothing_derived_from_the_cookie() {
             creation: 1,
             capabilities: 0,
             listen_port: 0,
+            max_message: handshake::DEFAULT_MAX_MESSAGE,
+            advertised: None,
             challenge: ours,
         },
     )
@@ -136,7 +138,7 @@ async fn a_stranger_learns_nothing_derived_from_the_cookie() {
     let names = (me, "flt_b1@127.0.0.1");
     for role in [&b"server"[..], b"client"] {
         for (x, y) in [(&ours, &theirs.challenge), (&theirs.challenge, &ours)] {
-            let proof = handshake::proof(COOKIE, role, x, y, names);
+            let proof = handshake::proof(COOKIE, role, x, y, names, &[0; 32]);
             assert!(
                 !transcript.windows(32).any(|w| w == proof),
                 "the transcript holds a proof derived from the cookie"

@@ -368,6 +368,8 @@ async fn wrong_cookie_attempt(addr: SocketAddr, n: u32) -> std::io::Result<()> {
         creation: n,
         capabilities: 0,
         listen_port: 0,
+        max_message: handshake::DEFAULT_MAX_MESSAGE,
+        advertised: None,
         challenge: [1; 32],
     };
     handshake::write_msg(&mut stream, &hello)

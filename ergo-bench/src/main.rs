@@ -29,7 +29,7 @@ async fn main() {
         "web" => web::run().await,
         "net-peer" => {
             let pairs = arg(2).and_then(|n| n.parse().ok()).unwrap_or(1);
-            network::peer(pairs).await
+            network::peer(pairs, arg(3)).await
         }
         other => {
             eprintln!(

@@ -1,13 +1,15 @@
 //! Network workloads, as Ergo's ping benchmark: two nodes in separate OS processes on
 //! loopback (this program starts its peer as a child process), senders on one node,
-//! receivers on the other.
+//! receivers on the other. The `network_tls_*` figures are the same workloads over
+//! mutual TLS (rustls, a CA made for the run).
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ergo::net::NetOptions;
+use ergo::net::tls::DevCa;
+use ergo::net::{CertManager, ClientAuth, NetOptions, TlsOptions};
 use ergo::prelude::*;
 
 use crate::harness::{self, Figure};
@@ -105,12 +107,43 @@ impl Collector {
     }
 }
 
-/// The peer process: a node with receivers registered as `recv-0..n`, until stdin closes.
-pub async fn peer(pairs: usize) {
+/// Mutual TLS with the certificate `<dir>/<who>.pem` (its key `<who>.key`), trusting
+/// `<dir>/ca.pem`.
+fn tls_from(dir: &std::path::Path, who: &str) -> TlsOptions {
+    let read = |file: String| std::fs::read(dir.join(file)).expect("certificate files");
+    let certs = CertManager::from_pem(&read(format!("{who}.pem")), &read(format!("{who}.key")))
+        .expect("certificate");
+    TlsOptions::new(std::sync::Arc::new(certs))
+        .trust_pem(&read("ca.pem".into()))
+        .expect("CA")
+        .client_auth(ClientAuth::Required)
+}
+
+/// A CA and certificates for both nodes (as PEM files in a new directory).
+fn tls_files() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("ergo-bench-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temporary directory");
+    let ca = DevCa::new("bench").expect("CA");
+    std::fs::write(dir.join("ca.pem"), ca.certificate_pem()).expect("write");
+    for who in ["peer", "bench"] {
+        let (chain, key) = ca.issue_pem(&["127.0.0.1"]).expect("certificate");
+        std::fs::write(dir.join(format!("{who}.pem")), chain).expect("write");
+        std::fs::write(dir.join(format!("{who}.key")), key).expect("write");
+    }
+    dir
+}
+
+/// The peer process: a node with receivers registered as `recv-0..n`, until stdin
+/// closes; over mutual TLS with the files of `tls_dir` if given.
+pub async fn peer(pairs: usize, tls_dir: Option<String>) {
+    let mut options = NetOptions::new().registrar(None);
+    if let Some(dir) = tls_dir {
+        options = options.tls(tls_from(std::path::Path::new(&dir), "peer"));
+    }
     let node = Node::builder(PEER)
         .log_level(tracing::Level::WARN)
         .cookie("bench")
-        .network(NetOptions::new().registrar(None))
+        .network(options)
         .start()
         .await
         .expect("peer node");
@@ -146,6 +179,14 @@ pub const FIGURES: &[Figure] = &[
         group: "network_call_rtt",
         names: &["network_call_rtt"],
     },
+    Figure {
+        group: "network_tls_1_1",
+        names: &["network_tls_1_1"],
+    },
+    Figure {
+        group: "network_tls_call_rtt",
+        names: &["network_tls_call_rtt"],
+    },
 ];
 
 /// Prints the workload, then runs the selected figures through the harness.
@@ -155,7 +196,8 @@ pub fn run(only: Option<&str>) {
         "# workload: two nodes in separate OS processes on 127.0.0.1, pool of 3 TCP connections; \
          network_1_1 = 1 sender process -> 1 remote receiver, {ONE_TO_ONE} async u64 messages; \
          network_n_n = {cores} pairs x {PER_PAIR}; network_call_rtt = {CALLS} sequential calls \
-         process -> remote process; nproc = {cores}"
+         process -> remote process; network_tls_* = the same over mutual TLS (rustls, \
+         TLS 1.3, ring); nproc = {cores}"
     );
     harness::run("network-once", FIGURES, only);
 }
@@ -164,8 +206,11 @@ pub fn run(only: Option<&str>) {
 pub async fn once(figure: &str) {
     let cores = harness::nproc();
     let exe = std::env::current_exe().expect("own path");
+    let tls = figure.starts_with("network_tls_").then(tls_files);
+    let mut peer_args = vec!["net-peer".to_string(), cores.to_string()];
+    peer_args.extend(tls.iter().map(|d| d.display().to_string()));
     let mut child = Command::new(exe)
-        .args(["net-peer", &cores.to_string()])
+        .args(&peer_args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -178,17 +223,23 @@ pub async fn once(figure: &str) {
         .strip_prefix("READY ")
         .and_then(|a| a.parse().ok())
         .expect("peer address");
+    let mut options = NetOptions::new().registrar(None).route(PEER, addr);
+    if let Some(dir) = &tls {
+        options = options.tls(tls_from(dir, "bench"));
+    }
     let node = Node::builder("bench@127.0.0.1")
         .log_level(tracing::Level::WARN)
         .cookie("bench")
-        .network(NetOptions::new().registrar(None).route(PEER, addr))
+        .network(options)
         .start()
         .await
         .expect("node");
-    match figure {
+    let figure = figure.replace("network_tls_", "network_");
+    let suffix = if tls.is_some() { "tls_" } else { "" };
+    match figure.as_str() {
         "network_1_1" => {
             let rate = stream(&node, 1, ONE_TO_ONE).await;
-            println!("BENCH network_1_1 {rate:.0} msgs/s");
+            println!("BENCH network_{suffix}1_1 {rate:.0} msgs/s");
         }
         "network_n_n" => {
             let rate = stream(&node, cores, PER_PAIR).await;
@@ -208,7 +259,7 @@ pub async fn once(figure: &str) {
                 .await
                 .expect("calls");
             println!(
-                "BENCH network_call_rtt {:.3} us",
+                "BENCH network_{suffix}call_rtt {:.3} us",
                 total.as_secs_f64() * 1e6 / CALLS as f64
             );
         }
@@ -220,6 +271,9 @@ pub async fn once(figure: &str) {
     node.stop().await.expect("stop");
     drop(child.stdin.take());
     let _ = child.wait();
+    if let Some(dir) = tls {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
 
 async fn stream(node: &Node, pairs: usize, per_pair: u64) -> f64 {

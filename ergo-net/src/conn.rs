@@ -19,16 +19,25 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use ergo_runtime::dist::{Dist, NetError};
 use ergo_runtime::Atom;
 
+use crate::fragment::{self, Assembled};
 use crate::frame::{self, Header};
 use crate::handshake::{self, HandshakeError};
 use crate::peer::{Owner, Peer, Slot};
+use crate::tls::{NetRead, NetStream, NetWrite};
 use crate::Network;
+
+/// What one acceptor asks of dialers.
+pub(crate) struct AcceptSettings {
+    pub(crate) cookie: String,
+    pub(crate) tls: Option<crate::tls::TlsOptions>,
+    pub(crate) max_handshakes: usize,
+}
 
 /// Why a dial failed: the error callers get, and the line for the log.
 struct DialError {
@@ -58,6 +67,7 @@ pub(crate) fn dial(net: Arc<Network>, peer: Arc<Peer>) {
             match connect(&net, peer.name, at).await {
                 Ok((stream, info)) => {
                     peer.creation.store(info.creation, Ordering::Release);
+                    peer.set_max_message(info.max_message);
                     start_outbound(&net, &peer, index, stream);
                     index += 1;
                     retries = 0;
@@ -120,7 +130,7 @@ async fn connect(
     net: &Arc<Network>,
     name: Atom,
     addr: SocketAddr,
-) -> Result<(TcpStream, handshake::Peer), DialError> {
+) -> Result<(NetStream, handshake::Peer), DialError> {
     let node = &net.node;
     let lost = |why: String, re_resolve: bool| DialError {
         error: NetError::NoConnection(name),
@@ -128,26 +138,42 @@ async fn connect(
         re_resolve,
     };
     let attempt = async {
-        let mut stream = connect_evicting(net, addr)
+        let stream = connect_evicting(net, addr)
             .await
             .map_err(|e| lost(format!("connect to {addr}: {e}"), true))?;
         let _ = stream.set_nodelay(true);
-        let info = handshake::client(
-            &mut stream,
-            &node.name().as_str(),
-            node.creation(),
-            node.cookie(),
-            net.listen.port(),
-        )
-        .await
-        .map_err(|e| match e {
-            HandshakeError::WrongCookie(_) => DialError {
-                error: NetError::WrongCookie(name),
-                why: format!("{addr} refused our cookie"),
-                re_resolve: false,
-            },
-            e => lost(format!("handshake with {addr}: {e}"), false),
-        })?;
+        let tls_failed = |e: &std::io::Error| {
+            crate::tls::tls_cause(e).map(|reason| DialError {
+                why: format!("TLS with {addr}: {reason}"),
+                error: NetError::Tls { node: name, reason },
+                // Perhaps another node answers there now: worth resolving again.
+                re_resolve: true,
+            })
+        };
+        let (cookie, tls) = net.dial_settings(&name.as_str());
+        let (mut stream, binding) = match &tls {
+            None => (NetStream::Plain(stream), [0; 32]),
+            Some(tls) => tls.connect(&name.as_str(), stream).await.map_err(|e| {
+                tls_failed(&e).unwrap_or_else(|| lost(format!("TLS with {addr}: {e}"), false))
+            })?,
+        };
+        let my_name = node.name().as_str();
+        let mut local = net.local(&my_name, binding);
+        local.cookie = &cookie;
+        let info = handshake::client_with(&mut stream, local, net.advertised_port())
+            .await
+            .map_err(|e| match e {
+                HandshakeError::WrongCookie(_) => DialError {
+                    error: NetError::WrongCookie(name),
+                    why: format!("{addr} refused our cookie"),
+                    re_resolve: false,
+                },
+                // Under TLS 1.3 a refused client certificate shows on the first read.
+                HandshakeError::Io(e) if tls_failed(&e).is_some() => {
+                    tls_failed(&e).unwrap_or_else(|| lost(String::new(), false))
+                }
+                e => lost(format!("handshake with {addr}: {e}"), false),
+            })?;
         if info.name != *name.as_str() {
             return Err(lost(
                 format!("{} answered at {addr}, not {name}", info.name),
@@ -187,37 +213,33 @@ pub(crate) fn out_of_descriptors(e: &std::io::Error) -> bool {
     matches!(e.raw_os_error(), Some(23 | 24))
 }
 
-fn start_outbound(net: &Arc<Network>, peer: &Arc<Peer>, index: usize, stream: TcpStream) {
-    let stream = Arc::new(stream);
+fn start_outbound(net: &Arc<Network>, peer: &Arc<Peer>, index: usize, stream: NetStream) {
     let runtime = &net.runtime;
-    let writer = runtime.spawn(write_loop(net.clone(), peer.clone(), index, stream.clone()));
     // A dialed connection carries only pongs back; its end (EOF, error, or silence
     // beyond the peer timeout) means the peer is gone.
-    let watcher = {
-        let (net, peer, stream) = (net.clone(), peer.clone(), stream.clone());
-        runtime.spawn(async move {
-            let mut scratch = [0u8; 64];
-            let why = loop {
-                match tokio::time::timeout(net.options.peer_timeout, stream.readable()).await {
-                    Ok(Ok(())) => match stream.try_read(&mut scratch) {
-                        Ok(0) => break "peer closed the connection",
-                        Ok(_) => {}
-                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                        Err(_) => break "peer closed the connection",
-                    },
-                    Ok(Err(_)) => break "peer closed the connection",
-                    Err(_) => break "peer silent beyond its keepalive (no pong)",
-                }
-            };
-            net.peer_down(&peer, why);
-        })
+    let (writer, watcher, plain) = match stream {
+        NetStream::Plain(tcp) => {
+            let tcp = Arc::new(tcp);
+            let out_to = Outbound::Plain(tcp.clone());
+            let writer = runtime.spawn(write_loop(net.clone(), peer.clone(), index, out_to));
+            let watcher = runtime.spawn(watch_plain(net.clone(), peer.clone(), tcp.clone()));
+            (writer, watcher, Some(tcp))
+        }
+        tls => {
+            let (read, write) = tls.into_split();
+            let out_to = Outbound::Tls(write);
+            let writer = runtime.spawn(write_loop(net.clone(), peer.clone(), index, out_to));
+            let watcher = runtime.spawn(watch(net.clone(), peer.clone(), read));
+            (writer, watcher, None)
+        }
     };
     let mut tasks = peer.tasks.lock();
     tasks.push(writer.abort_handle());
     tasks.push(watcher.abort_handle());
     drop(tasks);
-    // From now on, turns that append to this slot flush it themselves.
-    peer.slots[index].state.lock().stream = Some(stream);
+    // From now on, turns that append to a clear-text slot flush it themselves (a TLS
+    // session is written by its writer task only).
+    peer.slots[index].state.lock().stream = plain;
     if peer.is_closed() {
         writer.abort();
         watcher.abort();
@@ -225,10 +247,61 @@ fn start_outbound(net: &Arc<Network>, peer: &Arc<Peer>, index: usize, stream: Tc
     }
 }
 
+/// Watches a clear-text dialed connection for its end, reading (and ignoring) pongs.
+async fn watch_plain(net: Arc<Network>, peer: Arc<Peer>, stream: Arc<TcpStream>) {
+    let mut scratch = [0u8; 64];
+    let why = loop {
+        match tokio::time::timeout(net.options.peer_timeout, stream.readable()).await {
+            Ok(Ok(())) => match stream.try_read(&mut scratch) {
+                Ok(0) => break "peer closed the connection",
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(_) => break "peer closed the connection",
+            },
+            Ok(Err(_)) => break "peer closed the connection",
+            Err(_) => break "peer silent beyond its keepalive (no pong)",
+        }
+    };
+    net.peer_down(&peer, why);
+}
+
+/// Watches a TLS dialed connection for its end, reading (and ignoring) pongs.
+async fn watch(net: Arc<Network>, peer: Arc<Peer>, mut read: NetRead) {
+    let mut scratch = [0u8; 64];
+    let why = loop {
+        match tokio::time::timeout(net.options.peer_timeout, read.read(&mut scratch)).await {
+            Ok(Ok(0) | Err(_)) => break "peer closed the connection",
+            Ok(Ok(_)) => {}
+            Err(_) => break "peer silent beyond its keepalive (no pong)",
+        }
+    };
+    net.peer_down(&peer, why);
+}
+
+/// Where a writer task writes: a clear-text socket shared with the turns that flush
+/// it, or a TLS session's write half.
+enum Outbound {
+    Plain(Arc<TcpStream>),
+    Tls(NetWrite),
+}
+
+impl Outbound {
+    /// Writes all of `bytes`, waiting whenever the socket is full.
+    async fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        match self {
+            Outbound::Plain(stream) => write_all(stream, bytes).await,
+            Outbound::Tls(write) => {
+                write.write_all(bytes).await?;
+                write.flush().await // TLS hands its records over
+            }
+        }
+    }
+}
+
 /// The writer task of one slot: writes what it is handed (a flush that found the socket
-/// full, sends from threads without turns, a slot that filled before it connected) and
-/// the keepalive, waiting for the socket when it is full.
-async fn write_loop(net: Arc<Network>, peer: Arc<Peer>, index: usize, stream: Arc<TcpStream>) {
+/// full, sends from threads without turns, a slot that filled before it connected, and
+/// everything over TLS) and the keepalive, waiting for the socket when it is full.
+async fn write_loop(net: Arc<Network>, peer: Arc<Peer>, index: usize, mut out_to: Outbound) {
     let slot: &Slot = &peer.slots[index];
     let keepalive = net.options.keepalive;
     let mut out = Vec::new();
@@ -256,7 +329,7 @@ async fn write_loop(net: Arc<Network>, peer: Arc<Peer>, index: usize, stream: Ar
             let _ = tokio::time::timeout(wait, slot.ready.notified()).await;
             continue;
         }
-        match tokio::time::timeout(net.options.peer_timeout, write_all(&stream, &out)).await {
+        match tokio::time::timeout(net.options.peer_timeout, out_to.write_all(&out)).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => return net.peer_down(&peer, &format!("write failed: {e}")),
             Err(_) => return net.peer_down(&peer, "peer stopped reading (write timed out)"),
@@ -290,10 +363,10 @@ async fn write_all(stream: &TcpStream, mut bytes: &[u8]) -> std::io::Result<()> 
 /// out of buffers) it first drops the older half of the strangers in their handshake
 /// (freeing a descriptor for whoever waits in the backlog), else backs off up to a
 /// second; it logs rate-limited either way, and never spins.
-pub(crate) fn accept_loop(net: Arc<Network>, listener: TcpListener) {
+pub(crate) fn accept_loop(net: Arc<Network>, listener: TcpListener, settings: Arc<AcceptSettings>) {
     let runtime = net.runtime.clone();
     let tasks = net.clone();
-    let cap = crate::guard::within_fd_limit(net.options.max_handshakes);
+    let cap = crate::guard::within_fd_limit(settings.max_handshakes);
     let task = runtime.spawn(async move {
         let mut backoff = Duration::ZERO;
         loop {
@@ -302,8 +375,9 @@ pub(crate) fn accept_loop(net: Arc<Network>, listener: TcpListener) {
                     backoff = Duration::ZERO;
                     let child = net.clone();
                     let ticket = net.guard.ticket();
+                    let settings = settings.clone();
                     let handle = tokio::spawn(async move {
-                        accept(&child, stream, from, ticket).await;
+                        accept(&child, &settings, stream, from, ticket).await;
                     });
                     net.guard.admit(cap, ticket, handle.abort_handle());
                 }
@@ -339,8 +413,14 @@ pub(crate) async fn accept_backoff(
     next
 }
 
-async fn accept(net: &Arc<Network>, stream: TcpStream, from: SocketAddr, ticket: u64) {
-    let authenticated = handshake_in(net, stream, from).await;
+async fn accept(
+    net: &Arc<Network>,
+    settings: &AcceptSettings,
+    stream: TcpStream,
+    from: SocketAddr,
+    ticket: u64,
+) {
+    let authenticated = handshake_in(net, settings, stream, from).await;
     net.guard.done(ticket);
     if let Some((stream, info)) = authenticated {
         connected(net, stream, from, info);
@@ -350,14 +430,41 @@ async fn accept(net: &Arc<Network>, stream: TcpStream, from: SocketAddr, ticket:
 /// The acceptor's handshake, bounded in time; throttled and logged when it fails.
 async fn handshake_in(
     net: &Arc<Network>,
-    mut stream: TcpStream,
+    settings: &AcceptSettings,
+    stream: TcpStream,
     from: SocketAddr,
-) -> Option<(TcpStream, handshake::Peer)> {
+) -> Option<(NetStream, handshake::Peer)> {
     let _ = stream.set_nodelay(true);
     let node = &net.node;
     let my_name = node.name().as_str();
-    let shake = handshake::server(&mut stream, &my_name, node.creation(), node.cookie());
-    let info = match tokio::time::timeout(net.options.connect_timeout, shake).await {
+    let mut stream = Some(NetStream::Plain(stream));
+    let shake = async {
+        let (mut tls, binding) = match (&settings.tls, stream.take()) {
+            (Some(tls), Some(NetStream::Plain(tcp))) => tls.accept(tcp).await?,
+            (_, Some(plain)) => (plain, [0; 32]),
+            (_, None) => return Err(HandshakeError::Malformed("no stream".into())),
+        };
+        let mut local = net.local(&my_name, binding);
+        local.cookie = &settings.cookie;
+        let result = handshake::server_with(&mut tls, local).await;
+        stream = Some(tls);
+        result
+    };
+    let shaken = tokio::time::timeout(net.options.connect_timeout, shake).await;
+    let Some(mut stream) = stream else {
+        // The TLS handshake failed or timed out.
+        let error = match shaken {
+            Ok(Err(e)) => e.to_string(),
+            _ => "timed out".to_string(),
+        };
+        let delay = net.guard.failed(from.ip());
+        net.logs.warn(&my_name, "tls handshake", || {
+            tracing::warn!(node = %my_name, %from, %error, "refused a connection: TLS handshake failed");
+        });
+        tokio::time::sleep(delay).await;
+        return None;
+    };
+    let info = match shaken {
         Ok(Ok(info)) => info,
         Ok(Err(HandshakeError::WrongCookie(who))) => {
             let delay = net.guard.failed(from.ip());
@@ -392,9 +499,11 @@ async fn handshake_in(
 }
 
 /// Starts reading from an authenticated connection.
-fn connected(net: &Arc<Network>, stream: TcpStream, from: SocketAddr, info: handshake::Peer) {
+fn connected(net: &Arc<Network>, stream: NetStream, from: SocketAddr, info: handshake::Peer) {
     let name = Atom::new(&info.name);
-    if info.listen_port != 0 {
+    if let Some(back) = info.advertised {
+        net.learn_address(name, back);
+    } else if info.listen_port != 0 {
         net.learn_address(name, SocketAddr::new(from.ip(), info.listen_port));
     }
     // It is alive and told us where it listens: sends to it need not fail fast.
@@ -407,6 +516,7 @@ fn connected(net: &Arc<Network>, stream: TcpStream, from: SocketAddr, info: hand
         peer = net.peer(name);
     }
     peer.creation.store(info.creation, Ordering::Release);
+    peer.set_max_message(info.max_message);
     let reader = tokio::spawn(read_loop(net.clone(), peer.clone(), stream));
     peer.tasks.lock().push(reader.abort_handle());
     if peer.is_closed() {
@@ -420,10 +530,19 @@ const READ_BUFFER: usize = 64 * 1024;
 /// Reads an accepted connection: each read takes whatever arrived, and every complete
 /// frame in it is decoded in place and handled as one batch (the processes it wakes
 /// are woken once, the replies and acks it writes leave in one write per connection).
-async fn read_loop(net: Arc<Network>, peer: Arc<Peer>, mut stream: TcpStream) {
+async fn read_loop(net: Arc<Network>, peer: Arc<Peer>, stream: NetStream) {
+    let (mut stream, mut write) = stream.into_split();
     let mut pong = Vec::new();
     let _ = frame::encode(&mut pong, &Header::Pong, 0, |_| Ok(()));
-    let max = net.options.max_frame;
+    let options = &net.options;
+    let max = options.max_frame;
+    // A reassembled message may be larger than a frame.
+    let max_message = options.max_message.max(max);
+    let mut assembly = fragment::Assembler::new(
+        options.max_message,
+        options.max_assemblies,
+        options.assembly_timeout,
+    );
     let deadline = net.options.peer_timeout;
     let mut buf = vec![0u8; READ_BUFFER];
     // Unhandled bytes are `buf[start..end]`.
@@ -447,10 +566,34 @@ async fn read_loop(net: Arc<Network>, peer: Arc<Peer>, mut stream: TcpStream) {
                     break;
                 }
                 let body = &buf[start + 4..start + 4 + len];
-                match frame::decode(body, max) {
+                let whole;
+                let body = if fragment::is_fragment(body) {
+                    match assembly.take(body) {
+                        Ok(Assembled::Whole(message)) => {
+                            whole = message;
+                            &whole[..]
+                        }
+                        Ok(Assembled::Partial) => {
+                            start += 4 + len;
+                            continue;
+                        }
+                        Ok(Assembled::Dropped(why)) => {
+                            let node = net.node.name().as_str();
+                            net.logs.warn(&node, "message dropped", || {
+                                tracing::warn!(node = %node, peer = %peer.name, %why, "large message dropped");
+                            });
+                            start += 4 + len;
+                            continue;
+                        }
+                        Err(e) => return Err(ReadError::Frame(e.to_string())),
+                    }
+                } else {
+                    body
+                };
+                match frame::decode(body, max_message) {
                     Ok((Header::Ping, _)) => {
                         // Never blocks: a pong that does not fit now is not needed.
-                        let _ = stream.try_write(&pong);
+                        write.try_write(&pong);
                     }
                     Ok((header, payload)) => {
                         super::dispatch::handle(&net, &peer, &mut recent, header, &payload);

@@ -21,8 +21,8 @@ use sha2::Sha256;
 use thiserror::Error;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-/// The protocol version spoken here.
-pub const VERSION: u16 = 1;
+/// The protocol version spoken here (2: channel binding, largest message).
+pub const VERSION: u16 = 2;
 /// Capability: lz4 frame compression.
 pub const CAP_COMPRESSION: u32 = 1;
 /// Capabilities this build offers.
@@ -59,6 +59,11 @@ pub struct Hello {
     pub capabilities: u32,
     /// The port it accepts connections on (the server dials back there).
     pub listen_port: u16,
+    /// The largest message it accepts, in bytes (before compression).
+    pub max_message: u64,
+    /// Where to dial it back, when that is not the address the connection comes from
+    /// with `listen_port` (it is behind NAT, a load balancer, a forwarder).
+    pub advertised: Option<std::net::SocketAddr>,
     /// Its challenge.
     pub challenge: [u8; 32],
 }
@@ -74,6 +79,8 @@ pub struct Challenge {
     pub creation: u32,
     /// Capability bits both sides have.
     pub capabilities: u32,
+    /// The largest message it accepts, in bytes (before compression).
+    pub max_message: u64,
     /// Its challenge.
     pub challenge: [u8; 32],
 }
@@ -100,19 +107,61 @@ pub struct Peer {
     pub capabilities: u32,
     /// The port it accepts connections on (0 when we dialed it).
     pub listen_port: u16,
+    /// The largest message it accepts.
+    pub max_message: u64,
+    /// Where it says to dial it back (`None`: at `listen_port` of where it came from).
+    pub advertised: Option<std::net::SocketAddr>,
 }
 
-/// The proof of `role` (`b"client"` or `b"server"`) over the challenges and names.
+/// What one side brings to a handshake besides the cookie.
+#[derive(Debug, Clone, Copy)]
+pub struct Local<'a> {
+    /// Our node name.
+    pub name: &'a str,
+    /// Our creation.
+    pub creation: u32,
+    /// The cookie.
+    pub cookie: &'a str,
+    /// The largest message we accept.
+    pub max_message: u64,
+    /// The TLS channel binding (see `tls`), or all zeros in clear text: both proofs
+    /// cover it.
+    pub binding: [u8; 32],
+    /// Where peers should dial us back, if not where our connections come from.
+    pub advertised: Option<std::net::SocketAddr>,
+}
+
+impl<'a> Local<'a> {
+    /// Clear text (no binding), the default largest message (16 MiB).
+    pub fn clear(name: &'a str, creation: u32, cookie: &'a str) -> Local<'a> {
+        Local {
+            name,
+            creation,
+            cookie,
+            max_message: DEFAULT_MAX_MESSAGE,
+            binding: [0; 32],
+            advertised: None,
+        }
+    }
+}
+
+/// The largest message a node accepts unless told otherwise: 16 MiB.
+pub const DEFAULT_MAX_MESSAGE: u64 = 16 << 20;
+
+/// The proof of `role` (`b"client"` or `b"server"`) over the challenges, the names and
+/// the channel binding.
 pub fn proof(
     cookie: &str,
     role: &[u8],
     theirs: &[u8; 32],
     ours: &[u8; 32],
     names: (&str, &str),
+    binding: &[u8; 32],
 ) -> [u8; 32] {
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(cookie.as_bytes())
         .expect("HMAC takes keys of any length");
     mac.update(role);
+    mac.update(binding);
     mac.update(theirs);
     mac.update(ours);
     mac.update(names.0.as_bytes());
@@ -180,6 +229,23 @@ pub async fn client<S: AsyncRead + AsyncWrite + Unpin>(
     cookie: &str,
     listen_port: u16,
 ) -> Result<Peer, HandshakeError> {
+    client_with(stream, Local::clear(name, creation, cookie), listen_port).await
+}
+
+/// As [`client`], with a largest message and a channel binding.
+pub async fn client_with<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    local: Local<'_>,
+    listen_port: u16,
+) -> Result<Peer, HandshakeError> {
+    let Local {
+        name,
+        creation,
+        cookie,
+        max_message,
+        binding,
+        advertised,
+    } = local;
     let ours = challenge();
     write_msg(
         stream,
@@ -189,6 +255,8 @@ pub async fn client<S: AsyncRead + AsyncWrite + Unpin>(
             creation,
             capabilities: CAPABILITIES,
             listen_port,
+            max_message,
+            advertised,
             challenge: ours,
         },
     )
@@ -198,15 +266,17 @@ pub async fn client<S: AsyncRead + AsyncWrite + Unpin>(
         return Err(HandshakeError::Version(theirs.version));
     }
     let names = (name, theirs.name.as_str());
-    let mine = proof(cookie, b"client", &theirs.challenge, &ours, names);
+    let mine = proof(cookie, b"client", &theirs.challenge, &ours, names, &binding);
     write_msg(stream, &Closing::Proof(mine)).await?;
-    let expected = proof(cookie, b"server", &ours, &theirs.challenge, names);
+    let expected = proof(cookie, b"server", &ours, &theirs.challenge, names, &binding);
     match read_msg::<_, Closing>(stream).await {
         Ok(Closing::Accepted(p)) if verify(expected, &p) => Ok(Peer {
             name: theirs.name,
             creation: theirs.creation,
             capabilities: theirs.capabilities,
             listen_port: 0,
+            max_message: theirs.max_message,
+            advertised: None,
         }),
         Ok(Closing::Accepted(_) | Closing::Refused) | Err(HandshakeError::Io(_)) => {
             Err(HandshakeError::WrongCookie(theirs.name))
@@ -225,6 +295,22 @@ pub async fn server<S: AsyncRead + AsyncWrite + Unpin>(
     creation: u32,
     cookie: &str,
 ) -> Result<Peer, HandshakeError> {
+    server_with(stream, Local::clear(name, creation, cookie)).await
+}
+
+/// As [`server`], with a largest message and a channel binding.
+pub async fn server_with<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    local: Local<'_>,
+) -> Result<Peer, HandshakeError> {
+    let Local {
+        name,
+        creation,
+        cookie,
+        max_message,
+        binding,
+        advertised: _,
+    } = local;
     let hello: Hello = read_msg(stream).await?;
     if hello.version != VERSION {
         return Err(HandshakeError::Version(hello.version));
@@ -241,6 +327,7 @@ pub async fn server<S: AsyncRead + AsyncWrite + Unpin>(
             name: name.to_owned(),
             creation,
             capabilities,
+            max_message,
             challenge: ours,
         },
     )
@@ -249,17 +336,19 @@ pub async fn server<S: AsyncRead + AsyncWrite + Unpin>(
         return Err(HandshakeError::Malformed("expected a proof".into()));
     };
     let names = (hello.name.as_str(), name);
-    let expected = proof(cookie, b"client", &ours, &hello.challenge, names);
+    let expected = proof(cookie, b"client", &ours, &hello.challenge, names, &binding);
     if !verify(expected, &theirs) {
         return Err(HandshakeError::WrongCookie(hello.name));
     }
-    let mine = proof(cookie, b"server", &hello.challenge, &ours, names);
+    let mine = proof(cookie, b"server", &hello.challenge, &ours, names, &binding);
     write_msg(stream, &Closing::Accepted(mine)).await?;
     Ok(Peer {
         name: hello.name,
         creation: hello.creation,
         capabilities,
         listen_port: hello.listen_port,
+        max_message: hello.max_message,
+        advertised: hello.advertised,
     })
 }
 
@@ -282,14 +371,43 @@ pub fn valid_node_name(name: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn local<'a>(name: &'a str, cookie: &'a str, binding: u8) -> Local<'a> {
+        Local {
+            name,
+            creation: 1,
+            cookie,
+            max_message: 1 << 20,
+            binding: [binding; 32],
+            advertised: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_different_channel_binding_fails_like_a_wrong_cookie() {
+        let (a, b) = tokio::io::duplex(4096);
+        let (c, s) = tokio::join!(
+            async move {
+                let mut a = a;
+                client_with(&mut a, local("a@127.0.0.1", "secret", 1), 7).await
+            },
+            async move {
+                let mut b = b;
+                server_with(&mut b, local("b@127.0.0.1", "secret", 2)).await
+            }
+        );
+        assert!(matches!(c, Err(HandshakeError::WrongCookie(_))), "{c:?}");
+        assert!(matches!(s, Err(HandshakeError::WrongCookie(_))), "{s:?}");
+    }
+
     #[tokio::test]
     async fn same_cookie_connects_and_wrong_cookie_is_refused_on_both_sides() {
         let (mut a, mut b) = tokio::io::duplex(4096);
         let (c, s) = tokio::join!(
-            client(&mut a, "a@127.0.0.1", 1, "secret", 7),
-            server(&mut b, "b@127.0.0.1", 2, "secret")
+            client_with(&mut a, local("a@127.0.0.1", "secret", 0), 7),
+            server_with(&mut b, local("b@127.0.0.1", "secret", 0))
         );
-        assert_eq!(c.unwrap().name, "b@127.0.0.1");
+        let c = c.unwrap();
+        assert_eq!((c.name.as_str(), c.max_message), ("b@127.0.0.1", 1 << 20));
         let s = s.unwrap();
         assert_eq!((s.name.as_str(), s.listen_port), ("a@127.0.0.1", 7));
 

@@ -3,6 +3,11 @@
 //! keepalives, and discovery through static routes or an embedded registrar. It is a
 //! [`Transport`](ergo_runtime::dist::Transport) of the core, as Erlang distribution is.
 //!
+//! Connections may run over TLS or mutual TLS ([`tls`]; the cookie handshake is then
+//! bound to the TLS session). Messages above the fragment size cross as fragments
+//! ([`fragment`]); each node tells its peers the largest message it accepts, and a
+//! larger send fails at the sender with `NetError::TooLarge`.
+//!
 //! Start it with the node: `Node::builder(..).network(NetOptions::new())` (the
 //! [`NetBuilderExt`] trait), or later with [`NetworkExt::start_network`].
 //!
@@ -23,6 +28,8 @@
 
 mod conn;
 mod dispatch;
+#[doc(hidden)] // for tests and fuzzing of its decoder
+pub mod fragment;
 #[doc(hidden)] // for tests that play a hostile peer
 pub mod frame;
 mod guard;
@@ -34,6 +41,7 @@ mod ratelimit;
 #[doc(hidden)] // for tests and fuzzing of its protocol
 pub mod registrar;
 mod spawn;
+pub mod tls;
 mod transport;
 
 use std::net::SocketAddr;
@@ -45,9 +53,13 @@ use parking_lot::Mutex;
 use rustc_hash::FxHashMap;
 
 pub use ergo_runtime::dist::{NetError, RemoteError};
-pub use options::{NetOptions, Route, DEFAULT_REGISTRAR_PORT, DEFAULT_WRITE_BUFFER};
+pub use options::{
+    Acceptor, NetOptions, Route, RouteSecrets, DEFAULT_FRAGMENT_SIZE, DEFAULT_REGISTRAR_PORT,
+    DEFAULT_WRITE_BUFFER,
+};
 pub use registrar::{BoxFuture as RegistrarFuture, Registrar};
 pub use spawn::{NetworkExt, SpawnPermission};
+pub use tls::{CertManager, ClientAuth, TlsOptions};
 
 use ergo_runtime::dist::Dist;
 use ergo_runtime::{Atom, Node, Pid};
@@ -61,6 +73,10 @@ pub(crate) struct Network {
     pub(crate) runtime: tokio::runtime::Handle,
     pub(crate) options: NetOptions,
     pub(crate) listen: SocketAddr,
+    /// What registrars and peers are told to dial.
+    pub(crate) advertised: SocketAddr,
+    /// Every acceptor's bound address, the main one first.
+    pub(crate) acceptors: Vec<SocketAddr>,
     peers: Mutex<FxHashMap<Atom, Arc<Peer>>>,
     /// Ports peers told us in their handshake (where to dial them back), and when.
     learned: Mutex<FxHashMap<Atom, (SocketAddr, Instant)>>,
@@ -89,6 +105,41 @@ impl Network {
         self.next_tag.fetch_add(1, Ordering::Relaxed)
     }
 
+    /// What this node brings to a handshake.
+    pub(crate) fn local<'a>(&'a self, name: &'a str, binding: [u8; 32]) -> handshake::Local<'a> {
+        handshake::Local {
+            name,
+            creation: self.node.creation(),
+            cookie: self.node.cookie(),
+            max_message: self.options.max_message as u64,
+            binding,
+            advertised: self.options.advertise,
+        }
+    }
+
+    /// The port peers are told to dial back.
+    pub(crate) fn advertised_port(&self) -> u16 {
+        self.advertised.port()
+    }
+
+    /// The cookie and TLS settings to dial `node` with: a matching route's, else the
+    /// node's.
+    pub(crate) fn dial_settings(&self, node: &str) -> (String, Option<tls::TlsOptions>) {
+        let secrets = self
+            .options
+            .route_secrets
+            .iter()
+            .find(|s| Route::matches_pattern(&s.pattern, node));
+        let cookie = secrets
+            .and_then(|s| s.cookie.clone())
+            .unwrap_or_else(|| self.node.cookie().to_owned());
+        let tls = match secrets.and_then(|s| s.tls.clone()) {
+            Some(tls) => Some(tls),
+            None => self.options.tls.clone(),
+        };
+        (cookie, tls)
+    }
+
     /// The peer called `name`, created (and dialed on first write) if needed.
     pub(crate) fn peer(self: &Arc<Self>, name: Atom) -> Arc<Peer> {
         let mut peers = self.peers.lock();
@@ -99,7 +150,8 @@ impl Network {
                     name,
                     self.options.pool_size,
                     self.options.write_buffer,
-                    self.options.max_frame,
+                    // A largest message may sit in a buffer whole (as fragments).
+                    self.options.max_frame.max(self.options.max_message),
                 ))
             })
             .clone()
@@ -236,10 +288,22 @@ impl Network {
     ) -> Result<(), NetError> {
         // The sending process's own threshold, else the node's.
         let compress = Dist::sender_compression_threshold().unwrap_or(self.options.compress_above);
+        // Until its handshake tells, a peer is assumed to accept what we accept.
+        let max = peer.max_message().map_or(self.options.max_message, |m| {
+            usize::try_from(m).unwrap_or(usize::MAX)
+        });
         match peer.write(key, control, |buf| {
-            frame::encode(buf, header, compress, payload)
+            let start = buf.len();
+            frame::encode(buf, header, compress, payload)?;
+            fragment::finish(buf, start, max, self.options.fragment_size, || self.tag()).map_err(
+                |e| NetError::TooLarge {
+                    node: peer.name,
+                    size: e.size,
+                    max: e.max,
+                },
+            )
         }) {
-            Ok(written) => written.map_err(NetError::from),
+            Ok(written) => written,
             Err(Full::Busy) => Err(NetError::Busy(peer.name)),
             Err(Full::Stuck) => {
                 self.peer_down(peer, "write buffer overflow: the peer does not read");
@@ -316,6 +380,20 @@ pub(crate) async fn start(node: &Node, options: NetOptions) -> Result<SocketAddr
     let listen = listener
         .local_addr()
         .map_err(|e| NetError::Listen(e.to_string()))?;
+    let mut more = Vec::new();
+    for acceptor in &options.acceptors {
+        let extra = tokio::net::TcpListener::bind(acceptor.listen)
+            .await
+            .map_err(|e| NetError::Listen(format!("{}: {e}", acceptor.listen)))?;
+        let at = extra
+            .local_addr()
+            .map_err(|e| NetError::Listen(e.to_string()))?;
+        more.push((extra, at, acceptor.clone()));
+    }
+    let advertised = options.advertise.unwrap_or(listen);
+    let acceptors = std::iter::once(listen)
+        .chain(more.iter().map(|m| m.1))
+        .collect();
     let net = Arc::new(Network {
         node: node.clone(),
         dist: Dist::new(node),
@@ -324,6 +402,8 @@ pub(crate) async fn start(node: &Node, options: NetOptions) -> Result<SocketAddr
 
         options,
         listen,
+        advertised,
+        acceptors,
         peers: Mutex::default(),
         learned: Mutex::default(),
         failed_dials: Mutex::default(),
@@ -340,9 +420,22 @@ pub(crate) async fn start(node: &Node, options: NetOptions) -> Result<SocketAddr
     if slot.0.set(net.clone()).is_err() {
         return Ok(network_of(node).map_or(listen, |n| n.listen));
     }
-    conn::accept_loop(net.clone(), listener);
+    let main = conn::AcceptSettings {
+        cookie: node.cookie().to_owned(),
+        tls: net.options.tls.clone(),
+        max_handshakes: net.options.max_handshakes,
+    };
+    conn::accept_loop(net.clone(), listener, Arc::new(main));
+    for (extra, _, acceptor) in more {
+        let settings = conn::AcceptSettings {
+            cookie: acceptor.cookie.unwrap_or_else(|| node.cookie().to_owned()),
+            tls: acceptor.tls,
+            max_handshakes: acceptor.max_handshakes,
+        };
+        conn::accept_loop(net.clone(), extra, Arc::new(settings));
+    }
     if let Some(external) = &net.options.external_registrar {
-        external.register(&node.name().as_str(), listen).await;
+        external.register(&node.name().as_str(), advertised).await;
     }
     if net.options.registrar.is_some() {
         net.registrar.register(&net).await;

@@ -10,6 +10,9 @@ pub const DEFAULT_REGISTRAR_PORT: u16 = 4499;
 /// [`NetOptions::write_buffer`]).
 pub const DEFAULT_WRITE_BUFFER: usize = 4 << 20;
 
+/// The default fragment size: 64 KiB (see [`NetOptions::fragment_size`]).
+pub const DEFAULT_FRAGMENT_SIZE: usize = 64 << 10;
+
 /// A static route: nodes whose name matches `pattern` (exact, or with one `*`
 /// wildcard) are dialed at `addr`, bypassing the registrar.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,8 +26,13 @@ pub struct Route {
 impl Route {
     /// True if `node` matches the pattern.
     pub fn matches(&self, node: &str) -> bool {
-        match self.pattern.split_once('*') {
-            None => self.pattern == node,
+        Route::matches_pattern(&self.pattern, node)
+    }
+
+    /// True if `node` matches `pattern` (exact, or with one `*`).
+    pub fn matches_pattern(pattern: &str, node: &str) -> bool {
+        match pattern.split_once('*') {
+            None => pattern == node,
             Some((prefix, suffix)) => {
                 node.len() >= prefix.len() + suffix.len()
                     && node.starts_with(prefix)
@@ -32,6 +40,63 @@ impl Route {
             }
         }
     }
+}
+
+/// One more acceptor of a node (besides the one of [`NetOptions::listen`]), with its
+/// own cookie, TLS and limit of connections in their handshake: a port for another
+/// cluster, a TLS-only port facing another network, a port behind a load balancer.
+#[derive(Clone, Debug)]
+pub struct Acceptor {
+    /// Where it accepts connections.
+    pub listen: SocketAddr,
+    /// The cookie dialers must prove (default: the node's).
+    pub cookie: Option<String>,
+    /// TLS on its connections (default none: clear text, whatever the node's).
+    pub tls: Option<crate::tls::TlsOptions>,
+    /// Connections in their handshake at most (default 128).
+    pub max_handshakes: usize,
+}
+
+impl Acceptor {
+    /// An acceptor on `listen`, with the node's cookie, in clear text.
+    pub fn new(listen: SocketAddr) -> Acceptor {
+        Acceptor {
+            listen,
+            cookie: None,
+            tls: None,
+            max_handshakes: 128,
+        }
+    }
+
+    /// Its own cookie.
+    pub fn cookie(mut self, cookie: &str) -> Acceptor {
+        self.cookie = Some(cookie.to_owned());
+        self
+    }
+
+    /// TLS on its connections.
+    pub fn tls(mut self, tls: crate::tls::TlsOptions) -> Acceptor {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Its cap of connections in their handshake.
+    pub fn max_handshakes(mut self, n: usize) -> Acceptor {
+        self.max_handshakes = n.max(1);
+        self
+    }
+}
+
+/// How to dial the nodes of a route, when not as the node's own settings say: another
+/// cookie, other TLS settings (to reach another cluster's acceptor).
+#[derive(Clone, Debug)]
+pub struct RouteSecrets {
+    /// The node-name pattern it applies to (as [`Route::pattern`]).
+    pub pattern: String,
+    /// The cookie to prove (default: the node's).
+    pub cookie: Option<String>,
+    /// TLS settings (default: the node's).
+    pub tls: Option<crate::tls::TlsOptions>,
 }
 
 /// Network options, with the defaults of `NetOptions::default()`.
@@ -75,6 +140,31 @@ pub struct NetOptions {
     pub learned_ttl: Duration,
     /// An external registrar, asked after static routes (default none).
     pub external_registrar: Option<std::sync::Arc<dyn super::registrar::Registrar>>,
+    /// TLS on every connection, dialed and accepted (default none: clear text). Both
+    /// ends of a connection must agree.
+    pub tls: Option<crate::tls::TlsOptions>,
+    /// The largest message this node accepts, before compression (default 16 MiB),
+    /// told to peers in the handshake: a send above a peer's limit fails at the
+    /// sender with `NetError::TooLarge`.
+    pub max_message: usize,
+    /// Messages whose frame (after compression) is larger than this are sent as
+    /// fragments of this size (default 64 KiB), and reassembled by the receiver.
+    pub fragment_size: usize,
+    /// How long a receiver keeps a partly received message (default 30 s), and how
+    /// many it keeps per connection at most (default 16): past either, it is dropped.
+    pub assembly_timeout: Duration,
+    /// See `assembly_timeout`.
+    pub max_assemblies: usize,
+    /// The address this node tells registrars and peers to dial, when it is not the
+    /// one it listens on (behind NAT, a load balancer, a Kubernetes NodePort). The
+    /// embedded registrar and peers dialing back take its port (with the host of the
+    /// node name, or the address the connection came from); an external registrar
+    /// gets it whole.
+    pub advertise: Option<SocketAddr>,
+    /// More acceptors, each with its own cookie, TLS and limits (default none).
+    pub acceptors: Vec<Acceptor>,
+    /// Cookies and TLS settings for dialing some nodes (default none).
+    pub route_secrets: Vec<RouteSecrets>,
 }
 
 impl std::fmt::Debug for NetOptions {
@@ -91,6 +181,9 @@ impl std::fmt::Debug for NetOptions {
             .field("write_buffer", &self.write_buffer)
             .field("max_handshakes", &self.max_handshakes)
             .field("external_registrar", &self.external_registrar.is_some())
+            .field("tls", &self.tls)
+            .field("max_message", &self.max_message)
+            .field("fragment_size", &self.fragment_size)
             .finish_non_exhaustive()
     }
 }
@@ -111,6 +204,14 @@ impl Default for NetOptions {
             max_handshakes: 128,
             learned_ttl: Duration::from_secs(600),
             external_registrar: None,
+            tls: None,
+            max_message: crate::handshake::DEFAULT_MAX_MESSAGE as usize,
+            fragment_size: DEFAULT_FRAGMENT_SIZE,
+            assembly_timeout: Duration::from_secs(30),
+            max_assemblies: 16,
+            advertise: None,
+            acceptors: Vec::new(),
+            route_secrets: Vec::new(),
         }
     }
 }
@@ -193,6 +294,53 @@ impl NetOptions {
     pub fn max_handshakes(mut self, n: usize) -> Self {
         self.max_handshakes = n.max(1);
         self
+    }
+
+    /// TLS on every connection (see [`crate::tls::TlsOptions`]).
+    pub fn tls(mut self, tls: crate::tls::TlsOptions) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// The largest message accepted (and told to peers).
+    pub fn max_message(mut self, bytes: usize) -> Self {
+        self.max_message = bytes.max(1);
+        self
+    }
+
+    /// The fragment size of large messages (at least 1 KiB).
+    pub fn fragment_size(mut self, bytes: usize) -> Self {
+        self.fragment_size = bytes.max(1024);
+        self
+    }
+
+    /// Tells registrars and peers to dial `addr` (see the field).
+    pub fn advertise(mut self, addr: SocketAddr) -> Self {
+        self.advertise = Some(addr);
+        self
+    }
+
+    /// Adds an acceptor.
+    pub fn acceptor(mut self, acceptor: Acceptor) -> Self {
+        self.acceptors.push(acceptor);
+        self
+    }
+
+    /// Adds a static route whose nodes are dialed with their own cookie and TLS
+    /// settings (`None`: the node's).
+    pub fn route_with(
+        mut self,
+        pattern: &str,
+        addr: SocketAddr,
+        cookie: Option<&str>,
+        tls: Option<crate::tls::TlsOptions>,
+    ) -> Self {
+        self.route_secrets.push(RouteSecrets {
+            pattern: pattern.to_owned(),
+            cookie: cookie.map(str::to_owned),
+            tls,
+        });
+        self.route(pattern, addr)
     }
 
     /// How long a learned address is trusted.

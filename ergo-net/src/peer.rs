@@ -181,6 +181,8 @@ pub(crate) struct Peer {
     hard_limit: usize,
     /// Its creation, once known from a handshake (0 before).
     pub(crate) creation: AtomicU32,
+    /// The largest message it accepts, once known from a handshake (0 before).
+    max_message: AtomicU64,
     pub(crate) slots: Vec<Arc<Slot>>,
     /// Set when the first write asks for connections.
     pub(crate) dialing: AtomicBool,
@@ -204,6 +206,7 @@ impl Peer {
             limit: limit.max(1),
             hard_limit: limit.max(1) * 2 + max_frame,
             creation: AtomicU32::new(0),
+            max_message: AtomicU64::new(0),
             slots: (0..pool.max(1)).map(|_| Arc::new(Slot::new())).collect(),
             dialing: AtomicBool::new(false),
             closed: AtomicBool::new(false),
@@ -236,6 +239,15 @@ impl Peer {
 
     pub(crate) fn creation(&self) -> u32 {
         self.creation.load(Ordering::Acquire)
+    }
+
+    /// The largest message it accepts (`None` until a handshake told it).
+    pub(crate) fn max_message(&self) -> Option<u64> {
+        Some(self.max_message.load(Ordering::Acquire)).filter(|m| *m != 0)
+    }
+
+    pub(crate) fn set_max_message(&self, max: u64) {
+        self.max_message.store(max.max(1), Ordering::Release);
     }
 
     pub(crate) fn is_closed(&self) -> bool {

@@ -80,7 +80,8 @@ impl Client {
             None
         } else {
             let name = net.node.name().as_str().to_string();
-            let registered = register_with(addr, &name, net.listen.port(), net.node.cookie()).await;
+            let port = net.advertised_port();
+            let registered = register_with(addr, &name, port, net.node.cookie()).await;
             if registered.is_none() {
                 tracing::warn!(node = %net.node.name(), %addr, "registrar unreachable; static routes only");
             }
@@ -101,7 +102,7 @@ impl Client {
             let table = Arc::new(Mutex::new(FxHashMap::default()));
             table
                 .lock()
-                .insert(net.node.name().as_str().to_string(), net.listen.port());
+                .insert(net.node.name().as_str().to_string(), net.advertised_port());
             *self.serving.lock() = Some(table.clone());
             let task = net
                 .runtime
@@ -238,7 +239,7 @@ async fn keep_registered(
             return;
         }
         let name = strong.node.name().as_str().to_string();
-        let port = strong.listen.port();
+        let port = strong.advertised_port();
         let cookie = strong.node.cookie().to_owned();
         drop(strong);
         held = register_with(addr, &name, port, &cookie).await;

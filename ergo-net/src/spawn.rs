@@ -61,6 +61,13 @@ pub trait NetworkExt {
     /// it runs.
     fn network_stats(&self) -> Option<crate::NetStats>;
 
+    /// The address registrars and peers are told to dial (`NetOptions::advertise`, or
+    /// the listening address).
+    fn advertised_addr(&self) -> Option<SocketAddr>;
+
+    /// The addresses of every acceptor, the main one first.
+    fn acceptor_addrs(&self) -> Vec<SocketAddr>;
+
     /// Lets other nodes spawn processes from `factory` under `name`. The remote side
     /// sends the init arguments; the factory builds the actor.
     fn enable_spawn<A, F>(
@@ -116,6 +123,14 @@ impl NetworkExt for Node {
 
     fn network_stats(&self) -> Option<crate::NetStats> {
         network_of(self).map(|n| n.stats())
+    }
+
+    fn advertised_addr(&self) -> Option<SocketAddr> {
+        network_of(self).map(|n| n.advertised)
+    }
+
+    fn acceptor_addrs(&self) -> Vec<SocketAddr> {
+        network_of(self).map_or_else(Vec::new, |n| n.acceptors.clone())
     }
 
     fn enable_spawn<A, F>(

@@ -115,7 +115,7 @@ proptest! {
 
     #[test]
     fn hellos_round_trip(name in "[a-z]{1,10}@[a-z0-9.]{1,15}", creation in any::<u32>(), port in any::<u16>(), challenge in any::<[u8; 32]>()) {
-        let hello = Hello { version: handshake::VERSION, name: name.clone(), creation, capabilities: 1, listen_port: port, challenge };
+        let hello = Hello { version: handshake::VERSION, name: name.clone(), creation, capabilities: 1, listen_port: port, max_message: 1 << 20, advertised: None, challenge };
         let body = postcard::to_allocvec(&hello).unwrap();
         prop_assert_eq!(handshake::parse::<Hello>(&body).unwrap(), hello);
         prop_assert!(handshake::valid_node_name(&name));

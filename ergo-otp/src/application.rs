@@ -72,6 +72,7 @@ pub struct ApplicationSpec {
     depends: Vec<Atom>,
     tags: Vec<Atom>,
     roles: Vec<(Atom, Atom)>,
+    weight: u32,
     root: ChildSpec,
 }
 
@@ -88,6 +89,7 @@ impl ApplicationSpec {
             depends: Vec::new(),
             tags: Vec::new(),
             roles: Vec::new(),
+            weight: DEFAULT_WEIGHT,
             root,
         }
     }
@@ -136,11 +138,43 @@ impl ApplicationSpec {
         self
     }
 
+    /// Its weight among the nodes running it, for registrars that route to an
+    /// application (default [`DEFAULT_WEIGHT`]; a node with weight 20 gets twice the
+    /// share of one with 10).
+    pub fn weight(mut self, weight: u32) -> Self {
+        self.weight = weight;
+        self
+    }
+
     /// The application's name.
     pub fn name(&self) -> Atom {
         self.name
     }
 }
+
+/// An application's weight when its spec gives none.
+pub const DEFAULT_WEIGHT: u32 = 100;
+
+/// An application that started or ended on the node (see
+/// [`ApplicationExt::watch_applications`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ApplicationChange {
+    /// It started (its root is running).
+    Started {
+        /// The application.
+        app: Atom,
+        /// Its spec's weight.
+        weight: u32,
+    },
+    /// It stopped, or ended by itself.
+    Stopped {
+        /// The application.
+        app: Atom,
+    },
+}
+
+/// A watcher of application changes.
+type Watcher = Box<dyn Fn(&ApplicationChange) + Send + Sync>;
 
 /// A snapshot of an application.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -163,6 +197,8 @@ pub struct ApplicationInfo {
     pub tags: Vec<Atom>,
     /// Its roles: (role, registered process name).
     pub roles: Vec<(Atom, Atom)>,
+    /// Its weight among the nodes running it.
+    pub weight: u32,
     /// Its env.
     pub env: Vec<(String, String)>,
     /// Why it last ended by itself, if it did.
@@ -226,6 +262,7 @@ impl App {
             depends: s.depends.clone(),
             tags: s.tags.clone(),
             roles: s.roles.clone(),
+            weight: s.weight,
             env: s.env.clone(),
             last_exit: self.last_exit.clone(),
         }
@@ -236,6 +273,15 @@ impl App {
 #[derive(Default)]
 struct Applications {
     apps: Mutex<Vec<App>>,
+    watchers: Mutex<Vec<Watcher>>,
+}
+
+impl Applications {
+    fn tell(&self, change: ApplicationChange) {
+        for watcher in self.watchers.lock().iter() {
+            watcher(&change);
+        }
+    }
 }
 
 fn with_app<R>(
@@ -279,6 +325,12 @@ pub trait ApplicationExt {
     /// The process playing `role` in application `app` (through the registered name
     /// the spec maps the role to).
     fn application_role(&self, app: impl Into<Atom>, role: impl Into<Atom>) -> Option<Pid>;
+
+    /// Calls `watcher` whenever an application starts or ends from now on (in the
+    /// order they happen; it must not block), after first telling it of those running
+    /// now, as `Started`. Registrars use it to route to the nodes running an
+    /// application.
+    fn watch_applications(&self, watcher: impl Fn(&ApplicationChange) + Send + Sync + 'static);
 }
 
 /// The node's application controller (a node extension).
@@ -346,10 +398,14 @@ impl ApplicationExt for Node {
             }
         })??;
         stop_child(self, None, pid, root.kind(), root.shutdown_policy()).await;
-        with_app(&mut apps(self).apps.lock(), name, |app| {
+        let controller = apps(self);
+        let mut apps = controller.apps.lock();
+        with_app(&mut apps, name, |app| {
             app.state = ApplicationState::Loaded;
             app.pid = None;
         })?;
+        controller.tell(ApplicationChange::Stopped { app: name });
+        drop(apps);
         tracing::info!(app = %name, "application stopped");
         Ok(())
     }
@@ -382,6 +438,19 @@ impl ApplicationExt for Node {
         .ok()
         .flatten()?;
         self.whereis(name)
+    }
+
+    fn watch_applications(&self, watcher: impl Fn(&ApplicationChange) + Send + Sync + 'static) {
+        let controller = apps(self);
+        // Held while the running ones are told, so no change slips between.
+        let apps = controller.apps.lock();
+        for app in apps.iter().filter(|a| a.state == ApplicationState::Running) {
+            watcher(&ApplicationChange::Started {
+                app: app.spec.name,
+                weight: app.spec.weight,
+            });
+        }
+        controller.watchers.lock().push(Box::new(watcher));
     }
 }
 
@@ -456,10 +525,15 @@ async fn start_one_application(node: &Node, name: Atom) -> Result<Pid, Applicati
         }
     };
     let monitor = node.monitor(pid);
-    with_app(&mut apps(node).apps.lock(), name, |app| {
+    let controller = apps(node);
+    let mut apps = controller.apps.lock();
+    let weight = with_app(&mut apps, name, |app| {
         app.state = ApplicationState::Running;
         app.pid = Some(pid);
+        app.spec.weight
     })?;
+    controller.tell(ApplicationChange::Started { app: name, weight });
+    drop(apps);
     tracing::info!(app = %name, %pid, "application started");
     if let Ok(monitor) = monitor {
         let node = node.clone();
@@ -494,11 +568,18 @@ async fn application_ended(node: &Node, name: Atom, pid: Pid, reason: Reason) {
             tracing::error!(%err, "node stop after an application ended");
         }
     }
-    let _ = with_app(&mut apps(node).apps.lock(), name, |app| {
-        if app.pid == Some(pid) {
+    let controller = apps(node);
+    let mut apps = controller.apps.lock();
+    let ended = with_app(&mut apps, name, |app| {
+        let ended = app.pid == Some(pid);
+        if ended {
             app.state = ApplicationState::Loaded;
             app.pid = None;
             app.last_exit = Some(reason);
         }
+        ended
     });
+    if ended == Ok(true) {
+        controller.tell(ApplicationChange::Stopped { app: name });
+    }
 }

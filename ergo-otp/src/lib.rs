@@ -11,5 +11,6 @@ pub mod router;
 pub mod supervisor;
 
 pub use application::{
-    ApplicationError, ApplicationExt, ApplicationInfo, ApplicationSpec, ApplicationState, StartMode,
+    ApplicationChange, ApplicationError, ApplicationExt, ApplicationInfo, ApplicationSpec,
+    ApplicationState, StartMode, DEFAULT_WEIGHT,
 };

@@ -16,7 +16,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 pub use ergo_macros::{actor, handle_call, handle_cast, handle_info, init, supervisor, terminate};
 
 pub use ergo_otp::{
-    ApplicationError, ApplicationExt, ApplicationInfo, ApplicationSpec, ApplicationState, StartMode,
+    ApplicationChange, ApplicationError, ApplicationExt, ApplicationInfo, ApplicationSpec,
+    ApplicationState, StartMode, DEFAULT_WEIGHT,
 };
 pub use ergo_runtime::dist::{NetError, RemoteError};
 /// OTP's system messages on any process (`sys:get_state/1`, `sys:suspend/1`, ...).
@@ -100,6 +101,11 @@ pub use ergo_otp::router;
 /// with `Node::builder(..).network(NetOptions::new())`.
 #[cfg(feature = "net")]
 pub mod net {
+    /// TLS and mutual TLS between nodes: certificates, trust, development helpers.
+    pub use ergo_net::tls;
+    pub use ergo_net::{
+        Acceptor, CertManager, ClientAuth, RouteSecrets, TlsOptions, DEFAULT_FRAGMENT_SIZE,
+    };
     pub use ergo_net::{
         NetBuilderExt, NetOptions, NetStats, NetworkExt, Registrar, RegistrarFuture, Route,
         SpawnPermission, DEFAULT_REGISTRAR_PORT, DEFAULT_WRITE_BUFFER,

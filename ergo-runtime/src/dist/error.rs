@@ -74,4 +74,24 @@ pub enum NetError {
     /// Binding the listener failed.
     #[error("cannot listen: {0}")]
     Listen(String),
+    /// TLS with the peer failed: its certificate is not trusted or not valid for its
+    /// name, it refused ours (or our lack of one), or it does not speak TLS.
+    #[error("TLS with {node} failed: {reason}")]
+    Tls {
+        /// The peer.
+        node: Atom,
+        /// What rustls reported.
+        reason: String,
+    },
+    /// The message is larger than the peer accepts (the limit it told in its
+    /// handshake): it was not sent.
+    #[error("a message of {size} bytes exceeds the {max} bytes {node} accepts")]
+    TooLarge {
+        /// The peer.
+        node: Atom,
+        /// The message's size, before compression.
+        size: usize,
+        /// The peer's limit.
+        max: usize,
+    },
 }
