@@ -239,11 +239,17 @@ fn start_outbound(net: &Arc<Network>, peer: &Arc<Peer>, index: usize, stream: Ne
     drop(tasks);
     // From now on, turns that append to a clear-text slot flush it themselves (a TLS
     // session is written by its writer task only).
-    peer.slots[index].state.lock().stream = plain;
+    {
+        let mut state = peer.slots[index].state.lock();
+        state.stream = plain;
+        state.connected = true;
+    }
     if peer.is_closed() {
         writer.abort();
         watcher.abort();
-        peer.slots[index].state.lock().stream = None;
+        let mut state = peer.slots[index].state.lock();
+        state.stream = None;
+        state.connected = false;
     }
 }
 

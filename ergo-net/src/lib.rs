@@ -245,7 +245,9 @@ impl Network {
             task.abort();
         }
         for slot in &peer.slots {
-            slot.state.lock().stream = None;
+            let mut state = slot.state.lock();
+            state.stream = None;
+            state.connected = false;
         }
         let pending: Vec<Pending> = peer.pending.lock().drain().map(|(_, p)| p).collect();
         for p in pending {

@@ -65,6 +65,8 @@ pub(crate) struct SlotState {
     /// The connection, once dialed; dropped when the peer is lost (so the socket
     /// closes with the tasks, whoever still holds the peer).
     pub(crate) stream: Option<Arc<TcpStream>>,
+    /// True while the slot's connection (clear-text or TLS) is up.
+    pub(crate) connected: bool,
     /// Frames and bytes appended for the peer (counted under the lock appends take).
     frames_out: u64,
     bytes_out: u64,
@@ -98,6 +100,7 @@ impl Slot {
                 spare: Vec::new(),
                 owner: Owner::Idle,
                 stream: None,
+                connected: false,
                 frames_out: 0,
                 bytes_out: 0,
             }),
@@ -224,7 +227,7 @@ impl Peer {
             let state = slot.state.lock();
             frames_out += state.frames_out;
             bytes_out += state.bytes_out;
-            connections += usize::from(state.stream.is_some());
+            connections += usize::from(state.connected);
         }
         ergo_runtime::dist::PeerStats {
             node: self.name,
