@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
+use ergo::net::{NetOptions, NetworkExt};
 use ergo::observer::clock::ManualClock;
 use ergo::observer::cron::{Action, Cron, CronFailure};
 use ergo::observer::health::{Health, Probe, Signal};
@@ -14,7 +15,7 @@ use ergo::observer::log::{self, LogConfig, LogRecord};
 use ergo::observer::metrics::Metrics;
 use ergo::observer::{ObserverExt, ObserverOptions};
 use ergo::prelude::*;
-use ergo_tests::{block, eventually, guard, http, Probe as TestProbe};
+use ergo_tests::{block, eventually, guard, http, NetCounter, Probe as TestProbe};
 use prometheus_parse::{Scrape, Value};
 use tracing::level_filters::LevelFilter;
 
@@ -184,6 +185,215 @@ async fn metrics_show_the_longest_mailboxes_events_and_registered_metrics() {
     assert_eq!(served, Some(11.0));
     key.open();
     node.stop().await.unwrap();
+}
+
+/// One look at the latencies: the Observer's list sorted by latency (name, µs), and
+/// one scrape of /metrics (seconds by name).
+async fn latencies(addr: std::net::SocketAddr) -> (Vec<(String, u64)>, Scrape) {
+    let (_, list) = http(
+        addr,
+        "GET",
+        "/api/processes?sort=latency&limit=3",
+        None,
+        None,
+    )
+    .await;
+    let list: serde_json::Value = serde_json::from_str(&list).unwrap();
+    let rows = list["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap_or("").to_owned(),
+                r["latency_us"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let (_, text) = http(addr, "GET", "/metrics", None, None).await;
+    let scrape = Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).unwrap();
+    (rows, scrape)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn latency_shows_how_long_a_blocked_processs_oldest_message_waited() {
+    let (node, addr) = observed("obs_latency").await;
+    assert!(node.latency_tracking(), "the Observer turns tracking on");
+    let first = node.spawn(TestProbe::new("first")).await.unwrap();
+    let second = node.spawn(TestProbe::new("second")).await.unwrap();
+    let idle = node.spawn(TestProbe::new("idle")).await.unwrap();
+    node.register("first", first.pid()).unwrap();
+    node.register("second", second.pid()).unwrap();
+    node.register("idle", idle.pid()).unwrap();
+    let mut first_key = block(&first).await;
+    let mut second_key = block(&second).await;
+    // `first` gets its message before `second`; both stay blocked with it queued.
+    first.send(1).unwrap();
+    eventually("first's message has waited", || {
+        node.process_info(first.pid()).unwrap().latency > Duration::ZERO
+    })
+    .await;
+    second.send(2).unwrap();
+    eventually("second's message has waited", || {
+        node.process_info(second.pid()).unwrap().latency > Duration::ZERO
+    })
+    .await;
+    // Waiting longer shows: the age only grows while the message waits.
+    let before = node.process_info(first.pid()).unwrap().latency;
+    eventually("first's latency grows", || {
+        node.process_info(first.pid()).unwrap().latency > before
+    })
+    .await;
+    // Nothing waits for `idle`: no latency, and not listed among the top.
+    assert_eq!(
+        node.process_info(idle.pid()).unwrap().latency,
+        Duration::ZERO
+    );
+    // The Observer's list, sorted by latency, puts `first` (older message) before
+    // `second`; /metrics lists both, `first` with the larger figure; the process page
+    // shows it.
+    guard("the Observer and /metrics order them by latency", async {
+        loop {
+            let (rows, scrape) = latencies(addr).await;
+            let names: Vec<&str> = rows.iter().map(|(n, _)| n.as_str()).collect();
+            let scraped = |name| gauge(&scrape, "ergo_process_latency_seconds", ("name", name));
+            let idle_listed = rows.iter().find(|(n, _)| n == "idle").map(|r| r.1);
+            if names[..2] == ["first", "second"]
+                && rows[1].1 > 0
+                && scraped("first")
+                    .zip(scraped("second"))
+                    .is_some_and(|(f, s)| f > s && s > 0.0)
+                && idle_listed.is_none_or(|l| l == 0)
+                && scraped("idle").is_none()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    let (_, page) = http(
+        addr,
+        "GET",
+        &format!("/api/process/{}", first.pid().id()),
+        None,
+        None,
+    )
+    .await;
+    let page: serde_json::Value = serde_json::from_str(&page).unwrap();
+    assert_eq!(page["latency_tracking"], true);
+    assert!(page["latency_us"].as_u64().unwrap() > 0, "{page}");
+    // Unblocked, the queue drains and the latency is back to zero.
+    first_key.open();
+    second_key.open();
+    eventually("the queues drained", || {
+        [first.pid(), second.pid()]
+            .iter()
+            .all(|p| node.process_info(*p).unwrap().latency == Duration::ZERO)
+    })
+    .await;
+    node.stop().await.unwrap();
+}
+
+/// A node with the native network on 127.0.0.1 and no registrar (static routes).
+async fn networked(name: &str, routes: &[(&str, std::net::SocketAddr)]) -> Node {
+    let mut options = NetOptions::new().registrar(None);
+    for (pattern, addr) in routes {
+        options = options.route(pattern, *addr);
+    }
+    Node::builder(&format!("{name}@127.0.0.1"))
+        .cookie("obs-net")
+        .network(options)
+        .start()
+        .await
+        .unwrap()
+}
+
+/// The per-peer figures of `peer` in one scrape: bytes in/out, messages in/out,
+/// connections, pool size.
+fn peer_figures(scrape: &Scrape, peer: &str) -> [f64; 6] {
+    [
+        "ergo_network_peer_bytes_in_total",
+        "ergo_network_peer_bytes_out_total",
+        "ergo_network_peer_messages_in_total",
+        "ergo_network_peer_messages_out_total",
+        "ergo_network_peer_connections",
+        "ergo_network_peer_pool_size",
+    ]
+    .map(|m| gauge(scrape, m, ("peer", peer)).unwrap_or(0.0))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_peer_network_figures_grow_with_traffic_between_two_nodes() {
+    let b = networked("obs_net_b", &[]).await;
+    let b_addr = b.listen_addr().unwrap();
+    let a = networked("obs_net_a", &[("obs_net_b@127.0.0.1", b_addr)]).await;
+    let observer = a
+        .start_observer(ObserverOptions::new().addr("127.0.0.1:0".parse().unwrap()))
+        .await
+        .unwrap();
+    let addr = observer.local_addr();
+    b.spawn_register("counter", NetCounter::default())
+        .await
+        .unwrap();
+    let counter: ActorRef<NetCounter> =
+        guard("lookup", a.lookup_remote("counter", "obs_net_b@127.0.0.1"))
+            .await
+            .unwrap();
+    let scrape_now = || async {
+        let (status, text) = http(addr, "GET", "/metrics", None, None).await;
+        assert_eq!(status, 200);
+        Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).unwrap()
+    };
+    let peer = "obs_net_b@127.0.0.1";
+    let before = peer_figures(&scrape_now().await, peer);
+    // Real traffic over TCP: 100 calls (a request out, a reply in each) and 100 casts.
+    for i in 1..=100u64 {
+        assert_eq!(counter.add(1).await.unwrap(), i);
+        counter.record(i).unwrap();
+    }
+    assert_eq!(counter.seen().await.unwrap().len(), 100);
+    let scrape = scrape_now().await;
+    let after = peer_figures(&scrape, peer);
+    println!("FIGURE per-peer figures before {before:?} after {after:?} (bytes in/out, messages in/out, connections, pool)");
+    assert!(
+        after[0] > before[0],
+        "bytes in grew: {before:?} -> {after:?}"
+    );
+    assert!(
+        after[1] > before[1],
+        "bytes out grew: {before:?} -> {after:?}"
+    );
+    // At least the 101 replies came in and the 201 requests and casts went out.
+    assert!(after[2] >= before[2] + 101.0, "{before:?} -> {after:?}");
+    assert!(after[3] >= before[3] + 201.0, "{before:?} -> {after:?}");
+    assert!(after[1] >= after[3], "each frame is at least a byte");
+    assert!(after[4] >= 1.0 && after[4] <= after[5], "{after:?}");
+    assert_eq!(
+        gauge(&scrape, "ergo_network_registrar", ("transport", "native")),
+        Some(1.0)
+    );
+    // The Observer's JSON API reports the same figures, per transport.
+    let (_, net) = http(addr, "GET", "/api/network", None, None).await;
+    let net: serde_json::Value = serde_json::from_str(&net).unwrap();
+    let native = net["transports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["transport"] == "native")
+        .expect("the native transport is listed");
+    assert_eq!(native["registrar"], "static routes");
+    let row = native["peers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["node"] == peer)
+        .expect("the peer is listed");
+    assert!(row["bytes_out"].as_f64().unwrap() >= after[1]);
+    assert!(row["messages_in"].as_f64().unwrap() >= after[2]);
+    assert!(row["pool_size"].as_u64().unwrap() >= 1);
+    a.stop().await.unwrap();
+    b.stop().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,6 +14,10 @@ pub const FIGURES: &[Figure] = &[
         names: &["local_1_1"],
     },
     Figure {
+        group: "local_1_1_latency",
+        names: &["local_1_1_latency"],
+    },
+    Figure {
         group: "local_n_n",
         names: &["local_n_n"],
     },
@@ -52,6 +56,7 @@ pub fn run(only: Option<&str>) {
     let cores = harness::nproc();
     println!(
         "# workload: local_1_1 = 1 sender process -> 1 receiver process, {} async u64 messages; \
+         local_1_1_latency = the same with mailbox latency tracking on; \
          local_n_n = {cores} pairs x {}; pairs = {} pairs of processes x {} round trips each, \
          2 msgs per round trip; ping_pong = {} round trips between two processes; \
          call_rtt = {} sequential calls process->process; call_concurrent = {} caller processes \
@@ -86,6 +91,11 @@ pub async fn once(group: &str) {
         "local_1_1" => {
             let rate = stream::one_to_one(&node, 1, stream::ONE_TO_ONE).await;
             println!("BENCH local_1_1 {rate:.0} msgs/s");
+        }
+        "local_1_1_latency" => {
+            node.set_latency_tracking(true);
+            let rate = stream::one_to_one(&node, 1, stream::ONE_TO_ONE).await;
+            println!("BENCH local_1_1_latency {rate:.0} msgs/s");
         }
         "local_n_n" => {
             let rate = stream::one_to_one(&node, harness::nproc(), stream::PER_PAIR).await;

@@ -261,7 +261,10 @@ impl Scope {
                 }
                 r.groups.retain(|(_, v)| !v.is_empty());
             }
-            _ => tracing::debug!(%msg, "pg: ignored a message"),
+            _ => ctx.node().log_limiter().log(
+                "erlang: pg message",
+                || tracing::debug!(%msg, "pg: ignored a message"),
+            ),
         }
     }
 
@@ -279,7 +282,10 @@ impl Scope {
                 return;
             }
         }
-        tracing::debug!(%msg, "pg: ignored a cast");
+        ctx.node().log_limiter().log(
+            "erlang: pg cast",
+            || tracing::debug!(%msg, "pg: ignored a cast"),
+        );
     }
 
     fn join(&mut self, ctx: &mut Context<Self>, group: Term, pids: Vec<Pid>) {

@@ -281,6 +281,58 @@ async fn rust_calls_and_casts_an_erlang_gen_server() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_erlang_peer_is_reported_with_its_bytes_and_messages() {
+    let rust = rust_node("cookienomnom").await;
+    let mut erl = Erl::start(
+        &unique("e"),
+        "cookienomnom",
+        "ergo_test:start(), ergo_test:say(\"READY\", []), ergo_test:wait_forever().",
+    );
+    erl.line("READY").await;
+    let erl_name = erl.name.clone();
+    let server = ("erl_server", erl_name.as_str());
+    let t = Duration::from_secs(10);
+    for i in 0..20 {
+        let sum: i64 = rust
+            .dist
+            .call(
+                server,
+                Term::tuple([atom("add"), Term::Integer(i), Term::Integer(1)]),
+                t,
+            )
+            .await
+            .unwrap();
+        assert_eq!(sum, i + 1);
+    }
+    let stats = rust.node.transport_stats();
+    let erlang = stats
+        .iter()
+        .find(|s| s.transport == "erlang")
+        .expect("the Erlang transport reports");
+    assert!(
+        erlang
+            .registrar
+            .as_deref()
+            .is_some_and(|r| r.starts_with("epmd")),
+        "{erlang:?}"
+    );
+    let peer = erlang
+        .peers
+        .iter()
+        .find(|p| p.node.to_string() == erl_name)
+        .unwrap_or_else(|| panic!("{erl_name} listed: {erlang:?}"));
+    // 20 calls out and 20 replies in, at least (plus what the handshake and
+    // monitors exchanged).
+    assert!(
+        peer.messages_out >= 20 && peer.messages_in >= 20,
+        "{peer:?}"
+    );
+    assert!(peer.bytes_out > peer.messages_out && peer.bytes_in > peer.messages_in);
+    assert_eq!((peer.connections, peer.pool_size), (1, 1));
+    rust.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_wrong_cookie_is_refused_on_both_sides() {
     let rust = rust_node("right-cookie").await;
     let n = rust.node.name();

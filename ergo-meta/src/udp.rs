@@ -114,6 +114,7 @@ impl Actor for UdpMeta {
             process: ctx.myself(),
             addr: self.addr,
         };
+        let node = ctx.node().clone();
         self.tasks.spawn(async move {
             let mut buf = vec![0u8; MAX_DATAGRAM];
             loop {
@@ -122,11 +123,15 @@ impl Actor for UdpMeta {
                         let data = Bytes::copy_from_slice(&buf[..n]);
                         let socket = handle.clone();
                         if owner.send(UdpDatagram { socket, from, data }).is_err() {
-                            tracing::debug!("udp datagram dropped: the owner cannot take it");
+                            node.log_limiter().log("udp: datagram dropped", || {
+                                tracing::debug!(%from, "udp datagram dropped: the owner cannot take it")
+                            });
                         }
                     }
                     // An ICMP error from an earlier send (a closed port): keep reading.
-                    Err(e) => tracing::debug!(error = %e, "udp receive error"),
+                    Err(e) => node.log_limiter().log("udp: receive error", || {
+                        tracing::debug!(error = %e, "udp receive error")
+                    }),
                 }
             }
         });

@@ -239,11 +239,17 @@ fn start_outbound(net: &Arc<Network>, peer: &Arc<Peer>, index: usize, stream: Ne
     drop(tasks);
     // From now on, turns that append to a clear-text slot flush it themselves (a TLS
     // session is written by its writer task only).
-    peer.slots[index].state.lock().stream = plain;
+    {
+        let mut state = peer.slots[index].state.lock();
+        state.stream = plain;
+        state.connected = true;
+    }
     if peer.is_closed() {
         writer.abort();
         watcher.abort();
-        peer.slots[index].state.lock().stream = None;
+        let mut state = peer.slots[index].state.lock();
+        state.stream = None;
+        state.connected = false;
     }
 }
 
@@ -550,6 +556,7 @@ async fn read_loop(net: Arc<Network>, peer: Arc<Peer>, stream: NetStream) {
     let why = loop {
         // What the next frame needs in the buffer, once its length is known.
         let mut need = 4;
+        let mut frames = 0u64;
         let handled = Dist::batch(|| {
             let mut recent = super::dispatch::Recent::default();
             while end - start >= 4 {
@@ -600,9 +607,13 @@ async fn read_loop(net: Arc<Network>, peer: Arc<Peer>, stream: NetStream) {
                     Err(e) => return Err(ReadError::Frame(e.to_string())),
                 }
                 start += 4 + len;
+                frames += 1;
             }
             Ok(())
         });
+        if frames > 0 {
+            peer.frames_in.fetch_add(frames, Ordering::Relaxed);
+        }
         if let Err(e) = handled {
             break e;
         }
@@ -622,7 +633,10 @@ async fn read_loop(net: Arc<Network>, peer: Arc<Peer>, stream: NetStream) {
         let mid_frame = end > start;
         match tokio::time::timeout(deadline, stream.read(&mut buf[end..])).await {
             Ok(Ok(0) | Err(_)) => break ReadError::Closed,
-            Ok(Ok(n)) => end += n,
+            Ok(Ok(n)) => {
+                end += n;
+                peer.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
+            }
             Err(_) if mid_frame => break ReadError::SilentMidFrame,
             Err(_) => break ReadError::Silent,
         }

@@ -245,7 +245,9 @@ impl Network {
             task.abort();
         }
         for slot in &peer.slots {
-            slot.state.lock().stream = None;
+            let mut state = slot.state.lock();
+            state.stream = None;
+            state.connected = false;
         }
         let pending: Vec<Pending> = peer.pending.lock().drain().map(|(_, p)| p).collect();
         for p in pending {
@@ -407,7 +409,7 @@ pub(crate) async fn start(node: &Node, options: NetOptions) -> Result<SocketAddr
         peers: Mutex::default(),
         learned: Mutex::default(),
         failed_dials: Mutex::default(),
-        logs: ratelimit::LogLimiter::new(LOG_LINES, LOG_INTERVAL),
+        logs: ratelimit::LogLimiter::new(node.clone()),
         guard: guard::Guard::default(),
         registrar_guard: Arc::default(),
         refused_plain: AtomicU64::new(0),
@@ -476,6 +478,32 @@ impl Network {
         self.peers.lock().keys().copied().collect()
     }
 
+    /// Bytes and frames in and out and connections, per peer.
+    pub(crate) fn peer_stats(&self) -> Vec<ergo_runtime::dist::PeerStats> {
+        let peers: Vec<Arc<Peer>> = self.peers.lock().values().cloned().collect();
+        peers.iter().map(|p| p.stats()).collect()
+    }
+
+    /// How this node finds others: the external registrar, the embedded one (served
+    /// here or elsewhere), or static routes only.
+    pub(crate) fn registrar_text(&self) -> String {
+        let mut parts = Vec::new();
+        if self.options.external_registrar.is_some() {
+            parts.push("external registrar".to_string());
+        }
+        if let Some(addr) = self.options.registrar {
+            if self.registrar.is_serving() {
+                parts.push(format!("embedded registrar {addr} (served by this node)"));
+            } else {
+                parts.push(format!("embedded registrar {addr}"));
+            }
+        }
+        if parts.is_empty() {
+            parts.push("static routes".to_string());
+        }
+        parts.join(", ")
+    }
+
     pub(crate) fn stats(&self) -> NetStats {
         NetStats {
             buffered: self.peers.lock().values().map(|p| p.buffered()).sum(),
@@ -504,11 +532,11 @@ pub struct NetStats {
     pub unauthenticated: usize,
 }
 
-/// Lines of each kind of warning logged per [`LOG_INTERVAL`] before they are only
-/// counted (and summed up in one line when the interval ends).
-pub const LOG_LINES: u32 = 10;
-/// The interval of the warning rate limit.
-pub const LOG_INTERVAL: Duration = Duration::from_secs(10);
+/// Lines of each kind of warning logged at once before they are limited (the node's
+/// limiter, [`ergo_runtime::Node::log_limiter`]).
+pub const LOG_LINES: u32 = ergo_runtime::logs::LOG_BURST;
+/// After its burst, a kind of warning gets one more line per this interval.
+pub const LOG_INTERVAL: Duration = ergo_runtime::logs::LOG_REFILL;
 
 /// Starts the native network with a node built by [`ergo_runtime::NodeBuilder`].
 pub trait NetBuilderExt {

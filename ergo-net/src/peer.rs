@@ -65,6 +65,11 @@ pub(crate) struct SlotState {
     /// The connection, once dialed; dropped when the peer is lost (so the socket
     /// closes with the tasks, whoever still holds the peer).
     pub(crate) stream: Option<Arc<TcpStream>>,
+    /// True while the slot's connection (clear-text or TLS) is up.
+    pub(crate) connected: bool,
+    /// Frames and bytes appended for the peer (counted under the lock appends take).
+    frames_out: u64,
+    bytes_out: u64,
 }
 
 /// Who writes a slot's buffer out.
@@ -95,6 +100,9 @@ impl Slot {
                 spare: Vec::new(),
                 owner: Owner::Idle,
                 stream: None,
+                connected: false,
+                frames_out: 0,
+                bytes_out: 0,
             }),
             ready: Notify::new(),
         }
@@ -185,6 +193,10 @@ pub(crate) struct Peer {
     pub(crate) closed: AtomicBool,
     pub(crate) pending: Mutex<FxHashMap<u64, Pending>>,
     pub(crate) tasks: Mutex<Vec<AbortHandle>>,
+    /// Bytes read from its connections (one add per read).
+    pub(crate) bytes_in: AtomicU64,
+    /// Frames read from its connections (one add per batch).
+    pub(crate) frames_in: AtomicU64,
 }
 
 impl Peer {
@@ -203,6 +215,28 @@ impl Peer {
             closed: AtomicBool::new(false),
             pending: Mutex::default(),
             tasks: Mutex::default(),
+            bytes_in: AtomicU64::new(0),
+            frames_in: AtomicU64::new(0),
+        }
+    }
+
+    /// What was carried to and from this peer, and its connections.
+    pub(crate) fn stats(&self) -> ergo_runtime::dist::PeerStats {
+        let (mut frames_out, mut bytes_out, mut connections) = (0, 0, 0);
+        for slot in &self.slots {
+            let state = slot.state.lock();
+            frames_out += state.frames_out;
+            bytes_out += state.bytes_out;
+            connections += usize::from(state.connected);
+        }
+        ergo_runtime::dist::PeerStats {
+            node: self.name,
+            bytes_in: self.bytes_in.load(Ordering::Relaxed),
+            bytes_out,
+            messages_in: self.frames_in.load(Ordering::Relaxed),
+            messages_out: frames_out,
+            connections,
+            pool_size: self.slots.len(),
         }
     }
 
@@ -241,7 +275,13 @@ impl Peer {
         if !control && state.buf.len() >= self.limit {
             return Err(Full::Busy);
         }
+        let before = state.buf.len();
         let r = f(&mut state.buf);
+        let added = state.buf.len().saturating_sub(before) as u64;
+        if added > 0 {
+            state.frames_out += 1;
+            state.bytes_out += added;
+        }
         if state.owner == Owner::Idle && !state.buf.is_empty() {
             if state.stream.is_some() && Dist::after_turn(slot.clone()) {
                 state.owner = Owner::Queued;

@@ -92,6 +92,11 @@ impl Client {
         net.tasks.lock().push(task.abort_handle());
     }
 
+    /// True while this node serves the registrar.
+    pub(crate) fn is_serving(&self) -> bool {
+        self.serving.lock().is_some()
+    }
+
     async fn try_register(&self, net: &Arc<Network>, addr: SocketAddr) -> bool {
         if let Ok(listener) = TcpListener::bind(addr).await {
             let table = Arc::new(Mutex::new(FxHashMap::default()));

@@ -290,7 +290,9 @@ pub(crate) fn serve(
             }
         };
         if let Err(e) = &result {
-            tracing::warn!(node = %net.node.name(), peer = %from, %factory, error = %e, "remote spawn refused");
+            net.node.log_limiter().log("remote spawn refused", || {
+                tracing::warn!(node = %net.node.name(), peer = %from, %factory, error = %e, "remote spawn refused");
+            });
         }
         net.write_control(from, key_of(None, tag), Header::Spawned { tag, result });
     });
@@ -325,7 +327,9 @@ pub(crate) fn serve_start(net: &Arc<Network>, from: Atom, tag: u64, app: &WireNa
                 .map_err(|e| RemoteError::Rejected(e.to_string())),
         };
         if let Err(e) = &result {
-            tracing::warn!(node = %net.node.name(), peer = %from, %app, error = %e, "remote application start refused");
+            net.node.log_limiter().log("remote application start refused", || {
+                tracing::warn!(node = %net.node.name(), peer = %from, %app, error = %e, "remote application start refused");
+            });
         }
         net.write_control(from, key_of(None, tag), Header::Spawned { tag, result });
     });

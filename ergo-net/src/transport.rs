@@ -279,6 +279,17 @@ impl Transport for NetTransport {
         self.0.upgrade().is_some_and(|net| net.disconnect(node))
     }
 
+    fn peer_stats(&self) -> Vec<ergo_runtime::dist::PeerStats> {
+        self.0
+            .upgrade()
+            .map(|net| net.peer_stats())
+            .unwrap_or_default()
+    }
+
+    fn registrar(&self) -> Option<String> {
+        self.0.upgrade().map(|net| net.registrar_text())
+    }
+
     fn shutdown(&self) {
         if let Some(net) = self.0.upgrade() {
             net.shutdown();

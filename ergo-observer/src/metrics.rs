@@ -1,5 +1,6 @@
 //! Prometheus metrics (prometheus-client): the node's own (processes, memory, messages,
-//! the top processes by mailbox length and by run time, peers, events) computed at each
+//! the top processes by mailbox length, latency and run time, the network per peer,
+//! events) computed at each
 //! scrape, and the counters, gauges and histograms actors register ([`Metrics`]).
 
 use std::collections::HashSet;
@@ -252,6 +253,20 @@ impl Collector for NodeCollector {
         by_run.truncate(self.top_n);
         top_family(e, "ergo_process_utilization", "Share of the node's uptime a process spent running (run-time accounting on), for the busiest processes", &by_run)?;
 
+        let mut by_latency: Vec<(&ProcessSummary, f64)> = list
+            .iter()
+            .map(|p| (p, p.latency.as_secs_f64()))
+            .filter(|(_, v)| *v > 0.0)
+            .collect();
+        by_latency.sort_by(|a, b| b.1.total_cmp(&a.1));
+        by_latency.truncate(self.top_n);
+        top_family(
+            e,
+            "ergo_process_latency_seconds",
+            "How long the oldest message in the mailbox has waited (latency tracking on), for the processes whose oldest message waited longest",
+            &by_latency,
+        )?;
+
         let mut by_reductions: Vec<(&ProcessSummary, f64)> =
             list.iter().map(|p| (p, p.reductions() as f64)).collect();
         by_reductions.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -282,6 +297,7 @@ impl Collector for NodeCollector {
             None,
             family.metric_type(),
         )?)?;
+        per_peer(e, node)?;
 
         let published = Family::<Vec<(String, String)>, FloatGauge>::default();
         let subscribers = Family::<Vec<(String, String)>, FloatGauge>::default();
@@ -306,6 +322,81 @@ impl Collector for NodeCollector {
         )?)?;
         Ok(())
     }
+}
+
+/// The network per peer (`peer`, `transport` labels): bytes and frames in and out
+/// (counters), connections open and pool size (gauges); the registrar in use as an
+/// info-style gauge.
+fn per_peer(e: &mut DescriptorEncoder, node: &Node) -> Result<(), std::fmt::Error> {
+    type Labels = Vec<(String, String)>;
+    let counters: [(&str, &str, Family<Labels, Counter>); 4] = [
+        (
+            "ergo_network_peer_bytes_in",
+            "Bytes received from the peer",
+            Family::default(),
+        ),
+        (
+            "ergo_network_peer_bytes_out",
+            "Bytes queued to the peer",
+            Family::default(),
+        ),
+        (
+            "ergo_network_peer_messages_in",
+            "Frames (messages, calls, replies, control) received from the peer",
+            Family::default(),
+        ),
+        (
+            "ergo_network_peer_messages_out",
+            "Frames queued to the peer",
+            Family::default(),
+        ),
+    ];
+    let connections = Family::<Labels, FloatGauge>::default();
+    let pool = Family::<Labels, FloatGauge>::default();
+    let registrars = Family::<Labels, FloatGauge>::default();
+    for t in node.transport_stats() {
+        if let Some(r) = &t.registrar {
+            registrars
+                .get_or_create(&vec![
+                    ("transport".into(), t.transport.into()),
+                    ("registrar".into(), r.clone()),
+                ])
+                .set(1.0);
+        }
+        for p in &t.peers {
+            let l: Labels = vec![
+                ("peer".into(), p.node.to_string()),
+                ("transport".into(), t.transport.into()),
+            ];
+            let values = [p.bytes_in, p.bytes_out, p.messages_in, p.messages_out];
+            for ((_, _, family), v) in counters.iter().zip(values) {
+                family.get_or_create(&l).inc_by(v);
+            }
+            connections.get_or_create(&l).set(p.connections as f64);
+            pool.get_or_create(&l).set(p.pool_size as f64);
+        }
+    }
+    for (name, help, family) in &counters {
+        family.encode(e.encode_descriptor(name, help, None, family.metric_type())?)?;
+    }
+    connections.encode(e.encode_descriptor(
+        "ergo_network_peer_connections",
+        "Connections to the peer now open",
+        None,
+        connections.metric_type(),
+    )?)?;
+    pool.encode(e.encode_descriptor(
+        "ergo_network_peer_pool_size",
+        "Connections the peer's pool holds when complete",
+        None,
+        pool.metric_type(),
+    )?)?;
+    registrars.encode(e.encode_descriptor(
+        "ergo_network_registrar",
+        "1 for the registrar each transport uses",
+        None,
+        registrars.metric_type(),
+    )?)
 }
 
 /// `GET /metrics`: the Prometheus text format.

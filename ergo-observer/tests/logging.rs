@@ -95,3 +95,77 @@ fn files_rotate_each_minute() {
     assert!(!first.contains('\u{1b}'));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_flood_from_one_callsite_is_cut_and_counted_while_another_still_logs() {
+    let dir = temp_dir("limit");
+    let refill = Duration::from_millis(20);
+    let (subscriber, guard) = LogConfig::new()
+        .format(LogFormat::Json)
+        .rate_limit(Some((20, refill)))
+        .file(&dir, "node", Rotation::NEVER, 0)
+        .build()
+        .unwrap();
+    // One callsite: the kind the limit counts by.
+    let flood = |i: u64| tracing::warn!(i, "flood");
+    let mut flood_sent = 0u64;
+    let started = std::time::Instant::now();
+    tracing::subscriber::with_default(subscriber, || {
+        for i in 0..10_000u64 {
+            flood(i);
+            flood_sent += 1;
+            if i % 1000 == 0 {
+                tracing::info!(i, "steady");
+            }
+        }
+        // Once a refill has passed, the flood's next record is written, after the
+        // summary of what was dropped.
+        std::thread::sleep(refill + Duration::from_millis(10));
+        flood(u64::MAX);
+        flood_sent += 1;
+    });
+    let elapsed = started.elapsed();
+    drop(guard);
+    let text = std::fs::read_to_string(dir.join("node")).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    let message = |l: &serde_json::Value| l["fields"]["message"].as_str().unwrap_or("").to_owned();
+    let flood_written = lines.iter().filter(|l| message(l) == "flood").count() as u64;
+    let steady = lines.iter().filter(|l| message(l) == "steady").count();
+    let summaries: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| message(l) == ergo_observer::log::SUMMARY_MESSAGE)
+        .collect();
+    let suppressed: u64 = summaries
+        .iter()
+        .map(|l| l["fields"]["suppressed"].as_u64().unwrap())
+        .sum();
+    println!(
+        "FIGURE log flood: {flood_sent} records from one callsite in {elapsed:?}, \
+         {flood_written} written, {suppressed} suppressed in {} summary lines",
+        summaries.len()
+    );
+    // Bounded: the burst, plus one per refill of the time it ran.
+    let bound = 20 + (elapsed.as_millis() / refill.as_millis()) as u64 + 1;
+    assert!(flood_written <= bound, "{flood_written} > {bound}");
+    // Another callsite is not held back by the flood.
+    assert_eq!(steady, 10);
+    // Every dropped record is counted in a summary, which names the flood's callsite.
+    assert_eq!(flood_written + suppressed, flood_sent);
+    assert!(summaries
+        .iter()
+        .all(|l| l["fields"]["kind"].as_str().unwrap().contains("logging.rs")));
+    // The last record written is the flood's, right after its summary.
+    let n = lines.len();
+    assert_eq!(message(&lines[n - 1]), "flood");
+    assert_eq!(lines[n - 1]["fields"]["i"], u64::MAX);
+    assert_eq!(message(&lines[n - 2]), ergo_observer::log::SUMMARY_MESSAGE);
+    // The Observer's copy carries the count too.
+    assert!(recent(None, 100).iter().any(|r| r.message == "flood"
+        && r.fields
+            .iter()
+            .any(|(k, v)| k == "suppressed_before" && v != "0")));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -62,6 +62,9 @@ pub struct ProcessInfo {
     pub run_time: Duration,
     /// Its process environment, sorted by key.
     pub env: Vec<(String, String)>,
+    /// How long the oldest message in its mailbox has waited, while latency tracking
+    /// is on ([`Node::set_latency_tracking`]); zero when nothing stamped waits.
+    pub latency: Duration,
 }
 
 impl ProcessInfo {
@@ -91,6 +94,7 @@ impl ProcessInfo {
             reductions: messages_in + core.sent(),
             run_time: Duration::from_nanos(core.run_time()),
             env: Vec::new(),
+            latency: latency(node, process),
         };
         if let Some(side) = core.side() {
             let side = side.lock();
@@ -109,6 +113,16 @@ impl ProcessInfo {
         }
         info
     }
+}
+
+/// How long the oldest stamped message of `process` has waited (a clock read only if
+/// one waits).
+fn latency(node: &Node, process: &dyn AnyProcess) -> Duration {
+    let since = process.oldest_stamps();
+    if since == [0; 4] {
+        return Duration::ZERO;
+    }
+    crate::mailbox::latency::oldest(node.inner().stamp_now(), since)
 }
 
 fn process_state(run: u8, awaiting: bool) -> ProcessState {
@@ -142,12 +156,15 @@ pub struct ProcessSummary {
     pub messages_out: u64,
     /// Time spent running while run-time accounting was on.
     pub run_time: Duration,
+    /// How long the oldest message in its mailbox has waited, while latency tracking
+    /// is on ([`Node::set_latency_tracking`]).
+    pub latency: Duration,
     /// The process that spawned it.
     pub parent: Option<Pid>,
 }
 
 impl ProcessSummary {
-    pub(crate) fn of(_node: &Node, process: &dyn AnyProcess) -> ProcessSummary {
+    pub(crate) fn of(node: &Node, process: &dyn AnyProcess) -> ProcessSummary {
         let core = process.core();
         let (run, queue_lengths, messages_in) = process.mailbox_stats();
         let (name, parent) = match core.side() {
@@ -166,6 +183,7 @@ impl ProcessSummary {
             messages_in,
             messages_out: core.sent(),
             run_time: Duration::from_nanos(core.run_time()),
+            latency: latency(node, process),
             parent,
         }
     }

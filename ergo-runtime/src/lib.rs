@@ -14,6 +14,7 @@ pub mod dist;
 pub mod effects;
 mod error;
 mod info;
+pub mod logs;
 mod mailbox;
 mod node;
 mod pid;
@@ -34,6 +35,7 @@ pub use actor_ref::{prefetch, ActorRef, CallFuture, Request, DEFAULT_CALL_TIMEOU
 pub use context::Context;
 pub use error::{CallError, LinkError, LookupError, NameError, NodeError, SendError, SpawnError};
 pub use info::{NodeInfo, ProcessInfo, ProcessState, ProcessSummary};
+pub use logs::{Admit, LogLimiter};
 pub use mailbox::Priority;
 pub use node::{ExitHook, Node, NodeBuilder, NodeMonitor, Plugin};
 pub use pid::{Alias, Atom, Pid, Ref, Target};

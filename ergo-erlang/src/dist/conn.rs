@@ -6,6 +6,8 @@
 
 use std::collections::VecDeque;
 use std::io::{ErrorKind, IoSlice};
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 use ergo_runtime::Atom;
@@ -38,6 +40,34 @@ pub(crate) struct Conn {
     next_seq: std::sync::atomic::AtomicU64,
     out: Out,
     closed: watch::Sender<bool>,
+    /// What it carried (shared with its writer task).
+    pub(crate) counters: Arc<Counters>,
+}
+
+/// Bytes and frames a connection carried: the writer adds once per batch it writes,
+/// the reader once per frame it reads (relaxed: figures, not synchronisation).
+#[derive(Default)]
+pub(crate) struct Counters {
+    bytes_in: AtomicU64,
+    bytes_out: AtomicU64,
+    frames_in: AtomicU64,
+    frames_out: AtomicU64,
+}
+
+impl Conn {
+    /// What this connection carried, as the core reports it.
+    pub(crate) fn stats(&self) -> ergo_runtime::dist::PeerStats {
+        let c = &self.counters;
+        ergo_runtime::dist::PeerStats {
+            node: self.peer_atom,
+            bytes_in: c.bytes_in.load(Relaxed),
+            bytes_out: c.bytes_out.load(Relaxed),
+            messages_in: c.frames_in.load(Relaxed),
+            messages_out: c.frames_out.load(Relaxed),
+            connections: 1,
+            pool_size: 1,
+        }
+    }
 }
 
 /// The write side: the socket and the bytes waiting for it, under one lock, so frames
@@ -133,6 +163,10 @@ impl Conn {
         if framed.is_empty() {
             return true;
         }
+        let counters = &self.counters;
+        counters.bytes_out.fetch_add(framed.len() as u64, Relaxed);
+        // A tick (an empty frame) is not a message.
+        counters.frames_out.fetch_add(u64::from(framed.len() > 4), Relaxed);
         let mut st = self.out.state.lock();
         let Some(half) = &st.half else {
             return false;
@@ -233,6 +267,7 @@ pub(crate) fn start(shared: Arc<Shared>, stream: TcpStream, peer: Peer) -> Arc<C
             wake: Notify::new(),
         },
         closed,
+        counters: Arc::default(),
     });
     shared.known.lock().insert(conn.peer_atom);
     // A node that comes back under the same name while its old connection is still
@@ -252,9 +287,10 @@ pub(crate) fn start(shared: Arc<Shared>, stream: TcpStream, peer: Peer) -> Arc<C
     tokio::spawn(async move {
         let result = reader(&shared, &reader_conn, read, closed_rx).await;
         match result {
-            Err(e @ ReadEnd::Invalid(_)) => {
-                tracing::warn!(peer = %reader_conn.peer, reason = %e, "connection closed")
-            }
+            Err(e @ ReadEnd::Invalid(_)) => shared.node.log_limiter().log(
+                "erlang: invalid input",
+                || tracing::warn!(peer = %reader_conn.peer, reason = %e, "connection closed"),
+            ),
             Err(e) => tracing::info!(peer = %reader_conn.peer, reason = %e, "connection closed"),
             Ok(()) => {}
         }
@@ -406,6 +442,10 @@ async fn reader(
             f = tokio::time::timeout(silence, read_frame(&mut r, max)) => f.map_err(|_| ReadEnd::Silent)??,
         };
         let Some(body) = frame else { continue };
+        conn.counters
+            .bytes_in
+            .fetch_add(4 + body.len() as u64, Relaxed);
+        conn.counters.frames_in.fetch_add(1, Relaxed);
         let handled = if conn.flags & super::flags::FRAGMENTS == 0 {
             super::control::handle_frame(shared, conn, &body)
         } else {

@@ -60,11 +60,11 @@ pub(crate) fn handle_terms(
             Ok(m) => Some(m),
             // A valid term nested deeper than this node decodes: OTP would take it, so
             // the connection stays; the message is dropped (logged at most once a
-            // second).
+            // node's log limiter).
             Err(etf::DecodeError::TooDeep) => {
-                if log_allowed() {
+                shared.node.log_limiter().log("erlang: message too deep", || {
                     tracing::warn!(peer = %conn.peer, %control, "dropped a message nested deeper than {}", etf::MAX_DEPTH);
-                }
+                });
                 if magic {
                     too_deep(shared, conn, rest);
                 } else {
@@ -126,16 +126,6 @@ fn too_deep(shared: &Arc<Shared>, conn: &Arc<Conn>, bytes: &[u8]) {
         }
         _ => {}
     }
-}
-
-/// True at most once a second (for warnings a peer could trigger at will).
-fn log_allowed() -> bool {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static LAST: AtomicU64 = AtomicU64::new(0);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    LAST.swap(now, Ordering::Relaxed) != now
 }
 
 fn pid(t: Option<&Term>) -> Result<&ErlPid, &'static str> {
@@ -291,9 +281,10 @@ fn dispatch(
                 (Some(call), Ok(reply)) => {
                     let _ = call.tx.send(Ok(reply));
                 }
-                (_, Ok(msg) | Err(msg)) => {
-                    tracing::debug!(%msg, "dropped a message for an inactive alias")
-                }
+                (_, Ok(msg) | Err(msg)) => shared.node.log_limiter().log(
+                    "erlang: inactive alias",
+                    || tracing::debug!(%msg, "dropped a message for an inactive alias"),
+                ),
             }
         }
         // SPAWN_REQUEST, SPAWN_REQUEST_TT
@@ -310,7 +301,10 @@ fn dispatch(
         // Known operations this node does not act on (spawn replies, sequential-trace
         // forms): ignored.
         9..=11 | 14 | 15 | 17 | 31 | 32 => {
-            tracing::debug!(peer = %conn.peer, op, "ignored an unsupported control message");
+            shared.node.log_limiter().log(
+                "erlang: unsupported control",
+                || tracing::debug!(peer = %conn.peer, op, "ignored an unsupported control message"),
+            );
         }
         _ => return Err("an unknown operation"),
     }
@@ -401,7 +395,10 @@ fn deliver_to_pid(shared: &Arc<Shared>, conn: &Arc<Conn>, to: &ErlPid, msg: Term
         return shared.global_locker_message(conn, &msg);
     }
     let Some(local) = shared.local_pid(to) else {
-        tracing::debug!(%to, "dropped a message for a pid of another incarnation");
+        shared.node.log_limiter().log(
+            "erlang: stale pid",
+            || tracing::debug!(%to, "dropped a message for a pid of another incarnation"),
+        );
         return;
     };
     if local.id() == 0 {
@@ -413,7 +410,10 @@ fn deliver_to_pid(shared: &Arc<Shared>, conn: &Arc<Conn>, to: &ErlPid, msg: Term
             }
             return;
         }
-        tracing::debug!(%msg, "dropped a message for the node pid");
+        shared.node.log_limiter().log(
+            "erlang: message for the node pid",
+            || tracing::debug!(%msg, "dropped a message for the node pid"),
+        );
         return;
     }
     deliver(shared, conn, Target::Pid(local), msg);
@@ -443,7 +443,10 @@ fn deliver_to_name(shared: &Arc<Shared>, conn: &Arc<Conn>, from: &ErlPid, name: 
         return rex(shared, conn, msg);
     }
     let Some(pid) = shared.node.whereis(name) else {
-        tracing::debug!(name, %msg, "dropped a message for an unregistered name");
+        shared.node.log_limiter().log(
+            "erlang: unregistered name",
+            || tracing::debug!(name, %msg, "dropped a message for an unregistered name"),
+        );
         return;
     };
     deliver(shared, conn, Target::Pid(pid), msg);
@@ -458,13 +461,19 @@ fn net_kernel(shared: &Arc<Shared>, conn: &Arc<Conn>, from: &ErlPid, msg: Term) 
                 super::typed::found_term(shared, name)
             }
             _ => {
-                tracing::debug!(req = %call.req, "net_kernel: unsupported call");
+                shared.node.log_limiter().log(
+                    "erlang: net_kernel call",
+                    || tracing::debug!(req = %call.req, "net_kernel: unsupported call"),
+                );
                 return;
             }
         };
         call.reply(conn, &shared.node_pid(), reply);
     } else {
-        tracing::debug!(%from, %msg, "net_kernel: ignored message");
+        shared.node.log_limiter().log(
+            "erlang: net_kernel message",
+            || tracing::debug!(%from, %msg, "net_kernel: ignored message"),
+        );
     }
 }
 
@@ -688,7 +697,10 @@ fn rex(shared: &Arc<Shared>, conn: &Arc<Conn>, msg: Term) {
             ])
         }
         _ => {
-            tracing::debug!(req = %call.req, "rex: unsupported call");
+            shared.node.log_limiter().log(
+                "erlang: rex call",
+                || tracing::debug!(req = %call.req, "rex: unsupported call"),
+            );
             return;
         }
     };
@@ -813,10 +825,14 @@ fn deliver(shared: &Arc<Shared>, conn: &Arc<Conn>, target: Target, msg: Term) {
 fn deliver_one<M: Any + Send + std::fmt::Debug>(shared: &Arc<Shared>, target: Target, msg: M) {
     match shared.node.send(target, msg) {
         Ok(()) => {}
-        Err(SendError::Unhandled(msg)) => {
-            tracing::warn!(?msg, "a Rust actor has no handler for this message")
-        }
-        Err(e) => tracing::debug!(error = %e, "message from Erlang not delivered"),
+        Err(SendError::Unhandled(msg)) => shared.node.log_limiter().log(
+            "erlang: unhandled message",
+            || tracing::warn!(?msg, "a Rust actor has no handler for this message"),
+        ),
+        Err(e) => shared.node.log_limiter().log(
+            "erlang: message not delivered",
+            || tracing::debug!(error = %e, "message from Erlang not delivered"),
+        ),
     }
 }
 
@@ -879,7 +895,10 @@ fn deliver_call(shared: &Arc<Shared>, conn: &Arc<Conn>, target: Target, call: Ge
         Ok(()) => {}
         Err(SendError::Unhandled(req)) => {
             let req = req.downcast::<Term>().map_or_else(|_| Term::nil(), |r| *r);
-            tracing::warn!(%req, "a Rust actor has no handler for this call");
+            shared.node.log_limiter().log(
+                "erlang: unhandled call",
+                || tracing::warn!(%req, "a Rust actor has no handler for this call"),
+            );
             call.reply(
                 conn,
                 &replier,

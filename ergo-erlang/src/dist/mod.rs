@@ -692,7 +692,10 @@ impl Shared {
             let (mut stream, addr) = match listener.accept().await {
                 Ok(s) => s,
                 Err(e) => {
-                    tracing::warn!(error = %e, "distribution accept failed");
+                    self.node.log_limiter().log(
+                        "erlang: accept failed",
+                        || tracing::warn!(error = %e, "distribution accept failed"),
+                    );
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
@@ -709,9 +712,15 @@ impl Shared {
                         conn::start(shared.clone(), stream, peer);
                     }
                     Err(HandshakeError::BadCookie(peer)) => {
-                        tracing::warn!(%peer, %addr, "refused a connection: wrong cookie");
+                        shared.node.log_limiter().log(
+                            "erlang: wrong cookie",
+                            || tracing::warn!(%peer, %addr, "refused a connection: wrong cookie"),
+                        );
                     }
-                    Err(e) => tracing::warn!(%addr, error = %e, "refused a connection"),
+                    Err(e) => shared.node.log_limiter().log(
+                        "erlang: bad handshake",
+                        || tracing::warn!(%addr, error = %e, "refused a connection"),
+                    ),
                 }
             });
         }

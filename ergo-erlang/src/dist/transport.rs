@@ -367,6 +367,24 @@ impl Transport for ErlTransport {
             .unwrap_or_default()
     }
 
+    fn peer_stats(&self) -> Vec<ergo_runtime::dist::PeerStats> {
+        self.0
+            .upgrade()
+            .map(|s| s.conns.lock().values().map(|c| c.stats()).collect())
+            .unwrap_or_default()
+    }
+
+    fn registrar(&self) -> Option<String> {
+        self.0.upgrade().map(|s| {
+            let served = if s.epmd_server.lock().is_some() {
+                " (served by this node)"
+            } else {
+                ""
+            };
+            format!("epmd port {}{served}", s.options.epmd_port)
+        })
+    }
+
     fn disconnect(&self, node: Atom) -> bool {
         match self.conn(node) {
             Some((_, Some(conn))) => {

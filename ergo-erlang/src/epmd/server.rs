@@ -23,10 +23,11 @@ struct Entry {
     extra: Vec<u8>,
 }
 
-#[derive(Default)]
 struct State {
     nodes: Mutex<FxHashMap<String, Entry>>,
     creation: AtomicU32,
+    /// Rate limits on lines about what clients send.
+    logs: ergo_runtime::LogLimiter,
 }
 
 /// A running minimal epmd; stops when dropped.
@@ -43,6 +44,7 @@ impl EpmdServer {
         let state = Arc::new(State {
             nodes: Mutex::default(),
             creation: AtomicU32::new(1),
+            logs: ergo_runtime::LogLimiter::node_default("epmd"),
         });
         let task = tokio::spawn(async move {
             loop {
@@ -52,7 +54,10 @@ impl EpmdServer {
                 let state = state.clone();
                 tokio::spawn(async move {
                     if let Err(e) = serve(socket, &state).await {
-                        tracing::debug!(error = %e, "epmd connection ended");
+                        state.logs.log(
+                            "epmd: connection ended",
+                            || tracing::debug!(error = %e, "epmd connection ended"),
+                        );
                     }
                 });
             }
@@ -170,7 +175,9 @@ async fn serve(mut socket: TcpStream, state: &State) -> Result<(), EpmdError> {
             }
             socket.write_all(&reply).await?;
         }
-        other => tracing::debug!(request = other, "epmd: unsupported request"),
+        other => state.logs.log("epmd: unsupported request", || {
+            tracing::debug!(request = other, "epmd: unsupported request")
+        }),
     }
     Ok(())
 }

@@ -231,6 +231,7 @@ impl Actor for TcpConnection {
         let decoder = Decoder::new(self.options.framing, self.options.max_len);
         let chunk = self.options.read_buffer.max(64);
         let peer = self.peer;
+        let node = ctx.node().clone();
         self.tasks.spawn(async move {
             let connect = TcpEvent::Connect {
                 conn: conn.clone(),
@@ -263,7 +264,10 @@ impl Actor for TcpConnection {
                         }
                         Ok(None) => break,
                         Err(e) => {
-                            tracing::debug!(%peer, error = %e, "closing a tcp connection");
+                            node.log_limiter().log(
+                                "tcp: bad frame",
+                                || tracing::debug!(%peer, error = %e, "closing a tcp connection"),
+                            );
                             failed = Some(e.to_string());
                             break;
                         }

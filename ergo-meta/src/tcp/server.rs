@@ -87,7 +87,10 @@ impl Actor for TcpServer {
                     Ok((stream, _)) => stream,
                     Err(e) => {
                         // Out of descriptors and the like: wait, do not spin.
-                        tracing::warn!(error = %e, "tcp accept failed");
+                        node.log_limiter().log(
+                            "tcp: accept failed",
+                            || tracing::warn!(error = %e, "tcp accept failed"),
+                        );
                         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                         continue;
                     }
@@ -105,7 +108,10 @@ impl Actor for TcpServer {
                     let spawned =
                         TcpConnection::spawn(&node, stream, tls, worker, options, Some(me)).await;
                     if let Err(e) = spawned {
-                        tracing::debug!(error = %e, "a tcp connection could not start");
+                        node.log_limiter().log(
+                            "tcp: connection did not start",
+                            || tracing::debug!(error = %e, "a tcp connection could not start"),
+                        );
                     }
                 };
                 if is_tls {

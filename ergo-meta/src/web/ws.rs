@@ -356,7 +356,10 @@ async fn accept(state: Arc<Upgrade>, socket: WebSocket, server: Option<Pid>, uri
     let stream = stream.map(|r| r.map(from_axum).map_err(|e| e.to_string()));
     let (sink, stream) = (Box::pin(sink), Box::pin(stream));
     if let Err(e) = WsConnection::spawn(&state.node, sink, stream, worker, server, uri).await {
-        tracing::debug!(error = %e, "a websocket connection could not start");
+        state.node.log_limiter().log(
+            "websocket: connection did not start",
+            || tracing::debug!(error = %e, "a websocket connection could not start"),
+        );
     }
 }
 

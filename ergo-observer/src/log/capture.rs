@@ -141,6 +141,11 @@ impl<S: Subscriber> Layer<S> for CaptureLayer {
         let mut fields = Fields::default();
         event.record(&mut fields);
         let meta = event.metadata();
+        if let Some(n) = super::limit::resumed(meta) {
+            fields
+                .fields
+                .push(("suppressed_before".to_owned(), n.to_string()));
+        }
         let record = LogRecord {
             time: Utc::now(),
             level: meta.level().to_string(),

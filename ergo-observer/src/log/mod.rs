@@ -1,7 +1,9 @@
 //! Logging for a node: text (coloured only on a terminal) or JSON lines, to standard
 //! output or to files rotated by tracing-appender, per-process levels changed at run
 //! time ([`set_process_level`]), the last records kept for the Observer ([`recent`]),
-//! and processes as loggers ([`add_process_logger`]).
+//! processes as loggers ([`add_process_logger`]), and a rate limit per callsite
+//! ([`LogConfig::rate_limit`]: a flood from one line of code is cut to a burst and a
+//! steady rate, with a summary line saying how many records were dropped).
 //!
 //! ```no_run
 //! use ergo_observer::log::{LogConfig, LogFormat, Rotation};
@@ -14,9 +16,12 @@
 
 mod capture;
 mod levels;
+mod limit;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 use tracing::level_filters::LevelFilter;
 use tracing::Subscriber;
@@ -28,6 +33,12 @@ pub use capture::{
     add_process_logger, recent, remove_process_logger, CaptureLayer, LogRecord, KEPT_RECORDS,
 };
 pub use levels::{process_level, set_process_level, ProcessLevelFilter};
+pub use limit::{RateLimitLayer, SUMMARY_MESSAGE};
+
+/// Records a callsite writes at once before the default rate limit applies.
+pub const DEFAULT_BURST: u32 = 100;
+/// After its burst, a callsite gets one more record per this interval (100 a second).
+pub const DEFAULT_REFILL: Duration = Duration::from_millis(10);
 pub use tracing_appender::rolling::Rotation;
 
 /// How lines are written.
@@ -66,6 +77,7 @@ pub struct LogConfig {
     format: LogFormat,
     level: LevelFilter,
     file: Option<FileTarget>,
+    limit: Option<(u32, Duration)>,
 }
 
 impl Default for LogConfig {
@@ -88,13 +100,24 @@ impl std::fmt::Debug for LogGuard {
 }
 
 impl LogConfig {
-    /// Text to standard output at `INFO`.
+    /// Text to standard output at `INFO`, each callsite limited to [`DEFAULT_BURST`]
+    /// records at once and one per [`DEFAULT_REFILL`] after that.
     pub fn new() -> Self {
         LogConfig {
             format: LogFormat::Text,
             level: LevelFilter::INFO,
             file: None,
+            limit: Some((DEFAULT_BURST, DEFAULT_REFILL)),
         }
+    }
+
+    /// Limits each callsite to `burst` records at once, then one per `refill`
+    /// (`None`: no limit). What is dropped is counted and reported in a summary line
+    /// (`similar log lines suppressed`, with `kind` = the callsite and `suppressed`)
+    /// written just before the callsite's next record.
+    pub fn rate_limit(mut self, limit: Option<(u32, Duration)>) -> Self {
+        self.limit = limit;
+        self
     }
 
     /// The line format.
@@ -150,6 +173,10 @@ impl LogConfig {
                 (writer, Some(guard), std::io::stdout().is_terminal())
             }
         };
+        let writer = limit::WithSummaries {
+            inner: writer,
+            json: self.format == LogFormat::Json,
+        };
         let output = match self.format {
             LogFormat::Text => tracing_subscriber::fmt::layer()
                 .with_writer(writer)
@@ -164,7 +191,11 @@ impl LogConfig {
                 .with_filter(filter)
                 .boxed(),
         };
+        let limiter = self.limit.map(|(burst, refill)| {
+            RateLimitLayer::new(Arc::new(ergo_runtime::LogLimiter::new(burst, refill)))
+        });
         let subscriber = Registry::default()
+            .with(limiter)
             .with(output)
             .with(CaptureLayer.with_filter(filter));
         Ok((Box::new(subscriber), LogGuard { _writer: guard }))

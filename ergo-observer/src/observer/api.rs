@@ -83,6 +83,7 @@ async fn node_info(State(api): State<Api>) -> Json<Value> {
         "queued": s.queued,
         "peers": node.connected_nodes().len(),
         "run_time_accounting": node.run_time_accounting(),
+        "latency_tracking": node.latency_tracking(),
     }))
 }
 
@@ -114,6 +115,7 @@ struct Row {
     messages_out: u64,
     reductions: u64,
     run_time_us: u64,
+    latency_us: u64,
 }
 
 fn row(p: &ProcessSummary) -> Row {
@@ -129,6 +131,7 @@ fn row(p: &ProcessSummary) -> Row {
         messages_out: p.messages_out,
         reductions: p.reductions(),
         run_time_us: p.run_time.as_micros() as u64,
+        latency_us: p.latency.as_micros() as u64,
     }
 }
 
@@ -156,6 +159,7 @@ async fn processes(State(api): State<Api>, Query(q): Query<ListQuery>) -> Json<V
             "messages_out" => p.messages_out,
             "reductions" => p.reductions(),
             "run_time" => p.run_time.as_nanos() as u64,
+            "latency" => p.latency.as_nanos() as u64,
             _ => p.pid.id(),
         }
     };
@@ -226,6 +230,8 @@ async fn process(State(api): State<Api>, Path(id): Path<u64>) -> Result<Json<Val
         "messages_out": info.messages_out,
         "reductions": info.reductions,
         "run_time_us": info.run_time.as_micros() as u64,
+        "latency_us": info.latency.as_micros() as u64,
+        "latency_tracking": node.latency_tracking(),
         "uptime": info.uptime.as_secs_f64(),
         "trap_exit": info.trap_exit,
         "parent": info.parent.as_ref().map(text),
@@ -338,7 +344,26 @@ async fn network(State(api): State<Api>) -> Json<Value> {
         .iter()
         .map(|n| n.to_string())
         .collect();
-    Json(json!({"node": node.name().to_string(), "peers": peers}))
+    let transports: Vec<Value> = node
+        .transport_stats()
+        .iter()
+        .map(|t| {
+            json!({
+                "transport": t.transport,
+                "registrar": t.registrar,
+                "peers": t.peers.iter().map(|p| json!({
+                    "node": p.node.to_string(),
+                    "bytes_in": p.bytes_in,
+                    "bytes_out": p.bytes_out,
+                    "messages_in": p.messages_in,
+                    "messages_out": p.messages_out,
+                    "connections": p.connections,
+                    "pool_size": p.pool_size,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Json(json!({"node": node.name().to_string(), "peers": peers, "transports": transports}))
 }
 
 async fn events(State(api): State<Api>) -> Json<Value> {

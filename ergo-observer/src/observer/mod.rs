@@ -33,6 +33,7 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:9911";
 pub struct ObserverOptions {
     addr: SocketAddr,
     token: Option<String>,
+    latency: bool,
 }
 
 impl Default for ObserverOptions {
@@ -40,6 +41,7 @@ impl Default for ObserverOptions {
         ObserverOptions {
             addr: DEFAULT_ADDR.parse().expect("a valid address"),
             token: None,
+            latency: true,
         }
     }
 }
@@ -59,6 +61,13 @@ impl ObserverOptions {
     /// The token every request must carry.
     pub fn token(mut self, token: impl Into<String>) -> Self {
         self.token = Some(token.into());
+        self
+    }
+
+    /// Whether the Observer turns the node's mailbox latency tracking on (the default;
+    /// it costs a clock read per message sent, see `Node::set_latency_tracking`).
+    pub fn latency_tracking(mut self, on: bool) -> Self {
+        self.latency = on;
         self
     }
 }
@@ -128,7 +137,8 @@ fn api_router(node: &Node) -> Router {
 pub trait ObserverExt {
     /// Serves the Observer, the metrics and the health probes on `options`' address
     /// (127.0.0.1:9911 by default) until the node stops or [`Observer::stop`]. Turns
-    /// the node's run-time accounting on, for the run-time columns.
+    /// the node's run-time accounting on, for the run-time columns, and its mailbox
+    /// latency tracking unless the options say not to.
     async fn start_observer(&self, options: ObserverOptions) -> Result<Observer, ObserverError>;
 
     /// Starts only the agent other nodes' Observers attach to (over the node network,
@@ -149,6 +159,9 @@ impl ObserverExt for Node {
             .local_addr()
             .map_err(|e| ObserverError::Bind(addr, e))?;
         self.set_run_time_accounting(true);
+        if options.latency {
+            self.set_latency_tracking(true);
+        }
         self.start_observer_agent().await;
         let app = access::protect(router(self), Arc::new(options.token));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -120,7 +120,7 @@ const pages = {
   async processes(main, q) {
     const state = { offset: Number(q.get("offset") || 0), limit: 50, sort: q.get("sort") || "mailbox", order: q.get("order") || "desc", filter: q.get("filter") || "" };
     const filter = el("input", { id: "filter", placeholder: "filter by name, type or pid", value: state.filter });
-    const sort = el("select", { id: "sort" }, ...["mailbox", "messages_in", "messages_out", "reductions", "run_time", "id", "name"].map(s => el("option", s === state.sort ? { value: s, selected: "" } : { value: s }, s)));
+    const sort = el("select", { id: "sort" }, ...["mailbox", "latency", "messages_in", "messages_out", "reductions", "run_time", "id", "name"].map(s => el("option", s === state.sort ? { value: s, selected: "" } : { value: s }, s)));
     const info = el("span", { id: "list-info" });
     const table = el("table", { id: "process-table" });
     const load = async () => {
@@ -129,13 +129,14 @@ const pages = {
       info.textContent = `${fmt.num(page.matched)} of ${fmt.num(page.total)} processes — rows ${page.matched ? page.offset + 1 : 0}–${page.offset + page.rows.length}`;
       const head = (key, label, num) => el("th", { class: num ? "num" : "", onclick: () => { state.order = state.sort === key && state.order === "desc" ? "asc" : "desc"; state.sort = key; sort.value = key; load(); } }, label + (state.sort === key ? (state.order === "desc" ? " ▼" : " ▲") : ""));
       table.replaceChildren(
-        el("tr", {}, head("id", "Pid"), head("name", "Name"), el("th", {}, "Type"), el("th", {}, "State"), head("mailbox", "Mailbox", 1), head("messages_in", "In", 1), head("messages_out", "Out", 1), head("reductions", "Reductions", 1), head("run_time", "Run time", 1)),
+        el("tr", {}, head("id", "Pid"), head("name", "Name"), el("th", {}, "Type"), el("th", {}, "State"), head("mailbox", "Mailbox", 1), head("latency", "Latency", 1), head("messages_in", "In", 1), head("messages_out", "Out", 1), head("reductions", "Reductions", 1), head("run_time", "Run time", 1)),
         ...page.rows.map(r => el("tr", { class: "process-row", "data-id": r.id },
           el("td", { class: "mono" }, el("a", { href: "#/process/" + r.id }, r.pid)),
           el("td", { class: "pname" }, r.name || ""),
           el("td", {}, r.kind),
           el("td", {}, r.state),
           el("td", { class: "num", title: "urgent/system/main/log: " + r.queues.join("/") }, r.mailbox),
+          el("td", { class: "num latency" }, fmt.us(r.latency_us)),
           el("td", { class: "num" }, fmt.num(r.messages_in)),
           el("td", { class: "num" }, fmt.num(r.messages_out)),
           el("td", { class: "num" }, fmt.num(r.reductions)),
@@ -176,7 +177,8 @@ const pages = {
         kv([["Name", p.name || "—"], ["Type", p.kind], ["State", p.state], ["Uptime", fmt.secs(p.uptime)],
             ["Queues (urgent/system/main/log)", `${p.queues.urgent} / ${p.queues.system} / ${p.queues.main} / ${p.queues.log}`],
             ["Messages in / out", fmt.num(p.messages_in) + " / " + fmt.num(p.messages_out)],
-            ["Reductions", fmt.num(p.reductions)], ["Run time", fmt.us(p.run_time_us)], ["Traps exits", p.trap_exit ? "yes" : "no"],
+            ["Reductions", fmt.num(p.reductions)], ["Run time", fmt.us(p.run_time_us)],
+            ["Latency (oldest message waited)", p.latency_tracking ? fmt.us(p.latency_us) : "not tracked"], ["Traps exits", p.trap_exit ? "yes" : "no"],
             ["Parent", p.parent ? link(p.parent) : "—"], ["Aliases", p.aliases.join(", ") || "—"], ["Log level", p.log_level || "default"]]),
         el("h3", {}, "Links"), el("ul", { id: "links" }, ...p.links.map(l => el("li", {}, link(l)))),
         el("h3", {}, "Monitors"), el("ul", {}, ...p.monitors.map(m => el("li", {}, m.ref + " → ", link(m.target)))), el("p", {}, "Monitored by: " + (p.monitored_by.join(", ") || "—")),
@@ -201,9 +203,18 @@ const pages = {
   async network(main) {
     every(3000, async () => {
       const n = await api("/api/network");
+      const th = (t, num) => el("th", { class: num ? "num" : "" }, t);
+      const td = (t, num) => el("td", { class: num ? "num" : "mono" }, t);
       main.replaceChildren(el("h2", {}, "Network of " + n.node),
-        n.peers.length ? el("table", {}, el("tr", {}, el("th", {}, "Connected node")), ...n.peers.map(p => el("tr", {}, el("td", { class: "mono" }, p))))
-          : el("p", {}, "No connected nodes."));
+        n.peers.length ? el("p", {}, "Connected: " + n.peers.join(", ")) : el("p", {}, "No connected nodes."),
+        ...n.transports.map(t => el("div", { class: "transport" },
+          el("h3", {}, "Transport " + t.transport),
+          el("p", {}, "Registrar: " + (t.registrar || "—")),
+          t.peers.length ? el("table", { class: "peer-table" },
+            el("tr", {}, th("Peer"), th("Connections", 1), th("Bytes in", 1), th("Bytes out", 1), th("Messages in", 1), th("Messages out", 1)),
+            ...t.peers.map(p => el("tr", { class: "peer-row" }, td(p.node), td(p.connections + " / " + p.pool_size, 1),
+              td(fmt.bytes(p.bytes_in), 1), td(fmt.bytes(p.bytes_out), 1), td(fmt.num(p.messages_in), 1), td(fmt.num(p.messages_out), 1))))
+            : el("p", {}, "No peers."))));
     });
   },
 

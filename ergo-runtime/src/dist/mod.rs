@@ -10,10 +10,12 @@
 mod book;
 mod entry;
 mod error;
+mod stats;
 mod transport;
 
 pub use entry::{AfterTurn, Dist, LocalProcess};
 pub use error::{NetError, RemoteError};
+pub use stats::{PeerStats, TransportStats};
 pub use transport::{Answer, BoxFuture, Payload, Reach, RemoteTarget, Transport, WireReply};
 
 pub(crate) use book::{Books, LeftShared};

@@ -150,6 +150,17 @@ pub trait Transport: Send + Sync + 'static {
     fn lookup(&self, name: Atom, node: Atom) -> BoxFuture<Result<Option<(Pid, String)>, NetError>>;
     /// The peers connected now.
     fn connected_nodes(&self) -> Vec<Atom>;
+    /// What this transport carried to and from each peer (bytes and frames in and
+    /// out, connections). A transport that keeps no figures reports none (the
+    /// default).
+    fn peer_stats(&self) -> Vec<super::PeerStats> {
+        Vec::new()
+    }
+    /// How this transport finds nodes, for display (`"registrar 127.0.0.1:4499"`,
+    /// `"epmd 127.0.0.1:4369"`); `None` (the default) if it says nothing.
+    fn registrar(&self) -> Option<String> {
+        None
+    }
     /// Drops the connection to `node`; true if there was one.
     fn disconnect(&self, node: Atom) -> bool;
     /// Closes everything (the node is stopping).

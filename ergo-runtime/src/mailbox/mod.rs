@@ -12,6 +12,7 @@
 //! write before its read, so one of the two always sees the other. (Explicit fences,
 //! rather than `SeqCst` accesses alone, are what loom can verify.)
 
+pub(crate) mod latency;
 #[cfg(all(test, ergo_loom))]
 mod loom_tests;
 pub(crate) mod pool;
@@ -105,8 +106,8 @@ impl<T> Lane<T> {
     }
 
     #[inline]
-    fn pop(&self) -> Pop<T> {
-        let pop = self.queue.pop();
+    fn pop(&self, stamp: &mut u32) -> Pop<T> {
+        let pop = self.queue.pop_stamped(stamp);
         if let Pop::Item(_) = pop {
             let n = self.popped.load(Ordering::Relaxed);
             self.popped.store(n.wrapping_add(1), Ordering::Relaxed);
@@ -115,11 +116,24 @@ impl<T> Lane<T> {
     }
 }
 
-/// The urgent, system and log queues, allocated on first use.
+/// The urgent, system and log queues, allocated on first use, and the latency stamps.
 struct Rare<T> {
     urgent: Lane<T>,
     system: Lane<T>,
     log: Lane<T>,
+    /// The stamp of each queue's oldest message (urgent, system, main, log); 0: none
+    /// stamped (see [`latency`]).
+    since: [AtomicU32; 4],
+}
+
+/// Index of a queue in [`Rare::since`].
+fn since_index(priority: Priority) -> usize {
+    match priority {
+        Priority::Urgent => 0,
+        Priority::High => 1,
+        Priority::Normal => 2,
+        Priority::Low => 3,
+    }
 }
 
 /// The mailbox and run state of one process.
@@ -160,6 +174,7 @@ impl<T> Mailbox<T> {
             urgent: Lane::new(),
             system: Lane::new(),
             log: Lane::new(),
+            since: std::array::from_fn(|_| AtomicU32::new(0)),
         }));
         match self.rare.compare_exchange(
             ptr::null_mut(),
@@ -213,8 +228,66 @@ impl<T> Mailbox<T> {
     pub(crate) fn push(&self, priority: Priority, value: T) -> Pushed {
         let lane = self.lane(priority);
         lane.pushed.fetch_add(1, Ordering::Relaxed);
-        lane.queue.push(value);
+        lane.queue.push_stamped(value, 0);
         self.after_push()
+    }
+
+    /// Pushes an admitted value queued at `stamp` (latency tracking is on), and
+    /// publishes the stamp if the queue had none.
+    #[inline(never)]
+    pub(crate) fn push_stamped(&self, priority: Priority, value: T, stamp: u32) -> Pushed {
+        // Installed before the push: whoever takes the message finds the stamps.
+        let since = &self.rare_or_install().since[since_index(priority)];
+        let lane = self.lane(priority);
+        lane.pushed.fetch_add(1, Ordering::Relaxed);
+        lane.queue.push_stamped(value, stamp);
+        let pushed = self.after_push();
+        // After `after_push`'s fence: pairs with the runner's in `after_pop`.
+        if since.load(Ordering::Relaxed) == 0 {
+            let _ = since.compare_exchange(0, stamp, Ordering::Relaxed, Ordering::Relaxed);
+        }
+        pushed
+    }
+
+    /// After the runner took a message stamped `stamp` from `lane`: publishes the stamp
+    /// of the lane's new oldest message (see [`latency`]). Nothing to do when neither
+    /// the message nor the lane carries a stamp (tracking off).
+    #[inline]
+    fn after_pop(&self, lane: &Lane<T>, priority: Priority, stamp: u32, rare: Option<&Rare<T>>) {
+        let rare = match rare {
+            Some(rare) => rare,
+            None if stamp == 0 => return,
+            // Its sender installed `rare` before pushing it, and taking it synchronised
+            // with that push: a fresh look finds it.
+            None => match self.rare() {
+                Some(rare) => rare,
+                None => return,
+            },
+        };
+        let since = &rare.since[since_index(priority)];
+        if stamp != 0 || since.load(Ordering::Relaxed) != 0 {
+            Self::restamp(lane, since);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn restamp(lane: &Lane<T>, since: &AtomicU32) {
+        since.store(0, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        let head = lane.queue.head_stamp();
+        if head != 0 {
+            since.store(head, Ordering::Relaxed);
+        }
+    }
+
+    /// The stamp of each queue's oldest message (urgent, system, main, log); 0 where
+    /// none is stamped.
+    pub(crate) fn oldest_stamps(&self) -> [u32; 4] {
+        match self.rare() {
+            Some(r) => r.since.each_ref().map(|s| s.load(Ordering::Relaxed)),
+            None => [0; 4],
+        }
     }
 
     /// The sender's half of the handshake, after its `SeqCst` push.
@@ -263,23 +336,36 @@ impl<T> Mailbox<T> {
     pub(crate) fn pop(&self) -> Pop<T> {
         let rare = self.rare();
         let mut busy = false;
+        let mut stamp = 0;
         if let Some(rare) = rare {
-            for lane in [&rare.urgent, &rare.system] {
-                match lane.pop() {
-                    Pop::Item(v) => return Pop::Item(v),
+            for (lane, priority) in [
+                (&rare.urgent, Priority::Urgent),
+                (&rare.system, Priority::High),
+            ] {
+                match lane.pop(&mut stamp) {
+                    Pop::Item(v) => {
+                        self.after_pop(lane, priority, stamp, Some(rare));
+                        return Pop::Item(v);
+                    }
                     Pop::Busy => busy = true,
                     Pop::Empty => {}
                 }
             }
         }
-        match self.main.pop() {
-            Pop::Item(v) => return Pop::Item(v),
+        match self.main.pop(&mut stamp) {
+            Pop::Item(v) => {
+                self.after_pop(&self.main, Priority::Normal, stamp, rare);
+                return Pop::Item(v);
+            }
             Pop::Busy => busy = true,
             Pop::Empty => {}
         }
         if let Some(rare) = rare {
-            match rare.log.pop() {
-                Pop::Item(v) => return Pop::Item(v),
+            match rare.log.pop(&mut stamp) {
+                Pop::Item(v) => {
+                    self.after_pop(&rare.log, Priority::Low, stamp, Some(rare));
+                    return Pop::Item(v);
+                }
                 Pop::Busy => busy = true,
                 Pop::Empty => {}
             }
@@ -441,6 +527,34 @@ mod tests {
         assert_eq!(mb.admit(Priority::High, false), Ok(()));
         mb.push(Priority::High, 4);
         assert_eq!(mb.lengths(), [0, 1, 2, 0]);
+    }
+
+    #[test]
+    fn the_oldest_stamp_follows_the_head_of_each_queue() {
+        let mb = Mailbox::new(0);
+        // Unstamped (tracking off): nothing is allocated or published.
+        mb.push(Priority::Normal, 0);
+        assert_eq!(mb.oldest_stamps(), [0; 4]);
+        assert!(mb.rare().is_none());
+        assert!(matches!(mb.pop(), Pop::Item(0)));
+        mb.push_stamped(Priority::Normal, 1, 11);
+        mb.push_stamped(Priority::Normal, 2, 21);
+        mb.push_stamped(Priority::High, 3, 31);
+        assert_eq!(mb.oldest_stamps(), [0, 31, 11, 0]);
+        assert!(matches!(mb.pop(), Pop::Item(3)));
+        assert_eq!(mb.oldest_stamps(), [0, 0, 11, 0]);
+        assert!(matches!(mb.pop(), Pop::Item(1)));
+        assert_eq!(mb.oldest_stamps(), [0, 0, 21, 0]);
+        assert!(matches!(mb.pop(), Pop::Item(2)));
+        assert_eq!(mb.oldest_stamps(), [0; 4]);
+        // A message landing in the emptied queue publishes its own stamp.
+        mb.push_stamped(Priority::Normal, 4, 41);
+        assert_eq!(mb.oldest_stamps(), [0, 0, 41, 0]);
+        // Tracking turned off: the stale stamp goes with the next message taken.
+        mb.push(Priority::Normal, 5);
+        assert!(matches!(mb.pop(), Pop::Item(4)));
+        assert!(matches!(mb.pop(), Pop::Item(5)));
+        assert_eq!(mb.oldest_stamps(), [0; 4]);
     }
 
     #[test]

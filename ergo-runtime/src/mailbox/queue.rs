@@ -7,6 +7,10 @@
 //!
 //! Nodes come from the recycling [`pool`](super::pool): no `malloc` per message once
 //! the pools are warm.
+//!
+//! Each node carries a 32-bit enqueue stamp (0 when latency tracking is off) in what
+//! would otherwise be padding after its tag: the consumer reads the stamp of what it
+//! takes and of the new oldest node ([`Queue::head_stamp`]) at no extra memory cost.
 
 use std::alloc::Layout;
 use std::ptr;
@@ -24,6 +28,8 @@ struct Node<T> {
     link: Link,
     /// Where the node's memory goes back to.
     tag: Tag,
+    /// When the value was queued (see [`super::latency`]); 0: not stamped.
+    stamp: u32,
     value: T,
 }
 
@@ -79,14 +85,28 @@ impl<T> Queue<T> {
     /// Appends a value. The swap is `SeqCst`: it is the first half of the wake-up
     /// handshake (push, then read the run state).
     #[inline]
+    #[cfg(test)]
     pub(crate) fn push(&self, value: T) {
+        self.push_stamped(value, 0);
+    }
+
+    /// Appends a value queued at `stamp` (0: not stamped).
+    #[inline]
+    pub(crate) fn push_stamped(&self, value: T, stamp: u32) {
         let (block, tag) = pool::alloc_block(Layout::new::<Node<T>>());
         let node = block.cast::<Node<T>>();
         let link = Link {
             next: AtomicPtr::new(ptr::null_mut()),
         };
         // SAFETY: a fresh block with the size and alignment of `Node<T>`.
-        unsafe { node.write(Node { link, tag, value }) };
+        unsafe {
+            node.write(Node {
+                link,
+                tag,
+                stamp,
+                value,
+            })
+        };
         self.push_link(node.cast());
     }
 
@@ -102,7 +122,15 @@ impl<T> Queue<T> {
 
     /// Takes the oldest value. Only the consumer may call this.
     #[inline]
+    #[cfg(test)]
     pub(crate) fn pop(&self) -> Pop<T> {
+        self.pop_stamped(&mut 0)
+    }
+
+    /// Takes the oldest value; its stamp goes to `stamp`. Only the consumer may call
+    /// this.
+    #[inline]
+    pub(crate) fn pop_stamped(&self, stamp: &mut u32) -> Pop<T> {
         let stub = self.stub();
         let mut tail = self.or_stub(self.tail.load(Ordering::Relaxed));
         // SAFETY: `tail` is the stub or a node only the consumer frees.
@@ -122,7 +150,7 @@ impl<T> Queue<T> {
         }
         if !next.is_null() {
             self.tail.store(next, Ordering::Relaxed);
-            return Pop::Item(self.take(tail));
+            return Pop::Item(self.take(tail, stamp));
         }
         if tail != self.or_stub(self.head.load(Ordering::SeqCst)) {
             return Pop::Busy;
@@ -134,11 +162,29 @@ impl<T> Queue<T> {
             return Pop::Busy;
         }
         self.tail.store(next, Ordering::Relaxed);
-        Pop::Item(self.take(tail))
+        Pop::Item(self.take(tail, stamp))
+    }
+
+    /// The stamp of the oldest value still queued (0: none, or not stamped). Only the
+    /// consumer may call this: the node it reads is freed only by the consumer.
+    pub(crate) fn head_stamp(&self) -> u32 {
+        let stub = self.stub();
+        let mut head = self.or_stub(self.tail.load(Ordering::Relaxed));
+        if head == stub {
+            // SAFETY: the stub lives as long as the queue.
+            head = unsafe { (*stub).next.load(Ordering::Acquire) };
+            if head.is_null() {
+                return 0;
+            }
+        }
+        // SAFETY: a non-stub link reached by the consumer is the first field of a
+        // `Node<T>` whose value has not been taken; its fields were written before it
+        // was linked (`Release`, seen through the `Acquire` load that reached it).
+        unsafe { (*head.cast::<Node<T>>()).stamp }
     }
 
     #[inline]
-    fn take(&self, link: *mut Link) -> T {
+    fn take(&self, link: *mut Link, stamp: &mut u32) -> T {
         debug_assert_ne!(link, self.stub());
         let node = link.cast::<Node<T>>();
         // SAFETY: every non-stub link is the first field of a `Node<T>` from `push`,
@@ -147,6 +193,7 @@ impl<T> Queue<T> {
         unsafe {
             let value = ptr::read(&raw const (*node).value);
             let tag = (*node).tag;
+            *stamp = (*node).stamp;
             pool::free_block(node.cast(), Layout::new::<Node<T>>(), tag);
             value
         }
@@ -164,7 +211,7 @@ impl<T> Queue<T> {
 impl<T> Drop for Queue<T> {
     fn drop(&mut self) {
         loop {
-            match self.pop() {
+            match self.pop_stamped(&mut 0) {
                 Pop::Item(value) => drop(value),
                 Pop::Empty => break,
                 // No producer can be mid-push once the queue is being dropped.

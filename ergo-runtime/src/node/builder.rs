@@ -124,6 +124,8 @@ impl NodeBuilder {
             next_ref: AtomicU64::new(1),
             stopping: AtomicBool::new(false),
             run_time_accounting: AtomicBool::new(false),
+            latency_tracking: AtomicBool::new(false),
+            logs: crate::logs::LogLimiter::node_default(&self.name),
             stopped,
             transports: RwLock::new(Vec::new()),
             books: Default::default(),

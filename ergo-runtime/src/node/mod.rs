@@ -33,6 +33,23 @@ use crate::reason::{Down, Reason};
 use crate::spawn::{NoInitArgs, SpawnOptions};
 use table::ProcessTable;
 
+impl NodeInner {
+    /// The stamp for a message queued now: 0 unless latency tracking is on.
+    #[inline]
+    pub(crate) fn latency_stamp(&self) -> u32 {
+        if self.latency_tracking.load(Ordering::Relaxed) {
+            crate::mailbox::latency::stamp(self.started)
+        } else {
+            0
+        }
+    }
+
+    /// The stamp of the present instant (for ages).
+    pub(crate) fn stamp_now(&self) -> u32 {
+        crate::mailbox::latency::stamp(self.started)
+    }
+}
+
 pub(crate) struct NodeInner {
     pub(crate) name: Atom,
     pub(crate) creation: u32,
@@ -48,6 +65,10 @@ pub(crate) struct NodeInner {
     stopping: AtomicBool,
     /// Whether processes' run time is measured (off: no clock reads per turn).
     pub(crate) run_time_accounting: AtomicBool,
+    /// Whether messages are stamped when queued (see [`crate::mailbox::latency`]).
+    latency_tracking: AtomicBool,
+    /// Rate limits on log lines about bad input from outside, by kind.
+    pub(crate) logs: crate::logs::LogLimiter,
     stopped: watch::Sender<bool>,
     pub(crate) transports: RwLock<Vec<Arc<dyn crate::dist::Transport>>>,
     pub(crate) books: crate::dist::Books,
@@ -489,6 +510,50 @@ impl Node {
     /// Whether run time is measured (see [`Node::set_run_time_accounting`]).
     pub fn run_time_accounting(&self) -> bool {
         self.0.run_time_accounting.load(Ordering::Relaxed)
+    }
+
+    /// Turns mailbox latency tracking on or off (off by default, as Go Ergo's `latency`
+    /// build tag). When on, each message is stamped with a clock read as it is queued,
+    /// and [`ProcessInfo::latency`] / [`ProcessSummary::latency`] tell how long the
+    /// oldest message of a process has waited; when off, they are zero and a send
+    /// costs no clock read. Messages queued while it was off are not counted.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "multi_thread")]
+    /// # async fn main() -> Result<(), ergo_runtime::NodeError> {
+    /// let node = ergo_runtime::Node::builder("doc@127.0.0.1").start().await?;
+    /// node.set_latency_tracking(true);
+    /// assert!(node.latency_tracking());
+    /// # node.stop().await;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn set_latency_tracking(&self, on: bool) {
+        self.0.latency_tracking.store(on, Ordering::Relaxed);
+    }
+
+    /// The node's limiter of log lines, by kind: every log line about bad input from
+    /// outside (a malformed frame, a wrong cookie, a request nobody handles) goes
+    /// through it, so a flood of one kind costs a bounded number of lines and leaves
+    /// the other kinds alone. What it suppressed is reported when the kind logs again
+    /// and when the node stops.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "multi_thread")]
+    /// # async fn main() -> Result<(), ergo_runtime::NodeError> {
+    /// let node = ergo_runtime::Node::builder("logs@127.0.0.1").start().await?;
+    /// node.log_limiter().log("bad request", || tracing::warn!("a bad request"));
+    /// # node.stop().await;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn log_limiter(&self) -> &crate::logs::LogLimiter {
+        &self.0.logs
+    }
+
+    /// Whether mailbox latency is tracked (see [`Node::set_latency_tracking`]).
+    pub fn latency_tracking(&self) -> bool {
+        self.0.latency_tracking.load(Ordering::Relaxed)
     }
 
     // ---- extensions ----

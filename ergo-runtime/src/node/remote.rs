@@ -65,6 +65,25 @@ impl Node {
         Ok(ActorRef::remote(self.clone(), pid, transport))
     }
 
+    /// Each transport's figures: its registrar and, per peer, bytes and frames in and
+    /// out and its connections ([`crate::dist::Transport::peer_stats`]).
+    pub fn transport_stats(&self) -> Vec<crate::dist::TransportStats> {
+        self.inner()
+            .transports
+            .read()
+            .iter()
+            .map(|t| {
+                let mut peers = t.peer_stats();
+                peers.sort_by_key(|p| p.node.as_str().to_string());
+                crate::dist::TransportStats {
+                    transport: t.name(),
+                    registrar: t.registrar(),
+                    peers,
+                }
+            })
+            .collect()
+    }
+
     /// Node names this node is connected to, over every transport.
     pub fn connected_nodes(&self) -> Vec<Atom> {
         let mut nodes: Vec<Atom> = self

@@ -35,6 +35,7 @@ impl Node {
         let result = self.stop_processes(deadline, timeout).await;
         // Even after a timeout the network closes and `wait()` returns.
         self.shutdown_transports();
+        self.0.logs.flush();
         self.0.stopped.send_replace(true);
         if let Some(clock) = &self.0.clock {
             clock.close();

@@ -287,6 +287,8 @@ pub(crate) trait AnyProcess: Send + Sync + 'static {
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
     /// Run state, queue lengths (urgent, system, main, log), messages received.
     fn mailbox_stats(&self) -> (u8, [u32; 4], u64);
+    /// The latency stamp of each queue's oldest message (0: none stamped).
+    fn oldest_stamps(&self) -> [u32; 4];
     /// The actor type's name.
     fn kind(&self) -> &'static str;
 }

@@ -110,7 +110,13 @@ impl<A: Actor> Cell<A> {
     /// if it was idle.
     pub(crate) fn push(self: &Arc<Self>, priority: Priority, envelope: Envelope<A>) {
         current::count_send();
-        match self.mailbox.push(priority, envelope) {
+        let stamp = self.core.node.inner().latency_stamp();
+        let pushed = if stamp == 0 {
+            self.mailbox.push(priority, envelope)
+        } else {
+            self.mailbox.push_stamped(priority, envelope, stamp)
+        };
+        match pushed {
             Pushed::Schedule => self.schedule(),
             Pushed::Queued => {}
             Pushed::Dead => self.mailbox.drain_dead(Envelope::discard),
@@ -139,7 +145,13 @@ impl<A: Actor> Cell<A> {
         if let Err(refused) = self.mailbox.admit(priority, false) {
             return Err((refused, envelope));
         }
-        match self.mailbox.push(priority, envelope) {
+        let stamp = self.core.node.inner().latency_stamp();
+        let pushed = if stamp == 0 {
+            self.mailbox.push(priority, envelope)
+        } else {
+            self.mailbox.push_stamped(priority, envelope, stamp)
+        };
+        match pushed {
             Pushed::Schedule => self.clone().turn(),
             Pushed::Queued => {}
             Pushed::Dead => self.mailbox.drain_dead(Envelope::discard),
@@ -570,6 +582,10 @@ impl<A: Actor> AnyProcess for Cell<A> {
             self.mailbox.lengths(),
             self.mailbox.popped(),
         )
+    }
+
+    fn oldest_stamps(&self) -> [u32; 4] {
+        self.mailbox.oldest_stamps()
     }
 
     fn kind(&self) -> &'static str {

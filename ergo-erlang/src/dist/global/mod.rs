@@ -353,7 +353,10 @@ impl Shared {
             Some([kind, cast]) if kind.is_atom("$gen_cast") => self.global_cast_in(conn, cast),
             // init_connect_ack, cancel_connect, lost_connection, remove_connection,
             // prepare_shutdown: nothing this node acts on.
-            _ => tracing::debug!(peer = %conn.peer, %msg, "global: ignored a message"),
+            _ => self.node.log_limiter().log(
+                "erlang: global message",
+                || tracing::debug!(peer = %conn.peer, %msg, "global: ignored a message"),
+            ),
         }
     }
 
@@ -384,7 +387,10 @@ impl Shared {
                 Term::atom("ok")
             }
             _ => {
-                tracing::debug!(%req, "global: unsupported call");
+                self.node.log_limiter().log(
+                    "erlang: global call",
+                    || tracing::debug!(%req, "global: unsupported call"),
+                );
                 return None;
             }
         })
@@ -569,7 +575,10 @@ impl Shared {
                     });
                 }
             }
-            _ => tracing::debug!(peer, %cast, "global: ignored a cast"),
+            _ => self.node.log_limiter().log(
+                "erlang: global cast",
+                || tracing::debug!(peer, %cast, "global: ignored a cast"),
+            ),
         }
     }
 
