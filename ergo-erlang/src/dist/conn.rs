@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use ergo_runtime::Atom;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 
 use super::fragments::{self, Arrival, Reassembly};
 use super::handshake::Peer;
+use super::stream::{DistRead, DistStream, DistWrite};
 use super::{ErlTarget, Shared};
 use crate::etf;
 use crate::term::{ErlPid, Term};
@@ -114,7 +114,7 @@ impl Conn {
 
 /// Starts the reader and writer of a connection that finished its handshake, and
 /// makes it the connection to `peer.name` (closing any older one).
-pub(crate) fn start(shared: Arc<Shared>, stream: TcpStream, peer: Peer) -> Arc<Conn> {
+pub(crate) fn start(shared: Arc<Shared>, stream: DistStream, peer: Peer) -> Arc<Conn> {
     let (tx, rx) = mpsc::unbounded_channel();
     let (closed, closed_rx) = watch::channel(false);
     let conn = Arc::new(Conn {
@@ -161,7 +161,7 @@ pub(crate) fn start(shared: Arc<Shared>, stream: TcpStream, peer: Peer) -> Arc<C
 }
 
 async fn writer(
-    mut w: tokio::net::tcp::OwnedWriteHalf,
+    mut w: DistWrite,
     mut rx: mpsc::UnboundedReceiver<Vec<u8>>,
     mut closed: watch::Receiver<bool>,
     tick: std::time::Duration,
@@ -241,7 +241,7 @@ async fn read_frame(
 async fn reader(
     shared: &Arc<Shared>,
     conn: &Arc<Conn>,
-    r: tokio::net::tcp::OwnedReadHalf,
+    r: DistRead,
     mut closed: watch::Receiver<bool>,
 ) -> Result<(), ReadEnd> {
     // Frame headers and small frames come out of one buffer, not a read each.

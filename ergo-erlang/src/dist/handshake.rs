@@ -5,8 +5,7 @@ use std::time::Duration;
 
 use md5::{Digest, Md5};
 use thiserror::Error;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::flags;
 
@@ -78,7 +77,10 @@ fn challenge() -> u32 {
     h.finish() as u32
 }
 
-async fn send(s: &mut TcpStream, body: &[u8]) -> Result<(), HandshakeError> {
+async fn send(
+    s: &mut (impl AsyncRead + AsyncWrite + Unpin),
+    body: &[u8],
+) -> Result<(), HandshakeError> {
     let len =
         u16::try_from(body.len()).map_err(|_| HandshakeError::Protocol("message too long"))?;
     let mut out = Vec::with_capacity(body.len() + 2);
@@ -88,7 +90,7 @@ async fn send(s: &mut TcpStream, body: &[u8]) -> Result<(), HandshakeError> {
     Ok(())
 }
 
-async fn recv(s: &mut TcpStream) -> Result<Vec<u8>, HandshakeError> {
+async fn recv(s: &mut (impl AsyncRead + AsyncWrite + Unpin)) -> Result<Vec<u8>, HandshakeError> {
     let len = s.read_u16().await?;
     let mut buf = vec![0; usize::from(len)];
     s.read_exact(&mut buf).await?;
@@ -140,13 +142,19 @@ fn check_flags(peer: &str, peer_flags: u64) -> Result<(), HandshakeError> {
 }
 
 /// Runs the handshake as the connecting side (A).
-pub(crate) async fn connect(s: &mut TcpStream, me: &Me<'_>) -> Result<Peer, HandshakeError> {
+pub(crate) async fn connect(
+    s: &mut (impl AsyncRead + AsyncWrite + Unpin),
+    me: &Me<'_>,
+) -> Result<Peer, HandshakeError> {
     tokio::time::timeout(HANDSHAKE_TIMEOUT, connect_inner(s, me))
         .await
         .map_err(|_| HandshakeError::Timeout)?
 }
 
-async fn connect_inner(s: &mut TcpStream, me: &Me<'_>) -> Result<Peer, HandshakeError> {
+async fn connect_inner(
+    s: &mut (impl AsyncRead + AsyncWrite + Unpin),
+    me: &Me<'_>,
+) -> Result<Peer, HandshakeError> {
     let mut m = vec![b'N'];
     m.extend_from_slice(&me.flags.to_be_bytes());
     m.extend_from_slice(&me.creation.to_be_bytes());
@@ -208,7 +216,7 @@ async fn connect_inner(s: &mut TcpStream, me: &Me<'_>) -> Result<Peer, Handshake
 /// Runs the handshake as the accepting side (B). `connected(name)` says whether a
 /// connection to that node is already up (the peer is then told `alive`).
 pub(crate) async fn accept(
-    s: &mut TcpStream,
+    s: &mut (impl AsyncRead + AsyncWrite + Unpin),
     me: &Me<'_>,
     connected: impl Fn(&str) -> bool,
 ) -> Result<Peer, HandshakeError> {
@@ -218,7 +226,7 @@ pub(crate) async fn accept(
 }
 
 async fn accept_inner(
-    s: &mut TcpStream,
+    s: &mut (impl AsyncRead + AsyncWrite + Unpin),
     me: &Me<'_>,
     connected: impl Fn(&str) -> bool,
 ) -> Result<Peer, HandshakeError> {

@@ -11,6 +11,8 @@ mod fragments;
 mod global;
 pub mod handshake;
 pub mod reason;
+mod refusals;
+mod stream;
 mod transport;
 mod typed;
 
@@ -33,6 +35,7 @@ use crate::epmd::{self, EpmdError, EpmdServer, Registration};
 use crate::term::{ErlPid, ErlRef, Term};
 use conn::Conn;
 use handshake::HandshakeError;
+use stream::DistStream;
 
 /// A message that came as `{'$gen_cast', Msg}` (`gen_server:cast`): what a Rust actor's
 /// `message_from_any` receives, mapped onto its cast handlers.
@@ -72,6 +75,22 @@ pub struct Options {
     /// route, an address it told) goes over the native network, any other over Erlang
     /// distribution.
     pub auto_connect: bool,
+    /// TLS on every distribution connection, from the first byte, as OTP's
+    /// `inet_tls_dist` (`erl -proto_dist inet_tls`): the acceptor runs the server side
+    /// of TLS, the dialer the client side (verifying the host part of the node name
+    /// unless [`ergo_tls::TlsOptions::server_name`] says otherwise), then the usual
+    /// handshake runs inside. Under [`ergo_tls::ClientAuth::Required`] a peer without a
+    /// certificate from the CA pool is refused. epmd stays clear text, as in OTP.
+    /// Default: none (clear text, `inet_tcp_dist`).
+    pub tls: Option<ergo_tls::TlsOptions>,
+}
+
+impl Options {
+    /// These options with TLS on every connection (see [`Options::tls`](Options#structfield.tls)).
+    pub fn tls(mut self, tls: ergo_tls::TlsOptions) -> Options {
+        self.tls = Some(tls);
+        self
+    }
 }
 
 impl Default for Options {
@@ -85,6 +104,7 @@ impl Default for Options {
             max_frame: 64 << 20,
             max_message: 1 << 30,
             auto_connect: true,
+            tls: None,
         }
     }
 }
@@ -117,6 +137,15 @@ pub enum DistError {
     /// A term that arrived could not be decoded (nested too deep).
     #[error(transparent)]
     Decode(#[from] crate::etf::DecodeError),
+    /// The TLS handshake with a peer failed (untrusted or missing certificate, wrong
+    /// name...).
+    #[error("TLS with {node}: {reason}")]
+    Tls {
+        /// The peer.
+        node: String,
+        /// What TLS said.
+        reason: String,
+    },
 }
 
 /// Why a call to an Erlang process failed.
@@ -262,6 +291,8 @@ pub(crate) struct Shared {
     node_watchers: Mutex<Vec<Pid>>,
     /// What Erlang may run here by module and function name.
     exposed: Mutex<exposed::Exposed>,
+    /// Refused connections, logged at a bounded rate.
+    refusals: refusals::Refusals,
 }
 
 /// Erlang distribution for one ergo node. Cheap to clone; [`Distribution::stop`] ends it.
@@ -305,6 +336,7 @@ impl Distribution {
             global_ops: tokio::sync::Mutex::new(()),
             node_watchers: Mutex::default(),
             exposed: Mutex::default(),
+            refusals: refusals::Refusals::default(),
             name,
             options,
         });
@@ -604,7 +636,7 @@ impl Shared {
 
     async fn accept_loop(self: Arc<Self>, listener: TcpListener) {
         loop {
-            let (mut stream, addr) = match listener.accept().await {
+            let (tcp, addr) = match listener.accept().await {
                 Ok(s) => s,
                 Err(e) => {
                     tracing::warn!(error = %e, "distribution accept failed");
@@ -614,7 +646,21 @@ impl Shared {
             };
             let shared = self.clone();
             tokio::spawn(async move {
-                let _ = stream.set_nodelay(true);
+                let _ = tcp.set_nodelay(true);
+                let mut stream = match &shared.options.tls {
+                    None => DistStream::Plain(tcp),
+                    Some(tls) => {
+                        let shake = ergo_tls::accept(tls, tcp);
+                        match tokio::time::timeout(handshake::HANDSHAKE_TIMEOUT, shake).await {
+                            Ok(Ok((s, _))) => DistStream::Tls(Box::new(s.into())),
+                            Ok(Err(e)) => {
+                                let why = ergo_tls::cause(&e).unwrap_or_else(|| e.to_string());
+                                return shared.refusals.refused(addr, None, &why);
+                            }
+                            Err(_) => return shared.refusals.refused(addr, None, "TLS timed out"),
+                        }
+                    }
+                };
                 let me = shared.handshake_me();
                 let result =
                     handshake::accept(&mut stream, &me, |peer| shared.conn(peer).is_some()).await;
@@ -624,9 +670,9 @@ impl Shared {
                         conn::start(shared.clone(), stream, peer);
                     }
                     Err(HandshakeError::BadCookie(peer)) => {
-                        tracing::warn!(%peer, %addr, "refused a connection: wrong cookie");
+                        shared.refusals.refused(addr, Some(&peer), "wrong cookie");
                     }
-                    Err(e) => tracing::warn!(%addr, error = %e, "refused a connection"),
+                    Err(e) => shared.refusals.refused(addr, None, &e.to_string()),
                 }
             });
         }
@@ -714,8 +760,29 @@ impl Shared {
         let entry = epmd::port_please(self.epmd_addr(ip), alive)
             .await?
             .ok_or_else(|| DistError::UnknownNode(peer.to_owned()))?;
-        let mut stream = TcpStream::connect((ip, entry.port)).await?;
-        let _ = stream.set_nodelay(true);
+        let tcp = TcpStream::connect((ip, entry.port)).await?;
+        let _ = tcp.set_nodelay(true);
+        let mut stream = match &self.options.tls {
+            None => DistStream::Plain(tcp),
+            Some(tls) => {
+                let shake = ergo_tls::connect(tls, peer, tcp);
+                let tls_failed = |reason: String| {
+                    tracing::warn!(%peer, %reason, "could not connect: TLS failed");
+                    DistError::Tls {
+                        node: peer.to_owned(),
+                        reason,
+                    }
+                };
+                match tokio::time::timeout(handshake::HANDSHAKE_TIMEOUT, shake).await {
+                    Ok(Ok(s)) => DistStream::Tls(Box::new(s.into())),
+                    Ok(Err(e)) => match ergo_tls::cause(&e) {
+                        Some(reason) => return Err(tls_failed(reason)),
+                        None => return Err(e.into()),
+                    },
+                    Err(_) => return Err(tls_failed("timed out".into())),
+                }
+            }
+        };
         let me = self.handshake_me();
         let result = handshake::connect(&mut stream, &me).await;
         let info = match result {
