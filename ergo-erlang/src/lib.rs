@@ -19,6 +19,9 @@ pub use convert::{Charlist, FromTerm, IntoTerm, StateTerm, TermError};
 #[doc(hidden)] // for tests that play a hostile Erlang peer
 pub use dist::{flags, handshake, reason};
 pub use dist::{DistError, Distribution, ErlCallError, ErlTarget, GenCast, NodeUp, Options};
+/// TLS settings for [`Options::tls`] (the `ergo-tls` crate, shared with the native
+/// network).
+pub use ergo_tls as tls;
 pub use term::{BigInt, ErlPid, ErlPort, ErlRef, OpaqueFun, Term};
 
 impl Term {

@@ -479,6 +479,15 @@ fn leaf_params(names: &[&str]) -> Result<rcgen::CertificateParams, TlsError> {
         rcgen::DnType::CommonName,
         names.first().cloned().unwrap_or_default(),
     );
+    // An IP address is also written as a DNS name: OTP's `inet_tls_dist` checks the host
+    // part of a node name (`name@127.0.0.1`) as a DNS name, rustls as an IP address.
+    for name in &names {
+        if name.parse::<std::net::IpAddr>().is_ok() {
+            let text = rcgen::Ia5String::try_from(name.as_str())
+                .map_err(|e| TlsError::Certificate(e.to_string()))?;
+            params.subject_alt_names.push(rcgen::SanType::DnsName(text));
+        }
+    }
     params.extended_key_usages = vec![
         rcgen::ExtendedKeyUsagePurpose::ServerAuth,
         rcgen::ExtendedKeyUsagePurpose::ClientAuth,

@@ -655,9 +655,13 @@ impl Shared {
                             Ok(Ok((s, _))) => DistStream::Tls(Box::new(s.into())),
                             Ok(Err(e)) => {
                                 let why = ergo_tls::cause(&e).unwrap_or_else(|| e.to_string());
-                                return shared.refusals.refused(addr, None, &why);
+                                shared.refusals.refused(addr, None, &why);
+                                return;
                             }
-                            Err(_) => return shared.refusals.refused(addr, None, "TLS timed out"),
+                            Err(_) => {
+                                shared.refusals.refused(addr, None, "TLS timed out");
+                                return;
+                            }
                         }
                     }
                 };
@@ -672,7 +676,9 @@ impl Shared {
                     Err(HandshakeError::BadCookie(peer)) => {
                         shared.refusals.refused(addr, Some(&peer), "wrong cookie");
                     }
-                    Err(e) => shared.refusals.refused(addr, None, &e.to_string()),
+                    Err(e) => {
+                        shared.refusals.refused(addr, None, &e.to_string());
+                    }
                 }
             });
         }

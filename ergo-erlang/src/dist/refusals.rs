@@ -25,8 +25,9 @@ struct Window {
 }
 
 impl Refusals {
-    /// Notes a refused connection from `addr` (and the node it claimed, if any).
-    pub(crate) fn refused(&self, addr: SocketAddr, peer: Option<&str>, why: &str) {
+    /// Notes a refused connection from `addr` (and the node it claimed, if any);
+    /// whether it was logged.
+    pub(crate) fn refused(&self, addr: SocketAddr, peer: Option<&str>, why: &str) -> bool {
         let now = Instant::now();
         let (log, skipped) = {
             let mut w = self.state.lock();
@@ -50,5 +51,25 @@ impl Refusals {
                 None => tracing::warn!(%addr, reason = %why, "refused a connection"),
             }
         }
+        log
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flood_of_refusals_logs_a_bounded_number_of_lines() {
+        let refusals = Refusals::default();
+        let addr: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        let logged = (0..10_000)
+            .filter(|_| refusals.refused(addr, None, "garbage"))
+            .count();
+        // Unless the loop straddles a window (10 s), exactly the first PER_WINDOW.
+        assert!(
+            (PER_WINDOW as usize..=2 * PER_WINDOW as usize).contains(&logged),
+            "{logged}"
+        );
     }
 }

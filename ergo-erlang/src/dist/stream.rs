@@ -115,6 +115,13 @@ macro_rules! delegate_write {
     };
 }
 
+impl super::handshake::HandshakeStream for DistStream {
+    #[inline]
+    fn wide_lengths(&self) -> bool {
+        matches!(self, DistStream::Tls(_))
+    }
+}
+
 delegate_read!(DistStream);
 delegate_read!(DistRead);
 delegate_write!(DistStream);
