@@ -96,15 +96,6 @@ fn erl_tls_files(issuer: &DevCa, trusted: &DevCa) -> (PathBuf, Vec<String>) {
         "inet_tls".into(),
         "-ssl_dist_optfile".into(),
         optfile,
-        "-kernel".into(),
-        "logger".into(),
-        "[{handler,default,logger_std_h,#{config=>#{file=>\"/tmp/erl_tls.log\"}}}]".into(),
-        "-kernel".into(),
-        "logger_level".into(),
-        "debug".into(),
-        "-ssl_dist_opt".into(),
-        "server_log_level".into(),
-        "debug".into(),
     ];
     (dir, args)
 }
