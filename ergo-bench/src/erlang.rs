@@ -2,7 +2,8 @@
 //! this program starts epmd, an `erl` server node and an `erl` client node; the client
 //! runs the same workload against the ergo node's `echo` actor and against the BEAM
 //! server's `echo` gen_server, and the ergo node calls the BEAM server as the client
-//! does. Each figure is printed for both, with the ratio ergo / BEAM.
+//! does. Each figure is printed for both, with the ratio ergo / BEAM; then the client
+//! workload again over TLS (`erlang_tls.rs`), beside the clear-text figures.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -10,10 +11,10 @@ use std::time::{Duration, Instant};
 use ergo::erlang::{Distribution, Options, Term};
 use ergo::prelude::*;
 
-const COOKIE: &str = "ergo_bench_cookie";
-const CASTS: u64 = 200_000;
-const CALLS: u64 = 20_000;
-const ECHOES: u64 = 2_000;
+pub(crate) const COOKIE: &str = "ergo_bench_cookie";
+pub(crate) const CASTS: u64 = 200_000;
+pub(crate) const CALLS: u64 = 20_000;
+pub(crate) const ECHOES: u64 = 2_000;
 const ECHO_BYTES: usize = 100_000;
 
 /// The BEAM side: the `echo` gen_server (counts casts, echoes calls) and the client.
@@ -73,13 +74,13 @@ impl Echo {
     }
 }
 
-struct Figures {
+pub(crate) struct Figures {
     casts_per_s: f64,
     calls_per_s: f64,
     echo_mb_per_s: f64,
 }
 
-fn parse(line: &str) -> Figures {
+pub(crate) fn parse(line: &str) -> Figures {
     let us: Vec<f64> = line
         .split_whitespace()
         .skip(2)
@@ -192,6 +193,7 @@ pub async fn run() {
     let _ = server.wait();
     dist.stop();
     node.stop().await.unwrap();
+    let tls = super::erlang_tls::run(&dir).await;
 
     println!("| figure | ergo | BEAM | ergo / BEAM |");
     println!("|---|--:|--:|--:|");
@@ -225,6 +227,27 @@ pub async fn run() {
         to_beam.calls_per_s,
         "calls/s",
     );
+    println!();
+    println!("| over TLS (inet_tls_dist client, mutual TLS) | ergo TLS | ergo clear text | TLS / clear |");
+    println!("|---|--:|--:|--:|");
+    row(
+        "Erlang → node casts",
+        tls.casts_per_s,
+        to_ergo.casts_per_s,
+        "msgs/s",
+    );
+    row(
+        "Erlang → node sequential calls",
+        tls.calls_per_s,
+        to_ergo.calls_per_s,
+        "calls/s",
+    );
+    row(
+        "Erlang → node 100 KB echo",
+        tls.echo_mb_per_s,
+        to_ergo.echo_mb_per_s,
+        "MB/s",
+    );
     println!("BENCH erlang_casts_in {:.0} msgs/s", to_ergo.casts_per_s);
     println!("BENCH beam_casts_in {:.0} msgs/s", to_beam.casts_per_s);
     println!("BENCH erlang_calls_in {:.0} calls/s", to_ergo.calls_per_s);
@@ -232,5 +255,8 @@ pub async fn run() {
     println!("BENCH erlang_echo_100k {:.1} MB/s", to_ergo.echo_mb_per_s);
     println!("BENCH beam_echo_100k {:.1} MB/s", to_beam.echo_mb_per_s);
     println!("BENCH erlang_calls_out {ergo_calls:.0} calls/s");
+    println!("BENCH erlang_tls_casts_in {:.0} msgs/s", tls.casts_per_s);
+    println!("BENCH erlang_tls_calls_in {:.0} calls/s", tls.calls_per_s);
+    println!("BENCH erlang_tls_echo_100k {:.1} MB/s", tls.echo_mb_per_s);
     let _ = std::fs::remove_dir_all(&dir);
 }

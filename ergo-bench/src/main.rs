@@ -6,6 +6,7 @@
 
 mod calls;
 mod erlang;
+mod erlang_tls;
 mod harness;
 mod local;
 mod network;
