@@ -11,6 +11,8 @@ need() {
 }
 # Erlang/OTP for the interoperability tests (ergo-erlang/tests start real `erl` nodes).
 need erl erlang-base
+# OTP's TLS distribution (`erl -proto_dist inet_tls`, ergo-erlang/tests/tls.rs).
+need "$(ls -d /usr/lib/erlang/lib/ssl-* 2>/dev/null | head -1)/ebin/inet_tls_dist.beam" erlang-ssl
 # Elixir for the Elixir-facing tests (ergo-erlang/tests/elixir.rs runs real Elixir code).
 need elixir elixir
 # Chromium for the browser tests (tests/browser.rs loads the web example's chat page,

@@ -29,7 +29,7 @@ use crate::fragment::{self, Assembled};
 use crate::frame::{self, Header};
 use crate::handshake::{self, HandshakeError};
 use crate::peer::{Owner, Peer, Slot};
-use crate::tls::{NetRead, NetStream, NetWrite};
+use crate::tls::{NetRead, NetStream, NetTls as _, NetWrite};
 use crate::Network;
 
 /// What one acceptor asks of dialers.

@@ -12,12 +12,12 @@ use std::sync::Arc;
 
 use ergo_runtime::Atom;
 use parking_lot::Mutex;
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::OwnedWriteHalf;
-use tokio::net::TcpStream;
 use tokio::sync::{watch, Notify};
 
 use super::fragments::{self, Arrival, Reassembly};
+use super::stream::{DistRead, DistStream, DistWrite};
 use super::handshake::Peer;
 use super::{ErlTarget, Shared};
 use crate::etf;
@@ -79,7 +79,10 @@ struct Out {
 }
 
 struct OutState {
-    /// The socket's write half; `None` once the connection closed.
+    /// False once the connection closed.
+    open: bool,
+    /// The socket's write half, for senders to write to directly: clear text only (a
+    /// TLS session is written by the writer task alone, so it is `None` then).
     half: Option<Arc<OwnedWriteHalf>>,
     /// Framed bytes waiting for the writer task, oldest first.
     queue: VecDeque<Vec<u8>>,
@@ -168,8 +171,18 @@ impl Conn {
         // A tick (an empty frame) is not a message.
         counters.frames_out.fetch_add(u64::from(framed.len() > 4), Relaxed);
         let mut st = self.out.state.lock();
-        let Some(half) = &st.half else {
+        if !st.open {
             return false;
+        }
+        let Some(half) = &st.half else {
+            // TLS: the writer task writes everything.
+            st.queue.push_back(framed);
+            let idle = !std::mem::replace(&mut st.busy, true);
+            drop(st);
+            if idle {
+                self.out.wake.notify_one();
+            }
+            return true;
         };
         if st.busy {
             st.queue.push_back(framed);
@@ -245,9 +258,13 @@ impl Conn {
 
 /// Starts the reader and writer of a connection that finished its handshake, and
 /// makes it the connection to `peer.name` (closing any older one).
-pub(crate) fn start(shared: Arc<Shared>, stream: TcpStream, peer: Peer) -> Arc<Conn> {
+pub(crate) fn start(shared: Arc<Shared>, stream: DistStream, peer: Peer) -> Arc<Conn> {
     let (closed, closed_rx) = watch::channel(false);
     let (read, write) = stream.into_split();
+    let (half, tls) = match write {
+        DistWrite::Plain(half) => (Some(Arc::new(half)), None),
+        tls => (None, Some(tls)),
+    };
     let conn = Arc::new(Conn {
         peer_atom: Atom::new(&peer.name),
         peer: peer.name.clone(),
@@ -259,7 +276,8 @@ pub(crate) fn start(shared: Arc<Shared>, stream: TcpStream, peer: Peer) -> Arc<C
         next_seq: std::sync::atomic::AtomicU64::new(1),
         out: Out {
             state: Mutex::new(OutState {
-                half: Some(Arc::new(write)),
+                open: true,
+                half,
                 queue: VecDeque::new(),
                 head: 0,
                 busy: false,
@@ -282,7 +300,7 @@ pub(crate) fn start(shared: Arc<Shared>, stream: TcpStream, peer: Peer) -> Arc<C
     shared.conns.lock().insert(peer.name.clone(), conn.clone());
     shared.global_peer_up(&conn);
     let tick = shared.options.tick;
-    tokio::spawn(writer(conn.clone(), closed_rx.clone(), tick));
+    tokio::spawn(writer(conn.clone(), tls, closed_rx.clone(), tick));
     let reader_conn = conn.clone();
     tokio::spawn(async move {
         let result = reader(&shared, &reader_conn, read, closed_rx).await;
@@ -303,7 +321,13 @@ pub(crate) fn start(shared: Arc<Shared>, stream: TcpStream, peer: Peer) -> Arc<C
 /// Writes what senders could not (the socket was full), and a tick after each
 /// `tick` interval. At the end the write half is dropped, which shuts the socket's
 /// sending side.
-async fn writer(conn: Arc<Conn>, mut closed: watch::Receiver<bool>, tick: std::time::Duration) {
+/// Over TLS (`tls` is the session's write half) it writes everything.
+async fn writer(
+    conn: Arc<Conn>,
+    mut tls: Option<DistWrite>,
+    mut closed: watch::Receiver<bool>,
+    tick: std::time::Duration,
+) {
     'run: loop {
         tokio::select! {
             _ = closed.wait_for(|c| *c) => break,
@@ -324,10 +348,15 @@ async fn writer(conn: Arc<Conn>, mut closed: watch::Receiver<bool>, tick: std::t
                 let head = std::mem::take(&mut st.head);
                 (std::mem::take(&mut st.queue), head, st.half.clone())
             };
-            let Some(half) = half else { break 'run };
             let written = tokio::select! {
                 _ = closed.wait_for(|c| *c) => break 'run,
-                w = write_batch(&half, &batch, head) => w,
+                w = async {
+                    match (&half, &mut tls) {
+                        (Some(half), _) => write_batch(half, &batch, head).await,
+                        (None, Some(tls)) => write_session(tls, &batch, head).await,
+                        (None, None) => Err(ErrorKind::NotConnected.into()),
+                    }
+                } => w,
             };
             if let Err(e) = written {
                 tracing::debug!(peer = %conn.peer, error = %e, "write failed");
@@ -336,9 +365,27 @@ async fn writer(conn: Arc<Conn>, mut closed: watch::Receiver<bool>, tick: std::t
         }
     }
     conn.close();
-    let mut st = conn.out.state.lock();
-    st.half = None;
-    st.queue.clear();
+    {
+        let mut st = conn.out.state.lock();
+        st.open = false;
+        st.half = None;
+        st.queue.clear();
+    }
+    if let Some(mut tls) = tls {
+        let _ = tls.shutdown().await; // close_notify
+    }
+}
+
+/// Writes `batch` (its first buffer from `head` on) into a TLS session and flushes it.
+async fn write_session(
+    tls: &mut DistWrite,
+    batch: &VecDeque<Vec<u8>>,
+    head: usize,
+) -> std::io::Result<()> {
+    for (i, buf) in batch.iter().enumerate() {
+        tls.write_all(if i == 0 { &buf[head..] } else { buf }).await?;
+    }
+    tls.flush().await
 }
 
 /// Writes `batch` (its first buffer from `head` on) whole, many buffers per system
@@ -419,7 +466,7 @@ async fn read_frame(
 async fn reader(
     shared: &Arc<Shared>,
     conn: &Arc<Conn>,
-    r: tokio::net::tcp::OwnedReadHalf,
+    r: DistRead,
     mut closed: watch::Receiver<bool>,
 ) -> Result<(), ReadEnd> {
     // Frame headers and small frames come out of one buffer, not a read each.

@@ -5,8 +5,7 @@ use std::time::Duration;
 
 use md5::{Digest, Md5};
 use thiserror::Error;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::flags;
 
@@ -78,18 +77,35 @@ fn challenge() -> u32 {
     h.finish() as u32
 }
 
-async fn send(s: &mut TcpStream, body: &[u8]) -> Result<(), HandshakeError> {
+/// A stream the handshake runs over, and the width of its messages' length prefix.
+pub(crate) trait HandshakeStream: AsyncRead + AsyncWrite + Unpin {
+    /// 2-byte lengths over clear TCP (`{packet, 2}`); 4-byte inside TLS, where
+    /// `inet_tls_dist` frames the handshake with `{packet, 4}` from the start.
+    fn wide_lengths(&self) -> bool;
+}
+
+async fn send(s: &mut impl HandshakeStream, body: &[u8]) -> Result<(), HandshakeError> {
     let len =
         u16::try_from(body.len()).map_err(|_| HandshakeError::Protocol("message too long"))?;
-    let mut out = Vec::with_capacity(body.len() + 2);
-    out.extend_from_slice(&len.to_be_bytes());
+    let mut out = Vec::with_capacity(body.len() + 4);
+    if s.wide_lengths() {
+        out.extend_from_slice(&u32::from(len).to_be_bytes());
+    } else {
+        out.extend_from_slice(&len.to_be_bytes());
+    }
     out.extend_from_slice(body);
     s.write_all(&out).await?;
     Ok(())
 }
 
-async fn recv(s: &mut TcpStream) -> Result<Vec<u8>, HandshakeError> {
-    let len = s.read_u16().await?;
+async fn recv(s: &mut impl HandshakeStream) -> Result<Vec<u8>, HandshakeError> {
+    let len = if s.wide_lengths() {
+        // Handshake messages are small: a name, flags, a challenge, a digest.
+        u16::try_from(s.read_u32().await?)
+            .map_err(|_| HandshakeError::Protocol("handshake message too long"))?
+    } else {
+        s.read_u16().await?
+    };
     let mut buf = vec![0; usize::from(len)];
     s.read_exact(&mut buf).await?;
     if buf.is_empty() {
@@ -140,13 +156,16 @@ fn check_flags(peer: &str, peer_flags: u64) -> Result<(), HandshakeError> {
 }
 
 /// Runs the handshake as the connecting side (A).
-pub(crate) async fn connect(s: &mut TcpStream, me: &Me<'_>) -> Result<Peer, HandshakeError> {
+pub(crate) async fn connect(
+    s: &mut impl HandshakeStream,
+    me: &Me<'_>,
+) -> Result<Peer, HandshakeError> {
     tokio::time::timeout(HANDSHAKE_TIMEOUT, connect_inner(s, me))
         .await
         .map_err(|_| HandshakeError::Timeout)?
 }
 
-async fn connect_inner(s: &mut TcpStream, me: &Me<'_>) -> Result<Peer, HandshakeError> {
+async fn connect_inner(s: &mut impl HandshakeStream, me: &Me<'_>) -> Result<Peer, HandshakeError> {
     let mut m = vec![b'N'];
     m.extend_from_slice(&me.flags.to_be_bytes());
     m.extend_from_slice(&me.creation.to_be_bytes());
@@ -208,7 +227,7 @@ async fn connect_inner(s: &mut TcpStream, me: &Me<'_>) -> Result<Peer, Handshake
 /// Runs the handshake as the accepting side (B). `connected(name)` says whether a
 /// connection to that node is already up (the peer is then told `alive`).
 pub(crate) async fn accept(
-    s: &mut TcpStream,
+    s: &mut impl HandshakeStream,
     me: &Me<'_>,
     connected: impl Fn(&str) -> bool,
 ) -> Result<Peer, HandshakeError> {
@@ -218,7 +237,7 @@ pub(crate) async fn accept(
 }
 
 async fn accept_inner(
-    s: &mut TcpStream,
+    s: &mut impl HandshakeStream,
     me: &Me<'_>,
     connected: impl Fn(&str) -> bool,
 ) -> Result<Peer, HandshakeError> {

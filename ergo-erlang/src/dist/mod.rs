@@ -11,6 +11,7 @@ mod fragments;
 mod global;
 pub mod handshake;
 pub mod reason;
+mod stream;
 mod transport;
 mod typed;
 
@@ -33,6 +34,7 @@ use crate::epmd::{self, EpmdError, EpmdServer, Registration};
 use crate::term::{ErlPid, ErlRef, Term};
 use conn::Conn;
 use handshake::HandshakeError;
+use stream::DistStream;
 
 /// A message that came as `{'$gen_cast', Msg}` (`gen_server:cast`): what a Rust actor's
 /// `message_from_any` receives, mapped onto its cast handlers.
@@ -74,6 +76,22 @@ pub struct Options {
     /// route, an address it told) goes over the native network, any other over Erlang
     /// distribution.
     pub auto_connect: bool,
+    /// TLS on every distribution connection, from the first byte, as OTP's
+    /// `inet_tls_dist` (`erl -proto_dist inet_tls`): the acceptor runs the server side
+    /// of TLS, the dialer the client side (verifying the host part of the node name
+    /// unless [`ergo_tls::TlsOptions::server_name`] says otherwise), then the usual
+    /// handshake runs inside. Under [`ergo_tls::ClientAuth::Required`] a peer without a
+    /// certificate from the CA pool is refused. epmd stays clear text, as in OTP.
+    /// Default: none (clear text, `inet_tcp_dist`).
+    pub tls: Option<ergo_tls::TlsOptions>,
+}
+
+impl Options {
+    /// These options with TLS on every connection (see [`Options::tls`](Options#structfield.tls)).
+    pub fn tls(mut self, tls: ergo_tls::TlsOptions) -> Options {
+        self.tls = Some(tls);
+        self
+    }
 }
 
 impl Default for Options {
@@ -87,6 +105,7 @@ impl Default for Options {
             max_frame: 64 << 20,
             max_message: 1 << 30,
             auto_connect: true,
+            tls: None,
         }
     }
 }
@@ -119,6 +138,15 @@ pub enum DistError {
     /// A term that arrived could not be decoded (nested too deep).
     #[error(transparent)]
     Decode(#[from] crate::etf::DecodeError),
+    /// The TLS handshake with a peer failed (untrusted or missing certificate, wrong
+    /// name...).
+    #[error("TLS with {node}: {reason}")]
+    Tls {
+        /// The peer.
+        node: String,
+        /// What TLS said.
+        reason: String,
+    },
 }
 
 /// Why a call to an Erlang process failed.
@@ -689,7 +717,7 @@ impl Shared {
 
     async fn accept_loop(self: Arc<Self>, listener: TcpListener) {
         loop {
-            let (mut stream, addr) = match listener.accept().await {
+            let (tcp, addr) = match listener.accept().await {
                 Ok(s) => s,
                 Err(e) => {
                     self.node.log_limiter().log(
@@ -702,7 +730,31 @@ impl Shared {
             };
             let shared = self.clone();
             tokio::spawn(async move {
-                let _ = stream.set_nodelay(true);
+                let _ = tcp.set_nodelay(true);
+                let mut stream = match &shared.options.tls {
+                    None => DistStream::Plain(tcp),
+                    Some(tls) => {
+                        let shake = ergo_tls::accept(tls, tcp);
+                        match tokio::time::timeout(handshake::HANDSHAKE_TIMEOUT, shake).await {
+                            Ok(Ok((s, _))) => DistStream::Tls(Box::new(s.into())),
+                            Ok(Err(e)) => {
+                                let why = ergo_tls::cause(&e).unwrap_or_else(|| e.to_string());
+                                shared.node.log_limiter().log(
+                                    "erlang: TLS refused",
+                                    || tracing::warn!(%addr, %why, "refused a connection: TLS handshake failed"),
+                                );
+                                return;
+                            }
+                            Err(_) => {
+                                shared.node.log_limiter().log(
+                                    "erlang: TLS refused",
+                                    || tracing::warn!(%addr, "refused a connection: TLS handshake timed out"),
+                                );
+                                return;
+                            }
+                        }
+                    }
+                };
                 let me = shared.handshake_me();
                 let result =
                     handshake::accept(&mut stream, &me, |peer| shared.conn(peer).is_some()).await;
@@ -808,8 +860,29 @@ impl Shared {
         let entry = epmd::port_please(self.epmd_addr(ip), alive)
             .await?
             .ok_or_else(|| DistError::UnknownNode(peer.to_owned()))?;
-        let mut stream = TcpStream::connect((ip, entry.port)).await?;
-        let _ = stream.set_nodelay(true);
+        let tcp = TcpStream::connect((ip, entry.port)).await?;
+        let _ = tcp.set_nodelay(true);
+        let mut stream = match &self.options.tls {
+            None => DistStream::Plain(tcp),
+            Some(tls) => {
+                let shake = ergo_tls::connect(tls, peer, tcp);
+                let tls_failed = |reason: String| {
+                    tracing::warn!(%peer, %reason, "could not connect: TLS failed");
+                    DistError::Tls {
+                        node: peer.to_owned(),
+                        reason,
+                    }
+                };
+                match tokio::time::timeout(handshake::HANDSHAKE_TIMEOUT, shake).await {
+                    Ok(Ok(s)) => DistStream::Tls(Box::new(s.into())),
+                    Ok(Err(e)) => match ergo_tls::cause(&e) {
+                        Some(reason) => return Err(tls_failed(reason)),
+                        None => return Err(e.into()),
+                    },
+                    Err(_) => return Err(tls_failed("timed out".into())),
+                }
+            }
+        };
         let me = self.handshake_me();
         let result = handshake::connect(&mut stream, &me).await;
         let info = match result {
