@@ -17,8 +17,8 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::{watch, Notify};
 
 use super::fragments::{self, Arrival, Reassembly};
-use super::stream::{DistRead, DistStream, DistWrite};
 use super::handshake::Peer;
+use super::stream::{DistRead, DistStream, DistWrite};
 use super::{ErlTarget, Shared};
 use crate::etf;
 use crate::term::{ErlPid, Term};
@@ -169,7 +169,9 @@ impl Conn {
         let counters = &self.counters;
         counters.bytes_out.fetch_add(framed.len() as u64, Relaxed);
         // A tick (an empty frame) is not a message.
-        counters.frames_out.fetch_add(u64::from(framed.len() > 4), Relaxed);
+        counters
+            .frames_out
+            .fetch_add(u64::from(framed.len() > 4), Relaxed);
         let mut st = self.out.state.lock();
         if !st.open {
             return false;
@@ -383,7 +385,8 @@ async fn write_session(
     head: usize,
 ) -> std::io::Result<()> {
     for (i, buf) in batch.iter().enumerate() {
-        tls.write_all(if i == 0 { &buf[head..] } else { buf }).await?;
+        tls.write_all(if i == 0 { &buf[head..] } else { buf })
+            .await?;
     }
     tls.flush().await
 }

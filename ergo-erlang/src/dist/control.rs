@@ -825,10 +825,12 @@ fn deliver(shared: &Arc<Shared>, conn: &Arc<Conn>, target: Target, msg: Term) {
 fn deliver_one<M: Any + Send + std::fmt::Debug>(shared: &Arc<Shared>, target: Target, msg: M) {
     match shared.node.send(target, msg) {
         Ok(()) => {}
-        Err(SendError::Unhandled(msg)) => shared.node.log_limiter().log(
-            "erlang: unhandled message",
-            || tracing::warn!(?msg, "a Rust actor has no handler for this message"),
-        ),
+        Err(SendError::Unhandled(msg)) => shared
+            .node
+            .log_limiter()
+            .log("erlang: unhandled message", || {
+                tracing::warn!(?msg, "a Rust actor has no handler for this message")
+            }),
         Err(e) => shared.node.log_limiter().log(
             "erlang: message not delivered",
             || tracing::debug!(error = %e, "message from Erlang not delivered"),
