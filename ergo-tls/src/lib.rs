@@ -6,6 +6,8 @@
 //! [`self_signed`], rcgen), and [`connect`]/[`accept`], which run the TLS handshake over
 //! a stream and give tokio-rustls streams.
 
+pub mod stream;
+
 use std::sync::Arc;
 
 use parking_lot::RwLock;
