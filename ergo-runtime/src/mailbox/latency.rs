@@ -16,7 +16,28 @@
 //! message waiting behind a busy or blocked runner is always accounted for. Inspection
 //! reads the oldest stamps and never touches the queues.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+/// Nodes of this program that track latency (a node that stops with tracking on stays
+/// counted). While it is 0, a sender does not look at the receiver's node at all: the
+/// node's flag sits on the receiver's side of the process cell.
+static TRACKING_NODES: AtomicUsize = AtomicUsize::new(0);
+
+/// A node turned tracking on (`true`) or off.
+pub(crate) fn count_tracking_node(on: bool) {
+    if on {
+        TRACKING_NODES.fetch_add(1, Ordering::Relaxed);
+    } else {
+        TRACKING_NODES.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// False while no node of this program tracks latency.
+#[inline]
+pub(crate) fn some_node_tracks() -> bool {
+    TRACKING_NODES.load(Ordering::Relaxed) != 0
+}
 
 /// The stamp of a message queued now, for a node started at `started`; never 0.
 #[inline]

@@ -84,13 +84,16 @@ impl Refused {
     }
 }
 
-struct Lane<T> {
-    queue: Queue<T>,
+/// One queue and its counts. Laid out for the main queue's split (see [`Mailbox`]):
+/// the producers' count before the queue, the consumer's after it.
+#[repr(C)]
+struct Lane<T, const GAP: usize = 0> {
     pushed: AtomicU32,
+    queue: Queue<T, GAP>,
     popped: AtomicU32,
 }
 
-impl<T> Lane<T> {
+impl<T, const GAP: usize> Lane<T, GAP> {
     fn new() -> Self {
         Lane {
             queue: Queue::new(),
@@ -114,6 +117,12 @@ impl<T> Lane<T> {
         }
         pop
     }
+
+    #[inline]
+    fn push(&self, value: T, stamp: u32) {
+        self.pushed.fetch_add(1, Ordering::Relaxed);
+        self.queue.push_stamped(value, stamp);
+    }
 }
 
 /// The urgent, system and log queues, allocated on first use, and the latency stamps.
@@ -136,15 +145,28 @@ fn since_index(priority: Priority) -> usize {
     }
 }
 
+/// Bytes between what senders write on every message (the main queue's head and count)
+/// and what the runner writes on every message it takes (the queue's tail and count):
+/// at least a cache line, so that a sender and a runner on two cores do not take the
+/// same line from each other for every message.
+const MAIN_GAP: usize = 64;
+
 /// The mailbox and run state of one process.
+///
+/// Field order is the layout (`repr(C)`): first what senders touch on every message
+/// (the run state, the limit, the main queue's count and head), then [`MAIN_GAP`], then
+/// what the runner touches on every message (the main queue's tail and count, the rare
+/// queues' pointer). The process cell puts its other fields after the mailbox, on the
+/// runner's side.
+#[repr(C)]
 pub(crate) struct Mailbox<T> {
-    main: Lane<T>,
-    rare: AtomicPtr<Rare<T>>,
     state: AtomicU8,
     /// Set by the waker of a pending async handler.
     woken: AtomicBool,
     /// Per-queue limit; 0 = unlimited.
     limit: u32,
+    main: Lane<T, MAIN_GAP>,
+    rare: AtomicPtr<Rare<T>>,
 }
 
 unsafe impl<T: Send> Send for Mailbox<T> {}
@@ -153,11 +175,11 @@ unsafe impl<T: Send> Sync for Mailbox<T> {}
 impl<T> Mailbox<T> {
     pub(crate) fn new(limit: u32) -> Self {
         Mailbox {
-            main: Lane::new(),
-            rare: AtomicPtr::new(ptr::null_mut()),
             state: AtomicU8::new(state::INIT),
             woken: AtomicBool::new(false),
             limit,
+            main: Lane::new(),
+            rare: AtomicPtr::new(ptr::null_mut()),
         }
     }
 
@@ -193,13 +215,29 @@ impl<T> Mailbox<T> {
         }
     }
 
-    #[inline]
-    fn lane(&self, priority: Priority) -> &Lane<T> {
+    /// One of the rare queues (not the main one).
+    fn rare_lane(&self, priority: Priority) -> &Lane<T> {
+        let rare = self.rare_or_install();
         match priority {
-            Priority::Normal => &self.main,
-            Priority::Urgent => &self.rare_or_install().urgent,
-            Priority::High => &self.rare_or_install().system,
-            Priority::Low => &self.rare_or_install().log,
+            Priority::Urgent => &rare.urgent,
+            Priority::High => &rare.system,
+            Priority::Low => &rare.log,
+            Priority::Normal => unreachable!("the main queue is not a rare one"),
+        }
+    }
+
+    fn len(&self, priority: Priority) -> u32 {
+        match priority {
+            Priority::Normal => self.main.len(),
+            other => self.rare_lane(other).len(),
+        }
+    }
+
+    #[inline]
+    fn push_lane(&self, priority: Priority, value: T, stamp: u32) {
+        match priority {
+            Priority::Normal => self.main.push(value, stamp),
+            other => self.rare_lane(other).push(value, stamp),
         }
     }
 
@@ -216,7 +254,7 @@ impl<T> Mailbox<T> {
         if self.state.load(Ordering::Relaxed) >= state::DEAD {
             return Err(Refused::Dead);
         }
-        if self.limit != 0 && !bypass_limit && self.lane(priority).len() >= self.limit {
+        if self.limit != 0 && !bypass_limit && self.len(priority) >= self.limit {
             return Err(Refused::Full);
         }
         Ok(())
@@ -226,9 +264,7 @@ impl<T> Mailbox<T> {
     /// caller to drain.
     #[inline]
     pub(crate) fn push(&self, priority: Priority, value: T) -> Pushed {
-        let lane = self.lane(priority);
-        lane.pushed.fetch_add(1, Ordering::Relaxed);
-        lane.queue.push_stamped(value, 0);
+        self.push_lane(priority, value, 0);
         self.after_push()
     }
 
@@ -238,9 +274,7 @@ impl<T> Mailbox<T> {
     pub(crate) fn push_stamped(&self, priority: Priority, value: T, stamp: u32) -> Pushed {
         // Installed before the push: whoever takes the message finds the stamps.
         let since = &self.rare_or_install().since[since_index(priority)];
-        let lane = self.lane(priority);
-        lane.pushed.fetch_add(1, Ordering::Relaxed);
-        lane.queue.push_stamped(value, stamp);
+        self.push_lane(priority, value, stamp);
         let pushed = self.after_push();
         // After `after_push`'s fence: pairs with the runner's in `after_pop`.
         if since.load(Ordering::Relaxed) == 0 {
@@ -253,7 +287,13 @@ impl<T> Mailbox<T> {
     /// of the lane's new oldest message (see [`latency`]). Nothing to do when neither
     /// the message nor the lane carries a stamp (tracking off).
     #[inline]
-    fn after_pop(&self, lane: &Lane<T>, priority: Priority, stamp: u32, rare: Option<&Rare<T>>) {
+    fn after_pop<const GAP: usize>(
+        &self,
+        lane: &Lane<T, GAP>,
+        priority: Priority,
+        stamp: u32,
+        rare: Option<&Rare<T>>,
+    ) {
         let rare = match rare {
             Some(rare) => rare,
             None if stamp == 0 => return,
@@ -272,7 +312,7 @@ impl<T> Mailbox<T> {
 
     #[cold]
     #[inline(never)]
-    fn restamp(lane: &Lane<T>, since: &AtomicU32) {
+    fn restamp<const GAP: usize>(lane: &Lane<T, GAP>, since: &AtomicU32) {
         since.store(0, Ordering::Relaxed);
         fence(Ordering::SeqCst);
         let head = lane.queue.head_stamp();
@@ -500,6 +540,33 @@ impl<T> Drop for Mailbox<T> {
 #[cfg(all(test, not(ergo_loom)))]
 mod tests {
     use super::*;
+    use std::mem::offset_of;
+
+    #[test]
+    fn senders_and_the_runner_write_a_cache_line_apart() {
+        type M = Mailbox<u64>;
+        type Q = Queue<u64, MAIN_GAP>;
+        let queue = offset_of!(M, main.queue);
+        // What a sender writes or reads on every message ends with the main queue's head.
+        let senders_end = queue + Q::PRODUCERS_END;
+        for field in [
+            offset_of!(M, state),
+            offset_of!(M, woken),
+            offset_of!(M, limit),
+            offset_of!(M, main.pushed),
+        ] {
+            assert!(field < senders_end);
+        }
+        // What the runner writes or reads on every message starts with the tail.
+        let runner_start = queue + Q::CONSUMER_START;
+        for field in [offset_of!(M, main.popped), offset_of!(M, rare)] {
+            assert!(field >= runner_start);
+        }
+        assert!(
+            runner_start - senders_end >= 64,
+            "{senders_end} .. {runner_start}"
+        );
+    }
 
     #[test]
     fn strict_priority_order() {

@@ -46,22 +46,30 @@ pub(crate) enum Pop<T> {
 
 /// The queue. `push` from any thread; `pop` only from the one consumer at a time (the
 /// process runner, which holds the run state).
-pub(crate) struct Queue<T> {
+///
+/// `GAP` bytes of padding part the producers' field from the consumer's: a queue that
+/// streams between two cores keeps them on separate cache lines (with what precedes
+/// and follows the queue arranged the same way; see the main queue of
+/// [`Mailbox`](super::Mailbox)).
+#[repr(C)]
+pub(crate) struct Queue<T, const GAP: usize = 0> {
     /// Last pushed link, or null for the stub. Written by producers.
     head: AtomicPtr<Link>,
+    _gap: [u8; GAP],
     /// Oldest link, or null for the stub. Consumer-owned (an atomic only for loom).
     tail: AtomicPtr<Link>,
     stub: Link,
     _owns: std::marker::PhantomData<Node<T>>,
 }
 
-unsafe impl<T: Send> Send for Queue<T> {}
-unsafe impl<T: Send> Sync for Queue<T> {}
+unsafe impl<T: Send, const GAP: usize> Send for Queue<T, GAP> {}
+unsafe impl<T: Send, const GAP: usize> Sync for Queue<T, GAP> {}
 
-impl<T> Queue<T> {
+impl<T, const GAP: usize> Queue<T, GAP> {
     pub(crate) fn new() -> Self {
         Queue {
             head: AtomicPtr::new(ptr::null_mut()),
+            _gap: [0; GAP],
             tail: AtomicPtr::new(ptr::null_mut()),
             stub: Link {
                 next: AtomicPtr::new(ptr::null_mut()),
@@ -69,6 +77,14 @@ impl<T> Queue<T> {
             _owns: std::marker::PhantomData,
         }
     }
+
+    /// Where the producers' field ends (for layout tests).
+    #[cfg(test)]
+    pub(crate) const PRODUCERS_END: usize =
+        std::mem::offset_of!(Self, head) + std::mem::size_of::<AtomicPtr<Link>>();
+    /// Where the consumer's fields start (for layout tests).
+    #[cfg(test)]
+    pub(crate) const CONSUMER_START: usize = std::mem::offset_of!(Self, tail);
 
     fn stub(&self) -> *mut Link {
         &self.stub as *const Link as *mut Link
@@ -208,7 +224,7 @@ impl<T> Queue<T> {
     }
 }
 
-impl<T> Drop for Queue<T> {
+impl<T, const GAP: usize> Drop for Queue<T, GAP> {
     fn drop(&mut self) {
         loop {
             match self.pop_stamped(&mut 0) {
@@ -228,7 +244,7 @@ mod tests {
 
     #[test]
     fn fifo_and_empty() {
-        let q = Queue::new();
+        let q = Queue::<_>::new();
         assert_eq!(q.pop(), Pop::<u32>::Empty);
         assert!(q.is_empty());
         for i in 0..10 {
@@ -248,7 +264,7 @@ mod tests {
     #[test]
     fn drop_frees_queued_values() {
         let marker = Arc::new(());
-        let q = Queue::new();
+        let q = Queue::<_>::new();
         for _ in 0..5 {
             q.push(marker.clone());
         }
@@ -258,7 +274,7 @@ mod tests {
 
     #[test]
     fn concurrent_producers_keep_per_producer_order() {
-        let q = Arc::new(Queue::new());
+        let q = Arc::new(Queue::<_>::new());
         let producers: Vec<_> = (0..4u64)
             .map(|p| {
                 let q = q.clone();

@@ -37,7 +37,9 @@ impl NodeInner {
     /// The stamp for a message queued now: 0 unless latency tracking is on.
     #[inline]
     pub(crate) fn latency_stamp(&self) -> u32 {
-        if self.latency_tracking.load(Ordering::Relaxed) {
+        if crate::mailbox::latency::some_node_tracks()
+            && self.latency_tracking.load(Ordering::Relaxed)
+        {
             crate::mailbox::latency::stamp(self.started)
         } else {
             0
@@ -529,7 +531,9 @@ impl Node {
     /// # }
     /// ```
     pub fn set_latency_tracking(&self, on: bool) {
-        self.0.latency_tracking.store(on, Ordering::Relaxed);
+        if self.0.latency_tracking.swap(on, Ordering::Relaxed) != on {
+            crate::mailbox::latency::count_tracking_node(on);
+        }
     }
 
     /// The node's limiter of log lines, by kind: every log line about bad input from

@@ -48,10 +48,13 @@ enum Slot<A: Actor> {
     Empty,
 }
 
-/// The process cell.
+/// The process cell. The mailbox comes first (`repr(C)`): what senders touch sits at
+/// the front, apart from the runner's fields, and the core and the actor follow on the
+/// runner's side (see [`Mailbox`]).
+#[repr(C)]
 pub(crate) struct Cell<A: Actor> {
-    pub(crate) core: Core,
     pub(crate) mailbox: Mailbox<Envelope<A>>,
+    pub(crate) core: Core,
     /// The actor, or its pending async handler. Touched only by whoever holds the run
     /// state (`Running`, or `Init` for the spawner).
     slot: UnsafeCell<Slot<A>>,
