@@ -10,23 +10,27 @@
 //! Only the owner ever takes from a return stack, so the Treiber push has no ABA
 //! problem.
 //!
-//! Threads that are not owners (tokio's, the caller's) allocate from the system
-//! allocator; what they free goes back to the block's owner (or to the system). A block
-//! such a thread allocated and frees itself (a call from `main` whose callee's turn ran
-//! on the caller's thread) is kept in a small per-thread spare list for its next
-//! allocation, freed with the thread.
+//! Any thread that allocates a block becomes an owner (scheduler threads at start, a
+//! connection's reader or the caller's thread on first use) and gives its owner slot
+//! back when it exits: its free lists go back to the system allocator, and its return
+//! stacks are closed, so that blocks still in flight are freed by whoever frees them
+//! until a new thread takes the slot (and with it, whatever comes back there). Only
+//! when all [`OWNERS`] slots are taken does a thread allocate from the system
+//! allocator; a block such a thread allocated and frees itself is kept in a small
+//! per-thread spare list for its next allocation, freed with the thread.
 //! An owner's blocks are bounded by [`KEEP`] per class beyond what is in flight: the
 //! surplus is released to the system allocator as it comes back.
 
 use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 use std::cell::Cell;
 use std::ptr;
-use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
 /// Size classes: 16, 32, .. 256 bytes.
 const CLASSES: usize = 16;
 const GRAIN: usize = 16;
-/// Owners: scheduler threads (one per core, at most 64).
+/// Owner slots: threads that allocate blocks, at once (scheduler threads, readers,
+/// callers).
 const OWNERS: usize = 64;
 /// Blocks gathered per owner and class before they are handed back.
 pub(crate) const BATCH: u32 = 32;
@@ -50,7 +54,13 @@ struct Returns([AtomicPtr<Free>; CLASSES]);
 #[allow(clippy::declare_interior_mutable_const)] // an initialiser for the static array
 const EMPTY_RETURNS: Returns = Returns([const { AtomicPtr::new(ptr::null_mut()) }; CLASSES]);
 static RETURNS: [Returns; OWNERS] = [EMPTY_RETURNS; OWNERS];
-static NEXT_OWNER: AtomicUsize = AtomicUsize::new(0);
+/// Bit i set: owner slot i is taken by a living thread.
+static TAKEN: AtomicU64 = AtomicU64::new(0);
+
+/// The top of a return stack whose owner exited: blocks handed back there are freed.
+fn closed() -> *mut Free {
+    std::ptr::dangling_mut::<Free>()
+}
 
 /// Blocks of one owner and class on their way back.
 #[derive(Clone, Copy)]
@@ -72,17 +82,64 @@ struct Local {
 
 thread_local! {
     static LOCAL: Cell<*mut Local> = const { Cell::new(ptr::null_mut()) };
+    /// Set once this thread gave its slot back (it is exiting): it does not take one
+    /// again.
+    static GONE: Cell<bool> = const { Cell::new(false) };
+    /// Gives the slot back when the thread exits.
+    static RELEASE: Release = const { Release };
 }
 
-/// Makes the current thread an owner. It must live as long as the program (scheduler
-/// threads do): its blocks come back to it. False if there are too many owners already.
+struct Release;
+
+impl Drop for Release {
+    fn drop(&mut self) {
+        GONE.set(true);
+        let local = LOCAL.replace(ptr::null_mut());
+        if !local.is_null() {
+            // SAFETY: installed by `adopt_thread` on this thread; no longer reachable.
+            release(unsafe { Box::from_raw(local) });
+        }
+    }
+}
+
+/// Makes the current thread an owner, if a slot is free: its blocks come back to it
+/// until it exits. True if it is one.
 pub(crate) fn adopt_thread() -> bool {
     if !LOCAL.get().is_null() {
         return true;
     }
-    let owner = NEXT_OWNER.fetch_add(1, Ordering::Relaxed);
-    if owner >= OWNERS {
+    if GONE.get() {
         return false;
+    }
+    let mut taken = TAKEN.load(Ordering::Relaxed);
+    let owner = loop {
+        if taken == u64::MAX {
+            return false;
+        }
+        let owner = (!taken).trailing_zeros() as usize;
+        match TAKEN.compare_exchange_weak(
+            taken,
+            taken | 1 << owner,
+            Ordering::Acquire,
+            Ordering::Relaxed,
+        ) {
+            Ok(_) => break owner,
+            Err(now) => taken = now,
+        }
+    };
+    // The thread must be able to give the slot back.
+    if RELEASE.try_with(|_| ()).is_err() {
+        TAKEN.fetch_and(!(1 << owner), Ordering::Release);
+        return false;
+    }
+    // Reopen the return stacks a previous owner closed: what comes back now is ours.
+    for stack in &RETURNS[owner].0 {
+        let _ = stack.compare_exchange(
+            closed(),
+            ptr::null_mut(),
+            Ordering::Acquire,
+            Ordering::Relaxed,
+        );
     }
     let empty = Batch {
         head: ptr::null_mut(),
@@ -97,6 +154,44 @@ pub(crate) fn adopt_thread() -> bool {
     });
     LOCAL.set(Box::into_raw(local));
     true
+}
+
+/// An exiting owner's end: what it holds of others goes back to them, its own blocks
+/// and what came back to it go to the system, and its return stacks are closed before
+/// its slot is free for another thread.
+fn release(mut local: Box<Local>) {
+    for (owner, batches) in local.outgoing.iter_mut().enumerate() {
+        for (class, batch) in batches.iter_mut().enumerate() {
+            if batch.len > 0 {
+                // SAFETY: the chain is ours until handed back.
+                unsafe { push_back(owner, class, batch.head, batch.tail) };
+            }
+        }
+    }
+    for class in 0..CLASSES {
+        // SAFETY: our free list and what came back are ours alone, class-sized blocks
+        // of the system allocator.
+        unsafe {
+            dealloc_chain(local.free[class], class);
+            let back = RETURNS[local.owner].0[class].swap(closed(), Ordering::Acquire);
+            dealloc_chain(back, class);
+        }
+    }
+    TAKEN.fetch_and(!(1 << local.owner), Ordering::Release);
+}
+
+/// Frees a null-terminated chain of class-sized blocks.
+///
+/// # Safety
+/// The chain is the caller's, linked through `next`, allocated with the class layout.
+unsafe fn dealloc_chain(mut chain: *mut Free, class: usize) {
+    while !chain.is_null() {
+        // SAFETY: as the caller promised.
+        let next = unsafe { (*chain).next };
+        // SAFETY: as the caller promised.
+        unsafe { dealloc(chain.cast(), class_layout(class)) };
+        chain = next;
+    }
 }
 
 #[inline]
@@ -149,6 +244,9 @@ pub(crate) fn alloc_block(layout: Layout) -> (*mut u8, Tag) {
 /// The free list is empty: take what came back, else ask the system allocator.
 #[cold]
 fn alloc_slow(local: *mut Local, class: usize) -> (*mut u8, Tag) {
+    if local.is_null() && adopt_thread() {
+        return alloc_slow(LOCAL.get(), class);
+    }
     if local.is_null() {
         let block = SPARE
             .try_with(|spare| spare.borrow_mut().take(class))
@@ -325,6 +423,15 @@ unsafe fn push_back(owner: usize, class: usize, head: *mut Free, tail: *mut Free
     let stack = &RETURNS[owner].0[class];
     let mut top = stack.load(Ordering::Relaxed);
     loop {
+        if top == closed() {
+            // The owner exited: the chain goes to the system.
+            // SAFETY: ours; ends at `tail`, which we cut off first.
+            unsafe {
+                (*tail).next = ptr::null_mut();
+                dealloc_chain(head, class);
+            }
+            return;
+        }
         // SAFETY: `tail` is ours until the exchange below publishes it.
         unsafe { (*tail).next = top };
         match stack.compare_exchange_weak(top, head, Ordering::Release, Ordering::Relaxed) {
@@ -344,20 +451,37 @@ mod tests {
     };
 
     #[test]
-    fn a_non_owner_uses_the_system_allocator() {
-        std::thread::spawn(|| {
-            let (a, tag_a) = alloc_block(NODE);
-            assert_eq!(tag_a >> 8, 0xFF);
-            // SAFETY: from alloc_block with this tag.
-            unsafe { free_block(a, NODE, tag_a) };
-            let big = Layout::from_size_align(1000, 8).unwrap();
-            let (b, tag_b) = alloc_block(big);
-            assert_eq!(tag_b, SYSTEM);
-            // SAFETY: as above.
-            unsafe { free_block(b, big, tag_b) };
-        })
-        .join()
-        .unwrap();
+    fn large_blocks_come_from_the_system_allocator() {
+        let big = Layout::from_size_align(1000, 8).unwrap();
+        let (b, tag_b) = alloc_block(big);
+        assert_eq!(tag_b, SYSTEM);
+        // SAFETY: from alloc_block with this tag.
+        unsafe { free_block(b, big, tag_b) };
+    }
+
+    #[test]
+    fn exiting_threads_give_their_slots_back() {
+        // Twice as many threads as slots, one after the other: each owns its blocks.
+        let mut leftovers = Vec::new();
+        for _ in 0..2 * OWNERS {
+            let (block, tag) = std::thread::spawn(|| {
+                let (a, tag_a) = alloc_block(NODE);
+                assert!(((tag_a >> 8) as usize) < OWNERS, "not an owner: {tag_a:x}");
+                // SAFETY: from alloc_block with this tag.
+                unsafe { free_block(a, NODE, tag_a) };
+                let (b, tag_b) = alloc_block(NODE);
+                (b as usize, tag_b)
+            })
+            .join()
+            .unwrap();
+            leftovers.push((block, tag));
+        }
+        // Blocks of owners that exited are freed here (to the system, or to whoever
+        // took the slot since).
+        for (block, tag) in leftovers {
+            // SAFETY: allocated with this tag, freed once.
+            unsafe { free_block(block as *mut u8, NODE, tag) };
+        }
     }
 
     #[test]
