@@ -779,7 +779,8 @@ async fn poll(f: impl Fn() -> bool) -> bool {
 
 /// Item 8: a message over the 64 MiB frame limit (a call of 140 MiB and its reply)
 /// crosses in distribution fragments both ways, as between BEAM nodes; the first one,
-/// sent while the client is still connecting, arrives whole and is taken too.
+/// sent while the client is still connecting, arrives whole and is taken too. Binaries
+/// of 100 KB in a reply (written from where they are, not copied) come back whole.
 #[tokio::test(flavor = "multi_thread")]
 async fn messages_over_the_frame_limit_cross_in_fragments_as_on_a_beam_node() {
     same_answers(&["fragments"]).await;

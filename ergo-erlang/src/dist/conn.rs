@@ -110,8 +110,9 @@ impl Conn {
     /// connection is gone, an error (nothing sent) for a term OTP would refuse.
     pub fn try_send(&self, control: &Term, msg: Option<&Term>) -> Result<bool, etf::EncodeError> {
         let mut out = Vec::new();
-        self.encode(control, msg, &mut out)?;
-        Ok(self.write(out))
+        let mut lifted = Vec::new();
+        self.encode_with(control, msg, &mut out, Some(&mut lifted))?;
+        Ok(self.write_lifted(out, &lifted))
     }
 
     /// Appends the frame of a control message and its message to `out` (its frames,
@@ -123,6 +124,18 @@ impl Conn {
         msg: Option<&Term>,
         out: &mut Vec<u8>,
     ) -> Result<(), etf::EncodeError> {
+        self.encode_with(control, msg, out, None)
+    }
+
+    /// [`Conn::encode`]; with `lifted`, large binaries of the message are left out of
+    /// `out` (see [`etf::Lifted`]) unless the message needs fragments.
+    fn encode_with<'t>(
+        &self,
+        control: &'t Term,
+        msg: Option<&'t Term>,
+        out: &mut Vec<u8>,
+        mut lifted: Option<&mut etf::Lifted<'t>>,
+    ) -> Result<(), etf::EncodeError> {
         let at = out.len();
         out.extend_from_slice(&[0; 4]);
         let fragments = self.flags & super::flags::FRAGMENTS != 0;
@@ -130,19 +143,34 @@ impl Conn {
             // With fragments negotiated, frames carry a distribution header and bare
             // terms.
             out.extend_from_slice(&fragments::WHOLE_HEADER);
-            etf::encode_bare_into(control, out)
-                .and_then(|()| msg.map_or(Ok(()), |m| etf::encode_bare_into(m, out)))
+            etf::encode_bare_into(control, out).and_then(|()| match (msg, &mut lifted) {
+                (Some(m), Some(lifted)) => etf::encode_bare_lifted(m, out, lifted),
+                (Some(m), None) => etf::encode_bare_into(m, out),
+                (None, _) => Ok(()),
+            })
         } else {
             out.push(PASS_THROUGH);
-            etf::encode_into(control, out)
-                .and_then(|()| msg.map_or(Ok(()), |m| etf::encode_into(m, out)))
+            etf::encode_into(control, out).and_then(|()| match (msg, &mut lifted) {
+                (Some(m), Some(lifted)) => etf::encode_lifted(m, out, lifted),
+                (Some(m), None) => etf::encode_into(m, out),
+                (None, _) => Ok(()),
+            })
         };
         if let Err(e) = encoded {
             out.truncate(at);
             return Err(e);
         }
-        let len = out.len() - at - 4;
+        let outside: usize = lifted
+            .as_ref()
+            .map_or(0, |l| l.iter().map(|(_, b)| b.len()).sum());
+        let len = out.len() - at - 4 + outside;
         if fragments && len > fragments::FRAGMENT_SIZE + fragments::WHOLE_HEADER.len() {
+            if let Some(lifted) = lifted.filter(|l| !l.is_empty()) {
+                // Fragments are cut from one buffer: encode it inline.
+                lifted.clear();
+                out.truncate(at);
+                return self.encode_with(control, msg, out, None);
+            }
             let data = out.split_off(at + 4 + fragments::WHOLE_HEADER.len());
             out.truncate(at);
             let seq = self
@@ -157,6 +185,68 @@ impl Conn {
         };
         out[at..at + 4].copy_from_slice(&len.to_be_bytes());
         Ok(())
+    }
+
+    /// Sends framed bytes with binaries left out of them (see [`etf::Lifted`]): written
+    /// from where they are with one vectored write when nothing is waiting and the
+    /// socket takes it all; otherwise put together and sent as [`Conn::write`] does.
+    fn write_lifted(&self, framed: Vec<u8>, lifted: &etf::Lifted<'_>) -> bool {
+        if lifted.is_empty() {
+            return self.write(framed);
+        }
+        let total = framed.len() + lifted.iter().map(|(_, b)| b.len()).sum::<usize>();
+        let mut slices = Vec::with_capacity(2 * lifted.len() + 1);
+        let mut from = 0;
+        for &(at, bytes) in lifted {
+            slices.push(IoSlice::new(&framed[from..at]));
+            slices.push(IoSlice::new(bytes));
+            from = at;
+        }
+        slices.push(IoSlice::new(&framed[from..]));
+        let mut st = self.out.state.lock();
+        let written = match &st.half {
+            Some(half) if st.open && !st.busy => match half.try_write_vectored(&slices) {
+                Ok(n) => n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => 0,
+                Err(e) => {
+                    drop(st);
+                    tracing::debug!(peer = %self.peer, error = %e, "write failed");
+                    self.close();
+                    return false;
+                }
+            },
+            _ => 0,
+        };
+        if written == 0 {
+            // Nothing went out: put together, it goes the usual way.
+            drop(st);
+            let mut whole = Vec::with_capacity(total);
+            slices.iter().for_each(|s| whole.extend_from_slice(s));
+            return self.write(whole);
+        }
+        self.counters.bytes_out.fetch_add(total as u64, Relaxed);
+        self.counters.frames_out.fetch_add(1, Relaxed);
+        if written == total {
+            return true;
+        }
+        // Part went out: the rest goes to the writer task before anyone else's bytes
+        // (the lock is still held).
+        let mut rest = Vec::with_capacity(total - written);
+        let mut skip = written;
+        for slice in &slices {
+            if skip >= slice.len() {
+                skip -= slice.len();
+            } else {
+                rest.extend_from_slice(&slice[skip..]);
+                skip = 0;
+            }
+        }
+        st.queue.push_back(rest);
+        st.head = 0;
+        st.busy = true;
+        drop(st);
+        self.out.wake.notify_one();
+        true
     }
 
     /// Sends framed bytes (see [`Conn::encode`]): written to the socket now when

@@ -27,6 +27,34 @@ pub fn encode_bare_into(term: &Term, out: &mut Vec<u8>) -> Result<(), EncodeErro
     put(term, out)
 }
 
+/// Binaries at least this long are left out of the buffer by the `*_lifted` encoders.
+pub(crate) const LIFTED: usize = 16 * 1024;
+
+/// Binaries an encoding left where they are: each is `(position in the buffer, bytes)`,
+/// its bytes belonging at that position (so the encoded form is the buffer with each
+/// binary inserted at its position, in order). A writer sends them from the terms
+/// themselves (a vectored write) instead of copying them first.
+pub(crate) type Lifted<'t> = Vec<(usize, &'t [u8])>;
+
+/// [`encode_into`], leaving binaries of [`LIFTED`] bytes or more in `lifted`.
+pub(crate) fn encode_lifted<'t>(
+    term: &'t Term,
+    out: &mut Vec<u8>,
+    lifted: &mut Lifted<'t>,
+) -> Result<(), EncodeError> {
+    out.push(VERSION);
+    put_with(term, out, Some(lifted))
+}
+
+/// [`encode_bare_into`], leaving binaries of [`LIFTED`] bytes or more in `lifted`.
+pub(crate) fn encode_bare_lifted<'t>(
+    term: &'t Term,
+    out: &mut Vec<u8>,
+    lifted: &mut Lifted<'t>,
+) -> Result<(), EncodeError> {
+    put_with(term, out, Some(lifted))
+}
+
 fn len32(n: usize, what: &'static str) -> Result<[u8; 4], EncodeError> {
     u32::try_from(n)
         .map(u32::to_be_bytes)
@@ -69,6 +97,14 @@ fn put_big(negative: bool, magnitude: &[u8], out: &mut Vec<u8>) -> Result<(), En
 }
 
 fn put(term: &Term, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    put_with(term, out, None)
+}
+
+fn put_with<'t>(
+    term: &'t Term,
+    out: &mut Vec<u8>,
+    mut lifted: Option<&mut Lifted<'t>>,
+) -> Result<(), EncodeError> {
     match term {
         Term::Atom(a) => put_atom(a, out)?,
         Term::Integer(i) => {
@@ -95,7 +131,10 @@ fn put(term: &Term, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         Term::Binary(b) => {
             out.push(tag::BINARY);
             out.extend_from_slice(&len32(b.len(), "binary")?);
-            out.extend_from_slice(b);
+            match lifted {
+                Some(lifted) if b.len() >= LIFTED => lifted.push((out.len(), b)),
+                _ => out.extend_from_slice(b),
+            }
         }
         Term::BitBinary { bytes, bits } => {
             if bytes.is_empty() || !(1..=7).contains(bits) {
@@ -125,7 +164,7 @@ fn put(term: &Term, out: &mut Vec<u8>) -> Result<(), EncodeError> {
                     out.push(tag::LIST);
                     out.extend_from_slice(&len32(items.len(), "list")?);
                     for t in items {
-                        put(t, out)?;
+                        put_with(t, out, lifted.as_deref_mut())?;
                     }
                     out.push(tag::NIL);
                 }
@@ -138,9 +177,9 @@ fn put(term: &Term, out: &mut Vec<u8>) -> Result<(), EncodeError> {
             out.push(tag::LIST);
             out.extend_from_slice(&len32(items.len(), "list")?);
             for t in items {
-                put(t, out)?;
+                put_with(t, out, lifted.as_deref_mut())?;
             }
-            put(tail, out)?;
+            put_with(tail, out, lifted.as_deref_mut())?;
         }
         Term::Tuple(items) => {
             if let Ok(n) = u8::try_from(items.len()) {
@@ -151,7 +190,7 @@ fn put(term: &Term, out: &mut Vec<u8>) -> Result<(), EncodeError> {
                 out.extend_from_slice(&len32(items.len(), "tuple")?);
             }
             for t in items {
-                put(t, out)?;
+                put_with(t, out, lifted.as_deref_mut())?;
             }
         }
         Term::Map(pairs) => {
@@ -160,11 +199,12 @@ fn put(term: &Term, out: &mut Vec<u8>) -> Result<(), EncodeError> {
             let mut keys = Vec::with_capacity(if pairs.len() > 1 { pairs.len() } else { 0 });
             for (k, v) in pairs {
                 let start = out.len();
+                // Keys are compared as encoded bytes (below): they stay inline.
                 put(k, out)?;
                 if pairs.len() > 1 {
                     keys.push(start..out.len());
                 }
-                put(v, out)?;
+                put_with(v, out, lifted.as_deref_mut())?;
             }
             // OTP refuses a map with a key twice (and drops the connection).
             if keys.len() > 1 {
@@ -234,4 +274,41 @@ fn put(term: &Term, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The buffer with each lifted binary put back at its position.
+    fn joined(out: &[u8], lifted: &Lifted<'_>) -> Vec<u8> {
+        let mut whole = Vec::new();
+        let mut from = 0;
+        for &(at, bytes) in lifted {
+            whole.extend_from_slice(&out[from..at]);
+            whole.extend_from_slice(bytes);
+            from = at;
+        }
+        whole.extend_from_slice(&out[from..]);
+        whole
+    }
+
+    #[test]
+    fn lifted_binaries_put_back_give_the_inline_encoding() {
+        let big = |b: u8| Term::Binary(vec![b; LIFTED + usize::from(b)]);
+        let term = Term::tuple([
+            Term::atom("reply"),
+            big(1),
+            Term::List(vec![Term::Binary(vec![9; 10]), big(2)]),
+            Term::Map(vec![(big(3), big(4)), (Term::atom("k"), Term::Integer(1))]),
+        ]);
+        let inline = encode(&term).unwrap();
+        let (mut out, mut lifted) = (Vec::new(), Vec::new());
+        encode_lifted(&term, &mut out, &mut lifted).unwrap();
+        // The small binary and the map key stay in the buffer; 1, 2 and 4 are lifted.
+        let sizes: Vec<usize> = lifted.iter().map(|(_, b)| b.len()).collect();
+        assert_eq!(sizes, [LIFTED + 1, LIFTED + 2, LIFTED + 4]);
+        assert_eq!(joined(&out, &lifted), inline);
+        assert_eq!(out.len() + sizes.iter().sum::<usize>(), inline.len());
+    }
 }

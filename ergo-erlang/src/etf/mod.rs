@@ -8,6 +8,7 @@ pub use decode::{
     decode, decode_bare, decode_bare_prefix, decode_prefix, MAX_DEPTH, MAX_UNCOMPRESSED,
 };
 pub use encode::{encode, encode_bare_into, encode_into, MAX_ATOM_CHARS};
+pub(crate) use encode::{encode_bare_lifted, encode_lifted, Lifted};
 
 use thiserror::Error;
 
