@@ -268,6 +268,15 @@ async fn rust_calls_and_casts_an_erlang_gen_server() {
     got.sort_by_key(key);
     want.sort_by_key(key);
     assert_eq!(got, want);
+    // Binaries large enough to be written from where they are cross whole.
+    let big = Term::tuple([
+        Term::Binary((0..100_000u32).map(|i| i as u8).collect()),
+        Term::list([Term::Binary(vec![7; 20_000]), atom("end")]),
+    ]);
+    assert_eq!(
+        rust.dist.call_term(server, big.clone(), t).await.unwrap(),
+        big
+    );
     // A cast arrives as the gen_server's handle_cast.
     rust.dist
         .cast(server, Term::tuple([atom("hello"), Term::Integer(7)]))

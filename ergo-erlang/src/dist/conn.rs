@@ -131,7 +131,7 @@ impl Conn {
     /// `out` (see [`etf::Lifted`]) unless the message needs fragments.
     fn encode_with<'t>(
         &self,
-        control: &'t Term,
+        control: &Term,
         msg: Option<&'t Term>,
         out: &mut Vec<u8>,
         mut lifted: Option<&mut etf::Lifted<'t>>,
@@ -190,7 +190,7 @@ impl Conn {
     /// Sends framed bytes with binaries left out of them (see [`etf::Lifted`]): written
     /// from where they are with one vectored write when nothing is waiting and the
     /// socket takes it all; otherwise put together and sent as [`Conn::write`] does.
-    fn write_lifted(&self, framed: Vec<u8>, lifted: &etf::Lifted<'_>) -> bool {
+    pub(crate) fn write_lifted(&self, framed: Vec<u8>, lifted: &etf::Lifted<'_>) -> bool {
         if lifted.is_empty() {
             return self.write(framed);
         }
@@ -320,31 +320,45 @@ impl Conn {
         msg: &Term,
     ) -> Result<bool, etf::EncodeError> {
         let mut out = Vec::new();
-        self.encode_to(to, from, msg, &mut out)?;
-        Ok(self.write(out))
+        let mut lifted = Vec::new();
+        self.encode_with(
+            &send_control(to, from),
+            Some(msg),
+            &mut out,
+            Some(&mut lifted),
+        )?;
+        Ok(self.write_lifted(out, &lifted))
     }
 
-    /// Appends the frame(s) of `msg` to `to` from `from` to `out` (as [`Conn::encode`]).
-    pub(crate) fn encode_to(
+    /// Appends the frame(s) of `msg` to `to` from `from` to `out` (as [`Conn::encode`]),
+    /// leaving the message's large binaries in `lifted` (to be sent with
+    /// [`Conn::write_lifted`]).
+    pub(crate) fn encode_to_lifted<'t>(
         &self,
         to: &ErlTarget,
         from: &ErlPid,
-        msg: &Term,
+        msg: &'t Term,
         out: &mut Vec<u8>,
+        lifted: &mut etf::Lifted<'t>,
     ) -> Result<(), etf::EncodeError> {
-        let control = match to {
-            ErlTarget::Pid(p) => super::ctl(2, [Term::atom(""), Term::Pid(p.clone())]),
-            ErlTarget::Name { name, .. } => super::ctl(
-                6,
-                [Term::Pid(from.clone()), Term::atom(""), Term::atom(name)],
-            ),
-        };
-        self.encode(&control, Some(msg), out)
+        self.encode_with(&send_control(to, from), Some(msg), out, Some(lifted))
     }
 
     /// Closes the connection.
     pub fn close(&self) {
         let _ = self.closed.send(true);
+    }
+}
+
+/// The control message of a send to `to` from `from`: `SEND` to a pid, `REG_SEND` to a
+/// name.
+fn send_control(to: &ErlTarget, from: &ErlPid) -> Term {
+    match to {
+        ErlTarget::Pid(p) => super::ctl(2, [Term::atom(""), Term::Pid(p.clone())]),
+        ErlTarget::Name { name, .. } => super::ctl(
+            6,
+            [Term::Pid(from.clone()), Term::atom(""), Term::atom(name)],
+        ),
     }
 }
 

@@ -933,14 +933,15 @@ impl Shared {
         // The monitor and the request leave in one write. A request OTP would refuse
         // (a long atom, a duplicate map key) is refused here, before anything is sent.
         let mut out = Vec::new();
+        let mut lifted = Vec::new();
         let encoded = conn
             .encode(&monitor, None, &mut out)
-            .and_then(|()| conn.encode_to(&to, &me, &msg, &mut out));
+            .and_then(|()| conn.encode_to_lifted(&to, &me, &msg, &mut out, &mut lifted));
         if let Err(e) = encoded {
             self.calls.lock().remove(&mref);
             return Err(ErlCallError::Dist(DistError::Encode(e)));
         }
-        let sent = conn.write(out);
+        let sent = conn.write_lifted(out, &lifted);
         if !sent {
             self.calls.lock().remove(&mref);
             return Err(ErlCallError::NoConnection(peer));
