@@ -8,6 +8,17 @@
 //! `NEXT_IN_A_ROW` times in a row); a process out of budget goes to the back of the
 //! stealable queue. Idle scheduler threads spin briefly, then park; they are unparked
 //! when work arrives (never busy-polled).
+//!
+//! Hand-off: a connection's reader (a tokio task) that wins an idle process inside a
+//! [`batch`] keeps it (at most [`HAND_OFF`] per batch) and, when the batch ends, runs
+//! its turn in a task of its own on the same tokio worker thread (tokio's next-task
+//! slot: it runs as soon as the reader waits for the socket), instead of queueing it
+//! and waking a scheduler thread. A remote call then costs no thread hand-off on the
+//! callee's side, nor on the caller's (the reply wakes the caller the same way). The
+//! turn is a task of its own, not a call on the reader's stack, so a long handler holds
+//! a tokio worker but never the connection: the reader is woken on another worker. A
+//! process whose handed-off turn took longer than [`SLOW_TURN`] is not handed off
+//! again, and on a current-thread runtime nothing is (one thread runs both there).
 
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicU32, AtomicU64};
@@ -24,6 +35,16 @@ use crate::sync::{fence, Ordering};
 pub(crate) trait Runnable: Send + Sync + 'static {
     /// Runs until idle, out of budget, or awaiting. Re-schedules itself if needed.
     fn run(self: Arc<Self>);
+
+    /// False once a turn of it run off the schedulers was slow: it runs on scheduler
+    /// threads only from then on.
+    fn may_hand_off(&self) -> bool {
+        false
+    }
+
+    /// Takes note that a turn of it run off the schedulers took longer than
+    /// [`SLOW_TURN`].
+    fn slow_hand_off(&self) {}
 }
 
 pub(crate) type Task = Arc<dyn Runnable>;
@@ -97,6 +118,9 @@ pub(crate) fn schedule(task: Task) {
             }
         }
         None => {
+            let Some(task) = hold(task) else {
+                return;
+            };
             shared.injector.push(task);
             match BATCH.get() {
                 0 => wake_one(shared),
@@ -139,6 +163,100 @@ pub(crate) fn after_turn(work: Arc<dyn AfterTurn>) -> bool {
     true
 }
 
+/// Processes a batch may keep to run on its own thread (see the module docs); the
+/// others go to the schedulers.
+pub(crate) const HAND_OFF: usize = 4;
+/// A handed-off turn longer than this makes its process run on the schedulers only.
+pub(crate) const SLOW_TURN: Duration = Duration::from_millis(1);
+
+thread_local! {
+    /// Processes won from idle inside the current batch, kept for its end.
+    static HELD: RefCell<[Option<Task>; HAND_OFF]> = const { RefCell::new([const { None }; HAND_OFF]) };
+    /// This thread runs handed-off turns: what they wake goes to the schedulers.
+    static HANDING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Inside a batch (and not itself running handed-off turns), keeps `task` for the
+/// batch's end if there is room and the process may be handed off; gives it back
+/// otherwise.
+fn hold(task: Task) -> Option<Task> {
+    if BATCH.get() == 0 || HANDING.get() || !task.may_hand_off() {
+        return Some(task);
+    }
+    HELD.with_borrow_mut(|held| match held.iter_mut().find(|t| t.is_none()) {
+        Some(free) => {
+            *free = Some(task);
+            None
+        }
+        None => Some(task),
+    })
+}
+
+/// The processes a batch kept, to run once it ends.
+struct HandOff([Option<Task>; HAND_OFF]);
+
+impl HandOff {
+    /// Runs each kept process's turn (as one batch: what the turns write leaves at its
+    /// end, and what they wake goes to the schedulers).
+    fn run(mut self) {
+        struct Handing;
+        impl Drop for Handing {
+            fn drop(&mut self) {
+                HANDING.set(false);
+            }
+        }
+        HANDING.set(true);
+        let _handing = Handing;
+        batch(|| {
+            for task in self.0.iter_mut().filter_map(Option::take) {
+                let start = Instant::now();
+                task.clone().run();
+                if start.elapsed() > SLOW_TURN {
+                    task.slow_hand_off();
+                }
+            }
+        });
+    }
+}
+
+impl Drop for HandOff {
+    /// Kept processes that did not run (the runtime ended before the task did) go to
+    /// the schedulers.
+    fn drop(&mut self) {
+        let shared = shared();
+        let mut any = false;
+        for task in self.0.iter_mut().filter_map(Option::take) {
+            shared.injector.push(task);
+            any = true;
+        }
+        if any {
+            wake_one(shared);
+        }
+    }
+}
+
+/// At the end of a batch: the kept processes' turns run in a task of their own on this
+/// tokio worker (next in its queue), or, off a multi-threaded runtime, go to the
+/// schedulers.
+fn hand_off() {
+    let kept = HELD.with_borrow_mut(|held| {
+        if held[0].is_none() {
+            return None;
+        }
+        Some(HandOff(std::mem::replace(held, [const { None }; HAND_OFF])))
+    });
+    let Some(kept) = kept else { return };
+    if let Ok(handle) = Handle::try_current() {
+        if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
+            // A runtime shutting down drops the task, and `HandOff`'s drop queues what
+            // it kept on the schedulers.
+            handle.spawn(async move { kept.run() });
+            return;
+        }
+    }
+    drop(kept);
+}
+
 fn run_after_turn() {
     while let Some(work) = AFTER.with_borrow_mut(|after| after.pop()) {
         work.after_turn();
@@ -165,6 +283,13 @@ pub(crate) fn batch<R>(f: impl FnOnce() -> R) -> R {
                     wake_one(shared());
                 }
                 run_after_turn();
+                if std::thread::panicking() {
+                    drop(HELD.with_borrow_mut(|held| {
+                        HandOff(std::mem::replace(held, [const { None }; HAND_OFF]))
+                    }));
+                } else {
+                    hand_off();
+                }
             }
         }
     }
@@ -190,7 +315,12 @@ pub(crate) fn reschedule(task: Task) {
                 wake_one(shared());
             }
         }
-        None => schedule(task),
+        None => {
+            // Never kept for the batch's end: it had its turn here.
+            let shared = shared();
+            shared.injector.push(task);
+            wake_one(shared);
+        }
     }
 }
 

@@ -10,6 +10,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
+use ergo_runtime::dist::Dist;
 use ergo_runtime::Atom;
 use parking_lot::Mutex;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
@@ -491,23 +492,68 @@ async fn reader(
             _ = closed.wait_for(|c| *c) => return Err(ReadEnd::Closed),
             f = tokio::time::timeout(silence, read_frame(&mut r, max)) => f.map_err(|_| ReadEnd::Silent)??,
         };
-        let Some(body) = frame else { continue };
-        conn.counters
-            .bytes_in
-            .fetch_add(4 + body.len() as u64, Relaxed);
-        conn.counters.frames_in.fetch_add(1, Relaxed);
-        let handled = if conn.flags & super::flags::FRAGMENTS == 0 {
-            super::control::handle_frame(shared, conn, &body)
-        } else {
-            match reassembly.accept(&body, shared.options.max_message) {
-                Ok(Arrival::Whole) => super::control::handle_frame(shared, conn, &body),
-                Ok(Arrival::Pending) => Ok(()),
-                Ok(Arrival::Done(data)) => super::control::handle_terms(shared, conn, &data, false),
-                Err(what) => Err(what),
+        // This frame and every whole one already read behind it are one batch: the
+        // processes they wake are woken once, and an idle one runs its turn on this
+        // thread when the batch ends (see `Dist::batch`).
+        Dist::batch(|| {
+            let mut frame = frame;
+            loop {
+                if let Some(body) = frame {
+                    handle(shared, conn, &mut reassembly, &body)?;
+                }
+                match buffered_frame(&mut r, max)? {
+                    Some(next) => frame = next,
+                    None => return Ok::<(), ReadEnd>(()),
+                }
             }
-        };
-        if let Err(what) = handled {
-            return Err(ReadEnd::Invalid(what));
-        }
+        })?;
     }
+}
+
+/// Handles one frame (a tick is `None`), reassembling fragments.
+fn handle(
+    shared: &Arc<Shared>,
+    conn: &Arc<Conn>,
+    reassembly: &mut Reassembly,
+    body: &[u8],
+) -> Result<(), ReadEnd> {
+    conn.counters
+        .bytes_in
+        .fetch_add(4 + body.len() as u64, Relaxed);
+    conn.counters.frames_in.fetch_add(1, Relaxed);
+    let handled = if conn.flags & super::flags::FRAGMENTS == 0 {
+        super::control::handle_frame(shared, conn, body)
+    } else {
+        match reassembly.accept(body, shared.options.max_message) {
+            Ok(Arrival::Whole) => super::control::handle_frame(shared, conn, body),
+            Ok(Arrival::Pending) => Ok(()),
+            Ok(Arrival::Done(data)) => super::control::handle_terms(shared, conn, &data, false),
+            Err(what) => Err(what),
+        }
+    };
+    handled.map_err(ReadEnd::Invalid)
+}
+
+/// The next frame if it is already whole in the read buffer (`Some(None)` for a
+/// tick), taken out of it; `None` if more must be read first.
+fn buffered_frame<R: AsyncRead + Unpin>(
+    r: &mut tokio::io::BufReader<R>,
+    max: u32,
+) -> Result<Option<Option<Vec<u8>>>, ReadEnd> {
+    use tokio::io::AsyncBufRead;
+    let buffered = r.buffer();
+    let Some(head) = buffered.first_chunk::<4>() else {
+        return Ok(None);
+    };
+    let len = u32::from_be_bytes(*head);
+    if len > max {
+        return Err(ReadEnd::TooLarge(len));
+    }
+    let end = 4 + len as usize;
+    if buffered.len() < end {
+        return Ok(None);
+    }
+    let body = (len > 0).then(|| buffered[4..end].to_vec());
+    std::pin::Pin::new(r).consume(end);
+    Ok(Some(body))
 }

@@ -36,6 +36,9 @@ pub(crate) mod flag {
     pub const COMPRESS: u8 = 32;
     /// Envelopes held while suspended wait in the side structure.
     pub const HELD: u8 = 64;
+    /// A turn run off the schedulers by a connection's reader was slow: the process
+    /// runs on scheduler threads only (see `sched`'s hand-off).
+    pub const SLOW: u8 = 128;
 }
 
 /// A system signal, queued like a message but handled by the runtime.

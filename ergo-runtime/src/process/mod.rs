@@ -440,6 +440,14 @@ impl<A: Actor> Wake for Cell<A> {
 }
 
 impl<A: Actor> sched::Runnable for Cell<A> {
+    fn may_hand_off(&self) -> bool {
+        !self.core.has_flag(flag::SLOW)
+    }
+
+    fn slow_hand_off(&self) {
+        self.core.set_flag(flag::SLOW, true);
+    }
+
     fn run(self: Arc<Self>) {
         let inner = self.core.node.inner();
         let timed = inner
