@@ -16,9 +16,11 @@
 //! and waking a scheduler thread. A remote call then costs no thread hand-off on the
 //! callee's side, nor on the caller's (the reply wakes the caller the same way). The
 //! turn is a task of its own, not a call on the reader's stack, so a long handler holds
-//! a tokio worker but never the connection: the reader is woken on another worker. A
-//! process whose handed-off turn took longer than [`SLOW_TURN`] is not handed off
-//! again, and on a current-thread runtime nothing is (one thread runs both there).
+//! a tokio worker but never the connection: the reader is woken on another worker.
+//! That worker is held for one turn at most: a process whose handed-off turn took
+//! longer than [`SLOW_TURN`] runs its next turns on the schedulers (more of them each
+//! time it happens again). On a current-thread runtime nothing is handed off (its one
+//! thread runs the readers too).
 
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicU32, AtomicU64};
@@ -36,8 +38,8 @@ pub(crate) trait Runnable: Send + Sync + 'static {
     /// Runs until idle, out of budget, or awaiting. Re-schedules itself if needed.
     fn run(self: Arc<Self>);
 
-    /// False once a turn of it run off the schedulers was slow: it runs on scheduler
-    /// threads only from then on.
+    /// False while it runs on scheduler threads only (a turn of it run off the
+    /// schedulers was slow).
     fn may_hand_off(&self) -> bool {
         false
     }

@@ -445,10 +445,13 @@ impl<A: Actor> sched::Runnable for Cell<A> {
     }
 
     fn slow_hand_off(&self) {
-        self.core.set_flag(flag::SLOW, true);
+        self.core.demote();
     }
 
     fn run(self: Arc<Self>) {
+        if self.core.has_flag(flag::SLOW) && sched::on_scheduler() {
+            self.core.count_demoted_turn();
+        }
         let inner = self.core.node.inner();
         let timed = inner
             .run_time_accounting
