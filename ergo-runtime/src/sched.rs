@@ -195,7 +195,12 @@ fn hold(task: Task) -> Option<Task> {
 }
 
 /// The processes a batch kept, to run once it ends.
-struct HandOff([Option<Task>; HAND_OFF]);
+struct HandOff {
+    tasks: [Option<Task>; HAND_OFF],
+    /// The socket the batch's reader reads, watched after the turns (see
+    /// [`reading_from`]).
+    source: Option<Source>,
+}
 
 impl HandOff {
     /// Runs each kept process's turn (as one batch: what the turns write leaves at its
@@ -210,7 +215,7 @@ impl HandOff {
         HANDING.set(true);
         let _handing = Handing;
         batch(|| {
-            for task in self.0.iter_mut().filter_map(Option::take) {
+            for task in self.tasks.iter_mut().filter_map(Option::take) {
                 let start = Instant::now();
                 task.clone().run();
                 if start.elapsed() > SLOW_TURN {
@@ -218,6 +223,9 @@ impl HandOff {
                 }
             }
         });
+        if let Some(source) = self.source {
+            source.wait_readable(READ_SPIN);
+        }
     }
 }
 
@@ -227,7 +235,7 @@ impl Drop for HandOff {
     fn drop(&mut self) {
         let shared = shared();
         let mut any = false;
-        for task in self.0.iter_mut().filter_map(Option::take) {
+        for task in self.tasks.iter_mut().filter_map(Option::take) {
             shared.injector.push(task);
             any = true;
         }
@@ -241,13 +249,22 @@ impl Drop for HandOff {
 /// tokio worker (next in its queue), or, off a multi-threaded runtime, go to the
 /// schedulers.
 fn hand_off() {
+    let source = SOURCE.take();
+    let bulk = BULK.replace(false);
     let kept = HELD.with_borrow_mut(|held| {
         if held[0].is_none() {
             return None;
         }
-        Some(HandOff(std::mem::replace(held, [const { None }; HAND_OFF])))
+        Some(HandOff {
+            tasks: std::mem::replace(held, [const { None }; HAND_OFF]),
+            source,
+        })
     });
     let Some(kept) = kept else { return };
+    if bulk {
+        // A stream: the reader goes on reading while a scheduler thread handles it.
+        return drop(kept);
+    }
     if let Ok(handle) = Handle::try_current() {
         if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
             // A runtime shutting down drops the task, and `HandOff`'s drop queues what
@@ -257,6 +274,65 @@ fn hand_off() {
         }
     }
     drop(kept);
+}
+
+/// How long a thread that ran handed-off turns watches its reader's socket for the
+/// next bytes before it lets its worker sleep: about a round trip, so that the answer
+/// to what the turns sent (or the next request) finds the thread awake (a sleeping
+/// core costs more to wake than a socket costs to watch). It yields the core between
+/// looks, so any other thread ready to run there runs at once.
+pub(crate) const READ_SPIN: Duration = Duration::from_micros(50);
+
+/// A socket a reader reads.
+#[derive(Clone, Copy)]
+struct Source(#[cfg_attr(not(unix), allow(dead_code))] i32);
+
+impl Source {
+    /// Watches the socket until it has bytes to read, for up to `limit`.
+    fn wait_readable(self, limit: Duration) {
+        #[cfg(unix)]
+        {
+            let start = Instant::now();
+            loop {
+                let mut probe = libc::pollfd {
+                    fd: self.0,
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                // SAFETY: one valid `pollfd`, no wait. A descriptor closed (or even
+                // reused) meanwhile only ends the watch early.
+                let ready = unsafe { libc::poll(&mut probe, 1, 0) };
+                if ready != 0 || start.elapsed() >= limit {
+                    return;
+                }
+                std::thread::yield_now();
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = limit;
+    }
+}
+
+thread_local! {
+    /// The socket the current batch's reader reads.
+    static SOURCE: Cell<Option<Source>> = const { Cell::new(None) };
+    /// The current batch is part of a stream (see [`BULK_FRAMES`]).
+    static BULK: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Frames in one batch beyond which the batch is part of a stream rather than a
+/// request and its answer: the processes it wakes go to the schedulers, so that the
+/// reader goes on reading while they work (in parallel, on another core).
+pub(crate) const BULK_FRAMES: u64 = 16;
+
+/// Inside a batch: the reader reads socket `fd`, and took `frames` frames so far. If
+/// the batch hands processes off, the thread that runs their turns then watches `fd`
+/// briefly ([`READ_SPIN`]) before it lets its worker sleep.
+pub(crate) fn reading_from(fd: Option<i32>, frames: u64) {
+    if BATCH.get() > 0 {
+        SOURCE.set(fd.map(Source));
+        BULK.set(frames > BULK_FRAMES);
+    }
 }
 
 fn run_after_turn() {
@@ -286,8 +362,11 @@ pub(crate) fn batch<R>(f: impl FnOnce() -> R) -> R {
                 }
                 run_after_turn();
                 if std::thread::panicking() {
-                    drop(HELD.with_borrow_mut(|held| {
-                        HandOff(std::mem::replace(held, [const { None }; HAND_OFF]))
+                    SOURCE.set(None);
+                    BULK.set(false);
+                    drop(HELD.with_borrow_mut(|held| HandOff {
+                        tasks: std::mem::replace(held, [const { None }; HAND_OFF]),
+                        source: None,
                     }));
                 } else {
                     hand_off();

@@ -263,6 +263,10 @@ impl Conn {
 /// makes it the connection to `peer.name` (closing any older one).
 pub(crate) fn start(shared: Arc<Shared>, stream: DistStream, peer: Peer) -> Arc<Conn> {
     let (closed, closed_rx) = watch::channel(false);
+    #[cfg(unix)]
+    let fd = Some(stream.raw_fd());
+    #[cfg(not(unix))]
+    let fd = None;
     let (read, write) = stream.into_split();
     let (half, tls) = match write {
         DistWrite::Plain(half) => (Some(Arc::new(half)), None),
@@ -306,7 +310,7 @@ pub(crate) fn start(shared: Arc<Shared>, stream: DistStream, peer: Peer) -> Arc<
     tokio::spawn(writer(conn.clone(), tls, closed_rx.clone(), tick));
     let reader_conn = conn.clone();
     tokio::spawn(async move {
-        let result = reader(&shared, &reader_conn, read, closed_rx).await;
+        let result = reader(&shared, &reader_conn, read, fd, closed_rx).await;
         match result {
             Err(e @ ReadEnd::Invalid(_)) => shared.node.log_limiter().log(
                 "erlang: invalid input",
@@ -471,6 +475,7 @@ async fn reader(
     shared: &Arc<Shared>,
     conn: &Arc<Conn>,
     r: DistRead,
+    fd: Option<i32>,
     mut closed: watch::Receiver<bool>,
 ) -> Result<(), ReadEnd> {
     // Frame headers and small frames come out of one buffer, not a read each.
@@ -487,23 +492,49 @@ async fn reader(
         shared.options.max_frame
     };
     let mut reassembly = Reassembly::default();
+    // One timer for the connection's life, pushed back only when it fires (not one
+    // per frame): it fires `silence` after the last frame at the earliest.
+    let quiet = tokio::time::sleep(silence);
+    tokio::pin!(quiet);
+    let mut last_frame = tokio::time::Instant::now();
     loop {
-        let frame = tokio::select! {
-            _ = closed.wait_for(|c| *c) => return Err(ReadEnd::Closed),
-            f = tokio::time::timeout(silence, read_frame(&mut r, max)) => f.map_err(|_| ReadEnd::Silent)??,
+        let frame = {
+            // Kept across the timer's firings: reading a frame is not cancel-safe.
+            let read = read_frame(&mut r, max);
+            tokio::pin!(read);
+            loop {
+                tokio::select! {
+                    biased;
+                    f = &mut read => break f?,
+                    _ = closed.wait_for(|c| *c) => return Err(ReadEnd::Closed),
+                    () = &mut quiet => {
+                        let due = last_frame + silence;
+                        if tokio::time::Instant::now() >= due {
+                            return Err(ReadEnd::Silent);
+                        }
+                        quiet.as_mut().reset(due);
+                    }
+                }
+            }
         };
+        last_frame = tokio::time::Instant::now();
         // This frame and every whole one already read behind it are one batch: the
         // processes they wake are woken once, and an idle one runs its turn on this
         // thread when the batch ends (see `Dist::batch`).
         Dist::batch(|| {
             let mut frame = frame;
+            let mut frames = 0;
             loop {
                 if let Some(body) = frame {
                     handle(shared, conn, &mut reassembly, &body)?;
+                    frames += 1;
                 }
                 match buffered_frame(&mut r, max)? {
                     Some(next) => frame = next,
-                    None => return Ok::<(), ReadEnd>(()),
+                    None => {
+                        Dist::reading_from(fd, frames);
+                        return Ok::<(), ReadEnd>(());
+                    }
                 }
             }
         })?;
