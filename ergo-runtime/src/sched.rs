@@ -246,15 +246,13 @@ impl Drop for HandOff {
 }
 
 /// At the end of a batch: the kept processes' turns run in a task of their own on this
-/// tokio worker (next in its queue), or, off a multi-threaded runtime, go to the
-/// schedulers.
+/// tokio worker (next in its queue), or, for a stream or off a multi-threaded runtime,
+/// go to the schedulers.
 fn hand_off() {
     let source = SOURCE.take();
     let bulk = BULK.replace(false);
     let kept = HELD.with_borrow_mut(|held| {
-        if held[0].is_none() {
-            return None;
-        }
+        held[0].as_ref()?;
         Some(HandOff {
             tasks: std::mem::replace(held, [const { None }; HAND_OFF]),
             source,
