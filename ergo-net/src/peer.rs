@@ -281,6 +281,7 @@ impl Peer {
         if added > 0 {
             state.frames_out += 1;
             state.bytes_out += added;
+            Dist::sent();
         }
         if state.owner == Owner::Idle && !state.buf.is_empty() {
             if state.stream.is_some() && Dist::after_turn(slot.clone()) {

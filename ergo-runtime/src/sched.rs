@@ -214,6 +214,7 @@ impl HandOff {
         }
         HANDING.set(true);
         let _handing = Handing;
+        SENT.set(false);
         batch(|| {
             for task in self.tasks.iter_mut().filter_map(Option::take) {
                 let start = Instant::now();
@@ -223,7 +224,8 @@ impl HandOff {
                 }
             }
         });
-        if let Some(source) = self.source {
+        // Only turns that sent something over the network wait for an answer.
+        if let Some(source) = self.source.filter(|_| SENT.replace(false)) {
             source.wait_readable(READ_SPIN);
         }
     }
@@ -274,8 +276,8 @@ fn hand_off() {
     drop(kept);
 }
 
-/// How long a thread that ran handed-off turns watches its reader's socket for the
-/// next bytes before it lets its worker sleep: about a round trip, so that the answer
+/// How long a thread that ran handed-off turns that wrote to a connection watches its
+/// reader's socket for the next bytes before it lets its worker sleep: about a round trip, so that the answer
 /// to what the turns sent (or the next request) finds the thread awake (a sleeping
 /// core costs more to wake than a socket costs to watch). It yields the core between
 /// looks, so any other thread ready to run there runs at once.
@@ -316,6 +318,14 @@ thread_local! {
     static SOURCE: Cell<Option<Source>> = const { Cell::new(None) };
     /// The current batch is part of a stream (see [`BULK_FRAMES`]).
     static BULK: Cell<bool> = const { Cell::new(false) };
+    /// Something was written to a connection from this thread (see [`sent`]).
+    static SENT: Cell<bool> = const { Cell::new(false) };
+}
+
+/// A transport wrote to a connection from the current thread: a thread running
+/// handed-off turns that sent something waits briefly for the answer.
+pub(crate) fn sent() {
+    SENT.set(true);
 }
 
 /// Frames in one batch beyond which the batch is part of a stream rather than a

@@ -167,6 +167,7 @@ impl Conn {
         if framed.is_empty() {
             return true;
         }
+        Dist::sent();
         let counters = &self.counters;
         counters.bytes_out.fetch_add(framed.len() as u64, Relaxed);
         // A tick (an empty frame) is not a message.

@@ -110,12 +110,21 @@ impl Dist {
     /// At the end of a [`Dist::batch`]'s work: the reader reads the socket `fd` and
     /// handled `frames` frames in the batch. A batch of more than 16 frames is taken
     /// for part of a stream: the processes it wakes go to the scheduler threads (the
-    /// reader goes on reading meanwhile). Otherwise, if the batch hands processes off,
-    /// the thread that runs their turns watches `fd` for up to about a round trip
+    /// reader goes on reading meanwhile). Otherwise, if the batch hands processes off
+    /// and their turns write to a connection ([`Dist::sent`]), the thread that runs
+    /// them watches `fd` for up to about a round trip
     /// (50 µs, yielding its core between looks) before it lets its worker sleep, so
     /// that the reply to what the turns sent finds it awake.
     pub fn reading_from(fd: Option<i32>, frames: u64) {
         crate::sched::reading_from(fd, frames)
+    }
+
+    /// The current thread wrote to a connection (a transport's write path calls it):
+    /// handed-off turns that sent something make their thread wait briefly for the
+    /// answer (see [`Dist::reading_from`]); turns that only took messages do not.
+    #[inline]
+    pub fn sent() {
+        crate::sched::sent()
     }
 
     /// The local process `pid` (of this incarnation), held for a run of deliveries to it
