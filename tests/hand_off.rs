@@ -1,6 +1,6 @@
 //! Hand-off scheduling over the native network, two nodes in one OS process on
 //! 127.0.0.1, on a multi-threaded tokio runtime whose workers are named: a process
-//! woken by a remote message runs its turn on the connection reader's worker (no
+//! woken by a remote request runs its turn on the connection reader's worker (no
 //! scheduler thread involved), on the callee's side and on the caller's (the reply);
 //! and a handler that blocks there holds that worker only, never the connection: the
 //! same connection keeps carrying messages and calls to other processes meanwhile.
@@ -66,11 +66,12 @@ pub struct Blocker {
 
 #[actor]
 impl Blocker {
-    #[handle_cast]
-    fn block(&mut self) {
+    /// A call (a request is what a reader hands off): true once released.
+    #[handle_call]
+    fn block(&mut self) -> bool {
         let _ = self.entered.send(thread_name());
         // Bounded: a test that never releases fails on its own guard first.
-        let _ = self.release.recv_timeout(Duration::from_secs(120));
+        self.release.recv_timeout(Duration::from_secs(120)).is_ok()
     }
 }
 
@@ -149,7 +150,7 @@ fn a_handler_blocking_a_reader_worker_does_not_stop_its_connection() {
             guard("lookup", a.lookup_remote("counter", "hand_b2@127.0.0.1"))
                 .await
                 .unwrap();
-        blocker.block().unwrap();
+        let blocked = tokio::spawn(async move { blocker.block().await });
         let mut ran_on = None;
         eventually("the blocker's handler to start", || {
             ran_on = entered.try_recv().ok();
@@ -174,6 +175,8 @@ fn a_handler_blocking_a_reader_worker_does_not_stop_its_connection() {
         }
         assert_eq!(casts, 100);
         release.send(()).unwrap();
+        let answer = guard("the blocked call's answer", blocked).await.unwrap();
+        assert_eq!(answer, Ok(true));
         a.stop().await.unwrap();
         b.stop().await.unwrap();
     });

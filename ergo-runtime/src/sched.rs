@@ -178,11 +178,11 @@ thread_local! {
     static HANDING: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Inside a batch (and not itself running handed-off turns), keeps `task` for the
-/// batch's end if there is room and the process may be handed off; gives it back
-/// otherwise.
+/// Inside a batch that carries a request or an answer (see [`exchange`]; and not
+/// itself running handed-off turns), keeps `task` for the batch's end if there is room
+/// and the process may be handed off; gives it back otherwise.
 fn hold(task: Task) -> Option<Task> {
-    if BATCH.get() == 0 || HANDING.get() || !task.may_hand_off() {
+    if BATCH.get() == 0 || HANDING.get() || !EXCHANGE.get() || !task.may_hand_off() {
         return Some(task);
     }
     HELD.with_borrow_mut(|held| match held.iter_mut().find(|t| t.is_none()) {
@@ -253,6 +253,7 @@ impl Drop for HandOff {
 fn hand_off() {
     let source = SOURCE.take();
     let bulk = BULK.replace(false);
+    let exchange = EXCHANGE.replace(false);
     let kept = HELD.with_borrow_mut(|held| {
         held[0].as_ref()?;
         Some(HandOff {
@@ -261,8 +262,9 @@ fn hand_off() {
         })
     });
     let Some(kept) = kept else { return };
-    if bulk {
-        // A stream: the reader goes on reading while a scheduler thread handles it.
+    if bulk || !exchange {
+        // A stream, or messages nobody waits on: the reader goes on reading while a
+        // scheduler thread handles them.
         return drop(kept);
     }
     if let Ok(handle) = Handle::try_current() {
@@ -320,6 +322,18 @@ thread_local! {
     static BULK: Cell<bool> = const { Cell::new(false) };
     /// Something was written to a connection from this thread (see [`sent`]).
     static SENT: Cell<bool> = const { Cell::new(false) };
+    /// The current batch carries a request or an answer (see [`exchange`]).
+    static EXCHANGE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Inside a batch: it carries a request or the answer to one, which someone waits
+/// for (called before the delivery). Only processes woken from then on are handed
+/// off; messages alone (casts, a stream) leave them to the schedulers, so that
+/// reading and handling overlap.
+pub(crate) fn exchange() {
+    if BATCH.get() > 0 {
+        EXCHANGE.set(true);
+    }
 }
 
 /// A transport wrote to a connection from the current thread: a thread running
@@ -372,6 +386,7 @@ pub(crate) fn batch<R>(f: impl FnOnce() -> R) -> R {
                 if std::thread::panicking() {
                     SOURCE.set(None);
                     BULK.set(false);
+                    EXCHANGE.set(false);
                     drop(HELD.with_borrow_mut(|held| HandOff {
                         tasks: std::mem::replace(held, [const { None }; HAND_OFF]),
                         source: None,

@@ -93,8 +93,9 @@ impl Dist {
     /// Runs `f` as one batch of deliveries (a transport's reader decoding what one read
     /// returned), and work deferred with [`Dist::after_turn`] at its end.
     ///
-    /// Hand-off: on a worker of a multi-threaded tokio runtime, up to a few processes
-    /// the batch wins from idle are kept, and their turns run in a task of their own
+    /// Hand-off: on a worker of a multi-threaded tokio runtime, in a batch that
+    /// carries a request or an answer ([`Dist::exchange`]), up to a few processes the
+    /// batch wins from idle are kept, and their turns run in a task of their own
     /// on the same worker once the batch ends (next in the worker's queue, as soon as
     /// the reader waits for its socket), instead of waking a scheduler thread: a
     /// request and its reply cost no thread hand-off. A handler that runs long there
@@ -117,6 +118,15 @@ impl Dist {
     /// that the reply to what the turns sent finds it awake.
     pub fn reading_from(fd: Option<i32>, frames: u64) {
         crate::sched::reading_from(fd, frames)
+    }
+
+    /// Inside a [`Dist::batch`]: the batch carries a request, or the answer to one
+    /// (a transport's reader calls it as it decodes them). Only such a batch hands
+    /// processes off (see [`Dist::batch`]); a batch of plain messages leaves them to
+    /// the scheduler threads, so that reading and handling overlap.
+    #[inline]
+    pub fn exchange() {
+        crate::sched::exchange()
     }
 
     /// The current thread wrote to a connection (a transport's write path calls it):
