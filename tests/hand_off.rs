@@ -150,7 +150,10 @@ fn a_handler_blocking_a_reader_worker_does_not_stop_its_connection() {
             guard("lookup", a.lookup_remote("counter", "hand_b2@127.0.0.1"))
                 .await
                 .unwrap();
-        let blocked = tokio::spawn(async move { blocker.block().await });
+        // Answered only once released: no deadline of its own (the guard bounds it).
+        let blocked = tokio::spawn(async move {
+            blocker.block().timeout(Duration::from_secs(600)).await
+        });
         let mut ran_on = None;
         eventually("the blocker's handler to start", || {
             ran_on = entered.try_recv().ok();
