@@ -151,9 +151,8 @@ fn a_handler_blocking_a_reader_worker_does_not_stop_its_connection() {
                 .await
                 .unwrap();
         // Answered only once released: no deadline of its own (the guard bounds it).
-        let blocked = tokio::spawn(async move {
-            blocker.block().timeout(Duration::from_secs(600)).await
-        });
+        let blocked =
+            tokio::spawn(async move { blocker.block().timeout(Duration::from_secs(600)).await });
         let mut ran_on = None;
         eventually("the blocker's handler to start", || {
             ran_on = entered.try_recv().ok();
