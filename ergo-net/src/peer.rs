@@ -132,6 +132,8 @@ impl AfterTurn for Slot {
             let spare = std::mem::take(&mut state.spare);
             (stream, std::mem::replace(&mut state.buf, spare))
         };
+        // On the socket from this thread: a turn run here may wait for the answer.
+        Dist::sent();
         for round in 1..=FLUSH_ROUNDS {
             let written = write_now(&stream, &out);
             let mut state = self.state.lock();
@@ -281,7 +283,6 @@ impl Peer {
         if added > 0 {
             state.frames_out += 1;
             state.bytes_out += added;
-            Dist::sent();
         }
         if state.owner == Owner::Idle && !state.buf.is_empty() {
             if state.stream.is_some() && Dist::after_turn(slot.clone()) {

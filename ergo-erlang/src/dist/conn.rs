@@ -167,7 +167,6 @@ impl Conn {
         if framed.is_empty() {
             return true;
         }
-        Dist::sent();
         let counters = &self.counters;
         counters.bytes_out.fetch_add(framed.len() as u64, Relaxed);
         // A tick (an empty frame) is not a message.
@@ -192,6 +191,8 @@ impl Conn {
             st.queue.push_back(framed);
             return true;
         }
+        // On the socket from this thread: a turn run here may wait for the answer.
+        Dist::sent();
         let written = match half.try_write(&framed) {
             Ok(n) => n,
             Err(e) if e.kind() == ErrorKind::WouldBlock => 0,

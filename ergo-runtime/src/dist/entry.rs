@@ -129,7 +129,9 @@ impl Dist {
         crate::sched::exchange()
     }
 
-    /// The current thread wrote to a connection (a transport's write path calls it):
+    /// The current thread wrote to a connection's socket itself (a transport's write
+    /// path calls it; not when it leaves the bytes to a writer task, which has yet to
+    /// run):
     /// handed-off turns that sent something make their thread wait briefly for the
     /// answer (see [`Dist::reading_from`]); turns that only took messages do not.
     #[inline]
