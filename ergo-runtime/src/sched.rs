@@ -10,7 +10,10 @@
 //! when work arrives (never busy-polled).
 //!
 //! Hand-off: a connection's reader (a tokio task) that wins an idle process inside a
-//! [`batch`] keeps it (at most [`HAND_OFF`] per batch) and, when the batch ends, runs
+//! [`batch`] carrying a request or an answer ([`exchange`]; plain messages and streams
+//! go to the schedulers, so that reading and handling overlap) keeps it (at most
+//! [`HAND_OFF`] per batch, none for a batch over [`BULK_FRAMES`]) and, when the batch
+//! ends, runs
 //! its turn in a task of its own on the same tokio worker thread (tokio's next-task
 //! slot: it runs as soon as the reader waits for the socket), instead of queueing it
 //! and waking a scheduler thread. A remote call then costs no thread hand-off on the
@@ -20,7 +23,9 @@
 //! That worker is held for one turn at most: a process whose handed-off turn took
 //! longer than [`SLOW_TURN`] runs its next turns on the schedulers (more of them each
 //! time it happens again). On a current-thread runtime nothing is handed off (its one
-//! thread runs the readers too).
+//! thread runs the readers too). A thread whose handed-off turns wrote to a socket
+//! then watches the reader's socket for up to [`READ_SPIN`] before its worker sleeps,
+//! so that the answer finds it awake.
 
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicU32, AtomicU64};
