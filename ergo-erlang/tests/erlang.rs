@@ -32,6 +32,12 @@ impl Example {
         "hello".into()
     }
 
+    /// `thread` → the name of the thread that runs this handler.
+    #[handle_call]
+    fn thread(&mut self) -> String {
+        std::thread::current().name().unwrap_or("").to_owned()
+    }
+
     /// `whoami` → this process's pid.
     #[handle_call]
     fn whoami(&mut self, ctx: &mut Context<Self>) -> Pid {
@@ -120,6 +126,28 @@ impl Rust {
 
 fn atom(a: &str) -> Term {
     Term::atom(a)
+}
+
+/// A call from Erlang to an idle process runs its handler on the connection reader's
+/// tokio worker (hand-off), not on a scheduler thread.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_erlang_call_runs_on_the_connections_reader_worker() {
+    let rust = rust_node("cookiehandoff").await;
+    let n = rust.node.name();
+    let eval = format!(
+        "N = '{n}',
+         [ergo_test:say(\"THREAD ~s\", [gen_server:call({{example, N}}, thread)])
+          || _ <- [1, 2, 3]],
+         halt()."
+    );
+    let mut erl = Erl::start(&unique("e"), "cookiehandoff", &eval);
+    for _ in 0..3 {
+        // A worker of the test's runtime, not one of ergo's schedulers.
+        let line = erl.line("THREAD").await;
+        assert!(line.starts_with("THREAD tokio-"), "{line}");
+    }
+    erl.exited().await;
+    rust.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

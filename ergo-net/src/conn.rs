@@ -7,8 +7,8 @@
 //! (up to 64 KiB, more for a bigger frame), and the complete frames in it are decoded in
 //! place and delivered as one batch.
 //!
-//! Every read has a deadline (`peer_timeout`): a peer silent at a frame boundary or in
-//! the middle of a frame is declared lost. Writers send a keepalive every `keepalive`
+//! A peer that sends nothing for `peer_timeout`, at a frame boundary or in the middle
+//! of a frame, is declared lost (one timer per connection, not one per read). Writers send a keepalive every `keepalive`
 //! whatever the traffic, and an acceptor answers each with a pong on the same
 //! connection, so the dialing side too notices a peer that stopped reading. Any
 //! framing or size error closes the connection and declares the peer lost; nothing is
@@ -537,6 +537,10 @@ const READ_BUFFER: usize = 64 * 1024;
 /// frame in it is decoded in place and handled as one batch (the processes it wakes
 /// are woken once, the replies and acks it writes leave in one write per connection).
 async fn read_loop(net: Arc<Network>, peer: Arc<Peer>, stream: NetStream) {
+    #[cfg(unix)]
+    let fd = Some(stream.raw_fd());
+    #[cfg(not(unix))]
+    let fd = None;
     let (mut stream, mut write) = stream.into_split();
     let mut pong = Vec::new();
     let _ = frame::encode(&mut pong, &Header::Pong, 0, |_| Ok(()));
@@ -550,6 +554,11 @@ async fn read_loop(net: Arc<Network>, peer: Arc<Peer>, stream: NetStream) {
         options.assembly_timeout,
     );
     let deadline = net.options.peer_timeout;
+    // One timer for the connection's life, pushed back only when it fires (not one
+    // per read): it fires `deadline` after the last read at the earliest.
+    let silence = tokio::time::sleep(deadline);
+    tokio::pin!(silence);
+    let mut last_read = tokio::time::Instant::now();
     let mut buf = vec![0u8; READ_BUFFER];
     // Unhandled bytes are `buf[start..end]`.
     let (mut start, mut end) = (0usize, 0usize);
@@ -609,6 +618,7 @@ async fn read_loop(net: Arc<Network>, peer: Arc<Peer>, stream: NetStream) {
                 start += 4 + len;
                 frames += 1;
             }
+            Dist::reading_from(fd, frames);
             Ok(())
         });
         if frames > 0 {
@@ -631,14 +641,28 @@ async fn read_loop(net: Arc<Network>, peer: Arc<Peer>, stream: NetStream) {
             buf.resize(need, 0);
         }
         let mid_frame = end > start;
-        match tokio::time::timeout(deadline, stream.read(&mut buf[end..])).await {
-            Ok(Ok(0) | Err(_)) => break ReadError::Closed,
-            Ok(Ok(n)) => {
+        let read = loop {
+            tokio::select! {
+                biased;
+                read = stream.read(&mut buf[end..]) => break Some(read),
+                () = &mut silence => {
+                    let due = last_read + deadline;
+                    if tokio::time::Instant::now() >= due {
+                        break None;
+                    }
+                    silence.as_mut().reset(due);
+                }
+            }
+        };
+        match read {
+            Some(Ok(0) | Err(_)) => break ReadError::Closed,
+            Some(Ok(n)) => {
                 end += n;
+                last_read = tokio::time::Instant::now();
                 peer.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
             }
-            Err(_) if mid_frame => break ReadError::SilentMidFrame,
-            Err(_) => break ReadError::Silent,
+            None if mid_frame => break ReadError::SilentMidFrame,
+            None => break ReadError::Silent,
         }
     };
     let node = net.node.name().as_str();

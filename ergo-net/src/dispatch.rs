@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use ergo_runtime::dist::{LocalProcess, RemoteError};
+use ergo_runtime::dist::{Dist, LocalProcess, RemoteError};
 use ergo_runtime::{Down, Pid, Priority, Reason, Target};
 
 use crate::frame::{Header, WireTarget};
@@ -147,6 +147,7 @@ pub(crate) fn handle(
             priority: p,
             tag,
         } => {
+            Dist::exchange();
             let process = resolve(net, &to);
             // Replies take the slot of (callee → caller), like the callee's own sends.
             let callee = process.map_or(target_id(&to), |p| p.id());
@@ -178,6 +179,7 @@ pub(crate) fn handle(
             }
         }
         Header::Reply { tag, status } | Header::Ack { tag, status } => {
+            Dist::exchange();
             if let Some(pending) = peer.take_pending(tag) {
                 pending(status.map(|()| payload).map_err(PendingError::Remote));
             }

@@ -132,6 +132,8 @@ impl AfterTurn for Slot {
             let spare = std::mem::take(&mut state.spare);
             (stream, std::mem::replace(&mut state.buf, spare))
         };
+        // On the socket from this thread: a turn run here may wait for the answer.
+        Dist::sent();
         for round in 1..=FLUSH_ROUNDS {
             let written = write_now(&stream, &out);
             let mut state = self.state.lock();

@@ -8,6 +8,24 @@
 //! `NEXT_IN_A_ROW` times in a row); a process out of budget goes to the back of the
 //! stealable queue. Idle scheduler threads spin briefly, then park; they are unparked
 //! when work arrives (never busy-polled).
+//!
+//! Hand-off: a connection's reader (a tokio task) that wins an idle process inside a
+//! [`batch`] carrying a request or an answer ([`exchange`]; plain messages and streams
+//! go to the schedulers, so that reading and handling overlap) keeps it (at most
+//! [`HAND_OFF`] per batch, none for a batch over [`BULK_FRAMES`]) and, when the batch
+//! ends, runs
+//! its turn in a task of its own on the same tokio worker thread (tokio's next-task
+//! slot: it runs as soon as the reader waits for the socket), instead of queueing it
+//! and waking a scheduler thread. A remote call then costs no thread hand-off on the
+//! callee's side, nor on the caller's (the reply wakes the caller the same way). The
+//! turn is a task of its own, not a call on the reader's stack, so a long handler holds
+//! a tokio worker but never the connection: the reader is woken on another worker.
+//! That worker is held for one turn at most: a process whose handed-off turn took
+//! longer than [`SLOW_TURN`] runs its next turns on the schedulers (more of them each
+//! time it happens again). On a current-thread runtime nothing is handed off (its one
+//! thread runs the readers too). A thread whose handed-off turns wrote to a socket
+//! then watches the reader's socket for up to [`READ_SPIN`] before its worker sleeps,
+//! so that the answer finds it awake.
 
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicU32, AtomicU64};
@@ -24,6 +42,16 @@ use crate::sync::{fence, Ordering};
 pub(crate) trait Runnable: Send + Sync + 'static {
     /// Runs until idle, out of budget, or awaiting. Re-schedules itself if needed.
     fn run(self: Arc<Self>);
+
+    /// False while it runs on scheduler threads only (a turn of it run off the
+    /// schedulers was slow).
+    fn may_hand_off(&self) -> bool {
+        false
+    }
+
+    /// Takes note that a turn of it run off the schedulers took longer than
+    /// [`SLOW_TURN`].
+    fn slow_hand_off(&self) {}
 }
 
 pub(crate) type Task = Arc<dyn Runnable>;
@@ -97,6 +125,9 @@ pub(crate) fn schedule(task: Task) {
             }
         }
         None => {
+            let Some(task) = hold(task) else {
+                return;
+            };
             shared.injector.push(task);
             match BATCH.get() {
                 0 => wake_one(shared),
@@ -139,6 +170,198 @@ pub(crate) fn after_turn(work: Arc<dyn AfterTurn>) -> bool {
     true
 }
 
+/// Processes a batch may keep to run on its own thread (see the module docs); the
+/// others go to the schedulers.
+pub(crate) const HAND_OFF: usize = 4;
+/// A handed-off turn longer than this makes its process run on the schedulers only.
+pub(crate) const SLOW_TURN: Duration = Duration::from_millis(1);
+
+thread_local! {
+    /// Processes won from idle inside the current batch, kept for its end.
+    static HELD: RefCell<[Option<Task>; HAND_OFF]> = const { RefCell::new([const { None }; HAND_OFF]) };
+    /// This thread runs handed-off turns: what they wake goes to the schedulers.
+    static HANDING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Inside a batch that carries a request or an answer (see [`exchange`]; and not
+/// itself running handed-off turns), keeps `task` for the batch's end if there is room
+/// and the process may be handed off; gives it back otherwise.
+fn hold(task: Task) -> Option<Task> {
+    if BATCH.get() == 0 || HANDING.get() || !EXCHANGE.get() || !task.may_hand_off() {
+        return Some(task);
+    }
+    HELD.with_borrow_mut(|held| match held.iter_mut().find(|t| t.is_none()) {
+        Some(free) => {
+            *free = Some(task);
+            None
+        }
+        None => Some(task),
+    })
+}
+
+/// The processes a batch kept, to run once it ends.
+struct HandOff {
+    tasks: [Option<Task>; HAND_OFF],
+    /// The socket the batch's reader reads, watched after the turns (see
+    /// [`reading_from`]).
+    source: Option<Source>,
+}
+
+impl HandOff {
+    /// Runs each kept process's turn (as one batch: what the turns write leaves at its
+    /// end, and what they wake goes to the schedulers).
+    fn run(mut self) {
+        struct Handing;
+        impl Drop for Handing {
+            fn drop(&mut self) {
+                HANDING.set(false);
+            }
+        }
+        HANDING.set(true);
+        let _handing = Handing;
+        SENT.set(false);
+        batch(|| {
+            for task in self.tasks.iter_mut().filter_map(Option::take) {
+                let start = Instant::now();
+                task.clone().run();
+                if start.elapsed() > SLOW_TURN {
+                    task.slow_hand_off();
+                }
+            }
+        });
+        // Only turns that sent something over the network wait for an answer.
+        if let Some(source) = self.source.filter(|_| SENT.replace(false)) {
+            source.wait_readable(READ_SPIN);
+        }
+    }
+}
+
+impl Drop for HandOff {
+    /// Kept processes that did not run (the runtime ended before the task did) go to
+    /// the schedulers.
+    fn drop(&mut self) {
+        let shared = shared();
+        let mut any = false;
+        for task in self.tasks.iter_mut().filter_map(Option::take) {
+            shared.injector.push(task);
+            any = true;
+        }
+        if any {
+            wake_one(shared);
+        }
+    }
+}
+
+/// At the end of a batch: the kept processes' turns run in a task of their own on this
+/// tokio worker (next in its queue), or, for a stream or off a multi-threaded runtime,
+/// go to the schedulers.
+fn hand_off() {
+    let source = SOURCE.take();
+    let bulk = BULK.replace(false);
+    let exchange = EXCHANGE.replace(false);
+    let kept = HELD.with_borrow_mut(|held| {
+        held[0].as_ref()?;
+        Some(HandOff {
+            tasks: std::mem::replace(held, [const { None }; HAND_OFF]),
+            source,
+        })
+    });
+    let Some(kept) = kept else { return };
+    if bulk || !exchange {
+        // A stream, or messages nobody waits on: the reader goes on reading while a
+        // scheduler thread handles them.
+        return drop(kept);
+    }
+    if let Ok(handle) = Handle::try_current() {
+        if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
+            // A runtime shutting down drops the task, and `HandOff`'s drop queues what
+            // it kept on the schedulers.
+            handle.spawn(async move { kept.run() });
+            return;
+        }
+    }
+    drop(kept);
+}
+
+/// How long a thread that ran handed-off turns that wrote to a connection watches its
+/// reader's socket for the next bytes before it lets its worker sleep: about a round trip, so that the answer
+/// to what the turns sent (or the next request) finds the thread awake (a sleeping
+/// core costs more to wake than a socket costs to watch). It yields the core between
+/// looks, so any other thread ready to run there runs at once.
+pub(crate) const READ_SPIN: Duration = Duration::from_micros(50);
+
+/// A socket a reader reads.
+#[derive(Clone, Copy)]
+struct Source(#[cfg_attr(not(unix), allow(dead_code))] i32);
+
+impl Source {
+    /// Watches the socket until it has bytes to read, for up to `limit`.
+    fn wait_readable(self, limit: Duration) {
+        #[cfg(unix)]
+        {
+            let start = Instant::now();
+            loop {
+                let mut probe = libc::pollfd {
+                    fd: self.0,
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                // SAFETY: one valid `pollfd`, no wait. A descriptor closed (or even
+                // reused) meanwhile only ends the watch early.
+                let ready = unsafe { libc::poll(&mut probe, 1, 0) };
+                if ready != 0 || start.elapsed() >= limit {
+                    return;
+                }
+                std::thread::yield_now();
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = limit;
+    }
+}
+
+thread_local! {
+    /// The socket the current batch's reader reads.
+    static SOURCE: Cell<Option<Source>> = const { Cell::new(None) };
+    /// The current batch is part of a stream (see [`BULK_FRAMES`]).
+    static BULK: Cell<bool> = const { Cell::new(false) };
+    /// Something was written to a connection from this thread (see [`sent`]).
+    static SENT: Cell<bool> = const { Cell::new(false) };
+    /// The current batch carries a request or an answer (see [`exchange`]).
+    static EXCHANGE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Inside a batch: it carries a request or the answer to one, which someone waits
+/// for (called before the delivery). Only processes woken from then on are handed
+/// off; messages alone (casts, a stream) leave them to the schedulers, so that
+/// reading and handling overlap.
+pub(crate) fn exchange() {
+    if BATCH.get() > 0 {
+        EXCHANGE.set(true);
+    }
+}
+
+/// A transport wrote to a connection from the current thread: a thread running
+/// handed-off turns that sent something waits briefly for the answer.
+pub(crate) fn sent() {
+    SENT.set(true);
+}
+
+/// Frames in one batch beyond which the batch is part of a stream rather than a
+/// request and its answer: the processes it wakes go to the schedulers, so that the
+/// reader goes on reading while they work (in parallel, on another core).
+pub(crate) const BULK_FRAMES: u64 = 16;
+
+/// Inside a batch: the reader reads socket `fd`, and took `frames` frames so far. If
+/// the batch hands processes off, the thread that runs their turns then watches `fd`
+/// briefly ([`READ_SPIN`]) before it lets its worker sleep.
+pub(crate) fn reading_from(fd: Option<i32>, frames: u64) {
+    if BATCH.get() > 0 {
+        SOURCE.set(fd.map(Source));
+        BULK.set(frames > BULK_FRAMES);
+    }
+}
+
 fn run_after_turn() {
     while let Some(work) = AFTER.with_borrow_mut(|after| after.pop()) {
         work.after_turn();
@@ -165,6 +388,17 @@ pub(crate) fn batch<R>(f: impl FnOnce() -> R) -> R {
                     wake_one(shared());
                 }
                 run_after_turn();
+                if std::thread::panicking() {
+                    SOURCE.set(None);
+                    BULK.set(false);
+                    EXCHANGE.set(false);
+                    drop(HELD.with_borrow_mut(|held| HandOff {
+                        tasks: std::mem::replace(held, [const { None }; HAND_OFF]),
+                        source: None,
+                    }));
+                } else {
+                    hand_off();
+                }
             }
         }
     }
@@ -190,7 +424,12 @@ pub(crate) fn reschedule(task: Task) {
                 wake_one(shared());
             }
         }
-        None => schedule(task),
+        None => {
+            // Never kept for the batch's end: it had its turn here.
+            let shared = shared();
+            shared.injector.push(task);
+            wake_one(shared);
+        }
     }
 }
 

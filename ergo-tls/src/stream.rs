@@ -28,6 +28,16 @@ pub enum StreamWrite {
 }
 
 impl Stream {
+    /// The socket's descriptor (clear text or under TLS).
+    #[cfg(unix)]
+    pub fn raw_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        match self {
+            Stream::Plain(s) => s.as_raw_fd(),
+            Stream::Tls(s) => s.get_ref().0.as_raw_fd(),
+        }
+    }
+
     /// Its two halves, for a reader and a writer task.
     pub fn into_split(self) -> (StreamRead, StreamWrite) {
         match self {

@@ -10,6 +10,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
+use ergo_runtime::dist::Dist;
 use ergo_runtime::Atom;
 use parking_lot::Mutex;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
@@ -280,6 +281,8 @@ impl Conn {
             st.queue.push_back(framed);
             return true;
         }
+        // On the socket from this thread: a turn run here may wait for the answer.
+        Dist::sent();
         let written = match half.try_write(&framed) {
             Ok(n) => n,
             Err(e) if e.kind() == ErrorKind::WouldBlock => 0,
@@ -366,6 +369,10 @@ fn send_control(to: &ErlTarget, from: &ErlPid) -> Term {
 /// makes it the connection to `peer.name` (closing any older one).
 pub(crate) fn start(shared: Arc<Shared>, stream: DistStream, peer: Peer) -> Arc<Conn> {
     let (closed, closed_rx) = watch::channel(false);
+    #[cfg(unix)]
+    let fd = Some(stream.raw_fd());
+    #[cfg(not(unix))]
+    let fd = None;
     let (read, write) = stream.into_split();
     let (half, tls) = match write {
         DistWrite::Plain(half) => (Some(Arc::new(half)), None),
@@ -409,7 +416,7 @@ pub(crate) fn start(shared: Arc<Shared>, stream: DistStream, peer: Peer) -> Arc<
     tokio::spawn(writer(conn.clone(), tls, closed_rx.clone(), tick));
     let reader_conn = conn.clone();
     tokio::spawn(async move {
-        let result = reader(&shared, &reader_conn, read, closed_rx).await;
+        let result = reader(&shared, &reader_conn, read, fd, closed_rx).await;
         match result {
             Err(e @ ReadEnd::Invalid(_)) => shared.node.log_limiter().log(
                 "erlang: invalid input",
@@ -574,6 +581,7 @@ async fn reader(
     shared: &Arc<Shared>,
     conn: &Arc<Conn>,
     r: DistRead,
+    fd: Option<i32>,
     mut closed: watch::Receiver<bool>,
 ) -> Result<(), ReadEnd> {
     // Frame headers and small frames come out of one buffer, not a read each.
@@ -590,28 +598,99 @@ async fn reader(
         shared.options.max_frame
     };
     let mut reassembly = Reassembly::default();
+    // One timer for the connection's life, pushed back only when it fires (not one
+    // per frame): it fires `silence` after the last frame at the earliest.
+    let quiet = tokio::time::sleep(silence);
+    tokio::pin!(quiet);
+    let mut last_frame = tokio::time::Instant::now();
     loop {
-        let frame = tokio::select! {
-            _ = closed.wait_for(|c| *c) => return Err(ReadEnd::Closed),
-            f = tokio::time::timeout(silence, read_frame(&mut r, max)) => f.map_err(|_| ReadEnd::Silent)??,
-        };
-        let Some(body) = frame else { continue };
-        conn.counters
-            .bytes_in
-            .fetch_add(4 + body.len() as u64, Relaxed);
-        conn.counters.frames_in.fetch_add(1, Relaxed);
-        let handled = if conn.flags & super::flags::FRAGMENTS == 0 {
-            super::control::handle_frame(shared, conn, &body)
-        } else {
-            match reassembly.accept(&body, shared.options.max_message) {
-                Ok(Arrival::Whole) => super::control::handle_frame(shared, conn, &body),
-                Ok(Arrival::Pending) => Ok(()),
-                Ok(Arrival::Done(data)) => super::control::handle_terms(shared, conn, &data, false),
-                Err(what) => Err(what),
+        let frame = {
+            // Kept across the timer's firings: reading a frame is not cancel-safe.
+            let read = read_frame(&mut r, max);
+            tokio::pin!(read);
+            loop {
+                tokio::select! {
+                    biased;
+                    f = &mut read => break f?,
+                    _ = closed.wait_for(|c| *c) => return Err(ReadEnd::Closed),
+                    () = &mut quiet => {
+                        let due = last_frame + silence;
+                        if tokio::time::Instant::now() >= due {
+                            return Err(ReadEnd::Silent);
+                        }
+                        quiet.as_mut().reset(due);
+                    }
+                }
             }
         };
-        if let Err(what) = handled {
-            return Err(ReadEnd::Invalid(what));
-        }
+        last_frame = tokio::time::Instant::now();
+        // This frame and every whole one already read behind it are one batch: the
+        // processes they wake are woken once, and an idle one runs its turn on this
+        // thread when the batch ends (see `Dist::batch`).
+        Dist::batch(|| {
+            let mut frame = frame;
+            let mut frames = 0;
+            loop {
+                if let Some(body) = frame {
+                    handle(shared, conn, &mut reassembly, &body)?;
+                    frames += 1;
+                }
+                match buffered_frame(&mut r, max)? {
+                    Some(next) => frame = next,
+                    None => {
+                        Dist::reading_from(fd, frames);
+                        return Ok::<(), ReadEnd>(());
+                    }
+                }
+            }
+        })?;
     }
+}
+
+/// Handles one frame (a tick is `None`), reassembling fragments.
+fn handle(
+    shared: &Arc<Shared>,
+    conn: &Arc<Conn>,
+    reassembly: &mut Reassembly,
+    body: &[u8],
+) -> Result<(), ReadEnd> {
+    conn.counters
+        .bytes_in
+        .fetch_add(4 + body.len() as u64, Relaxed);
+    conn.counters.frames_in.fetch_add(1, Relaxed);
+    let handled = if conn.flags & super::flags::FRAGMENTS == 0 {
+        super::control::handle_frame(shared, conn, body)
+    } else {
+        match reassembly.accept(body, shared.options.max_message) {
+            Ok(Arrival::Whole) => super::control::handle_frame(shared, conn, body),
+            Ok(Arrival::Pending) => Ok(()),
+            Ok(Arrival::Done(data)) => super::control::handle_terms(shared, conn, &data, false),
+            Err(what) => Err(what),
+        }
+    };
+    handled.map_err(ReadEnd::Invalid)
+}
+
+/// The next frame if it is already whole in the read buffer (`Some(None)` for a
+/// tick), taken out of it; `None` if more must be read first.
+fn buffered_frame<R: AsyncRead + Unpin>(
+    r: &mut tokio::io::BufReader<R>,
+    max: u32,
+) -> Result<Option<Option<Vec<u8>>>, ReadEnd> {
+    use tokio::io::AsyncBufRead;
+    let buffered = r.buffer();
+    let Some(head) = buffered.first_chunk::<4>() else {
+        return Ok(None);
+    };
+    let len = u32::from_be_bytes(*head);
+    if len > max {
+        return Err(ReadEnd::TooLarge(len));
+    }
+    let end = 4 + len as usize;
+    if buffered.len() < end {
+        return Ok(None);
+    }
+    let body = (len > 0).then(|| buffered[4..end].to_vec());
+    std::pin::Pin::new(r).consume(end);
+    Ok(Some(body))
 }

@@ -5,6 +5,7 @@
 use std::any::{Any, TypeId};
 use std::sync::Arc;
 
+use ergo_runtime::dist::Dist;
 use ergo_runtime::{CallError, Priority, SendError, Target};
 
 use super::conn::{Conn, PASS_THROUGH};
@@ -276,6 +277,7 @@ fn dispatch(
             peer_pid(conn, items.get(1))?;
             let alias = reference(items.get(2))?;
             let msg = need_msg()?;
+            Dist::exchange();
             let call = shared.calls.lock().remove(alias);
             match (call, reply_of(msg)) {
                 (Some(call), Ok(reply)) => {
@@ -404,6 +406,7 @@ fn deliver_to_pid(shared: &Arc<Shared>, conn: &Arc<Conn>, to: &ErlPid, msg: Term
     if local.id() == 0 {
         // Replies to calls this node made: {Ref, Reply}.
         if let Some([Term::Ref(r), _]) = msg.as_tuple() {
+            Dist::exchange();
             let call = shared.calls.lock().remove(r);
             if let (Some(call), Ok(reply)) = (call, reply_of(msg)) {
                 let _ = call.tx.send(Ok(reply));
@@ -840,6 +843,7 @@ fn deliver_one<M: Any + Send + std::fmt::Debug>(shared: &Arc<Shared>, target: Ta
 
 /// Hands a gen_server call to a local process; its answer goes back to the caller.
 fn deliver_call(shared: &Arc<Shared>, conn: &Arc<Conn>, target: Target, call: GenCall) {
+    Dist::exchange();
     let replier = match target {
         Target::Pid(pid) => ErlPid::from_pid(pid),
         _ => shared.node_pid(),

@@ -116,6 +116,32 @@ impl Erl {
         }
     }
 
+    /// The next lines the node prints that start with each of `prefixes`, whatever
+    /// the order they come in (others are skipped); in the order of `prefixes`.
+    pub async fn lines_any_order(&mut self, prefixes: &[&str]) -> Vec<String> {
+        let mut found: Vec<Option<String>> = vec![None; prefixes.len()];
+        let wait = async {
+            while found.iter().any(Option::is_none) {
+                match self.lines.next_line().await {
+                    Ok(Some(l)) => {
+                        let slot = prefixes
+                            .iter()
+                            .zip(found.iter_mut())
+                            .find(|(p, f)| f.is_none() && l.starts_with(**p));
+                        if let Some((_, f)) = slot {
+                            *f = Some(l);
+                        }
+                    }
+                    other => panic!("erl ended before printing {prefixes:?}: {other:?}"),
+                }
+            }
+        };
+        tokio::time::timeout(GUARD, wait)
+            .await
+            .unwrap_or_else(|_| panic!("erl did not print {prefixes:?} in time"));
+        found.into_iter().flatten().collect()
+    }
+
     /// The next line the node prints that starts with `prefix` (others are skipped).
     pub async fn line(&mut self, prefix: &str) -> String {
         let wait = async {

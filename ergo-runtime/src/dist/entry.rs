@@ -91,11 +91,52 @@ impl Dist {
     }
 
     /// Runs `f` as one batch of deliveries (a transport's reader decoding what one read
-    /// returned): processes it wakes are queued at once, but sleeping scheduler threads
-    /// are woken for the first and at the end only, and work deferred with
-    /// [`Dist::after_turn`] runs at the end.
+    /// returned), and work deferred with [`Dist::after_turn`] at its end.
+    ///
+    /// Hand-off: on a worker of a multi-threaded tokio runtime, in a batch that
+    /// carries a request or an answer ([`Dist::exchange`]), up to a few processes the
+    /// batch wins from idle are kept, and their turns run in a task of their own
+    /// on the same worker once the batch ends (next in the worker's queue, as soon as
+    /// the reader waits for its socket), instead of waking a scheduler thread: a
+    /// request and its reply cost no thread hand-off. A handler that runs long there
+    /// holds that worker for one turn (never the reader, which goes on on another
+    /// worker), and its process then runs on the scheduler threads for a while. Other
+    /// processes are queued on the schedulers at once, a sleeping scheduler thread
+    /// woken for the first and at the end only. Call it from a tokio task, holding no
+    /// lock.
     pub fn batch<R>(f: impl FnOnce() -> R) -> R {
         crate::sched::batch(f)
+    }
+
+    /// At the end of a [`Dist::batch`]'s work: the reader reads the socket `fd` and
+    /// handled `frames` frames in the batch. A batch of more than 16 frames is taken
+    /// for part of a stream: the processes it wakes go to the scheduler threads (the
+    /// reader goes on reading meanwhile). Otherwise, if the batch hands processes off
+    /// and their turns write to a connection ([`Dist::sent`]), the thread that runs
+    /// them watches `fd` for up to about a round trip
+    /// (50 µs, yielding its core between looks) before it lets its worker sleep, so
+    /// that the reply to what the turns sent finds it awake.
+    pub fn reading_from(fd: Option<i32>, frames: u64) {
+        crate::sched::reading_from(fd, frames)
+    }
+
+    /// Inside a [`Dist::batch`]: the batch carries a request, or the answer to one
+    /// (a transport's reader calls it as it decodes them). Only such a batch hands
+    /// processes off (see [`Dist::batch`]); a batch of plain messages leaves them to
+    /// the scheduler threads, so that reading and handling overlap.
+    #[inline]
+    pub fn exchange() {
+        crate::sched::exchange()
+    }
+
+    /// The current thread wrote to a connection's socket itself (a transport's write
+    /// path calls it; not when it leaves the bytes to a writer task, which has yet to
+    /// run):
+    /// handed-off turns that sent something make their thread wait briefly for the
+    /// answer (see [`Dist::reading_from`]); turns that only took messages do not.
+    #[inline]
+    pub fn sent() {
+        crate::sched::sent()
     }
 
     /// The local process `pid` (of this incarnation), held for a run of deliveries to it

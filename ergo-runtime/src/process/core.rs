@@ -36,6 +36,10 @@ pub(crate) mod flag {
     pub const COMPRESS: u8 = 32;
     /// Envelopes held while suspended wait in the side structure.
     pub const HELD: u8 = 64;
+    /// A turn run off the schedulers by a connection's reader was slow: the process
+    /// runs on scheduler threads only for a while (see `sched`'s hand-off and
+    /// [`Core::demote`](super::Core::demote)).
+    pub const SLOW: u8 = 128;
 }
 
 /// A system signal, queued like a message but handled by the runtime.
@@ -97,6 +101,10 @@ pub(crate) struct Side {
     pub(crate) parent: Option<Pid>,
     /// Nanoseconds spent in turns while run-time accounting was on.
     pub(crate) run_time: u64,
+    /// Slow turns run off the schedulers (see `flag::SLOW`), up to 10.
+    pub(crate) slow_strikes: u32,
+    /// Scheduler turns left before the process may run off the schedulers again.
+    pub(crate) demoted_turns: u32,
     /// This process's compression threshold for remote sends (see `flag::COMPRESS`).
     pub(crate) compress_above: Option<usize>,
     /// What arrived while the process was suspended (a `VecDeque<Envelope<A>>` of its
@@ -176,6 +184,27 @@ impl Core {
     pub(crate) fn add_run_time(&self, nanos: u64) {
         let mut side = self.side_or_init().lock();
         side.run_time = side.run_time.wrapping_add(nanos);
+    }
+
+    /// A turn of the process run off the schedulers was slow: its next `16 << strikes`
+    /// turns (strikes counted over its life, up to 10) run on scheduler threads. A
+    /// turn stretched once by preemption costs little; a handler that is slow every
+    /// time is handed off less and less often.
+    pub(crate) fn demote(&self) {
+        let mut side = self.side_or_init().lock();
+        side.slow_strikes = (side.slow_strikes + 1).min(10);
+        side.demoted_turns = 16 << side.slow_strikes;
+        drop(side);
+        self.set_flag(flag::SLOW, true);
+    }
+
+    /// A demoted process ran a turn on a scheduler thread: one fewer to go.
+    pub(crate) fn count_demoted_turn(&self) {
+        let mut side = self.side_or_init().lock();
+        side.demoted_turns = side.demoted_turns.saturating_sub(1);
+        if side.demoted_turns == 0 {
+            self.set_flag(flag::SLOW, false);
+        }
     }
 
     /// Nanoseconds spent running while accounting was on.

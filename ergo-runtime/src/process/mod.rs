@@ -443,7 +443,18 @@ impl<A: Actor> Wake for Cell<A> {
 }
 
 impl<A: Actor> sched::Runnable for Cell<A> {
+    fn may_hand_off(&self) -> bool {
+        !self.core.has_flag(flag::SLOW)
+    }
+
+    fn slow_hand_off(&self) {
+        self.core.demote();
+    }
+
     fn run(self: Arc<Self>) {
+        if self.core.has_flag(flag::SLOW) && sched::on_scheduler() {
+            self.core.count_demoted_turn();
+        }
         let inner = self.core.node.inner();
         let timed = inner
             .run_time_accounting
