@@ -206,16 +206,20 @@ impl Conn {
         slices.push(IoSlice::new(&framed[from..]));
         let mut st = self.out.state.lock();
         let written = match &st.half {
-            Some(half) if st.open && !st.busy => match half.try_write_vectored(&slices) {
-                Ok(n) => n,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => 0,
-                Err(e) => {
-                    drop(st);
-                    tracing::debug!(peer = %self.peer, error = %e, "write failed");
-                    self.close();
-                    return false;
+            Some(half) if st.open && !st.busy => {
+                // On the socket from this thread: a turn run here may wait for the answer.
+                Dist::sent();
+                match half.try_write_vectored(&slices) {
+                    Ok(n) => n,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => 0,
+                    Err(e) => {
+                        drop(st);
+                        tracing::debug!(peer = %self.peer, error = %e, "write failed");
+                        self.close();
+                        return false;
+                    }
                 }
-            },
+            }
             _ => 0,
         };
         if written == 0 {
