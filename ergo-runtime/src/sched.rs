@@ -114,29 +114,35 @@ fn start() -> &'static Shared {
 /// *next* slot: it runs right after the current turn, on the same core, while what it
 /// was sent is still in cache (it cannot be stolen; a previous occupant moves to the
 /// stealable queue).
+#[inline]
 pub(crate) fn schedule(task: Task) {
-    let shared = shared();
     match LOCAL.get() {
         Some(local) => {
             if let Some(previous) = NEXT.replace(Some(task)) {
                 local.push(previous);
                 // More than one waiting here: let a parked sibling steal.
-                wake_one(shared);
+                wake_one(shared());
             }
         }
-        None => {
-            let Some(task) = hold(task) else {
-                return;
-            };
-            shared.injector.push(task);
-            match BATCH.get() {
-                0 => wake_one(shared),
-                // The first process of a batch is woken at once (no added latency);
-                // the others at the end, with one wake-up.
-                _ if !BATCH_WOKE.replace(true) => wake_one(shared),
-                _ => HELD_WAKE.set(true),
-            }
-        }
+        None => schedule_from_outside(task),
+    }
+}
+
+/// [`schedule`] off the scheduler threads: kept for a batch's hand-off, or queued on
+/// the injector.
+#[inline(never)]
+fn schedule_from_outside(task: Task) {
+    let Some(task) = hold(task) else {
+        return;
+    };
+    let shared = shared();
+    shared.injector.push(task);
+    match BATCH.get() {
+        0 => wake_one(shared),
+        // The first process of a batch is woken at once (no added latency);
+        // the others at the end, with one wake-up.
+        _ if !BATCH_WOKE.replace(true) => wake_one(shared),
+        _ => HELD_WAKE.set(true),
     }
 }
 
