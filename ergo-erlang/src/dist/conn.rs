@@ -188,6 +188,19 @@ impl Conn {
         Ok(())
     }
 
+    /// What a sender's own write to the socket took: its byte count (0 when the socket
+    /// is full), or `None` when the connection failed (logged; the caller closes it).
+    fn took(&self, result: std::io::Result<usize>) -> Option<usize> {
+        match result {
+            Ok(n) => Some(n),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => Some(0),
+            Err(e) => {
+                tracing::debug!(peer = %self.peer, error = %e, "write failed");
+                None
+            }
+        }
+    }
+
     /// Sends framed bytes with binaries left out of them (see [`etf::Lifted`]): written
     /// from where they are with one vectored write when nothing is waiting and the
     /// socket takes it all; otherwise put together and sent as [`Conn::write`] does.
@@ -209,16 +222,12 @@ impl Conn {
             Some(half) if st.open && !st.busy => {
                 // On the socket from this thread: a turn run here may wait for the answer.
                 Dist::sent();
-                match half.try_write_vectored(&slices) {
-                    Ok(n) => n,
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => 0,
-                    Err(e) => {
-                        drop(st);
-                        tracing::debug!(peer = %self.peer, error = %e, "write failed");
-                        self.close();
-                        return false;
-                    }
-                }
+                let Some(n) = self.took(half.try_write_vectored(&slices)) else {
+                    drop(st);
+                    self.close();
+                    return false;
+                };
+                n
             }
             _ => 0,
         };
@@ -287,15 +296,10 @@ impl Conn {
         }
         // On the socket from this thread: a turn run here may wait for the answer.
         Dist::sent();
-        let written = match half.try_write(&framed) {
-            Ok(n) => n,
-            Err(e) if e.kind() == ErrorKind::WouldBlock => 0,
-            Err(e) => {
-                drop(st);
-                tracing::debug!(peer = %self.peer, error = %e, "write failed");
-                self.close();
-                return false;
-            }
+        let Some(written) = self.took(half.try_write(&framed)) else {
+            drop(st);
+            self.close();
+            return false;
         };
         if written == framed.len() {
             return true;
