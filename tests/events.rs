@@ -357,6 +357,8 @@ async fn a_lost_node_ends_its_events_for_remote_subscribers() {
     let at = "events_pub2@127.0.0.1".to_string();
     let producer = b.spawn(Producer::default()).await.unwrap();
     producer.start(0, false).await.unwrap();
+    // Registered with its event: a subscriber from another node finds it at once.
+    assert!(b.whereis("ergo_event_relay").is_some());
     let sub = a.spawn(Subscriber::default()).await.unwrap();
     assert_eq!(sub.monitor_remote(at.clone()).await, Ok(vec![]));
     assert_eq!(demand_until(&producer, 1).await, vec![true]);

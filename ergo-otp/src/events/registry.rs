@@ -5,6 +5,7 @@
 
 use std::any::{Any, TypeId};
 use std::collections::VecDeque;
+use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -167,11 +168,18 @@ pub(super) fn register<M: Clone + Send + 'static>(
     if node.is_detached() {
         return Ok(token);
     }
-    // Other nodes subscribe through this node's relay.
+    // Other nodes subscribe through this node's relay, which must be registered by the
+    // time this returns (a subscriber on another node may ask for it at once): its
+    // spawn is polled here once (the relay's init does not wait), and finished by a
+    // task only if it has to wait.
     let relay_node = node.clone();
-    tokio::spawn(async move {
+    let mut start = Box::pin(async move {
         super::relay::local_relay(&relay_node).await;
     });
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    if start.as_mut().poll(&mut cx).is_pending() {
+        tokio::spawn(start);
+    }
     // The event ends with its producer.
     match node.monitor(owner) {
         _ if !by_process => {}
