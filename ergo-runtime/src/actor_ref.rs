@@ -553,19 +553,7 @@ impl EffectRef {
         priority: Priority,
         important: bool,
     ) -> Result<(), SendError<M>> {
-        let mut unsent = Some(msg);
-        let sent = self.effects.send(SendEffect {
-            to: Target::Pid(self.pid),
-            actor: Some(std::any::type_name::<A>()),
-            message_type: std::any::type_name::<A::Message>(),
-            priority,
-            important,
-            message: &mut || Box::new(A::into_message(unsent.take().expect("taken once"))),
-        });
-        match (sent, unsent) {
-            (Err(refused), Some(msg)) => Err(refused.into_send_error(msg)),
-            _ => Ok(()),
-        }
+        self.send_with::<A, M>(msg, priority, important, A::into_message)
     }
 
     /// A built message handed to the effects sink.
@@ -574,14 +562,26 @@ impl EffectRef {
         msg: A::Message,
         priority: Priority,
     ) -> Result<(), SendError<A::Message>> {
+        self.send_with::<A, A::Message>(msg, priority, false, |m| m)
+    }
+
+    /// Hands `msg`, made into `A`'s message by `build` only if the sink takes it, to
+    /// the effects sink; a refusal gives it back.
+    fn send_with<A: Actor, M>(
+        &self,
+        msg: M,
+        priority: Priority,
+        important: bool,
+        build: impl Fn(M) -> A::Message,
+    ) -> Result<(), SendError<M>> {
         let mut unsent = Some(msg);
         let sent = self.effects.send(SendEffect {
             to: Target::Pid(self.pid),
             actor: Some(std::any::type_name::<A>()),
             message_type: std::any::type_name::<A::Message>(),
             priority,
-            important: false,
-            message: &mut || Box::new(unsent.take().expect("taken once")),
+            important,
+            message: &mut || Box::new(build(unsent.take().expect("taken once"))),
         });
         match (sent, unsent) {
             (Err(refused), Some(msg)) => Err(refused.into_send_error(msg)),

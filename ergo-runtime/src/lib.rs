@@ -14,6 +14,7 @@ pub mod dist;
 pub mod effects;
 mod error;
 mod info;
+mod log_fields;
 pub mod logs;
 mod mailbox;
 mod node;
@@ -35,6 +36,7 @@ pub use actor_ref::{prefetch, ActorRef, CallFuture, Request, DEFAULT_CALL_TIMEOU
 pub use context::Context;
 pub use error::{CallError, LinkError, LookupError, NameError, NodeError, SendError, SpawnError};
 pub use info::{NodeInfo, ProcessInfo, ProcessState, ProcessSummary};
+pub use log_fields::LogFields;
 pub use logs::{Admit, LogLimiter};
 pub use mailbox::Priority;
 pub use node::{ExitHook, Node, NodeBuilder, NodeMonitor, Plugin};

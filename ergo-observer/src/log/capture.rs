@@ -4,14 +4,12 @@
 
 use std::cell::Cell;
 use std::collections::VecDeque;
-use std::fmt::Write as _;
 use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
 use ergo_runtime::{Node, Pid, Priority};
 use parking_lot::Mutex;
 use serde::Serialize;
-use tracing::field::{Field, Visit};
 use tracing::level_filters::LevelFilter;
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
@@ -103,32 +101,6 @@ pub fn recent(pid: Option<Pid>, limit: usize) -> Vec<LogRecord> {
     out
 }
 
-#[derive(Default)]
-struct Fields {
-    message: String,
-    fields: Vec<(String, String)>,
-}
-
-impl Visit for Fields {
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        if field.name() == "message" {
-            let _ = write!(self.message, "{value:?}");
-        } else {
-            self.fields
-                .push((field.name().to_owned(), format!("{value:?}")));
-        }
-    }
-
-    fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == "message" {
-            self.message.push_str(value);
-        } else {
-            self.fields
-                .push((field.name().to_owned(), value.to_owned()));
-        }
-    }
-}
-
 /// The layer that keeps records and forwards them to logger processes.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct CaptureLayer;
@@ -138,7 +110,7 @@ impl<S: Subscriber> Layer<S> for CaptureLayer {
         if FORWARDING.get() {
             return;
         }
-        let mut fields = Fields::default();
+        let mut fields = ergo_runtime::LogFields::default();
         event.record(&mut fields);
         let meta = event.metadata();
         if let Some(n) = super::limit::resumed(meta) {
